@@ -1,0 +1,170 @@
+//! The commands behind the CLI: each returns a `Result` whose error knows its exit code.
+//!
+//! `main` only parses arguments, calls [`run_cli`] and maps the error to an exit code; everything a
+//! user can get wrong is an [`AppError::BadInput`] (exit 2), never a panic.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use crate::cli::{Cli, Command, RunArgs};
+use crate::output::folder::{FolderError, StagedDir};
+use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
+use crate::output::tables;
+use crate::scenario::{self, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, Loaded, ScenarioError};
+
+/// An error with its exit code.
+#[derive(Debug)]
+pub enum AppError {
+    /// Bad scenario, arguments, or an existing output without `--force` (exit 2).
+    BadInput(String),
+    /// Anything else (exit 1).
+    Internal(String),
+}
+
+impl AppError {
+    /// Process exit code.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::BadInput(_) => 2,
+            AppError::Internal(_) => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::BadInput(m) | AppError::Internal(m) => f.write_str(m.trim_end()),
+        }
+    }
+}
+
+impl From<ScenarioError> for AppError {
+    fn from(e: ScenarioError) -> Self {
+        match e {
+            ScenarioError::Io { .. }
+            | ScenarioError::Syntax { .. }
+            | ScenarioError::Type { .. }
+            | ScenarioError::ExtendsCycle { .. }
+            | ScenarioError::Set { .. }
+            | ScenarioError::Invalid { .. } => AppError::BadInput(e.to_string()),
+        }
+    }
+}
+
+impl From<FolderError> for AppError {
+    fn from(e: FolderError) -> Self {
+        match e {
+            FolderError::Exists { .. } => AppError::BadInput(e.to_string()),
+            FolderError::Io { .. } => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Run the parsed command line. `argv` is recorded in manifests.
+pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
+    match cli.command {
+        Command::Run(args) => run_command(&args, argv).map(|_| ()),
+        Command::Validate { files } => validate_command(&files),
+    }
+}
+
+/// Load the scenario a `run` names (or the built-in default), with `--seed` and `--set` applied.
+pub fn load_for_run(
+    scenario: Option<&Path>,
+    seed: Option<u64>,
+    sets: &[String],
+) -> Result<Loaded, ScenarioError> {
+    let mut all_sets = sets.to_vec();
+    if let Some(seed) = seed {
+        all_sets.push(format!("run.seed={seed}"));
+    }
+    match scenario {
+        Some(path) => scenario::load_file(path, &all_sets),
+        None => scenario::load_str(DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, &all_sets),
+    }
+}
+
+/// `orechain run`: returns the output folder.
+pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppError> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let loaded = load_for_run(args.scenario.as_deref(), args.seed, &args.sets)?;
+    let s = loaded.scenario.scenario();
+    let out_dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
+    let staged = StagedDir::create(&out_dir, args.force)?;
+
+    let result = crate::sim::run(&loaded.scenario);
+
+    let resolved = loaded.resolved_ron();
+    let internal = |e: tables::NonFinite| AppError::Internal(e.to_string());
+    let files: Vec<(String, Vec<u8>)> = vec![
+        ("scenario.ron".into(), resolved.clone().into_bytes()),
+        (
+            "metrics.csv".into(),
+            tables::metrics_csv(&result).map_err(internal)?.into_bytes(),
+        ),
+        (
+            "flows.csv".into(),
+            tables::flows_csv(&result).map_err(internal)?.into_bytes(),
+        ),
+        (
+            "events.csv".into(),
+            tables::events_csv(&result).into_bytes(),
+        ),
+        (
+            "assets.csv".into(),
+            tables::assets_csv(&result).into_bytes(),
+        ),
+    ];
+    for (name, bytes) in &files {
+        staged.write_file(name, bytes)?;
+    }
+    let mut manifest = Manifest::with_build_info();
+    manifest.args = argv;
+    manifest.scenario_path = loaded.path.as_ref().map(|p| p.display().to_string());
+    manifest.scenario_sha256 = sha256_hex(resolved.as_bytes());
+    manifest.seed = result.seed;
+    manifest.steps = result.steps;
+    manifest.start_time = rfc3339_utc(started);
+    manifest.end_time = rfc3339_utc(SystemTime::now());
+    manifest.wall_time_s = clock.elapsed().as_secs_f64();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    manifest.files = Manifest::file_entries(staged.path(), &names)
+        .map_err(|e| AppError::Internal(format!("cannot hash output files: {e}")))?;
+    staged.write_file("manifest.json", manifest.to_json_pretty().as_bytes())?;
+    let final_dir = staged.commit()?;
+    println!(
+        "orechain: ran `{}` ({} steps, seed {}) in {:.3} s -> {}",
+        s.name,
+        result.steps,
+        result.seed,
+        clock.elapsed().as_secs_f64(),
+        final_dir.display()
+    );
+    Ok(final_dir)
+}
+
+/// `orechain validate`: check every file, report all problems, fail if any file is bad.
+pub fn validate_command(files: &[PathBuf]) -> Result<(), AppError> {
+    let mut failures = Vec::new();
+    for file in files {
+        match scenario::load_file(file, &[]) {
+            Ok(loaded) => println!(
+                "{}: ok (`{}`, {} steps)",
+                file.display(),
+                loaded.scenario.scenario().name,
+                loaded.scenario.steps()
+            ),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::BadInput(failures.join("\n")))
+    }
+}

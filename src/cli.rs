@@ -1,0 +1,50 @@
+//! Command-line interface (clap derive). Parsing only; the commands live in [`crate::app`].
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// orechain — agent-based simulation of critical-mineral supply chains.
+#[derive(Debug, Parser)]
+#[command(name = "orechain", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one scenario and write its output folder.
+    Run(RunArgs),
+    /// Check scenario files and report every problem; writes nothing.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Arguments of `orechain run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (RON). Without it, the built-in default scenario runs.
+    pub scenario: Option<PathBuf>,
+    /// Output folder [default: output/<scenario name>/].
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Seed (overrides `run.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a scenario value: `--set nations.CHL.governance.regulatory_stability=0.4`
+    /// (list elements by id). Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Skip the figures.
+    #[arg(long)]
+    pub no_figures: bool,
+    /// Replace an existing, non-empty output folder.
+    #[arg(long)]
+    pub force: bool,
+}

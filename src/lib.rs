@@ -1,0 +1,19 @@
+//! orechain: an agent-based simulation engine for the geopolitics of critical-mineral supply chains.
+//!
+//! Nations, firms and assets (mines, refineries) live as entities in a `bevy_ecs` world; systems for
+//! policy, investment, capacity growth, operations, trade and prices advance it step by step.
+//!
+//! - [`scenario`]: RON scenario files → validated scenarios (with `extends` and `--set`).
+//! - [`model`]: components, resources, systems and the schedule (the model itself).
+//! - [`sim`]: build a world from a scenario, step it, collect a [`sim::RunResult`].
+//! - [`output`]: tidy CSVs, manifest, figures, atomic output folders.
+//! - [`app`] and [`cli`]: the command line.
+//!
+//! The model is described in `docs/ODD.md`; the output files in `docs/output-format.md`.
+
+pub mod app;
+pub mod cli;
+pub mod model;
+pub mod output;
+pub mod scenario;
+pub mod sim;

@@ -1,0 +1,21 @@
+//! The `orechain` binary: parse the command line, run, map errors to exit codes
+//! (0 ok, 2 bad input, 1 internal failure).
+
+use clap::Parser;
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    let cli = match orechain::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print and exit 0; usage errors exit 2.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    if let Err(e) = orechain::app::run_cli(cli, argv) {
+        eprintln!("error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}

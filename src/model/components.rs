@@ -1,0 +1,134 @@
+//! Components: the state carried by nation, firm and asset entities.
+//!
+//! Entities are identified by dense indices assigned in sorted-id order when the world is built
+//! ([`NationIdx`], [`FirmIdx`], [`AssetIdx`], [`MineralIdx`]); the ids themselves live in
+//! [`super::resources::Registry`]. Outputs and random streams use these, never `Entity` bits, so
+//! results do not depend on spawn order.
+
+use bevy_ecs::prelude::*;
+
+pub use crate::scenario::{Stage, Status};
+
+/// Dense index of a nation (position in the id-sorted nation list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Component)]
+pub struct NationIdx(pub u16);
+
+/// Dense index of a mineral (position in the id-sorted mineral list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MineralIdx(pub u16);
+
+/// Dense index of a firm (position in the id-sorted firm list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Component)]
+pub struct FirmIdx(pub u32);
+
+/// Dense index of an asset: position in the id-sorted list of assets and prospects together, so a
+/// prospect keeps its index when it becomes an asset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Component)]
+pub struct AssetIdx(pub u32);
+
+/// A nation's institutions, each 0..=1 (see `schema::Governance`). May change during a run.
+#[derive(Clone, Debug, Component)]
+pub struct Governance(pub crate::scenario::Governance);
+
+/// A host nation's development priorities and fiscal terms. May change during a run (host politics).
+#[derive(Clone, Debug, Component)]
+pub struct Priorities(pub crate::scenario::Priorities);
+
+/// A firm's profile.
+#[derive(Clone, Debug, Component)]
+pub struct FirmProfile {
+    /// Home nation.
+    pub home: NationIdx,
+    /// What it does.
+    pub kind: crate::scenario::FirmKind,
+    /// State-backed or private.
+    pub state_backed: bool,
+    /// Hurdle rate per year.
+    pub hurdle_rate: f64,
+    /// ESG standard 0..=1.
+    pub esg: f64,
+}
+
+/// Where an asset is and what it handles.
+#[derive(Clone, Copy, Debug, Component)]
+pub struct Site {
+    /// Host nation.
+    pub host: NationIdx,
+    /// Mineral.
+    pub mineral: MineralIdx,
+    /// Stage: mine (`Ore`) or refinery (`Refined`).
+    pub stage: Stage,
+}
+
+/// Capacity of an asset.
+#[derive(Clone, Copy, Debug, Component)]
+pub struct Capacity {
+    /// Nameplate capacity, t/yr.
+    pub t_per_yr: f64,
+    /// Normal utilisation, 0..=1.
+    pub utilisation: f64,
+}
+
+/// Life-cycle status and how long the asset has been in it.
+#[derive(Clone, Copy, Debug, Component)]
+pub struct Lifecycle {
+    /// Current status.
+    pub status: Status,
+    /// Step at which the current status began.
+    pub since_step: u32,
+    /// Step at which the current stage is due to end (permitting, construction, ramp-up), if any.
+    pub due_step: Option<u32>,
+}
+
+/// Owners of an asset: firm and equity share, sorted by firm index; shares sum to 1.
+#[derive(Clone, Debug, Component)]
+pub struct Ownership(pub Vec<(FirmIdx, f64)>);
+
+/// Cash operating cost of an asset, USD per tonne of output.
+#[derive(Clone, Copy, Debug, Component)]
+pub struct UnitCost {
+    /// USD/t.
+    pub opex_usd_per_t: f64,
+}
+
+/// ESG level of an asset, 0..=1.
+#[derive(Clone, Copy, Debug, Component)]
+pub struct Esg(pub f64);
+
+/// Random outage risk of an asset (from the scenario).
+#[derive(Clone, Copy, Debug, Component)]
+pub struct OutageRisk {
+    /// Probability per step that an outage starts.
+    pub probability_per_step: f64,
+    /// Share of capacity lost.
+    pub capacity_lost: f64,
+    /// Duration in steps.
+    pub duration_steps: u32,
+}
+
+/// Capacity currently lost to outages, each cause tracked separately; the largest applies.
+#[derive(Clone, Copy, Debug, Default, Component)]
+pub struct Outages {
+    /// Loss from dated `outage` policies in force, 0..=1.
+    pub scheduled_loss: f64,
+    /// Loss from a random outage or incident in progress, 0..=1.
+    pub random_loss: f64,
+    /// Steps left of the random outage.
+    pub random_steps_left: u32,
+}
+
+impl Outages {
+    /// Share of capacity available this step.
+    pub fn available(&self) -> f64 {
+        1.0 - self.scheduled_loss.max(self.random_loss)
+    }
+}
+
+/// What an asset produced this step, tonnes (of ore for a mine, refined for a refinery).
+#[derive(Clone, Copy, Debug, Default, Component)]
+pub struct Output {
+    /// Tonnes produced this step.
+    pub t: f64,
+    /// Tonnes the asset could have produced this step (capacity × utilisation × availability).
+    pub potential_t: f64,
+}

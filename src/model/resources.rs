@@ -1,0 +1,303 @@
+//! Resources: world-wide state — the clock, the id registry, the policy state, prices, and the logs
+//! that become the output CSVs.
+
+use bevy_ecs::prelude::*;
+
+use super::components::{AssetIdx, FirmIdx, MineralIdx, NationIdx, Stage};
+
+/// Simulated time.
+#[derive(Clone, Copy, Debug, Resource)]
+pub struct Clock {
+    /// Current step, 0-based.
+    pub step: u32,
+    /// Total steps in the run.
+    pub total_steps: u32,
+    /// Steps per year.
+    pub steps_per_year: u32,
+    /// Calendar year of step 0.
+    pub start_year: i32,
+}
+
+impl Clock {
+    /// Decimal year at the start of the current step (`2024.25` = 1 April 2024 when quarterly).
+    pub fn year(&self) -> f64 {
+        self.year_of(self.step)
+    }
+    /// Decimal year at the start of a step.
+    pub fn year_of(&self, step: u32) -> f64 {
+        f64::from(self.start_year) + f64::from(step) / f64::from(self.steps_per_year)
+    }
+    /// Calendar year containing the current step.
+    pub fn calendar_year(&self) -> i32 {
+        self.start_year + i32::try_from(self.step / self.steps_per_year).unwrap_or(i32::MAX)
+    }
+    /// Length of a step in years.
+    pub fn dt_years(&self) -> f64 {
+        1.0 / f64::from(self.steps_per_year)
+    }
+    /// The first step at or after a decimal year (clamped to `0..=total_steps`).
+    pub fn step_at(&self, year: f64) -> u32 {
+        let steps =
+            ((year - f64::from(self.start_year)) * f64::from(self.steps_per_year) - 1e-9).ceil();
+        if steps <= 0.0 {
+            0
+        } else {
+            (steps as u32).min(self.total_steps)
+        }
+    }
+}
+
+/// Stable ids of everything, indexed by the dense indices, plus derived static tables.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct Registry {
+    /// Mineral ids, sorted.
+    pub minerals: Vec<String>,
+    /// Mineral units (`t Li`, ...), by mineral index.
+    pub mineral_units: Vec<String>,
+    /// Nation ids, sorted.
+    pub nations: Vec<String>,
+    /// Firm ids, sorted.
+    pub firms: Vec<String>,
+    /// Home nation of each firm.
+    pub firm_home: Vec<NationIdx>,
+    /// Asset ids (assets and prospects), sorted.
+    pub assets: Vec<String>,
+    /// Stable 64-bit key of each nation id, for random streams.
+    pub nation_keys: Vec<u64>,
+    /// Stable key of each firm id.
+    pub firm_keys: Vec<u64>,
+    /// Stable key of each asset id.
+    pub asset_keys: Vec<u64>,
+    /// Affinity matrix, row-major `[from * n + to]`, -1..=1, 1 on the diagonal.
+    pub affinity: Vec<f64>,
+    /// Whether a free-trade agreement links two nations (symmetric), row-major.
+    pub fta: Vec<bool>,
+    /// Transport cost, USD/t, row-major.
+    pub transport_usd_per_t: Vec<f64>,
+    /// Whether firms of a nation are entities of concern.
+    pub entity_of_concern: Vec<bool>,
+}
+
+impl Registry {
+    /// Number of nations.
+    pub fn n_nations(&self) -> usize {
+        self.nations.len()
+    }
+    /// Number of minerals.
+    pub fn n_minerals(&self) -> usize {
+        self.minerals.len()
+    }
+    /// Index of a nation id.
+    pub fn nation(&self, id: &str) -> Option<NationIdx> {
+        self.nations
+            .binary_search_by(|n| n.as_str().cmp(id))
+            .ok()
+            .map(|i| NationIdx(i as u16))
+    }
+    /// Index of a mineral id.
+    pub fn mineral(&self, id: &str) -> Option<MineralIdx> {
+        self.minerals
+            .binary_search_by(|n| n.as_str().cmp(id))
+            .ok()
+            .map(|i| MineralIdx(i as u16))
+    }
+    /// Index of a firm id.
+    pub fn firm(&self, id: &str) -> Option<FirmIdx> {
+        self.firms
+            .binary_search_by(|n| n.as_str().cmp(id))
+            .ok()
+            .map(|i| FirmIdx(i as u32))
+    }
+    /// Index of an asset id.
+    pub fn asset(&self, id: &str) -> Option<AssetIdx> {
+        self.assets
+            .binary_search_by(|n| n.as_str().cmp(id))
+            .ok()
+            .map(|i| AssetIdx(i as u32))
+    }
+    /// Affinity of `from` towards `to`.
+    pub fn affinity(&self, from: NationIdx, to: NationIdx) -> f64 {
+        self.affinity[usize::from(from.0) * self.n_nations() + usize::from(to.0)]
+    }
+    /// Transport cost between two nations, USD/t.
+    pub fn transport(&self, from: NationIdx, to: NationIdx) -> f64 {
+        self.transport_usd_per_t[usize::from(from.0) * self.n_nations() + usize::from(to.0)]
+    }
+    /// Whether two nations share a free-trade agreement (always true for a nation with itself).
+    pub fn fta(&self, a: NationIdx, b: NationIdx) -> bool {
+        self.fta[usize::from(a.0) * self.n_nations() + usize::from(b.0)]
+    }
+}
+
+/// Index of a commodity (mineral × stage) in dense per-commodity tables: `mineral * 2 + stage`.
+pub fn commodity(mineral: MineralIdx, stage: Stage) -> usize {
+    usize::from(mineral.0) * 2 + usize::from(stage == Stage::Refined)
+}
+
+/// A dated policy, resolved to indices and steps.
+#[derive(Clone, Debug)]
+pub struct ScheduledPolicy {
+    /// Position in the scenario's policy list (policies apply in this order at a step).
+    pub order: usize,
+    /// Policy id.
+    pub id: String,
+    /// First step in force.
+    pub start_step: u32,
+    /// First step no longer in force (`u32::MAX` = never ends).
+    pub end_step: u32,
+    /// What it does.
+    pub action: crate::scenario::PolicyAction,
+}
+
+/// The policy timeline and which policies are in force.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct PolicyTimeline {
+    /// All dated policies in scenario order.
+    pub policies: Vec<ScheduledPolicy>,
+    /// Whether each policy is in force this step.
+    pub active: Vec<bool>,
+}
+
+/// An export control in force, resolved to indices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportControl {
+    /// Policy id (for events).
+    pub policy: String,
+    /// Exporter.
+    pub exporter: NationIdx,
+    /// Commodity index ([`commodity`]).
+    pub commodity: usize,
+    /// Destinations affected (sorted); empty = all other nations.
+    pub destinations: Vec<NationIdx>,
+    /// Mode.
+    pub mode: crate::scenario::ControlMode,
+    /// Quota, t per step (mode quota).
+    pub quota_t_per_step: f64,
+    /// Delay in steps (mode licence delay).
+    pub delay_steps: u32,
+}
+
+impl ExportControl {
+    /// Whether this control covers shipments to `to`.
+    pub fn covers(&self, to: NationIdx) -> bool {
+        to != self.exporter
+            && (self.destinations.is_empty() || self.destinations.binary_search(&to).is_ok())
+    }
+}
+
+/// Trade rules in force this step, rebuilt by the policy system whenever the set of active
+/// policies changes.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct TradeRules {
+    /// Export controls in force.
+    pub export_controls: Vec<ExportControl>,
+    /// Tariff rate by `[commodity][importer * n + exporter]`.
+    pub tariff: Vec<Vec<f64>>,
+    /// Export tax rate by `[commodity][exporter]`.
+    pub export_tax: Vec<Vec<f64>>,
+    /// Ore export ban by `[mineral][nation]` (local-processing mandates with a ban).
+    pub ore_export_ban: Vec<Vec<bool>>,
+    /// Local-processing mandate by `[mineral][nation]`.
+    pub local_processing_mandate: Vec<Vec<bool>>,
+    /// Extra FTA links from agreements in force (`nation`, `partner`).
+    pub fta_agreements: Vec<(NationIdx, NationIdx)>,
+}
+
+/// Prices, USD/t, per commodity ([`commodity`]), one world price each (markets segmented by export
+/// controls add their own, see the trade system).
+#[derive(Clone, Debug, Default, Resource)]
+pub struct Prices {
+    /// Current price.
+    pub usd_per_t: Vec<f64>,
+    /// Reference (step-0) price; bounds are multiples of it.
+    pub reference_usd_per_t: Vec<f64>,
+}
+
+/// One observation: a row of `metrics.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricRow {
+    /// Step.
+    pub step: u32,
+    /// Metric name (stable, documented in `docs/output-format.md`).
+    pub metric: &'static str,
+    /// Mineral, if applicable.
+    pub mineral: Option<MineralIdx>,
+    /// Stage, if applicable.
+    pub stage: Option<Stage>,
+    /// Nation, if applicable.
+    pub nation: Option<NationIdx>,
+    /// Partner nation, if applicable.
+    pub partner: Option<NationIdx>,
+    /// Value (finite).
+    pub value: f64,
+}
+
+/// All observations of a run, in recording order.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct Metrics {
+    /// Rows.
+    pub rows: Vec<MetricRow>,
+}
+
+/// One event: a row of `events.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// Step.
+    pub step: u32,
+    /// Kind (`policy_start`, `policy_end`, `outage`, `proposal`, `approval`, ...).
+    pub kind: &'static str,
+    /// Asset, if any.
+    pub asset: Option<AssetIdx>,
+    /// Firm, if any.
+    pub firm: Option<FirmIdx>,
+    /// Nation, if any.
+    pub nation: Option<NationIdx>,
+    /// Partner nation, if any.
+    pub partner: Option<NationIdx>,
+    /// Free text (reason, policy id, numbers).
+    pub detail: String,
+}
+
+/// All events of a run, in the order they happened.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct EventLog {
+    /// Rows.
+    pub rows: Vec<EventRow>,
+}
+
+/// One bilateral flow: a row of `flows.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowRow {
+    /// Step.
+    pub step: u32,
+    /// Mineral.
+    pub mineral: MineralIdx,
+    /// Stage.
+    pub stage: Stage,
+    /// Exporting (producing) nation.
+    pub from: NationIdx,
+    /// Importing (consuming or refining) nation.
+    pub to: NationIdx,
+    /// Tonnes this step.
+    pub quantity_t: f64,
+    /// Value at the seller's price, USD.
+    pub value_usd: f64,
+}
+
+/// All flows of a run.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct FlowLog {
+    /// Rows.
+    pub rows: Vec<FlowRow>,
+}
+
+/// Which (commodity, nation) pairs get location and control rows in `metrics.csv`: those that can
+/// ever host or control an asset of the commodity, so every series is complete (zeros included)
+/// without writing rows for every nation of the world.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct ObservedPairs {
+    /// Host nations per commodity, sorted.
+    pub hosts: Vec<Vec<NationIdx>>,
+    /// Controlling (owner home) nations per commodity, sorted.
+    pub controllers: Vec<Vec<NationIdx>>,
+}

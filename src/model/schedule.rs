@@ -1,0 +1,70 @@
+//! The order of one step, declared in one place.
+//!
+//! Each phase of DESIGN.md §2.3 is a [`Phase`] system set; the sets are chained here and nowhere
+//! else, so the order of a step can be read off this file. Systems join a phase with
+//! `.in_set(Phase::X)` and, inside a phase, are chained explicitly. The executor is single-threaded:
+//! runs are parallelised across scenarios with rayon, not inside one.
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
+
+use super::systems;
+
+/// Phases of one step, in order.
+#[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// 1. Dated policies and shocks take effect or lapse.
+    Policy,
+    /// 2. Host nations adapt their priorities.
+    Politics,
+    /// 3. Firms and financiers propose projects; hosts decide.
+    Investment,
+    /// 4. Projects advance through permitting, construction and ramp-up.
+    Capacity,
+    /// 5. Incidents and outages; assets produce.
+    Operations,
+    /// 6. Ore and refined markets clear; refineries convert ore.
+    Trade,
+    /// 7. Prices and expectations update.
+    Prices,
+    /// 8. Metrics are recorded.
+    Observe,
+}
+
+/// Build the step schedule. `strict` turns ambiguity detection into an error (used in tests).
+pub fn build_schedule(strict: bool) -> Schedule {
+    let mut schedule = Schedule::default();
+    schedule.set_executor(SingleThreadedExecutor::new());
+    schedule.set_build_settings(ScheduleBuildSettings {
+        ambiguity_detection: if strict {
+            LogLevel::Error
+        } else {
+            LogLevel::Ignore
+        },
+        ..Default::default()
+    });
+    schedule.configure_sets(
+        (
+            Phase::Policy,
+            Phase::Politics,
+            Phase::Investment,
+            Phase::Capacity,
+            Phase::Operations,
+            Phase::Trade,
+            Phase::Prices,
+            Phase::Observe,
+        )
+            .chain(),
+    );
+    schedule.add_systems(systems::policy::apply_policy_timeline.in_set(Phase::Policy));
+    schedule.add_systems(
+        (
+            systems::operations::strike_outages,
+            systems::operations::produce,
+        )
+            .chain()
+            .in_set(Phase::Operations),
+    );
+    schedule.add_systems(systems::observe::record_metrics.in_set(Phase::Observe));
+    schedule
+}

@@ -1,0 +1,107 @@
+//! Observation: record the metrics of the step (phase 8).
+//!
+//! Location metrics aggregate by host nation, control metrics by the home nation of each owner
+//! weighted by its equity share. Rows are written for every (commodity, nation) pair in
+//! [`ObservedPairs`] so each series is complete; shares and HHI are omitted at steps where world
+//! production of the commodity is zero (they are undefined, and no NaN may reach a file).
+//! Accumulation is into dense arrays indexed by stable indices, so the order in which the query
+//! yields assets cannot change a sum's rounding... except through float addition order, which is
+//! why assets are accumulated in stable-index order.
+
+use bevy_ecs::prelude::*;
+
+use crate::model::components::{
+    AssetIdx, Capacity, Lifecycle, NationIdx, Output, Ownership, Site, Stage, Status,
+};
+use crate::model::resources::{Clock, MetricRow, Metrics, ObservedPairs, Registry, commodity};
+
+/// Record capacity, production, shares and HHI for the step.
+pub fn record_metrics(
+    clock: Res<Clock>,
+    registry: Res<Registry>,
+    pairs: Res<ObservedPairs>,
+    mut metrics: ResMut<Metrics>,
+    assets: Query<(&AssetIdx, &Site, &Capacity, &Lifecycle, &Output, &Ownership)>,
+) {
+    let n = registry.n_nations();
+    let nc = registry.n_minerals() * 2;
+    let spy = f64::from(clock.steps_per_year);
+    let mut capacity = vec![0.0; nc * n];
+    let mut production = vec![0.0; nc * n];
+    let mut controlled = vec![0.0; nc * n];
+    // Stable order for float sums.
+    let mut rows: Vec<_> = assets.iter().collect();
+    rows.sort_unstable_by_key(|(idx, ..)| **idx);
+    for (_, site, cap, life, output, owners) in rows {
+        let c = commodity(site.mineral, site.stage);
+        let h = usize::from(site.host.0);
+        if matches!(
+            life.status,
+            Status::Operating | Status::RampUp | Status::Suspended
+        ) {
+            capacity[c * n + h] += cap.t_per_yr;
+        }
+        let annual = output.t * spy;
+        if annual > 0.0 {
+            production[c * n + h] += annual;
+            for (firm, share) in &owners.0 {
+                let home = usize::from(registry.firm_home[firm.0 as usize].0);
+                controlled[c * n + home] += annual * share;
+            }
+        }
+    }
+    let step = clock.step;
+    for c in 0..nc {
+        let mineral = crate::model::components::MineralIdx((c / 2) as u16);
+        let stage = if c % 2 == 0 {
+            Stage::Ore
+        } else {
+            Stage::Refined
+        };
+        let row = |metric: &'static str, nation: NationIdx, value: f64| MetricRow {
+            step,
+            metric,
+            mineral: Some(mineral),
+            stage: Some(stage),
+            nation: Some(nation),
+            partner: None,
+            value,
+        };
+        let hosts = &pairs.hosts[c];
+        for &h in hosts {
+            metrics
+                .rows
+                .push(row("capacity", h, capacity[c * n + usize::from(h.0)]));
+        }
+        for &h in hosts {
+            metrics
+                .rows
+                .push(row("production", h, production[c * n + usize::from(h.0)]));
+        }
+        let world: f64 = production[c * n..(c + 1) * n].iter().sum();
+        if world > 0.0 {
+            let mut hhi = 0.0;
+            for &h in hosts {
+                let share = production[c * n + usize::from(h.0)] / world;
+                hhi += share * share;
+                metrics.rows.push(row("share_location", h, share));
+            }
+            for &h in &pairs.controllers[c] {
+                metrics.rows.push(row(
+                    "share_control",
+                    h,
+                    controlled[c * n + usize::from(h.0)] / world,
+                ));
+            }
+            metrics.rows.push(MetricRow {
+                step,
+                metric: "hhi",
+                mineral: Some(mineral),
+                stage: Some(stage),
+                nation: None,
+                partner: None,
+                value: hhi,
+            });
+        }
+    }
+}

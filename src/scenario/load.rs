@@ -1,0 +1,535 @@
+//! Loading a scenario: read files, follow `extends`, apply `--set`, deserialise with field paths.
+//!
+//! Files are parsed into a span-carrying tree ([`super::ron_tree`]) rather than straight into the
+//! schema so that (1) a variant can `extends` a base and override only what it names, with lists of
+//! id-carrying elements merged by id; (2) `--set nations.CHL.governance.regulatory_stability=0.4`
+//! can address any value; and (3) every type or semantic error still points to the file, line and
+//! column the offending value came from.
+
+use std::path::{Path, PathBuf};
+
+use super::error::{Location, ScenarioError};
+use super::ron_tree::{self, Key, Node, NodeKind, Span};
+use super::schema::Scenario;
+use super::validate::{Validated, validate};
+
+/// Most files an `extends` chain may have (a guard against runaway chains).
+const MAX_EXTENDS_DEPTH: usize = 32;
+
+/// Source text of every file that contributed to a scenario; `Span::file` indexes into it.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    files: Vec<(String, String)>,
+}
+
+impl Sources {
+    fn add(&mut self, name: String, text: String) -> u16 {
+        self.files.push((name, text));
+        u16::try_from(self.files.len() - 1).unwrap_or(u16::MAX - 1)
+    }
+
+    /// The location a span points to, with its source line as a snippet.
+    pub fn location(&self, span: Span) -> Location {
+        if span.is_synthetic() {
+            return Location::CommandLine;
+        }
+        match self.files.get(usize::from(span.file)) {
+            Some((name, text)) => Location::File {
+                file: name.clone(),
+                line: span.line,
+                col: span.col,
+                snippet: text
+                    .lines()
+                    .nth(span.line.saturating_sub(1) as usize)
+                    .unwrap_or("")
+                    .trim_end()
+                    .to_string(),
+            },
+            None => Location::Unknown,
+        }
+    }
+}
+
+/// A loaded and validated scenario, with what is needed to explain it.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The validated scenario.
+    pub scenario: Validated,
+    /// The merged tree (spans point into `sources`).
+    pub tree: Node,
+    /// Source files.
+    pub sources: Sources,
+    /// The top file's path (`None` for the built-in scenario).
+    pub path: Option<PathBuf>,
+}
+
+impl Loaded {
+    /// The resolved scenario as RON text: every field explicit, `extends` and `--set` applied.
+    /// Loading this text gives the same scenario, so re-running it reproduces the outputs.
+    pub fn resolved_ron(&self) -> String {
+        resolved_ron(self.scenario.scenario())
+    }
+}
+
+/// RON text of a scenario with every field explicit.
+pub fn resolved_ron(scenario: &Scenario) -> String {
+    let value = serde_json::to_value(scenario).unwrap_or(serde_json::Value::Null);
+    ron_tree::print_ron(&value)
+}
+
+/// Load a scenario file, follow `extends`, apply `--set` arguments (`PATH=VALUE`) and validate.
+pub fn load_file(path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    let mut sources = Sources::default();
+    let mut chain = Vec::new();
+    let tree = read_tree(path, &mut sources, &mut chain)?;
+    finish(tree, sources, Some(path.to_path_buf()), sets)
+}
+
+/// Load a scenario from text (no `extends` allowed unless it is relative to the working directory).
+pub fn load_str(text: &str, name: &str, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    let mut sources = Sources::default();
+    let file = sources.add(name.to_string(), text.to_string());
+    let mut tree = parse(text, file, &sources)?;
+    if let Some(parent) = take_extends(&mut tree, &sources)? {
+        let mut chain = vec![name.to_string()];
+        let base = read_tree(Path::new(&parent), &mut sources, &mut chain)?;
+        tree = merge(base, tree);
+    }
+    finish(tree, sources, None, sets)
+}
+
+fn finish(
+    mut tree: Node,
+    sources: Sources,
+    path: Option<PathBuf>,
+    sets: &[String],
+) -> Result<Loaded, ScenarioError> {
+    let mut scenario = deserialize(&tree, &sources)?;
+    if !sets.is_empty() {
+        for arg in sets {
+            apply_set(&mut tree, &scenario, arg)?;
+            // Re-deserialise after each set so the next one sees a complete tree of valid paths.
+            scenario = deserialize(&tree, &sources)?;
+        }
+    }
+    let validated = validate(scenario).map_err(|problems| ScenarioError::Invalid {
+        problems: problems
+            .into_iter()
+            .map(|mut p| {
+                p.location = locate_path(&tree, &p.path, &sources);
+                p
+            })
+            .collect(),
+    })?;
+    Ok(Loaded {
+        scenario: validated,
+        tree,
+        sources,
+        path,
+    })
+}
+
+fn parse(text: &str, file: u16, sources: &Sources) -> Result<Node, ScenarioError> {
+    ron_tree::parse(text, file).map_err(|e| ScenarioError::Syntax {
+        location: sources.location(Span {
+            file,
+            line: e.line,
+            col: e.col,
+        }),
+        message: e.message,
+    })
+}
+
+/// Read a file and everything it extends, merged; `chain` holds the files above it (cycle check).
+fn read_tree(
+    path: &Path,
+    sources: &mut Sources,
+    chain: &mut Vec<String>,
+) -> Result<Node, ScenarioError> {
+    let canonical = path
+        .canonicalize()
+        .map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .display()
+        .to_string();
+    if chain.contains(&canonical) || chain.len() >= MAX_EXTENDS_DEPTH {
+        let mut chain = chain.clone();
+        chain.push(canonical);
+        return Err(ScenarioError::ExtendsCycle { chain });
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file = sources.add(path.display().to_string(), text);
+    let mut tree = parse(&sources.files[usize::from(file)].1.clone(), file, sources)?;
+    let Some(parent) = take_extends(&mut tree, sources)? else {
+        return Ok(tree);
+    };
+    let parent_path = path.parent().unwrap_or(Path::new(".")).join(parent);
+    chain.push(canonical);
+    let base = read_tree(&parent_path, sources, chain)?;
+    chain.pop();
+    Ok(merge(base, tree))
+}
+
+/// Remove the `extends` field from a tree and return its value.
+fn take_extends(tree: &mut Node, sources: &Sources) -> Result<Option<String>, ScenarioError> {
+    let NodeKind::Object(fields) = &mut tree.kind else {
+        return Ok(None);
+    };
+    let Some(pos) = fields.iter().position(|(k, _)| k.name == "extends") else {
+        return Ok(None);
+    };
+    let (_, value) = fields.remove(pos);
+    match value.kind {
+        NodeKind::Str(s) => Ok(Some(s)),
+        NodeKind::Null => Ok(None),
+        _ => Err(ScenarioError::Type {
+            location: sources.location(value.span),
+            path: "extends".into(),
+            message: "expected a file name string, e.g. `extends: \"baseline.ron\"`".into(),
+        }),
+    }
+}
+
+/// The `id` of a list element, if it is an object with a string `id` field.
+fn element_id(node: &Node) -> Option<&str> {
+    match &node.kind {
+        NodeKind::Object(fields) => fields.iter().find_map(|(k, v)| match (&*k.name, &v.kind) {
+            ("id", NodeKind::Str(s)) => Some(s.as_str()),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// Merge `over` onto `base`: objects field by field, lists of id-carrying objects by id (new ids
+/// appended in `over`'s order), anything else replaced.
+pub fn merge(base: Node, over: Node) -> Node {
+    match (base.kind, over.kind) {
+        (NodeKind::Object(mut base_fields), NodeKind::Object(over_fields)) => {
+            for (key, value) in over_fields {
+                if let Some(slot) = base_fields.iter_mut().find(|(k, _)| k.name == key.name) {
+                    let old = std::mem::replace(&mut slot.1, Node::null());
+                    slot.1 = merge(old, value);
+                    slot.0 = key;
+                } else {
+                    base_fields.push((key, value));
+                }
+            }
+            Node {
+                kind: NodeKind::Object(base_fields),
+                span: over.span,
+            }
+        }
+        (NodeKind::List(mut base_items), NodeKind::List(over_items))
+            if !over_items.is_empty()
+                && over_items.iter().all(|n| element_id(n).is_some())
+                && base_items.iter().all(|n| element_id(n).is_some()) =>
+        {
+            for item in over_items {
+                let id = element_id(&item).map(str::to_string);
+                if let Some(slot) = base_items
+                    .iter_mut()
+                    .find(|n| element_id(n) == id.as_deref())
+                {
+                    let old = std::mem::replace(slot, Node::null());
+                    *slot = merge(old, item);
+                } else {
+                    base_items.push(item);
+                }
+            }
+            Node {
+                kind: NodeKind::List(base_items),
+                span: over.span,
+            }
+        }
+        (_, kind) => Node {
+            kind,
+            span: over.span,
+        },
+    }
+}
+
+trait NullNode {
+    fn null() -> Self;
+}
+impl NullNode for Node {
+    fn null() -> Self {
+        Node {
+            kind: NodeKind::Null,
+            span: Span::SYNTHETIC,
+        }
+    }
+}
+
+/// Deserialise the tree into the schema, turning serde's error into a located one.
+fn deserialize(tree: &Node, sources: &Sources) -> Result<Scenario, ScenarioError> {
+    let json = ron_tree::to_json(tree);
+    serde_path_to_error::deserialize::<_, Scenario>(json).map_err(|err| {
+        let segments: Vec<String> = err
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        let (path, span) = describe_path(tree, &segments);
+        ScenarioError::Type {
+            location: sources.location(span),
+            path,
+            message: err.into_inner().to_string(),
+        }
+    })
+}
+
+/// Follow index/key segments through the tree: a readable path (list elements by id) and the span
+/// of the deepest node (or key) reached.
+fn describe_path(tree: &Node, segments: &[String]) -> (String, Span) {
+    let mut names = Vec::new();
+    let mut node = tree;
+    let mut span = tree.span;
+    for seg in segments {
+        match &node.kind {
+            NodeKind::Object(fields) => match fields.iter().find(|(k, _)| &k.name == seg) {
+                Some((key, value)) => {
+                    names.push(seg.clone());
+                    span = key.span;
+                    node = value;
+                }
+                None => {
+                    names.push(seg.clone());
+                    break;
+                }
+            },
+            NodeKind::List(items) => {
+                let item = seg.parse::<usize>().ok().and_then(|i| items.get(i));
+                match item {
+                    Some(item) => {
+                        names.push(element_id(item).map_or_else(|| seg.clone(), str::to_string));
+                        span = item.span;
+                        node = item;
+                    }
+                    None => {
+                        names.push(seg.clone());
+                        break;
+                    }
+                }
+            }
+            _ => {
+                names.push(seg.clone());
+                break;
+            }
+        }
+    }
+    let path = if names.is_empty() {
+        "<top level>".to_string()
+    } else {
+        names.join(".")
+    };
+    (path, span)
+}
+
+/// Find a dotted id-path (`nations.CHL.governance`) in the tree and return its location.
+pub fn locate_path(tree: &Node, path: &str, sources: &Sources) -> Location {
+    let mut node = tree;
+    let mut span = tree.span;
+    for seg in path.split('.') {
+        let next = match &node.kind {
+            NodeKind::Object(fields) => fields
+                .iter()
+                .find(|(k, _)| k.name == seg)
+                .map(|(k, v)| (k.span, v)),
+            NodeKind::List(items) => items
+                .iter()
+                .find(|n| element_id(n) == Some(seg))
+                .or_else(|| seg.parse::<usize>().ok().and_then(|i| items.get(i)))
+                .map(|n| (n.span, n)),
+            _ => None,
+        };
+        match next {
+            Some((s, n)) => {
+                span = s;
+                node = n;
+            }
+            None => break,
+        }
+    }
+    sources.location(span)
+}
+
+/// Apply one `--set PATH=VALUE` to the tree. The path is checked against the complete scenario
+/// (every field, defaults included), so a field a file left at its default can still be set.
+fn apply_set(tree: &mut Node, scenario: &Scenario, arg: &str) -> Result<(), ScenarioError> {
+    let set_err = |message: String| ScenarioError::Set {
+        arg: arg.to_string(),
+        message,
+    };
+    let Some((path, value_text)) = arg.split_once('=') else {
+        return Err(set_err("expected PATH=VALUE".into()));
+    };
+    let path = path.trim();
+    let segments: Vec<&str> = path.split('.').collect();
+    if path.is_empty() || segments.iter().any(|s| s.is_empty()) {
+        return Err(set_err("the path is empty or has an empty segment".into()));
+    }
+    let full = serde_json::to_value(scenario).map_err(|e| set_err(e.to_string()))?;
+    if !json_path_exists(&full, &segments) {
+        let mut all = Vec::new();
+        collect_paths(&full, String::new(), &mut all);
+        let mut scored: Vec<(usize, &String)> =
+            all.iter().map(|p| (edit_distance(p, path), p)).collect();
+        scored.sort();
+        let nearest: Vec<&str> = scored.iter().take(5).map(|(_, p)| p.as_str()).collect();
+        return Err(set_err(format!(
+            "no such field `{path}`; nearest valid paths: {}",
+            nearest.join(", ")
+        )));
+    }
+    let value = ron_tree::parse(value_text.trim(), u16::MAX).map_err(|e| {
+        set_err(format!(
+            "cannot read the value `{value_text}`: {} (strings need quotes: PATH='\"text\"')",
+            e.message
+        ))
+    })?;
+    let value = Node {
+        span: Span::SYNTHETIC,
+        ..strip_spans(value)
+    };
+    set_in_tree(tree, &segments, value);
+    Ok(())
+}
+
+fn strip_spans(node: Node) -> Node {
+    let kind = match node.kind {
+        NodeKind::List(items) => NodeKind::List(items.into_iter().map(strip_spans).collect()),
+        NodeKind::Object(fields) => NodeKind::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        Key {
+                            name: k.name,
+                            span: Span::SYNTHETIC,
+                        },
+                        strip_spans(v),
+                    )
+                })
+                .collect(),
+        ),
+        other => other,
+    };
+    Node {
+        kind,
+        span: Span::SYNTHETIC,
+    }
+}
+
+fn set_in_tree(node: &mut Node, segments: &[&str], value: Node) {
+    let Some((first, rest)) = segments.split_first() else {
+        *node = value;
+        return;
+    };
+    if !matches!(node.kind, NodeKind::Object(_) | NodeKind::List(_)) {
+        node.kind = NodeKind::Object(Vec::new());
+    }
+    match &mut node.kind {
+        NodeKind::Object(fields) => {
+            let pos = match fields.iter().position(|(k, _)| k.name == *first) {
+                Some(pos) => pos,
+                None => {
+                    fields.push((
+                        Key {
+                            name: (*first).to_string(),
+                            span: Span::SYNTHETIC,
+                        },
+                        Node::null(),
+                    ));
+                    fields.len() - 1
+                }
+            };
+            set_in_tree(&mut fields[pos].1, rest, value);
+        }
+        NodeKind::List(items) => {
+            let pos = items
+                .iter()
+                .position(|n| element_id(n) == Some(first))
+                .or_else(|| first.parse::<usize>().ok().filter(|&i| i < items.len()));
+            if let Some(pos) = pos {
+                set_in_tree(&mut items[pos], rest, value);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn json_path_exists(value: &serde_json::Value, segments: &[&str]) -> bool {
+    let Some((first, rest)) = segments.split_first() else {
+        return true;
+    };
+    match value {
+        serde_json::Value::Object(map) => {
+            map.get(*first).is_some_and(|v| json_path_exists(v, rest))
+        }
+        serde_json::Value::Array(items) => {
+            let by_id = items
+                .iter()
+                .find(|v| v.get("id").and_then(|id| id.as_str()) == Some(*first));
+            let by_index = first.parse::<usize>().ok().and_then(|i| items.get(i));
+            by_id
+                .or(by_index)
+                .is_some_and(|v| json_path_exists(v, rest))
+        }
+        // A map field (e.g. `affinity`) that is empty still accepts new keys; handled above since
+        // maps are objects. Scalars have no children.
+        _ => false,
+    }
+}
+
+fn collect_paths(value: &serde_json::Value, prefix: String, out: &mut Vec<String>) {
+    let join = |p: &str, s: &str| {
+        if p.is_empty() {
+            s.to_string()
+        } else {
+            format!("{p}.{s}")
+        }
+    };
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                collect_paths(v, join(&prefix, k), out);
+            }
+        }
+        serde_json::Value::Array(items) if items.iter().all(|v| v.get("id").is_some()) => {
+            if items.is_empty() {
+                out.push(prefix.clone());
+            }
+            for item in items {
+                let id = item.get("id").and_then(|i| i.as_str()).unwrap_or("?");
+                collect_paths(item, join(&prefix, id), out);
+            }
+        }
+        _ => out.push(prefix),
+    }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,737 @@
+//! The scenario schema: every field a scenario file may contain, with its unit, default and valid range.
+//!
+//! These structs are what the loader deserialises into (after `extends` and `--set` have been applied
+//! to the syntax tree). They are "raw" in the ripgrep sense: types are checked here, cross-references
+//! and ranges are checked by [`crate::scenario::validate`], which turns a `Scenario` into a
+//! [`crate::scenario::Validated`] the rest of the program trusts. Every struct denies unknown fields so a
+//! typo is an error, never a silently ignored setting. Enum-like values are lower-case strings
+//! (`stage: "ore"`), the same spelling the output CSVs use.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole scenario: the world at the start year plus everything scheduled to happen to it.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Another scenario file this one inherits from, relative to this file. Resolved by the loader;
+    /// always `None` in a resolved scenario.
+    #[serde(default)]
+    pub extends: Option<String>,
+    /// Short machine-friendly name; the default output folder is `output/<name>/`.
+    pub name: String,
+    /// Free text describing what the scenario represents and where its numbers come from.
+    #[serde(default)]
+    pub description: String,
+    /// Horizon, time step and seed.
+    pub run: RunSettings,
+    /// Market-wide parameters (price dynamics, friend-shoring, transport).
+    #[serde(default)]
+    pub market: MarketSettings,
+    /// Traded minerals. Each trades at two stages, `ore` and `refined`.
+    pub minerals: Vec<Mineral>,
+    /// Nations (ISO 3166 alpha-3 ids).
+    pub nations: Vec<Nation>,
+    /// Firms that own assets and propose projects.
+    #[serde(default)]
+    pub firms: Vec<Firm>,
+    /// Mines and refineries that exist (in any status) at the start.
+    #[serde(default)]
+    pub assets: Vec<Asset>,
+    /// Candidate projects (deposits and refinery sites) firms may propose to build.
+    #[serde(default)]
+    pub prospects: Vec<Prospect>,
+    /// State financiers (policy banks, export-credit and development agencies).
+    #[serde(default)]
+    pub financiers: Vec<Financier>,
+    /// Investment and project life-cycle parameters.
+    #[serde(default)]
+    pub investment: InvestmentSettings,
+    /// Operations: incidents and social licence.
+    #[serde(default)]
+    pub operations: OperationsSettings,
+    /// Bilateral transport costs that differ from `market.default_transport_usd_per_t`.
+    #[serde(default)]
+    pub transport: Vec<TransportCost>,
+    /// Dated policies and shocks.
+    #[serde(default)]
+    pub policies: Vec<Policy>,
+    /// Which figures to draw and which nations to highlight.
+    #[serde(default)]
+    pub output: OutputSettings,
+}
+
+/// Horizon, time step and seed of a run.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// First simulated year (step 0 is 1 January of it).
+    pub start_year: i32,
+    /// Last simulated year (inclusive): a run has `(end_year - start_year + 1) * steps_per_year` steps.
+    pub end_year: i32,
+    /// Steps per year; 4 = quarterly (default), 12 = monthly, 1 = annual. Range 1..=52.
+    #[serde(default = "default_steps_per_year")]
+    pub steps_per_year: u32,
+    /// Master seed of the run; every random stream derives from it. `--seed` overrides it.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_steps_per_year() -> u32 {
+    4
+}
+fn default_seed() -> u64 {
+    1
+}
+
+/// Market-wide parameters.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketSettings {
+    /// Friend-shoring weight (USD/t per unit of affinity): how much more a buyer will pay per tonne
+    /// to buy from a supplier with affinity 1 instead of 0. 0 = buyers look at delivered cost only.
+    pub friend_shoring_usd_per_t: f64,
+    /// Transport cost between two different nations when no `transport` entry names the pair (USD/t).
+    pub default_transport_usd_per_t: f64,
+    /// Transport cost inside one nation (USD/t).
+    pub domestic_transport_usd_per_t: f64,
+    /// Price response per step to excess demand: price *= exp(speed * (demand - supply) / demand),
+    /// dimensionless, 0..=2. Larger reacts faster and oscillates more.
+    pub price_adjustment_speed: f64,
+    /// Lower bound of every price as a multiple of its reference price (0 < floor < 1).
+    pub price_floor_ratio: f64,
+    /// Upper bound of every price as a multiple of its reference price (> 1).
+    pub price_ceiling_ratio: f64,
+    /// Weight of the latest price in firms' adaptive price expectations per step (0..=1).
+    pub expectation_weight: f64,
+}
+
+impl Default for MarketSettings {
+    fn default() -> Self {
+        Self {
+            friend_shoring_usd_per_t: 0.0,
+            default_transport_usd_per_t: 80.0,
+            domestic_transport_usd_per_t: 10.0,
+            price_adjustment_speed: 0.5,
+            price_floor_ratio: 0.25,
+            price_ceiling_ratio: 5.0,
+            expectation_weight: 0.2,
+        }
+    }
+}
+
+/// A traded mineral.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Mineral {
+    /// Id used in outputs (`lithium`, `copper`, ...).
+    pub id: String,
+    /// Unit of quantities, for humans and figure labels (e.g. `t Li`, `t Cu`, `t REO`).
+    #[serde(default = "default_unit")]
+    pub unit: String,
+    /// Reference price of ore (concentrate), USD per tonne of contained element at step 0.
+    pub ore_price_usd_per_t: f64,
+    /// Reference price of refined product, USD per tonne of contained element at step 0.
+    pub refined_price_usd_per_t: f64,
+    /// Refined tonnes obtained per tonne of ore fed to a refinery (0 < r <= 1). Default 0.95.
+    #[serde(default = "default_recovery")]
+    pub recovery: f64,
+    /// Price elasticity of demand for the refined product (<= 0). Default -0.3.
+    #[serde(default = "default_elasticity")]
+    pub demand_elasticity: f64,
+}
+
+fn default_unit() -> String {
+    "t".to_string()
+}
+fn default_recovery() -> f64 {
+    0.95
+}
+fn default_elasticity() -> f64 {
+    -0.3
+}
+
+/// Quality of a nation's institutions, each 0 (worst) ..= 1 (best).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Governance {
+    /// Predictability of rules for investors: lowers the country-risk premium and delays. Default 0.5.
+    pub regulatory_stability: f64,
+    /// Roads, power, water, ports: shortens construction and ramp-up. Default 0.5.
+    pub infrastructure: f64,
+    /// Enforcement of labour standards: lowers strike and accident rates. Default 0.5.
+    pub labour_enforcement: f64,
+    /// Enforcement of environmental standards: lowers spills and protests. Default 0.5.
+    pub environmental_enforcement: f64,
+}
+
+impl Default for Governance {
+    fn default() -> Self {
+        Self {
+            regulatory_stability: 0.5,
+            infrastructure: 0.5,
+            labour_enforcement: 0.5,
+            environmental_enforcement: 0.5,
+        }
+    }
+}
+
+/// What a nation's state finance pursues (used by its financiers).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateFinance {
+    /// Minerals the state considers strategic (empty = all).
+    pub strategic_minerals: Vec<String>,
+    /// Nation whose share of supply the state wants to reduce (e.g. `CHN` for USA/JPN), if any.
+    pub rival: Option<String>,
+}
+
+/// A host nation's development priorities and fiscal terms.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Priorities {
+    /// Share of the nation's ore output it wants refined at home (0..=1). Default 0.
+    pub target_domestic_processing: f64,
+    /// Royalty on the value of ore mined, share of revenue (0..=1). Default 0.05.
+    pub royalty_rate: f64,
+    /// Ad-valorem tax on ore exports (0..=1). Default 0.
+    pub ore_export_tax: f64,
+    /// Whether new mine projects must commit to local refining to be approved. Default false.
+    pub local_processing_mandate: bool,
+    /// Minimum equity share the host's state company must hold in new projects (0..=1). Default 0.
+    pub state_participation_min: f64,
+    /// Minimum investor ESG standard the host requires (0..=1). Default 0.
+    pub min_esg: f64,
+}
+
+impl Default for Priorities {
+    fn default() -> Self {
+        Self {
+            target_domestic_processing: 0.0,
+            royalty_rate: 0.05,
+            ore_export_tax: 0.0,
+            local_processing_mandate: false,
+            state_participation_min: 0.0,
+            min_esg: 0.0,
+        }
+    }
+}
+
+/// One nation's demand for one refined mineral over time.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DemandTrajectory {
+    /// Mineral id.
+    pub mineral: String,
+    /// `(year, tonnes per year)` points, interpolated linearly in between and held flat outside.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A nation: host of assets, home of firms, consumer of refined minerals.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Nation {
+    /// ISO 3166 alpha-3 code (`CHN`, `USA`, `CHL`, ...), or `ROW` for an aggregate rest of world.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Political bloc, for grouping in figures (`china`, `us_allies`, `latam`, `other`).
+    #[serde(default)]
+    pub bloc: String,
+    /// Institutions.
+    #[serde(default)]
+    pub governance: Governance,
+    /// Strategic goals of state finance.
+    #[serde(default)]
+    pub state_finance: StateFinance,
+    /// Development priorities and fiscal terms as a host.
+    #[serde(default)]
+    pub priorities: Priorities,
+    /// Political affinity to other nations, -1 (hostile) ..= 1 (close ally); missing pairs are 0.
+    /// Affinity to itself is always 1.
+    #[serde(default)]
+    pub affinity: BTreeMap<String, f64>,
+    /// Nations this one has a free-trade agreement with (symmetric: listing it on one side is enough).
+    #[serde(default)]
+    pub fta_partners: Vec<String>,
+    /// Whether firms headquartered here count as "foreign entities of concern" under sourcing rules.
+    #[serde(default)]
+    pub entity_of_concern: bool,
+    /// Demand for refined minerals.
+    #[serde(default)]
+    pub demand: Vec<DemandTrajectory>,
+}
+
+/// What a firm does.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum FirmKind {
+    /// Mines only.
+    Miner,
+    /// Refines only.
+    Refiner,
+    /// Both.
+    Integrated,
+    /// A host nation's state company (holds mandated participation).
+    StateCompany,
+}
+
+/// A firm.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Firm {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Home nation: decides "control" in `share_control`.
+    pub home: String,
+    /// Miner, refiner, integrated or state company.
+    pub kind: FirmKind,
+    /// Whether the state backs the firm (lower hurdle, access to its state's financiers).
+    #[serde(default)]
+    pub state_backed: bool,
+    /// Real annual hurdle rate for new projects (0..=1). Default 0.10.
+    #[serde(default = "default_hurdle")]
+    pub hurdle_rate: f64,
+    /// ESG standard the firm applies to its assets (0..=1). Default 0.5.
+    #[serde(default = "default_half")]
+    pub esg: f64,
+    /// Whether the firm proposes new projects at all. Default true.
+    #[serde(default = "default_true")]
+    pub invests: bool,
+}
+
+fn default_hurdle() -> f64 {
+    0.10
+}
+fn default_half() -> f64 {
+    0.5
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Supply-chain stage of a commodity.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Mined concentrate, tonnes of contained element.
+    Ore,
+    /// Refined product (battery or industrial grade), tonnes of contained element.
+    Refined,
+}
+
+impl Stage {
+    /// Lower-case name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Ore => "ore",
+            Stage::Refined => "refined",
+        }
+    }
+}
+
+/// Life-cycle status of an asset.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Identified, not yet proposed.
+    Prospect,
+    /// Approved, in permitting.
+    Permitting,
+    /// Under construction.
+    Construction,
+    /// Producing below capacity while ramping up.
+    RampUp,
+    /// Producing.
+    Operating,
+    /// Temporarily not producing (outage, strike, protest).
+    Suspended,
+    /// Permanently closed.
+    Closed,
+    /// Abandoned before operation.
+    Cancelled,
+}
+
+impl Status {
+    /// Lower-case name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Prospect => "prospect",
+            Status::Permitting => "permitting",
+            Status::Construction => "construction",
+            Status::RampUp => "ramp_up",
+            Status::Operating => "operating",
+            Status::Suspended => "suspended",
+            Status::Closed => "closed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Random outages of an operating asset.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutageRisk {
+    /// Probability per step that an outage starts (0..=1).
+    pub probability_per_step: f64,
+    /// Share of capacity lost while the outage lasts (0..=1).
+    pub capacity_lost: f64,
+    /// Duration of an outage in steps (>= 1). Default 1.
+    #[serde(default = "default_one_u32")]
+    pub duration_steps: u32,
+}
+
+fn default_one_u32() -> u32 {
+    1
+}
+
+/// A mine or refinery.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Host nation id.
+    pub host: String,
+    /// Mineral id.
+    pub mineral: String,
+    /// `ore` for a mine, `refined` for a refinery.
+    pub stage: Stage,
+    /// Status at the start. Default `operating`.
+    #[serde(default = "default_status")]
+    pub status: Status,
+    /// Nameplate capacity, tonnes of contained element per year (>= 0).
+    pub capacity_t_per_yr: f64,
+    /// Share of capacity used in normal operation (0..=1). Default 0.85.
+    #[serde(default = "default_utilisation")]
+    pub utilisation: f64,
+    /// Cash operating cost per tonne of output, USD/t (>= 0); for refineries excluding the ore feed.
+    #[serde(default)]
+    pub unit_opex_usd_per_t: f64,
+    /// Owners: firm id -> equity share; shares sum to 1.
+    pub owners: BTreeMap<String, f64>,
+    /// ESG level of the asset (0..=1); default: the capacity-weighted owners' standard.
+    #[serde(default)]
+    pub esg: Option<f64>,
+    /// Random outages; none by default.
+    #[serde(default)]
+    pub outage: Option<OutageRisk>,
+}
+
+fn default_status() -> Status {
+    Status::Operating
+}
+fn default_utilisation() -> f64 {
+    0.85
+}
+
+/// A candidate project: a deposit or refinery site that firms may propose to build.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Prospect {
+    /// Stable id (becomes the asset id once proposed).
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Host nation id.
+    pub host: String,
+    /// Mineral id.
+    pub mineral: String,
+    /// `ore` (deposit) or `refined` (refinery site).
+    pub stage: Stage,
+    /// Capacity when built, t/yr.
+    pub capacity_t_per_yr: f64,
+    /// Capital cost before the host's learning curve, USD.
+    pub capex_usd: f64,
+    /// Cash operating cost, USD/t.
+    pub unit_opex_usd_per_t: f64,
+    /// Firms allowed to develop it (empty = any firm of a fitting kind).
+    #[serde(default)]
+    pub developers: Vec<String>,
+    /// First year it may be proposed. Default: the start year.
+    #[serde(default)]
+    pub available_from: Option<f64>,
+    /// Whether a mine proposal here commits to refining in the host (relevant under a mandate).
+    #[serde(default)]
+    pub local_processing_commitment: bool,
+}
+
+/// A state financier (policy bank, export-credit or development agency).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Financier {
+    /// Stable id (`CDB`, `JBIC`, `DFC`, ...).
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Nation whose goals it serves.
+    pub nation: String,
+    /// Budget available per year, USD.
+    pub annual_budget_usd: f64,
+    /// Share of a project's capex it will finance at most (0..=1). Default 0.5.
+    #[serde(default = "default_half")]
+    pub max_share: f64,
+    /// Interest-rate advantage it offers over the commercial rate, per year (0..=1). Default 0.03.
+    #[serde(default = "default_concession")]
+    pub concessional_rate: f64,
+    /// Whether unspent budget carries over to the next year. Default false.
+    #[serde(default)]
+    pub carry_over: bool,
+}
+
+fn default_concession() -> f64 {
+    0.03
+}
+
+/// Investment and project life-cycle parameters.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InvestmentSettings {
+    /// Whether firms propose new projects at all. Default true.
+    pub enabled: bool,
+    /// Mean permitting time of a mine with average governance, years. Source: parameters.csv (S&P).
+    pub mine_permitting_years: f64,
+    /// Mean construction time of a mine, years.
+    pub mine_construction_years: f64,
+    /// Mean permitting time of a refinery, years.
+    pub refinery_permitting_years: f64,
+    /// Mean construction time of a refinery, years. Source: parameters.csv `refinery_build` (3.5).
+    pub refinery_construction_years: f64,
+    /// Ramp-up time to full capacity, years. Source: parameters.csv `refinery_ramp_up` (1.25).
+    pub ramp_up_years: f64,
+    /// Asset life used in NPV, years.
+    pub asset_life_years: f64,
+    /// Country-risk premium at regulatory stability 0, per year (linear to 0 at stability 1).
+    pub max_country_risk_premium: f64,
+    /// Cancellation hazard per year while permitting or building, at regulatory stability 0.
+    pub max_cancellation_hazard_per_yr: f64,
+    /// Learning rate: capex and opex fall by this share per doubling of cumulative capacity in the host.
+    pub learning_rate: f64,
+}
+
+impl Default for InvestmentSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            mine_permitting_years: 4.0,
+            mine_construction_years: 3.0,
+            refinery_permitting_years: 1.5,
+            refinery_construction_years: 3.5,
+            ramp_up_years: 1.25,
+            asset_life_years: 20.0,
+            max_country_risk_premium: 0.08,
+            max_cancellation_hazard_per_yr: 0.10,
+            learning_rate: 0.10,
+        }
+    }
+}
+
+/// Operations: incidents and social licence.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OperationsSettings {
+    /// Incident probability per asset-year at ESG 0 and enforcement 0.
+    pub max_incident_rate_per_yr: f64,
+    /// Share of capacity lost during an incident.
+    pub incident_capacity_lost: f64,
+    /// Incident duration, steps.
+    pub incident_duration_steps: u32,
+    /// Drop in the host's acceptance of projects from the owner's home after one incident (0..=1).
+    pub social_licence_loss: f64,
+    /// Recovery of social licence per year.
+    pub social_licence_recovery_per_yr: f64,
+}
+
+impl Default for OperationsSettings {
+    fn default() -> Self {
+        Self {
+            max_incident_rate_per_yr: 0.0,
+            incident_capacity_lost: 0.5,
+            incident_duration_steps: 1,
+            social_licence_loss: 0.1,
+            social_licence_recovery_per_yr: 0.05,
+        }
+    }
+}
+
+/// Transport cost between two nations (both directions).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TransportCost {
+    /// One end.
+    pub from: String,
+    /// Other end.
+    pub to: String,
+    /// USD per tonne shipped.
+    pub usd_per_t: f64,
+}
+
+/// A date: a decimal year (`2026.0`, `2025.75`) or an ISO date string (`"2025-09-30"`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum When {
+    /// Decimal year; `2026.0` is 1 January 2026.
+    Year(f64),
+    /// `YYYY-MM-DD`.
+    Date(String),
+}
+
+/// A dated policy or shock. `start` is when it takes effect; `end` (exclusive) when it lapses.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Stable id.
+    pub id: String,
+    /// Takes effect at the first step on or after this date.
+    pub start: When,
+    /// Lapses at the first step on or after this date; `None` = never.
+    #[serde(default)]
+    pub end: Option<When>,
+    /// What it does.
+    pub action: PolicyAction,
+}
+
+/// What a policy does. Written as `action: (kind: "export_control", ...)`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PolicyAction {
+    /// Export control by an exporter on one commodity towards a set of destinations.
+    ExportControl {
+        /// Exporting nation.
+        exporter: String,
+        /// Mineral id.
+        mineral: String,
+        /// Stage controlled.
+        stage: Stage,
+        /// Destinations affected; empty = every other nation.
+        #[serde(default)]
+        destinations: Vec<String>,
+        /// `ban`, `quota` or `licence_delay`.
+        mode: ControlMode,
+        /// Quota on total exports to the destinations, t/yr (mode `quota`).
+        #[serde(default)]
+        quota_t_per_yr: f64,
+        /// Licence delay, steps (mode `licence_delay`): shipments arrive that many steps late.
+        #[serde(default)]
+        delay_steps: u32,
+    },
+    /// Ad-valorem tariff by an importer.
+    Tariff {
+        /// Importing nation.
+        importer: String,
+        /// Mineral id.
+        mineral: String,
+        /// Stage.
+        stage: Stage,
+        /// Exporters it applies to; empty = all foreign.
+        #[serde(default)]
+        exporters: Vec<String>,
+        /// Rate on the value shipped (0..=5).
+        rate: f64,
+    },
+    /// Ad-valorem export tax.
+    ExportTax {
+        /// Exporting nation.
+        exporter: String,
+        /// Mineral id.
+        mineral: String,
+        /// Stage.
+        stage: Stage,
+        /// Rate on the value shipped (0..=5).
+        rate: f64,
+    },
+    /// A dated outage of one asset (a flood, a strike, a blockade).
+    Outage {
+        /// Asset id.
+        asset: String,
+        /// Share of capacity lost while in force (0..=1).
+        capacity_lost: f64,
+    },
+    /// A consumer's sourcing rule rewarding supply extracted or processed at home or in FTA partners
+    /// and excluding entities of concern (the IRA 30D pattern).
+    SourcingRule {
+        /// Consumer nation applying it.
+        consumer: String,
+        /// Minerals covered; empty = all.
+        #[serde(default)]
+        minerals: Vec<String>,
+        /// Required qualifying share by year: `(year, share)` points, stepwise (latest year <= now).
+        required_share: Vec<(f64, f64)>,
+        /// Premium a qualifying tonne earns, USD/t (the credit passed through to the buyer).
+        premium_usd_per_t: f64,
+        /// Whether supply controlled by entities of concern is excluded.
+        #[serde(default)]
+        exclude_entities_of_concern: bool,
+    },
+    /// An agreement under which `partner` counts as an FTA partner of `nation` (e.g. US–Japan CMA).
+    FtaAgreement {
+        /// Nation granting FTA status.
+        nation: String,
+        /// Nation treated as FTA partner.
+        partner: String,
+    },
+    /// A host's local-processing mandate or ore export ban.
+    LocalProcessingMandate {
+        /// Host nation.
+        nation: String,
+        /// Minerals covered; empty = all.
+        #[serde(default)]
+        minerals: Vec<String>,
+        /// Whether unprocessed ore exports are banned outright.
+        #[serde(default)]
+        ore_export_ban: bool,
+    },
+    /// The host's state takes a majority (or the given share) of assets of a mineral.
+    Nationalisation {
+        /// Host nation.
+        nation: String,
+        /// Mineral id.
+        mineral: String,
+        /// Firm that receives the equity (a state company).
+        state_firm: String,
+        /// Equity share taken from the other owners pro rata (0..=1).
+        share: f64,
+    },
+    /// A change in a financier's annual budget (a finance programme).
+    FinanceProgramme {
+        /// Financier id.
+        financier: String,
+        /// New annual budget, USD.
+        annual_budget_usd: f64,
+    },
+}
+
+/// How an export control acts.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlMode {
+    /// No exports to the destinations.
+    Ban,
+    /// Exports capped at `quota_t_per_yr`.
+    Quota,
+    /// Exports delayed by `delay_steps`.
+    LicenceDelay,
+}
+
+/// Figures and highlighting.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSettings {
+    /// Figure ids to draw; empty = all.
+    pub figures: Vec<String>,
+    /// Nations drawn in their own colour in share charts (others are grouped as "other");
+    /// empty = the largest nations of each chart.
+    pub highlight_nations: Vec<String>,
+    /// Consumer nations whose import dependence is charted; empty = every nation with demand.
+    pub consumers: Vec<String>,
+}

@@ -1,0 +1,689 @@
+//! Semantic validation: turns a deserialised [`Scenario`] into a [`Validated`] one, or lists every
+//! problem at once (unknown and duplicate ids, shares that do not sum to 1, quantities out of range,
+//! dates outside the horizon, ...).
+//!
+//! Type errors are caught by serde; this module checks what types cannot: cross-references and ranges.
+//! Paths name list elements by id (`assets.atacama.owners`) so the loader can point at the line.
+
+use std::collections::BTreeSet;
+
+use super::error::{Location, Problem};
+use super::schema::*;
+
+/// Largest quantity accepted anywhere (t/yr or t): far above world supply of any mineral.
+pub const MAX_QUANTITY: f64 = 1e12;
+/// Largest money amount accepted anywhere (USD).
+pub const MAX_USD: f64 = 1e15;
+/// Most steps a run may have.
+pub const MAX_STEPS: u64 = 100_000;
+
+/// A scenario that passed validation; the simulation only accepts this type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Validated(Scenario);
+
+impl Validated {
+    /// The scenario.
+    pub fn scenario(&self) -> &Scenario {
+        &self.0
+    }
+    /// Number of steps in the run.
+    pub fn steps(&self) -> u32 {
+        let s = &self.0.run;
+        u32::try_from(i64::from(s.end_year - s.start_year + 1) * i64::from(s.steps_per_year))
+            .unwrap_or(0)
+    }
+    /// The same scenario with another seed (the seed is not constrained, so it stays valid).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.0.run.seed = seed;
+        self
+    }
+}
+
+/// Collects problems with their paths.
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+            location: Location::Unknown,
+        });
+    }
+
+    fn range(&mut self, path: &str, value: f64, lo: f64, hi: f64) {
+        if !value.is_finite() || value < lo || value > hi {
+            self.push(
+                path,
+                format!("must be between {lo} and {hi}, found {value}"),
+            );
+        }
+    }
+
+    fn unit(&mut self, path: &str, value: f64) {
+        self.range(path, value, 0.0, 1.0);
+    }
+
+    fn quantity(&mut self, path: &str, value: f64) {
+        if !value.is_finite() || value < 0.0 {
+            self.push(
+                path,
+                format!("must be a non-negative quantity, found {value}"),
+            );
+        } else if value > MAX_QUANTITY {
+            self.push(
+                path,
+                format!("is implausibly large ({value:e} > {MAX_QUANTITY:e} t)"),
+            );
+        }
+    }
+
+    fn usd(&mut self, path: &str, value: f64) {
+        if !value.is_finite() || value < 0.0 {
+            self.push(
+                path,
+                format!("must be a non-negative amount of USD, found {value}"),
+            );
+        } else if value > MAX_USD {
+            self.push(
+                path,
+                format!("is implausibly large ({value:e} > {MAX_USD:e} USD)"),
+            );
+        }
+    }
+
+    fn known(&mut self, path: &str, what: &str, id: &str, ids: &BTreeSet<&str>) {
+        if !ids.contains(id) {
+            let mut near: Vec<(usize, &&str)> = ids
+                .iter()
+                .map(|k| (super::load::edit_distance(k, id), k))
+                .collect();
+            near.sort();
+            let hint = near
+                .first()
+                .filter(|(d, _)| *d <= 2)
+                .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+                .unwrap_or_default();
+            self.push(path, format!("unknown {what} `{id}`{hint}"));
+        }
+    }
+
+    /// Ids in a list: valid characters, unique.
+    fn ids<'a>(&mut self, list: &str, ids: impl Iterator<Item = &'a str>) -> BTreeSet<&'a str> {
+        let mut seen = BTreeSet::new();
+        for (i, id) in ids.enumerate() {
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                self.push(
+                    format!("{list}.{i}.id"),
+                    format!(
+                        "id `{id}` must be non-empty and use only letters, digits, `_` and `-`"
+                    ),
+                );
+            }
+            if !seen.insert(id) {
+                self.push(
+                    format!("{list}.{id}"),
+                    format!("duplicate id `{id}` in {list}"),
+                );
+            }
+        }
+        seen
+    }
+}
+
+/// The decimal year of a [`When`], or an error message.
+pub fn when_to_year(when: &When) -> Result<f64, String> {
+    match when {
+        When::Year(y) => Ok(*y),
+        When::Date(s) => {
+            let parts: Vec<&str> = s.split('-').collect();
+            let parsed = match parts.as_slice() {
+                [y, m, d] => y
+                    .parse::<i32>()
+                    .ok()
+                    .zip(m.parse::<u32>().ok())
+                    .zip(d.parse::<u32>().ok())
+                    .map(|((y, m), d)| (y, m, d)),
+                _ => None,
+            };
+            match parsed {
+                Some((y, m, d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => {
+                    let day_of_year = CUMULATIVE_DAYS[(m - 1) as usize] + d - 1;
+                    Ok(f64::from(y) + f64::from(day_of_year) / 365.0)
+                }
+                _ => Err(format!(
+                    "expected a date `YYYY-MM-DD` or a decimal year, found `{s}`"
+                )),
+            }
+        }
+    }
+}
+
+const CUMULATIVE_DAYS: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+/// Check a scenario; `Err` lists every problem found.
+pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    let s = &scenario;
+    check_run(&mut c, s);
+    check_market(&mut c, &s.market);
+    let minerals = c.ids("minerals", s.minerals.iter().map(|m| m.id.as_str()));
+    let nations = c.ids("nations", s.nations.iter().map(|n| n.id.as_str()));
+    let firms = c.ids("firms", s.firms.iter().map(|f| f.id.as_str()));
+    let projects = c.ids(
+        "assets",
+        s.assets
+            .iter()
+            .map(|a| a.id.as_str())
+            .chain(s.prospects.iter().map(|p| p.id.as_str())),
+    );
+    let _ = projects;
+    let financiers = c.ids("financiers", s.financiers.iter().map(|f| f.id.as_str()));
+    c.ids("policies", s.policies.iter().map(|p| p.id.as_str()));
+
+    for m in &s.minerals {
+        let p = format!("minerals.{}", m.id);
+        if !(m.ore_price_usd_per_t > 0.0 && m.ore_price_usd_per_t <= MAX_USD) {
+            c.push(
+                format!("{p}.ore_price_usd_per_t"),
+                "must be a positive price in USD/t",
+            );
+        }
+        if !(m.refined_price_usd_per_t > 0.0 && m.refined_price_usd_per_t <= MAX_USD) {
+            c.push(
+                format!("{p}.refined_price_usd_per_t"),
+                "must be a positive price in USD/t",
+            );
+        }
+        if !(m.recovery > 0.0 && m.recovery <= 1.0) {
+            c.push(
+                format!("{p}.recovery"),
+                format!("must be in (0, 1], found {}", m.recovery),
+            );
+        }
+        c.range(
+            &format!("{p}.demand_elasticity"),
+            m.demand_elasticity,
+            -5.0,
+            0.0,
+        );
+    }
+
+    for n in &s.nations {
+        check_nation(&mut c, n, &nations, &minerals);
+    }
+
+    for f in &s.firms {
+        let p = format!("firms.{}", f.id);
+        c.known(&format!("{p}.home"), "nation", &f.home, &nations);
+        c.unit(&format!("{p}.hurdle_rate"), f.hurdle_rate);
+        c.unit(&format!("{p}.esg"), f.esg);
+    }
+
+    for a in &s.assets {
+        let p = format!("assets.{}", a.id);
+        c.known(&format!("{p}.host"), "nation", &a.host, &nations);
+        c.known(&format!("{p}.mineral"), "mineral", &a.mineral, &minerals);
+        c.quantity(&format!("{p}.capacity_t_per_yr"), a.capacity_t_per_yr);
+        c.unit(&format!("{p}.utilisation"), a.utilisation);
+        c.usd(&format!("{p}.unit_opex_usd_per_t"), a.unit_opex_usd_per_t);
+        if let Some(esg) = a.esg {
+            c.unit(&format!("{p}.esg"), esg);
+        }
+        check_owners(&mut c, &format!("{p}.owners"), &a.owners, &firms);
+        if let Some(o) = &a.outage {
+            c.unit(
+                &format!("{p}.outage.probability_per_step"),
+                o.probability_per_step,
+            );
+            c.unit(&format!("{p}.outage.capacity_lost"), o.capacity_lost);
+            if o.duration_steps == 0 {
+                c.push(format!("{p}.outage.duration_steps"), "must be at least 1");
+            }
+        }
+    }
+
+    for pr in &s.prospects {
+        let p = format!("prospects.{}", pr.id);
+        c.known(&format!("{p}.host"), "nation", &pr.host, &nations);
+        c.known(&format!("{p}.mineral"), "mineral", &pr.mineral, &minerals);
+        c.quantity(&format!("{p}.capacity_t_per_yr"), pr.capacity_t_per_yr);
+        c.usd(&format!("{p}.capex_usd"), pr.capex_usd);
+        c.usd(&format!("{p}.unit_opex_usd_per_t"), pr.unit_opex_usd_per_t);
+        for d in &pr.developers {
+            c.known(&format!("{p}.developers"), "firm", d, &firms);
+        }
+        if let Some(y) = pr.available_from {
+            check_year(&mut c, &format!("{p}.available_from"), y, s);
+        }
+    }
+
+    for f in &s.financiers {
+        let p = format!("financiers.{}", f.id);
+        c.known(&format!("{p}.nation"), "nation", &f.nation, &nations);
+        c.usd(&format!("{p}.annual_budget_usd"), f.annual_budget_usd);
+        c.unit(&format!("{p}.max_share"), f.max_share);
+        c.unit(&format!("{p}.concessional_rate"), f.concessional_rate);
+    }
+
+    check_investment(&mut c, &s.investment);
+    check_operations(&mut c, &s.operations);
+
+    for (i, t) in s.transport.iter().enumerate() {
+        let p = format!("transport.{i}");
+        c.known(&format!("{p}.from"), "nation", &t.from, &nations);
+        c.known(&format!("{p}.to"), "nation", &t.to, &nations);
+        c.usd(&format!("{p}.usd_per_t"), t.usd_per_t);
+    }
+
+    let assets: BTreeSet<&str> = s.assets.iter().map(|a| a.id.as_str()).collect();
+    for pol in &s.policies {
+        check_policy(
+            &mut c,
+            pol,
+            s,
+            &Refs {
+                nations: &nations,
+                minerals: &minerals,
+                firms: &firms,
+                assets: &assets,
+                financiers: &financiers,
+            },
+        );
+    }
+
+    for (i, n) in s.output.highlight_nations.iter().enumerate() {
+        c.known(
+            &format!("output.highlight_nations.{i}"),
+            "nation",
+            n,
+            &nations,
+        );
+    }
+    for (i, n) in s.output.consumers.iter().enumerate() {
+        c.known(&format!("output.consumers.{i}"), "nation", n, &nations);
+    }
+
+    if c.problems.is_empty() {
+        Ok(Validated(scenario))
+    } else {
+        Err(c.problems)
+    }
+}
+
+fn check_run(c: &mut Checker, s: &Scenario) {
+    let r = &s.run;
+    if !(1800..=2300).contains(&r.start_year) {
+        c.push(
+            "run.start_year",
+            format!(
+                "must be a year between 1800 and 2300, found {}",
+                r.start_year
+            ),
+        );
+    }
+    if r.end_year < r.start_year {
+        c.push(
+            "run.end_year",
+            format!(
+                "must not be before start_year ({}), found {}",
+                r.start_year, r.end_year
+            ),
+        );
+    }
+    if !(1..=52).contains(&r.steps_per_year) {
+        c.push(
+            "run.steps_per_year",
+            format!("must be between 1 and 52, found {}", r.steps_per_year),
+        );
+    }
+    let steps = (i64::from(r.end_year) - i64::from(r.start_year) + 1) * i64::from(r.steps_per_year);
+    if steps > MAX_STEPS as i64 {
+        c.push(
+            "run.end_year",
+            format!("the run would have {steps} steps; at most {MAX_STEPS} are allowed"),
+        );
+    }
+    if s.minerals.is_empty() {
+        c.push("minerals", "at least one mineral is required");
+    }
+    if s.nations.is_empty() {
+        c.push("nations", "at least one nation is required");
+    }
+}
+
+fn check_market(c: &mut Checker, m: &MarketSettings) {
+    c.usd(
+        "market.friend_shoring_usd_per_t",
+        m.friend_shoring_usd_per_t,
+    );
+    c.usd(
+        "market.default_transport_usd_per_t",
+        m.default_transport_usd_per_t,
+    );
+    c.usd(
+        "market.domestic_transport_usd_per_t",
+        m.domestic_transport_usd_per_t,
+    );
+    c.range(
+        "market.price_adjustment_speed",
+        m.price_adjustment_speed,
+        0.0,
+        2.0,
+    );
+    if !(m.price_floor_ratio > 0.0 && m.price_floor_ratio < 1.0) {
+        c.push(
+            "market.price_floor_ratio",
+            format!("must be in (0, 1), found {}", m.price_floor_ratio),
+        );
+    }
+    c.range(
+        "market.price_ceiling_ratio",
+        m.price_ceiling_ratio,
+        1.0,
+        100.0,
+    );
+    c.unit("market.expectation_weight", m.expectation_weight);
+}
+
+fn check_nation(c: &mut Checker, n: &Nation, nations: &BTreeSet<&str>, minerals: &BTreeSet<&str>) {
+    let p = format!("nations.{}", n.id);
+    let g = &n.governance;
+    c.unit(
+        &format!("{p}.governance.regulatory_stability"),
+        g.regulatory_stability,
+    );
+    c.unit(&format!("{p}.governance.infrastructure"), g.infrastructure);
+    c.unit(
+        &format!("{p}.governance.labour_enforcement"),
+        g.labour_enforcement,
+    );
+    c.unit(
+        &format!("{p}.governance.environmental_enforcement"),
+        g.environmental_enforcement,
+    );
+    let pr = &n.priorities;
+    c.unit(
+        &format!("{p}.priorities.target_domestic_processing"),
+        pr.target_domestic_processing,
+    );
+    c.unit(&format!("{p}.priorities.royalty_rate"), pr.royalty_rate);
+    c.unit(&format!("{p}.priorities.ore_export_tax"), pr.ore_export_tax);
+    c.unit(
+        &format!("{p}.priorities.state_participation_min"),
+        pr.state_participation_min,
+    );
+    c.unit(&format!("{p}.priorities.min_esg"), pr.min_esg);
+    for (other, value) in &n.affinity {
+        c.known(&format!("{p}.affinity.{other}"), "nation", other, nations);
+        c.range(&format!("{p}.affinity.{other}"), *value, -1.0, 1.0);
+    }
+    for partner in &n.fta_partners {
+        c.known(&format!("{p}.fta_partners"), "nation", partner, nations);
+    }
+    if let Some(rival) = &n.state_finance.rival {
+        c.known(
+            &format!("{p}.state_finance.rival"),
+            "nation",
+            rival,
+            nations,
+        );
+    }
+    for m in &n.state_finance.strategic_minerals {
+        c.known(
+            &format!("{p}.state_finance.strategic_minerals"),
+            "mineral",
+            m,
+            minerals,
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, d) in n.demand.iter().enumerate() {
+        let dp = format!("{p}.demand.{i}");
+        c.known(&format!("{dp}.mineral"), "mineral", &d.mineral, minerals);
+        if !seen.insert(d.mineral.as_str()) {
+            c.push(&dp, format!("demand for `{}` is given twice", d.mineral));
+        }
+        if d.points.is_empty() {
+            c.push(
+                format!("{dp}.points"),
+                "needs at least one (year, tonnes per year) point",
+            );
+        }
+        let mut last = f64::NEG_INFINITY;
+        for (year, qty) in &d.points {
+            if !(year.is_finite() && *year > last) {
+                c.push(
+                    format!("{dp}.points"),
+                    format!("years must increase strictly, found {year} after {last}"),
+                );
+            }
+            last = *year;
+            c.quantity(&format!("{dp}.points"), *qty);
+        }
+    }
+}
+
+fn check_owners(
+    c: &mut Checker,
+    path: &str,
+    owners: &std::collections::BTreeMap<String, f64>,
+    firms: &BTreeSet<&str>,
+) {
+    if owners.is_empty() {
+        c.push(path, "needs at least one owner (firm id -> share)");
+        return;
+    }
+    let mut sum = 0.0;
+    for (firm, share) in owners {
+        c.known(&format!("{path}.{firm}"), "firm", firm, firms);
+        if !(share.is_finite() && *share > 0.0 && *share <= 1.0) {
+            c.push(
+                format!("{path}.{firm}"),
+                format!("share must be in (0, 1], found {share}"),
+            );
+        }
+        sum += share;
+    }
+    if (sum - 1.0).abs() > 1e-6 {
+        c.push(path, format!("owner shares must sum to 1, found {sum}"));
+    }
+}
+
+fn check_year(c: &mut Checker, path: &str, year: f64, s: &Scenario) {
+    let lo = f64::from(s.run.start_year);
+    let hi = f64::from(s.run.end_year) + 1.0;
+    if !(year.is_finite() && (lo - 100.0..=hi).contains(&year)) {
+        c.push(
+            path,
+            format!("date {year} is outside the horizon {lo}..{hi}"),
+        );
+    }
+}
+
+fn check_investment(c: &mut Checker, i: &InvestmentSettings) {
+    for (name, v) in [
+        ("mine_permitting_years", i.mine_permitting_years),
+        ("mine_construction_years", i.mine_construction_years),
+        ("refinery_permitting_years", i.refinery_permitting_years),
+        ("refinery_construction_years", i.refinery_construction_years),
+        ("ramp_up_years", i.ramp_up_years),
+    ] {
+        c.range(&format!("investment.{name}"), v, 0.0, 50.0);
+    }
+    c.range(
+        "investment.asset_life_years",
+        i.asset_life_years,
+        1.0,
+        100.0,
+    );
+    c.unit(
+        "investment.max_country_risk_premium",
+        i.max_country_risk_premium,
+    );
+    c.unit(
+        "investment.max_cancellation_hazard_per_yr",
+        i.max_cancellation_hazard_per_yr,
+    );
+    c.range("investment.learning_rate", i.learning_rate, 0.0, 0.9);
+}
+
+fn check_operations(c: &mut Checker, o: &OperationsSettings) {
+    c.range(
+        "operations.max_incident_rate_per_yr",
+        o.max_incident_rate_per_yr,
+        0.0,
+        52.0,
+    );
+    c.unit(
+        "operations.incident_capacity_lost",
+        o.incident_capacity_lost,
+    );
+    c.unit("operations.social_licence_loss", o.social_licence_loss);
+    c.unit(
+        "operations.social_licence_recovery_per_yr",
+        o.social_licence_recovery_per_yr,
+    );
+    if o.incident_duration_steps == 0 {
+        c.push("operations.incident_duration_steps", "must be at least 1");
+    }
+}
+
+struct Refs<'a> {
+    nations: &'a BTreeSet<&'a str>,
+    minerals: &'a BTreeSet<&'a str>,
+    firms: &'a BTreeSet<&'a str>,
+    assets: &'a BTreeSet<&'a str>,
+    financiers: &'a BTreeSet<&'a str>,
+}
+
+fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
+    let p = format!("policies.{}", pol.id);
+    let start = match when_to_year(&pol.start) {
+        Ok(y) => {
+            check_year(c, &format!("{p}.start"), y, s);
+            Some(y)
+        }
+        Err(e) => {
+            c.push(format!("{p}.start"), e);
+            None
+        }
+    };
+    if let Some(end) = &pol.end {
+        match when_to_year(end) {
+            Ok(y) => {
+                if start.is_some_and(|st| y <= st) {
+                    c.push(format!("{p}.end"), "must be after start");
+                }
+            }
+            Err(e) => c.push(format!("{p}.end"), e),
+        }
+    }
+    let a = format!("{p}.action");
+    match &pol.action {
+        PolicyAction::ExportControl {
+            exporter,
+            mineral,
+            destinations,
+            quota_t_per_yr,
+            ..
+        } => {
+            c.known(&format!("{a}.exporter"), "nation", exporter, r.nations);
+            c.known(&format!("{a}.mineral"), "mineral", mineral, r.minerals);
+            for d in destinations {
+                c.known(&format!("{a}.destinations"), "nation", d, r.nations);
+            }
+            c.quantity(&format!("{a}.quota_t_per_yr"), *quota_t_per_yr);
+        }
+        PolicyAction::Tariff {
+            importer,
+            mineral,
+            exporters,
+            rate,
+            ..
+        } => {
+            c.known(&format!("{a}.importer"), "nation", importer, r.nations);
+            c.known(&format!("{a}.mineral"), "mineral", mineral, r.minerals);
+            for e in exporters {
+                c.known(&format!("{a}.exporters"), "nation", e, r.nations);
+            }
+            c.range(&format!("{a}.rate"), *rate, 0.0, 5.0);
+        }
+        PolicyAction::ExportTax {
+            exporter,
+            mineral,
+            rate,
+            ..
+        } => {
+            c.known(&format!("{a}.exporter"), "nation", exporter, r.nations);
+            c.known(&format!("{a}.mineral"), "mineral", mineral, r.minerals);
+            c.range(&format!("{a}.rate"), *rate, 0.0, 5.0);
+        }
+        PolicyAction::Outage {
+            asset,
+            capacity_lost,
+        } => {
+            c.known(&format!("{a}.asset"), "asset", asset, r.assets);
+            c.unit(&format!("{a}.capacity_lost"), *capacity_lost);
+        }
+        PolicyAction::SourcingRule {
+            consumer,
+            minerals,
+            required_share,
+            premium_usd_per_t,
+            ..
+        } => {
+            c.known(&format!("{a}.consumer"), "nation", consumer, r.nations);
+            for m in minerals {
+                c.known(&format!("{a}.minerals"), "mineral", m, r.minerals);
+            }
+            for (_, share) in required_share {
+                c.unit(&format!("{a}.required_share"), *share);
+            }
+            c.usd(&format!("{a}.premium_usd_per_t"), *premium_usd_per_t);
+        }
+        PolicyAction::FtaAgreement { nation, partner } => {
+            c.known(&format!("{a}.nation"), "nation", nation, r.nations);
+            c.known(&format!("{a}.partner"), "nation", partner, r.nations);
+        }
+        PolicyAction::LocalProcessingMandate {
+            nation, minerals, ..
+        } => {
+            c.known(&format!("{a}.nation"), "nation", nation, r.nations);
+            for m in minerals {
+                c.known(&format!("{a}.minerals"), "mineral", m, r.minerals);
+            }
+        }
+        PolicyAction::Nationalisation {
+            nation,
+            mineral,
+            state_firm,
+            share,
+        } => {
+            c.known(&format!("{a}.nation"), "nation", nation, r.nations);
+            c.known(&format!("{a}.mineral"), "mineral", mineral, r.minerals);
+            c.known(&format!("{a}.state_firm"), "firm", state_firm, r.firms);
+            c.unit(&format!("{a}.share"), *share);
+        }
+        PolicyAction::FinanceProgramme {
+            financier,
+            annual_budget_usd,
+        } => {
+            c.known(
+                &format!("{a}.financier"),
+                "financier",
+                financier,
+                r.financiers,
+            );
+            c.usd(&format!("{a}.annual_budget_usd"), *annual_budget_usd);
+        }
+    }
+}

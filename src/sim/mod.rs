@@ -1,0 +1,451 @@
+//! Running one scenario: build the ECS world from a validated scenario, step it, collect results.
+//!
+//! This is the only place that turns scenario ids into dense indices (sorted by id, so spawn order
+//! and file order never matter) and the only loop over steps. Sweeps call [`run`] once per run.
+
+pub mod rng;
+
+use bevy_ecs::prelude::*;
+
+use crate::model::components::*;
+use crate::model::resources::*;
+use crate::model::schedule::build_schedule;
+use crate::scenario::validate::when_to_year;
+use crate::scenario::{FirmKind, Validated};
+use rng::{RngStreams, stable_key};
+
+/// Final state of one asset (a row of `assets.csv`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssetFinal {
+    /// Asset index.
+    pub idx: AssetIdx,
+    /// Host.
+    pub host: NationIdx,
+    /// Mineral.
+    pub mineral: MineralIdx,
+    /// Stage.
+    pub stage: Stage,
+    /// Status at the end.
+    pub status: Status,
+    /// Step the status began.
+    pub status_since_step: u32,
+    /// Nameplate capacity, t/yr.
+    pub capacity_t_per_yr: f64,
+    /// Utilisation.
+    pub utilisation: f64,
+    /// Opex, USD/t.
+    pub unit_opex_usd_per_t: f64,
+    /// ESG level.
+    pub esg: f64,
+    /// Owners and shares.
+    pub owners: Vec<(FirmIdx, f64)>,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// Ids behind the indices.
+    pub registry: Registry,
+    /// Steps run.
+    pub steps: u32,
+    /// Steps per year.
+    pub steps_per_year: u32,
+    /// Start year.
+    pub start_year: i32,
+    /// Seed used.
+    pub seed: u64,
+    /// Observations.
+    pub metrics: Vec<MetricRow>,
+    /// Events.
+    pub events: Vec<EventRow>,
+    /// Bilateral flows.
+    pub flows: Vec<FlowRow>,
+    /// Final asset states, in asset-index order.
+    pub assets: Vec<AssetFinal>,
+}
+
+/// A world ready to step, with its schedule.
+pub struct Simulation {
+    /// The ECS world.
+    pub world: World,
+    schedule: Schedule,
+}
+
+impl Simulation {
+    /// Build the world for a scenario. `strict` makes schedule ambiguities an error (tests).
+    pub fn new(scenario: &Validated, strict: bool) -> Self {
+        let world = build_world(scenario);
+        Simulation {
+            world,
+            schedule: build_schedule(strict),
+        }
+    }
+
+    /// Run one step (the clock's current step) and advance the clock.
+    pub fn step(&mut self) {
+        self.schedule.run(&mut self.world);
+        self.world.resource_mut::<Clock>().step += 1;
+    }
+
+    /// Whether every step has run.
+    pub fn finished(&self) -> bool {
+        let clock = self.world.resource::<Clock>();
+        clock.step >= clock.total_steps
+    }
+
+    /// Run to the end and collect the results.
+    pub fn run_to_end(mut self) -> RunResult {
+        while !self.finished() {
+            self.step();
+        }
+        self.into_result()
+    }
+
+    /// Initialise the schedule, reporting build errors (such as ambiguities in strict mode).
+    pub fn check_schedule(&mut self) -> Result<(), String> {
+        self.schedule
+            .initialize(&mut self.world)
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    /// Collect the results (the world is consumed).
+    pub fn into_result(mut self) -> RunResult {
+        let clock = *self.world.resource::<Clock>();
+        let seed = self.world.resource::<RngStreams>().seed;
+        let mut assets: Vec<AssetFinal> = self
+            .world
+            .query::<(
+                &AssetIdx,
+                &Site,
+                &Capacity,
+                &Lifecycle,
+                &UnitCost,
+                &Esg,
+                &Ownership,
+            )>()
+            .iter(&self.world)
+            .map(|(idx, site, cap, life, cost, esg, owners)| AssetFinal {
+                idx: *idx,
+                host: site.host,
+                mineral: site.mineral,
+                stage: site.stage,
+                status: life.status,
+                status_since_step: life.since_step,
+                capacity_t_per_yr: cap.t_per_yr,
+                utilisation: cap.utilisation,
+                unit_opex_usd_per_t: cost.opex_usd_per_t,
+                esg: esg.0,
+                owners: owners.0.clone(),
+            })
+            .collect();
+        assets.sort_by_key(|a| a.idx);
+        RunResult {
+            registry: self.world.remove_resource::<Registry>().unwrap_or_default(),
+            steps: clock.step,
+            steps_per_year: clock.steps_per_year,
+            start_year: clock.start_year,
+            seed,
+            metrics: std::mem::take(&mut self.world.resource_mut::<Metrics>().rows),
+            events: std::mem::take(&mut self.world.resource_mut::<EventLog>().rows),
+            flows: std::mem::take(&mut self.world.resource_mut::<FlowLog>().rows),
+            assets,
+        }
+    }
+}
+
+/// Run a validated scenario from start to end.
+pub fn run(scenario: &Validated) -> RunResult {
+    Simulation::new(scenario, false).run_to_end()
+}
+
+fn sorted_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut v: Vec<String> = ids.map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+/// Build the registry: ids, keys and the static nation-pair tables.
+pub fn build_registry(scenario: &Validated) -> Registry {
+    let s = scenario.scenario();
+    let minerals = sorted_ids(s.minerals.iter().map(|m| m.id.as_str()));
+    let nations = sorted_ids(s.nations.iter().map(|n| n.id.as_str()));
+    let firms = sorted_ids(s.firms.iter().map(|f| f.id.as_str()));
+    let assets = sorted_ids(
+        s.assets
+            .iter()
+            .map(|a| a.id.as_str())
+            .chain(s.prospects.iter().map(|p| p.id.as_str())),
+    );
+    let mut reg = Registry {
+        mineral_units: minerals
+            .iter()
+            .map(|id| {
+                s.minerals
+                    .iter()
+                    .find(|m| &m.id == id)
+                    .map(|m| m.unit.clone())
+                    .unwrap_or_default()
+            })
+            .collect(),
+        nation_keys: nations.iter().map(|i| stable_key(i)).collect(),
+        firm_keys: firms.iter().map(|i| stable_key(i)).collect(),
+        asset_keys: assets.iter().map(|i| stable_key(i)).collect(),
+        minerals,
+        nations,
+        firms,
+        assets,
+        ..Registry::default()
+    };
+    let n = reg.n_nations();
+    reg.firm_home = reg
+        .firms
+        .iter()
+        .map(|id| {
+            s.firms
+                .iter()
+                .find(|f| &f.id == id)
+                .and_then(|f| reg.nation(&f.home))
+                .unwrap_or(NationIdx(0))
+        })
+        .collect();
+    reg.affinity = vec![0.0; n * n];
+    reg.fta = vec![false; n * n];
+    reg.transport_usd_per_t = vec![s.market.default_transport_usd_per_t; n * n];
+    reg.entity_of_concern = vec![false; n];
+    for nation in &s.nations {
+        let Some(a) = reg.nation(&nation.id) else {
+            continue;
+        };
+        let a = usize::from(a.0);
+        reg.entity_of_concern[a] = nation.entity_of_concern;
+        for (other, value) in &nation.affinity {
+            if let Some(b) = reg.nation(other) {
+                reg.affinity[a * n + usize::from(b.0)] = *value;
+            }
+        }
+        for partner in &nation.fta_partners {
+            if let Some(b) = reg.nation(partner) {
+                let b = usize::from(b.0);
+                reg.fta[a * n + b] = true;
+                reg.fta[b * n + a] = true;
+            }
+        }
+    }
+    // Affinity given on one side only applies both ways; the diagonal is 1.
+    for a in 0..n {
+        for b in 0..n {
+            if a == b {
+                reg.affinity[a * n + b] = 1.0;
+                reg.fta[a * n + b] = true;
+                reg.transport_usd_per_t[a * n + b] = s.market.domestic_transport_usd_per_t;
+            } else if !explicit_affinity(s, &reg, a, b) && explicit_affinity(s, &reg, b, a) {
+                reg.affinity[a * n + b] = reg.affinity[b * n + a];
+            }
+        }
+    }
+    for t in &s.transport {
+        if let (Some(a), Some(b)) = (reg.nation(&t.from), reg.nation(&t.to)) {
+            let (a, b) = (usize::from(a.0), usize::from(b.0));
+            reg.transport_usd_per_t[a * n + b] = t.usd_per_t;
+            reg.transport_usd_per_t[b * n + a] = t.usd_per_t;
+        }
+    }
+    reg
+}
+
+fn explicit_affinity(s: &crate::scenario::Scenario, reg: &Registry, a: usize, b: usize) -> bool {
+    s.nations
+        .iter()
+        .find(|n| n.id == reg.nations[a])
+        .is_some_and(|n| n.affinity.contains_key(&reg.nations[b]))
+}
+
+/// Build the world: resources, then nations, firms and assets as entities.
+pub fn build_world(scenario: &Validated) -> World {
+    let s = scenario.scenario();
+    let registry = build_registry(scenario);
+    let mut world = World::new();
+    let clock = Clock {
+        step: 0,
+        total_steps: scenario.steps(),
+        steps_per_year: s.run.steps_per_year,
+        start_year: s.run.start_year,
+    };
+
+    for nation in &s.nations {
+        if let Some(idx) = registry.nation(&nation.id) {
+            world.spawn((
+                idx,
+                Governance(nation.governance.clone()),
+                Priorities(nation.priorities.clone()),
+            ));
+        }
+    }
+    for firm in &s.firms {
+        if let (Some(idx), Some(home)) = (registry.firm(&firm.id), registry.nation(&firm.home)) {
+            world.spawn((
+                idx,
+                FirmProfile {
+                    home,
+                    kind: firm.kind,
+                    state_backed: firm.state_backed,
+                    hurdle_rate: firm.hurdle_rate,
+                    esg: firm.esg,
+                },
+            ));
+        }
+    }
+    let firm_esg = |id: &str| s.firms.iter().find(|f| f.id == id).map_or(0.5, |f| f.esg);
+    for asset in &s.assets {
+        let (Some(idx), Some(host), Some(mineral)) = (
+            registry.asset(&asset.id),
+            registry.nation(&asset.host),
+            registry.mineral(&asset.mineral),
+        ) else {
+            continue;
+        };
+        let mut owners: Vec<(FirmIdx, f64)> = asset
+            .owners
+            .iter()
+            .filter_map(|(f, share)| registry.firm(f).map(|i| (i, *share)))
+            .collect();
+        owners.sort_by_key(|(f, _)| *f);
+        let esg = asset.esg.unwrap_or_else(|| {
+            asset
+                .owners
+                .iter()
+                .map(|(f, share)| firm_esg(f) * share)
+                .sum()
+        });
+        let mut entity = world.spawn((
+            idx,
+            Site {
+                host,
+                mineral,
+                stage: asset.stage,
+            },
+            Capacity {
+                t_per_yr: asset.capacity_t_per_yr,
+                utilisation: asset.utilisation,
+            },
+            Lifecycle {
+                status: asset.status,
+                since_step: 0,
+                due_step: None,
+            },
+            Ownership(owners),
+            UnitCost {
+                opex_usd_per_t: asset.unit_opex_usd_per_t,
+            },
+            Esg(esg),
+            Outages::default(),
+            Output::default(),
+        ));
+        if let Some(risk) = &asset.outage {
+            entity.insert(OutageRisk {
+                probability_per_step: risk.probability_per_step,
+                capacity_lost: risk.capacity_lost,
+                duration_steps: risk.duration_steps,
+            });
+        }
+    }
+
+    let policies: Vec<ScheduledPolicy> = s
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(order, p)| ScheduledPolicy {
+            order,
+            id: p.id.clone(),
+            start_step: when_to_year(&p.start).map_or(u32::MAX, |y| clock.step_at(y)),
+            end_step: p
+                .end
+                .as_ref()
+                .and_then(|e| when_to_year(e).ok())
+                .map_or(u32::MAX, |y| clock.step_at(y)),
+            action: p.action.clone(),
+        })
+        .collect();
+    let active = vec![false; policies.len()];
+    let timeline = PolicyTimeline { policies, active };
+    let rules =
+        crate::model::systems::policy::rebuild_rules(&timeline, &registry, clock.steps_per_year);
+
+    let mut prices = Prices::default();
+    for id in &registry.minerals {
+        if let Some(m) = s.minerals.iter().find(|m| &m.id == id) {
+            prices.reference_usd_per_t.push(m.ore_price_usd_per_t);
+            prices.reference_usd_per_t.push(m.refined_price_usd_per_t);
+        }
+    }
+    prices.usd_per_t = prices.reference_usd_per_t.clone();
+
+    world.insert_resource(observed_pairs(scenario, &registry));
+    world.insert_resource(clock);
+    world.insert_resource(RngStreams { seed: s.run.seed });
+    world.insert_resource(timeline);
+    world.insert_resource(rules);
+    world.insert_resource(prices);
+    world.insert_resource(Metrics::default());
+    world.insert_resource(EventLog::default());
+    world.insert_resource(FlowLog::default());
+    world.insert_resource(registry);
+    world
+}
+
+/// Hosts: nations hosting an asset or prospect of the commodity. Controllers: homes of current
+/// owners, prospect developers, and firms of a kind that may develop the commodity's stage.
+fn observed_pairs(scenario: &Validated, reg: &Registry) -> ObservedPairs {
+    let s = scenario.scenario();
+    let nc = reg.n_minerals() * 2;
+    let mut hosts = vec![Vec::new(); nc];
+    let mut controllers = vec![Vec::new(); nc];
+    let key = |mineral: &str, stage| reg.mineral(mineral).map(|m| commodity(m, stage));
+    for a in &s.assets {
+        if let (Some(c), Some(h)) = (key(&a.mineral, a.stage), reg.nation(&a.host)) {
+            hosts[c].push(h);
+            for f in a.owners.keys() {
+                if let Some(fi) = reg.firm(f) {
+                    controllers[c].push(reg.firm_home[fi.0 as usize]);
+                }
+            }
+        }
+    }
+    for p in &s.prospects {
+        if let (Some(c), Some(h)) = (key(&p.mineral, p.stage), reg.nation(&p.host)) {
+            hosts[c].push(h);
+            let developers: Vec<&crate::scenario::Firm> = if p.developers.is_empty() {
+                s.firms
+                    .iter()
+                    .filter(|f| kind_fits(f.kind, p.stage))
+                    .collect()
+            } else {
+                s.firms
+                    .iter()
+                    .filter(|f| p.developers.contains(&f.id))
+                    .collect()
+            };
+            for f in developers {
+                if let Some(h) = reg.nation(&f.home) {
+                    controllers[c].push(h);
+                }
+            }
+        }
+    }
+    for list in hosts.iter_mut().chain(controllers.iter_mut()) {
+        list.sort();
+        list.dedup();
+    }
+    ObservedPairs { hosts, controllers }
+}
+
+/// Whether a firm of this kind builds assets of this stage.
+pub fn kind_fits(kind: FirmKind, stage: Stage) -> bool {
+    matches!(
+        (kind, stage),
+        (FirmKind::Integrated | FirmKind::StateCompany, _)
+            | (FirmKind::Miner, Stage::Ore)
+            | (FirmKind::Refiner, Stage::Refined)
+    )
+}
