@@ -380,7 +380,7 @@ fn apply_set(tree: &mut Node, scenario: &Scenario, arg: &str) -> Result<(), Scen
         return Err(set_err("the path is empty or has an empty segment".into()));
     }
     let full = serde_json::to_value(scenario).map_err(|e| set_err(e.to_string()))?;
-    if !json_path_exists(&full, &segments) {
+    if !json_path_exists(&full, &segments) && !is_new_map_key(&full, &segments) {
         let mut all = Vec::new();
         collect_paths(&full, String::new(), &mut all);
         let mut scored: Vec<(usize, &String)> =
@@ -466,6 +466,21 @@ fn set_in_tree(node: &mut Node, segments: &[&str], value: Node) {
             }
         }
         _ => {}
+    }
+}
+
+/// Fields whose values are maps keyed by id (`affinity: {"USA": 0.5}`, `owners: {"sqm": 1.0}`):
+/// `--set` may add a key to them that the file did not list.
+const MAP_FIELDS: [&str; 2] = ["affinity", "owners"];
+
+fn is_new_map_key(full: &serde_json::Value, segments: &[&str]) -> bool {
+    match segments {
+        [parent @ .., field, _key] if MAP_FIELDS.contains(field) => {
+            let mut with_field = parent.to_vec();
+            with_field.push(field);
+            json_path_exists(full, &with_field)
+        }
+        _ => false,
     }
 }
 

@@ -165,3 +165,23 @@ fn missing_file_and_bad_arguments_exit_2() {
     let (code, _, _) = outcome(&orechain(&["frobnicate"], dir.path()));
     assert_eq!(code, 2);
 }
+
+#[test]
+fn set_can_add_a_key_to_a_map_field() {
+    let dir = tmp();
+    let s = repo("scenarios/tiny.ron");
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "run",
+            s.to_str().expect("utf-8"),
+            "-o",
+            "o",
+            "--no-figures",
+            "--set",
+            "nations.USA.affinity.CHL=0.9",
+        ],
+        dir.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(read(&dir.path().join("o/scenario.ron")).contains("CHL: 0.9"));
+}
