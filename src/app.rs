@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, GenerateArgs, RunArgs};
 use crate::output::folder::{FolderError, StagedDir};
 use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
 use crate::output::tables;
@@ -66,6 +66,7 @@ pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
     match cli.command {
         Command::Run(args) => run_command(&args, argv).map(|_| ()),
         Command::Validate { files } => validate_command(&files),
+        Command::Generate(args) => generate_command(&args),
     }
 }
 
@@ -167,4 +168,45 @@ pub fn validate_command(files: &[PathBuf]) -> Result<(), AppError> {
     } else {
         Err(AppError::BadInput(failures.join("\n")))
     }
+}
+
+/// `orechain generate`: write a synthetic scenario.
+pub fn generate_command(args: &GenerateArgs) -> Result<(), AppError> {
+    use crate::scenario::synthetic::{SyntheticSize, synthetic};
+    if args.output.exists() && !args.force {
+        return Err(AppError::BadInput(format!(
+            "`{}` already exists; pass --force to replace it",
+            args.output.display()
+        )));
+    }
+    if args.nations > 60_000 || args.assets > 10_000_000 || args.firms > 10_000_000 {
+        return Err(AppError::BadInput(
+            "at most 60,000 nations and 10,000,000 assets or firms".into(),
+        ));
+    }
+    let scenario = synthetic(SyntheticSize {
+        nations: args.nations,
+        firms: args.firms,
+        assets: args.assets,
+        prospects: args.prospects,
+        seed: args.seed,
+        end_year: args.end_year,
+    });
+    let text = format!(
+        "// Synthetic scenario: orechain generate --nations {} --firms {} --assets {} --prospects {} --end-year {} --seed {}\n// Every number is an ASSUMPTION generated for scale tests.\n{}",
+        args.nations,
+        args.firms,
+        args.assets,
+        args.prospects,
+        args.end_year,
+        args.seed,
+        scenario::load::resolved_ron(&scenario)
+    );
+    crate::output::folder::write_atomic(&args.output, text.as_bytes())?;
+    println!(
+        "orechain: wrote `{}` ({} assets)",
+        args.output.display(),
+        scenario.assets.len()
+    );
+    Ok(())
 }

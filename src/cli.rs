@@ -24,6 +24,37 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Write a synthetic scenario of a given size (for scale tests and benchmarks).
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `orechain generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Nations.
+    #[arg(long, default_value_t = 30)]
+    pub nations: usize,
+    /// Firms.
+    #[arg(long, default_value_t = 100)]
+    pub firms: usize,
+    /// Assets (mines and refineries).
+    #[arg(long, default_value_t = 1000)]
+    pub assets: usize,
+    /// Candidate projects.
+    #[arg(long, default_value_t = 0)]
+    pub prospects: usize,
+    /// Last simulated year (runs start in 2024).
+    #[arg(long, default_value_t = 2040)]
+    pub end_year: i32,
+    /// Generator seed (also the scenario's run seed).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output file.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `orechain run`.

@@ -8,6 +8,7 @@ pub mod error;
 pub mod load;
 pub mod ron_tree;
 pub mod schema;
+pub mod synthetic;
 pub mod validate;
 
 pub use error::{Location, Problem, ScenarioError};

@@ -185,3 +185,31 @@ fn set_can_add_a_key_to_a_map_field() {
     assert_eq!(code, 0, "{err}");
     assert!(read(&dir.path().join("o/scenario.ron")).contains("CHL: 0.9"));
 }
+
+#[test]
+fn generate_writes_a_valid_synthetic_scenario() {
+    let dir = tmp();
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "generate",
+            "--nations",
+            "8",
+            "--firms",
+            "12",
+            "--assets",
+            "60",
+            "--end-year",
+            "2025",
+            "-o",
+            "syn.ron",
+        ],
+        dir.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = outcome(&orechain(&["validate", "syn.ron"], dir.path()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("8 steps"), "{out}");
+    let (code, _, err) = outcome(&orechain(&["generate", "-o", "syn.ron"], dir.path()));
+    assert_eq!(code, 2, "an existing file needs --force");
+    assert!(err.contains("--force"), "{err}");
+}

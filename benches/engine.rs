@@ -1,0 +1,70 @@
+//! Criterion benches on seeded scenes: a full baseline run, one step at increasing scale, and
+//! scenario load + validate. Numbers of the latest measurement live in `benches/README.md`.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use orechain::scenario::synthetic::{SyntheticSize, synthetic};
+use orechain::scenario::{load_file, validate};
+use orechain::sim::{Simulation, run};
+
+fn baseline_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.ron")
+}
+
+/// One full baseline run (2024–2040 quarterly), no output files.
+fn bench_baseline_run(c: &mut Criterion) {
+    let loaded = load_file(&baseline_path(), &[]).expect("baseline.ron loads");
+    let mut group = c.benchmark_group("baseline");
+    group.sample_size(30);
+    group.bench_function("full_run", |b| b.iter(|| black_box(run(&loaded.scenario))));
+    group.finish();
+}
+
+/// Scenario load + validate (parse, extends, deserialise, validate).
+fn bench_load(c: &mut Criterion) {
+    let path = baseline_path();
+    c.bench_function("load_validate_baseline", |b| {
+        b.iter(|| black_box(load_file(&path, &[]).expect("baseline.ron loads")))
+    });
+}
+
+/// One step of a warm world at 10^3, 10^4 and 10^5 assets; throughput in asset-steps.
+fn bench_step_scale(c: &mut Criterion) {
+    let mut group = c.benchmark_group("step_scale");
+    group.sample_size(10);
+    for assets in [1_000usize, 10_000, 100_000] {
+        let scenario = synthetic(SyntheticSize {
+            nations: 40,
+            firms: (assets / 10).max(10),
+            assets,
+            prospects: 0,
+            seed: 1,
+            end_year: 2100,
+        });
+        let scenario = validate(scenario).expect("synthetic scenarios are valid");
+        group.throughput(Throughput::Elements(assets as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(assets), &scenario, |b, s| {
+            b.iter_batched(
+                || {
+                    // A warm world: a few steps already run, so caches and logs are populated.
+                    let mut sim = Simulation::new(s, false);
+                    for _ in 0..4 {
+                        sim.step();
+                    }
+                    sim
+                },
+                |mut sim| {
+                    sim.step();
+                    sim
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_baseline_run, bench_load, bench_step_scale);
+criterion_main!(benches);
