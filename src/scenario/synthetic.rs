@@ -117,7 +117,7 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
     let assets: Vec<Asset> = (0..n_assets)
         .map(|i| {
             let m = &minerals[i % minerals.len()];
-            let stage = if (i / minerals.len()) % 2 == 0 {
+            let stage = if (i / minerals.len()).is_multiple_of(2) {
                 Stage::Ore
             } else {
                 Stage::Refined
