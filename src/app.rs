@@ -96,9 +96,19 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
-    let staged = StagedDir::create(&out_dir, args.force)?;
+    // A folder that cannot be used (a parent is a file, no permission) is the user's to fix and is
+    // found before any work is done: exit 2. Failures later, while writing, are exit 1.
+    let staged = StagedDir::create(&out_dir, args.force).map_err(|e| match e {
+        FolderError::Io { .. } => AppError::BadInput(format!(
+            "cannot use the output folder `{}`: {e}",
+            out_dir.display()
+        )),
+        FolderError::Exists { .. } => AppError::from(e),
+    })?;
 
-    let result = crate::sim::run(&loaded.scenario);
+    // A non-finite value stops the run (exit 1); the staging folder is removed on drop.
+    let result =
+        crate::sim::try_run(&loaded.scenario).map_err(|e| AppError::Internal(e.to_string()))?;
 
     let resolved = loaded.resolved_ron();
     let internal = |e: tables::NonFinite| AppError::Internal(e.to_string());

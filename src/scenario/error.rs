@@ -3,8 +3,53 @@
 //! The library returns these concrete values; the CLI prints them. Each carries enough context to
 //! be read on its own in a terminal or a Slurm log.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
+
+/// Widest source snippet shown under an error, in chars; longer lines are shown as a window
+/// around the column (a generated file may hold a whole scenario on one line).
+const SNIPPET_WIDTH: usize = 120;
+
+/// Starts a snippet that is a window of a longer line.
+const WINDOW_MARK: char = '…';
+
+/// First char (0-based) of the window shown for a caret at 1-based `col`.
+fn window_start(col: u32) -> usize {
+    usize::try_from(col)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(1)
+        .saturating_sub(SNIPPET_WIDTH / 2)
+}
+
+/// The snippet stored for a source line with a caret at 1-based `col`: the line itself, or for a
+/// line wider than [`SNIPPET_WIDTH`] a window around the column that starts with `…` when it does
+/// not start at the beginning of the line (so an error on a 10 MB line keeps ~120 chars, not the line).
+pub fn snippet_window(line: &str, col: u32) -> String {
+    if line.chars().nth(SNIPPET_WIDTH).is_none() {
+        return line.to_string();
+    }
+    let first = window_start(col);
+    let shown: String = line.chars().skip(first).take(SNIPPET_WIDTH).collect();
+    if first == 0 {
+        shown
+    } else {
+        format!("{WINDOW_MARK}{shown}")
+    }
+}
+
+/// `text` cut to at most `max` chars, with a note of how much was left out. Error messages quote
+/// what the user wrote, which may be a 10 MB string; the terminal gets its start.
+pub fn clip(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!(
+            "{}… ({} more chars)",
+            &text[..cut],
+            text[cut..].chars().count()
+        )),
+    }
+}
 
 /// A position in a scenario source, or the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,7 +62,7 @@ pub enum Location {
         line: u32,
         /// 1-based column (characters).
         col: u32,
-        /// The text of that line.
+        /// The text of that line, or a window of it around `col` (see [`snippet_window`]).
         snippet: String,
     },
     /// Set on the command line with `--set`.
@@ -46,9 +91,20 @@ impl Location {
         {
             let gutter = line.to_string();
             writeln!(f, "  {gutter} | {snippet}")?;
+            // The caret's offset in the (possibly windowed) snippet: see `snippet_window`.
+            let start = window_start(*col);
+            let first = if start > 0 && snippet.starts_with(WINDOW_MARK) {
+                start - 1
+            } else {
+                0
+            };
+            let skip = usize::try_from(*col)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(1)
+                .saturating_sub(first);
             let pad: String = snippet
                 .chars()
-                .take(col.saturating_sub(1) as usize)
+                .take(skip)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             writeln!(f, "  {} | {pad}^", " ".repeat(gutter.len()))?;
@@ -124,7 +180,8 @@ impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ScenarioError::Io { path, source } => {
-                write!(f, "cannot read scenario `{}`: {source}", path.display())
+                let path = path.display().to_string();
+                write!(f, "cannot read scenario `{}`: {source}", clip(&path, 320))
             }
             ScenarioError::Syntax { location, message } => {
                 writeln!(f, "{location}: syntax error: {message}")?;

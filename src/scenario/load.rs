@@ -16,6 +16,14 @@ use super::validate::{Validated, validate};
 /// Most files an `extends` chain may have (a guard against runaway chains).
 const MAX_EXTENDS_DEPTH: usize = 32;
 
+/// Largest scenario file read, bytes. A generated world of 10^5 assets is about 20 MB; anything
+/// far larger is a mistake (or `/dev/zero`) and would otherwise be read into memory whole.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Longest `--set` path for which the nearest valid paths are suggested: the suggestion costs an
+/// edit distance per valid path, quadratic in their lengths.
+const MAX_SUGGESTED_PATH_LEN: usize = 256;
+
 /// Source text of every file that contributed to a scenario; `Span::file` indexes into it.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
@@ -38,12 +46,13 @@ impl Sources {
                 file: name.clone(),
                 line: span.line,
                 col: span.col,
-                snippet: text
-                    .lines()
-                    .nth(span.line.saturating_sub(1) as usize)
-                    .unwrap_or("")
-                    .trim_end()
-                    .to_string(),
+                snippet: super::error::snippet_window(
+                    text.lines()
+                        .nth(span.line.saturating_sub(1) as usize)
+                        .unwrap_or("")
+                        .trim_end(),
+                    span.col,
+                ),
             },
             None => Location::Unknown,
         }
@@ -159,10 +168,7 @@ fn read_tree(
         chain.push(canonical);
         return Err(ScenarioError::ExtendsCycle { chain });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_scenario_text(path)?;
     let file = sources.add(path.display().to_string(), text);
     let mut tree = parse(&sources.files[usize::from(file)].1.clone(), file, sources)?;
     let Some(parent) = take_extends(&mut tree, sources)? else {
@@ -173,6 +179,58 @@ fn read_tree(
     let base = read_tree(&parent_path, sources, chain)?;
     chain.pop();
     Ok(merge(base, tree))
+}
+
+/// Read a scenario file as text: only a regular file (not a directory, FIFO or device such as
+/// `/dev/zero`, which would block or never end), at most [`MAX_FILE_BYTES`], valid UTF-8.
+fn read_scenario_text(path: &Path) -> Result<String, ScenarioError> {
+    use std::io::Read as _;
+    let io_err = |source: std::io::Error| ScenarioError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let invalid = |message: String| {
+        io_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            message,
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if meta.is_dir() {
+        return Err(invalid("it is a directory, not a scenario file".into()));
+    }
+    if !meta.is_file() {
+        return Err(invalid("it is not a regular file".into()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(invalid(format!(
+            "the file has {} bytes; scenario files may have at most {MAX_FILE_BYTES}",
+            meta.len()
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let mut bytes = Vec::new();
+    // `take` also bounds a file that grows while it is read.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(invalid(format!(
+            "the file has more than {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = valid
+            .rsplit(|&b| b == b'\n')
+            .next()
+            .map_or(0, |l| String::from_utf8_lossy(l).chars().count())
+            + 1;
+        invalid(format!(
+            "it is not UTF-8 text (invalid byte at line {line}, col {col}); save it as UTF-8"
+        ))
+    })
 }
 
 /// Remove the `extends` field from a tree and return its value.
@@ -281,10 +339,11 @@ fn deserialize(tree: &Node, sources: &Sources) -> Result<Scenario, ScenarioError
             })
             .collect();
         let (path, span) = describe_path(tree, &segments);
+        // serde quotes what it found (an unknown field name may be megabytes long): clip it.
         ScenarioError::Type {
             location: sources.location(span),
-            path,
-            message: err.into_inner().to_string(),
+            path: super::error::clip(&path, 320).into_owned(),
+            message: super::error::clip(&err.into_inner().to_string(), 960).into_owned(),
         }
     })
 }
@@ -381,12 +440,15 @@ fn apply_set(tree: &mut Node, scenario: &Scenario, arg: &str) -> Result<(), Scen
     }
     let full = serde_json::to_value(scenario).map_err(|e| set_err(e.to_string()))?;
     if !json_path_exists(&full, &segments) && !is_new_map_key(&full, &segments) {
+        if path.chars().count() > MAX_SUGGESTED_PATH_LEN {
+            return Err(set_err(format!(
+                "no such field `{}`",
+                super::error::clip(path, 80)
+            )));
+        }
         let mut all = Vec::new();
         collect_paths(&full, String::new(), &mut all);
-        let mut scored: Vec<(usize, &String)> =
-            all.iter().map(|p| (edit_distance(p, path), p)).collect();
-        scored.sort();
-        let nearest: Vec<&str> = scored.iter().take(5).map(|(_, p)| p.as_str()).collect();
+        let nearest = nearest_paths(&all, path, 5);
         return Err(set_err(format!(
             "no such field `{path}`; nearest valid paths: {}",
             nearest.join(", ")
@@ -534,17 +596,53 @@ fn collect_paths(value: &serde_json::Value, prefix: String, out: &mut Vec<String
     }
 }
 
+/// The `k` candidates nearest to `target` by edit distance (ties by name). Candidates that cannot
+/// beat the current `k`-th best are cut short, so a world of 10^5 assets still answers at once.
+fn nearest_paths<'a>(candidates: &'a [String], target: &str, k: usize) -> Vec<&'a str> {
+    let mut best: Vec<(usize, &str)> = Vec::with_capacity(k + 1);
+    for c in candidates {
+        let limit = if best.len() < k {
+            usize::MAX
+        } else {
+            best[k - 1].0
+        };
+        if let Some(d) = edit_distance_within(c, target, limit) {
+            best.push((d, c.as_str()));
+            best.sort();
+            best.truncate(k);
+        }
+    }
+    best.into_iter().map(|(_, c)| c).collect()
+}
+
 /// Levenshtein distance, for "did you mean" suggestions.
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    edit_distance_within(a, b, usize::MAX).unwrap_or(usize::MAX)
+}
+
+/// Levenshtein distance if it is at most `limit`, else `None`. Stops as soon as the answer must
+/// exceed `limit` (the length difference is a lower bound, and so is every row's minimum), which
+/// keeps suggestions cheap for long or very different strings.
+pub fn edit_distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
     }
-    prev[b.len()]
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        let mut row_min = cur[0];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            row_min = row_min.min(cur[j + 1]);
+        }
+        if row_min > limit {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    Some(prev[b.len()]).filter(|&d| d <= limit)
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::error::{Location, Problem};
+use super::error::{Location, Problem, clip};
 use super::schema::*;
 
 /// Largest quantity accepted anywhere (t/yr or t): far above world supply of any mineral.
@@ -16,6 +16,21 @@ pub const MAX_QUANTITY: f64 = 1e12;
 pub const MAX_USD: f64 = 1e15;
 /// Most steps a run may have.
 pub const MAX_STEPS: u64 = 100_000;
+/// Most nations: the world has about 200; nation-pair tables grow with the square.
+pub const MAX_NATIONS: usize = 1_000;
+/// Most minerals.
+pub const MAX_MINERALS: usize = 1_000;
+/// Most cells of the per-commodity nation-pair tables (tariffs: `2 × minerals × nations²`); keeps a
+/// valid scenario's world within a few hundred MB. 250 nations × 100 minerals is 12.5 million.
+pub const MAX_PAIR_CELLS: usize = 50_000_000;
+/// Most firms, assets (with prospects), financiers or policies in one list; indices are 32-bit.
+pub const MAX_LIST_LEN: usize = 10_000_000;
+/// Longest id, in chars.
+pub const MAX_ID_CHARS: usize = 64;
+/// Longest scenario name, in chars (it becomes the default output folder name).
+pub const MAX_NAME_CHARS: usize = 128;
+/// Longest user text quoted in a message, in chars.
+const QUOTE_CHARS: usize = 80;
 
 /// A scenario that passed validation; the simulation only accepts this type.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,8 +44,10 @@ impl Validated {
     /// Number of steps in the run.
     pub fn steps(&self) -> u32 {
         let s = &self.0.run;
-        u32::try_from(i64::from(s.end_year - s.start_year + 1) * i64::from(s.steps_per_year))
-            .unwrap_or(0)
+        u32::try_from(
+            (i64::from(s.end_year) - i64::from(s.start_year) + 1) * i64::from(s.steps_per_year),
+        )
+        .unwrap_or(0)
     }
     /// The same scenario with another seed (the seed is not constrained, so it stays valid).
     pub fn with_seed(mut self, seed: u64) -> Self {
@@ -46,9 +63,10 @@ struct Checker {
 
 impl Checker {
     fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        let (path, message) = (path.into(), message.into());
         self.problems.push(Problem {
-            path: path.into(),
-            message: message.into(),
+            path: clip(&path, 4 * QUOTE_CHARS).into_owned(),
+            message: clip(&message, 12 * QUOTE_CHARS).into_owned(),
             location: Location::Unknown,
         });
     }
@@ -96,24 +114,28 @@ impl Checker {
 
     fn known(&mut self, path: &str, what: &str, id: &str, ids: &BTreeSet<&str>) {
         if !ids.contains(id) {
-            let mut near: Vec<(usize, &&str)> = ids
+            // Only ids within 2 edits are suggested, so the bounded distance stops early on long
+            // or very different ids (an unbounded one is quadratic in their lengths).
+            let near = ids
                 .iter()
-                .map(|k| (super::load::edit_distance(k, id), k))
-                .collect();
-            near.sort();
+                .filter_map(|k| super::load::edit_distance_within(k, id, 2).map(|d| (d, *k)))
+                .min();
             let hint = near
-                .first()
-                .filter(|(d, _)| *d <= 2)
                 .map(|(_, k)| format!(" (did you mean `{k}`?)"))
                 .unwrap_or_default();
-            self.push(path, format!("unknown {what} `{id}`{hint}"));
+            self.push(
+                path,
+                format!("unknown {what} `{}`{hint}", clip(id, QUOTE_CHARS)),
+            );
         }
     }
 
     /// Ids in a list: valid characters, unique.
     fn ids<'a>(&mut self, list: &str, ids: impl Iterator<Item = &'a str>) -> BTreeSet<&'a str> {
         let mut seen = BTreeSet::new();
+        let mut count = 0;
         for (i, id) in ids.enumerate() {
+            count = i + 1;
             if id.is_empty()
                 || !id
                     .chars()
@@ -122,16 +144,32 @@ impl Checker {
                 self.push(
                     format!("{list}.{i}.id"),
                     format!(
-                        "id `{id}` must be non-empty and use only letters, digits, `_` and `-`"
+                        "id `{}` must be non-empty and use only letters, digits, `_` and `-`",
+                        clip(id, QUOTE_CHARS)
+                    ),
+                );
+            } else if id.len() > MAX_ID_CHARS {
+                self.push(
+                    format!("{list}.{i}.id"),
+                    format!(
+                        "id `{}` is {} chars long; ids may have at most {MAX_ID_CHARS}",
+                        clip(id, QUOTE_CHARS),
+                        id.len()
                     ),
                 );
             }
             if !seen.insert(id) {
                 self.push(
                     format!("{list}.{id}"),
-                    format!("duplicate id `{id}` in {list}"),
+                    format!("duplicate id `{}` in {list}", clip(id, QUOTE_CHARS)),
                 );
             }
+        }
+        if count > MAX_LIST_LEN {
+            self.push(
+                list,
+                format!("has {count} entries; at most {MAX_LIST_LEN} are allowed"),
+            );
         }
         seen
     }
@@ -357,6 +395,65 @@ fn check_run(c: &mut Checker, s: &Scenario) {
     }
     if s.nations.is_empty() {
         c.push("nations", "at least one nation is required");
+    }
+    check_name(c, &s.name);
+    if s.nations.len() > MAX_NATIONS {
+        c.push(
+            "nations",
+            format!(
+                "has {} nations; at most {MAX_NATIONS} are allowed",
+                s.nations.len()
+            ),
+        );
+    }
+    if s.minerals.len() > MAX_MINERALS {
+        c.push(
+            "minerals",
+            format!(
+                "has {} minerals; at most {MAX_MINERALS} are allowed",
+                s.minerals.len()
+            ),
+        );
+    }
+    let cells = 2 * s.minerals.len() * s.nations.len() * s.nations.len();
+    if s.nations.len() <= MAX_NATIONS && s.minerals.len() <= MAX_MINERALS && cells > MAX_PAIR_CELLS
+    {
+        c.push(
+            "nations",
+            format!(
+                "{} nations × {} minerals need {cells} cells of nation-pair tables per step; at \
+                 most {MAX_PAIR_CELLS} are allowed (use fewer nations, e.g. a `ROW` aggregate)",
+                s.nations.len(),
+                s.minerals.len()
+            ),
+        );
+    }
+}
+
+/// The name becomes the default output folder `output/<name>/`: it must be a plain folder name
+/// (no `/`, no `..`, not hidden), short enough for any filesystem.
+fn check_name(c: &mut Checker, name: &str) {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
+    if !plain {
+        c.push(
+            "name",
+            format!(
+                "`{}` is not a plain folder name: use letters, digits, `_`, `-` and `.` (not first)",
+                clip(name, QUOTE_CHARS)
+            ),
+        );
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        c.push(
+            "name",
+            format!(
+                "is {} chars long; at most {MAX_NAME_CHARS} are allowed",
+                name.chars().count()
+            ),
+        );
     }
 }
 

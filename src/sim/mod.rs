@@ -3,6 +3,7 @@
 //! This is the only place that turns scenario ids into dense indices (sorted by id, so spawn order
 //! and file order never matter) and the only loop over steps. Sweeps call [`run`] once per run.
 
+pub mod guard;
 pub mod rng;
 
 use bevy_ecs::prelude::*;
@@ -87,6 +88,21 @@ impl Simulation {
         self.world.resource_mut::<Clock>().step += 1;
     }
 
+    /// Run one step, then check that everything it produced is finite ([`guard::check_step`]).
+    pub fn step_checked(&mut self) -> Result<(), guard::NonFiniteValue> {
+        let step = self.world.resource::<Clock>().step;
+        self.step();
+        guard::check_step(&mut self.world, step)
+    }
+
+    /// Run to the end with the non-finite guard after every step, and collect the results.
+    pub fn run_to_end_checked(mut self) -> Result<RunResult, guard::NonFiniteValue> {
+        while !self.finished() {
+            self.step_checked()?;
+        }
+        Ok(self.into_result())
+    }
+
     /// Whether every step has run.
     pub fn finished(&self) -> bool {
         let clock = self.world.resource::<Clock>();
@@ -157,6 +173,12 @@ impl Simulation {
 /// Run a validated scenario from start to end.
 pub fn run(scenario: &Validated) -> RunResult {
     Simulation::new(scenario, false).run_to_end()
+}
+
+/// Run a validated scenario from start to end, stopping at the first step that produces a
+/// non-finite value (what `orechain run` uses).
+pub fn try_run(scenario: &Validated) -> Result<RunResult, guard::NonFiniteValue> {
+    Simulation::new(scenario, false).run_to_end_checked()
 }
 
 fn sorted_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {

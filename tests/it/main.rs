@@ -10,3 +10,7 @@ mod run_cli;
 mod validate;
 // The shipped baseline scenario reproduces 2024 shares.
 mod baseline;
+// Malformed scenario corpus (issue 10): exit 2, a message naming the problem, no output folder.
+mod malformed;
+// Output safety of `run` (issue 10): unusable folders, earlier results kept on failure.
+mod output_safety;
