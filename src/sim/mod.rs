@@ -417,7 +417,8 @@ pub fn build_world(scenario: &Validated) -> World {
 }
 
 /// Hosts: nations hosting an asset or prospect of the commodity. Controllers: homes of current
-/// owners, prospect developers, and firms of a kind that may develop the commodity's stage.
+/// owners, prospect developers, firms of a kind that may develop the commodity's stage, and
+/// state firms that a nationalisation of the mineral gives equity to.
 fn observed_pairs(scenario: &Validated, reg: &Registry) -> ObservedPairs {
     let s = scenario.scenario();
     let nc = reg.n_minerals() * 2;
@@ -453,6 +454,21 @@ fn observed_pairs(scenario: &Validated, reg: &Registry) -> ObservedPairs {
                     controllers[c].push(h);
                 }
             }
+        }
+    }
+    // A nationalisation hands equity to its state firm during the run: that firm's home controls
+    // supply from then on, so it needs control rows too (else control shares stop summing to 1).
+    for p in &s.policies {
+        if let crate::scenario::PolicyAction::Nationalisation {
+            mineral,
+            state_firm,
+            ..
+        } = &p.action
+            && let (Some(m), Some(f)) = (reg.mineral(mineral), reg.firm(state_firm))
+        {
+            let home = reg.firm_home[f.0 as usize];
+            controllers[commodity(m, Stage::Ore)].push(home);
+            controllers[commodity(m, Stage::Refined)].push(home);
         }
     }
     for list in hosts.iter_mut().chain(controllers.iter_mut()) {

@@ -14,3 +14,5 @@ mod baseline;
 mod malformed;
 // Output safety of `run` (issue 10): unusable folders, earlier results kept on failure.
 mod output_safety;
+// Model invariants over generated scenarios with proptest (issue 10).
+mod invariants;
