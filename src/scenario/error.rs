@@ -198,7 +198,9 @@ impl fmt::Display for ScenarioError {
             ScenarioError::ExtendsCycle { chain } => {
                 write!(f, "`extends` forms a cycle: {}", chain.join(" -> "))
             }
-            ScenarioError::Set { arg, message } => write!(f, "--set {arg}: {message}"),
+            ScenarioError::Set { arg, message } => {
+                write!(f, "--set {}: {message}", clip(arg, 160))
+            }
             ScenarioError::Invalid { problems } => {
                 writeln!(f, "the scenario has {} problem(s):", problems.len())?;
                 for p in problems {

@@ -456,7 +456,8 @@ fn apply_set(tree: &mut Node, scenario: &Scenario, arg: &str) -> Result<(), Scen
     }
     let value = ron_tree::parse(value_text.trim(), u16::MAX).map_err(|e| {
         set_err(format!(
-            "cannot read the value `{value_text}`: {} (strings need quotes: PATH='\"text\"')",
+            "cannot read the value `{}`: {} (strings need quotes: PATH='\"text\"')",
+            super::error::clip(value_text, 80),
             e.message
         ))
     })?;

@@ -16,3 +16,5 @@ mod malformed;
 mod output_safety;
 // Model invariants over generated scenarios with proptest (issue 10).
 mod invariants;
+// Regression tests named after their issue (fuzzer finds of issue 10 among them).
+mod regressions;
