@@ -742,7 +742,16 @@ fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
             for m in minerals {
                 c.known(&format!("{a}.minerals"), "mineral", m, r.minerals);
             }
-            for (_, share) in required_share {
+            let mut last = f64::NEG_INFINITY;
+            for (year, share) in required_share {
+                // Looked up stepwise ("latest year <= now"), which needs strictly increasing years.
+                if !(year.is_finite() && *year > last) {
+                    c.push(
+                        format!("{a}.required_share"),
+                        format!("years must increase strictly, found {year} after {last}"),
+                    );
+                }
+                last = *year;
                 c.unit(&format!("{a}.required_share"), *share);
             }
             c.usd(&format!("{a}.premium_usd_per_t"), *premium_usd_per_t);

@@ -171,3 +171,15 @@ fn issue10_a_file_over_the_size_limit_is_refused_unread() {
         .expect("create a sparse file");
     assert_refused(&file, "scenario files may have at most 268435456", None);
 }
+
+#[test]
+fn issue10_docs_errors_lists_every_corpus_file() {
+    let doc = read(&repo("docs/errors.md"));
+    for case in cases() {
+        assert!(
+            doc.contains(&format!("| `{}` |", case.file)),
+            "docs/errors.md has no row for {}",
+            case.file
+        );
+    }
+}
