@@ -10,3 +10,5 @@ mod run_cli;
 mod validate;
 // The shipped baseline scenario reproduces 2024 shares.
 mod baseline;
+// Every 2024 mining and refining share in ../shared/data is reproduced at step 0 (issue 8).
+mod calibration;
