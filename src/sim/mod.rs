@@ -380,6 +380,7 @@ pub fn build_world(scenario: &Validated) -> World {
         }
     }
     prices.usd_per_t = prices.reference_usd_per_t.clone();
+    insert_market_resources(&mut world, scenario, &registry, &prices);
 
     world.insert_resource(observed_pairs(scenario, &registry));
     world.insert_resource(clock);
@@ -448,4 +449,66 @@ pub fn kind_fits(kind: FirmKind, stage: Stage) -> bool {
             | (FirmKind::Miner, Stage::Ore)
             | (FirmKind::Refiner, Stage::Refined)
     )
+}
+
+/// Resources of the markets: parameters, demand trajectories, buyer prices (all at the world
+/// price), expectations (at the reference price), empty feed stocks and outcome.
+fn insert_market_resources(
+    world: &mut World,
+    scenario: &Validated,
+    registry: &Registry,
+    prices: &Prices,
+) {
+    let s = scenario.scenario();
+    let n = registry.n_nations();
+    let mineral = |id: &str| s.minerals.iter().find(|m| m.id == id);
+    let config = MarketConfig {
+        settings: s.market.clone(),
+        recovery: registry
+            .minerals
+            .iter()
+            .map(|id| mineral(id).map_or(1.0, |m| m.recovery))
+            .collect(),
+        demand_elasticity: registry
+            .minerals
+            .iter()
+            .map(|id| mineral(id).map_or(0.0, |m| m.demand_elasticity))
+            .collect(),
+    };
+    let mut schedule = DemandSchedule {
+        points: vec![vec![Vec::new(); n]; registry.n_minerals()],
+        consumers: vec![Vec::new(); registry.n_minerals()],
+    };
+    for nation in &s.nations {
+        let Some(b) = registry.nation(&nation.id) else {
+            continue;
+        };
+        for d in &nation.demand {
+            if let Some(m) = registry.mineral(&d.mineral) {
+                let mut points = d.points.clone();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                schedule.points[usize::from(m.0)][usize::from(b.0)] = points;
+                schedule.consumers[usize::from(m.0)].push(b);
+            }
+        }
+    }
+    for list in &mut schedule.consumers {
+        list.sort();
+        list.dedup();
+    }
+    let buyer_prices = BuyerPrices {
+        usd_per_t: prices.usd_per_t.iter().map(|&p| vec![p; n]).collect(),
+        segmented: vec![vec![false; n]; prices.usd_per_t.len()],
+    };
+    world.insert_resource(config);
+    world.insert_resource(schedule);
+    world.insert_resource(Demand::default());
+    world.insert_resource(buyer_prices);
+    world.insert_resource(PriceExpectations {
+        usd_per_t: prices.usd_per_t.clone(),
+    });
+    world.insert_resource(FeedStocks {
+        ore_t: vec![0.0; registry.assets.len()],
+    });
+    world.insert_resource(MarketOutcome::default());
 }
