@@ -10,3 +10,5 @@ mod run_cli;
 mod validate;
 // The shipped baseline scenario reproduces 2024 shares.
 mod baseline;
+// Markets and trade (issue 3): analytic clearing, bans, friend-shoring, conservation, graphite.
+mod trade;
