@@ -65,6 +65,22 @@ pub fn build_schedule(strict: bool) -> Schedule {
             .chain()
             .in_set(Phase::Operations),
     );
-    schedule.add_systems(systems::observe::record_metrics.in_set(Phase::Observe));
+    schedule.add_systems(
+        (
+            systems::demand::update_demand,
+            systems::trade::clear_markets,
+        )
+            .chain()
+            .in_set(Phase::Trade),
+    );
+    schedule.add_systems(systems::prices::update_prices.in_set(Phase::Prices));
+    schedule.add_systems(
+        (
+            systems::observe::record_metrics,
+            systems::market_observe::record_market_metrics,
+        )
+            .chain()
+            .in_set(Phase::Observe),
+    );
     schedule
 }

@@ -96,8 +96,10 @@ pub struct MarketSettings {
     pub default_transport_usd_per_t: f64,
     /// Transport cost inside one nation (USD/t).
     pub domestic_transport_usd_per_t: f64,
-    /// Price response per step to excess demand: price *= exp(speed * (demand - supply) / demand),
-    /// dimensionless, 0..=2. Larger reacts faster and oscillates more.
+    /// Price response per step to excess demand (default 0.5, range 0..=2, dimensionless):
+    /// price *= exp(speed * (demand - supply) / max(demand, supply)), where supply is what the
+    /// market segment could reach; the result never falls below the reservation price of the
+    /// dearest lot dispatched (docs/ODD.md §7.7). Larger reacts faster and oscillates more.
     pub price_adjustment_speed: f64,
     /// Lower bound of every price as a multiple of its reference price (0 < floor < 1).
     pub price_floor_ratio: f64,

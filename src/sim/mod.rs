@@ -364,6 +364,7 @@ pub fn build_world(scenario: &Validated) -> World {
                 .as_ref()
                 .and_then(|e| when_to_year(e).ok())
                 .map_or(u32::MAX, |y| clock.step_at(y)),
+            licence_open_step: licence_open_step(p, &clock),
             action: p.action.clone(),
         })
         .collect();
@@ -380,6 +381,7 @@ pub fn build_world(scenario: &Validated) -> World {
         }
     }
     prices.usd_per_t = prices.reference_usd_per_t.clone();
+    insert_market_resources(&mut world, scenario, &registry, &prices);
 
     world.insert_resource(observed_pairs(scenario, &registry));
     world.insert_resource(clock);
@@ -392,6 +394,21 @@ pub fn build_world(scenario: &Validated) -> World {
     world.insert_resource(FlowLog::default());
     world.insert_resource(registry);
     world
+}
+
+/// When the first licences of a licence-delay export control are granted: `delay_steps` after the
+/// policy's real start date, which may lie before the run (a regime in force since 2023 has long
+/// been granting licences by 2024).
+fn licence_open_step(policy: &crate::scenario::Policy, clock: &Clock) -> u32 {
+    let start = when_to_year(&policy.start).map_or(f64::INFINITY, |y| y);
+    match &policy.action {
+        crate::scenario::PolicyAction::ExportControl {
+            mode: crate::scenario::ControlMode::LicenceDelay,
+            delay_steps,
+            ..
+        } => clock.step_at(start + f64::from(*delay_steps) / f64::from(clock.steps_per_year)),
+        _ => clock.step_at(start),
+    }
 }
 
 /// Hosts: nations hosting an asset or prospect of the commodity. Controllers: homes of current
@@ -448,4 +465,66 @@ pub fn kind_fits(kind: FirmKind, stage: Stage) -> bool {
             | (FirmKind::Miner, Stage::Ore)
             | (FirmKind::Refiner, Stage::Refined)
     )
+}
+
+/// Resources of the markets: parameters, demand trajectories, buyer prices (all at the world
+/// price), expectations (at the reference price), empty feed stocks and outcome.
+fn insert_market_resources(
+    world: &mut World,
+    scenario: &Validated,
+    registry: &Registry,
+    prices: &Prices,
+) {
+    let s = scenario.scenario();
+    let n = registry.n_nations();
+    let mineral = |id: &str| s.minerals.iter().find(|m| m.id == id);
+    let config = MarketConfig {
+        settings: s.market.clone(),
+        recovery: registry
+            .minerals
+            .iter()
+            .map(|id| mineral(id).map_or(1.0, |m| m.recovery))
+            .collect(),
+        demand_elasticity: registry
+            .minerals
+            .iter()
+            .map(|id| mineral(id).map_or(0.0, |m| m.demand_elasticity))
+            .collect(),
+    };
+    let mut schedule = DemandSchedule {
+        points: vec![vec![Vec::new(); n]; registry.n_minerals()],
+        consumers: vec![Vec::new(); registry.n_minerals()],
+    };
+    for nation in &s.nations {
+        let Some(b) = registry.nation(&nation.id) else {
+            continue;
+        };
+        for d in &nation.demand {
+            if let Some(m) = registry.mineral(&d.mineral) {
+                let mut points = d.points.clone();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                schedule.points[usize::from(m.0)][usize::from(b.0)] = points;
+                schedule.consumers[usize::from(m.0)].push(b);
+            }
+        }
+    }
+    for list in &mut schedule.consumers {
+        list.sort();
+        list.dedup();
+    }
+    let buyer_prices = BuyerPrices {
+        usd_per_t: prices.usd_per_t.iter().map(|&p| vec![p; n]).collect(),
+        segmented: vec![vec![false; n]; prices.usd_per_t.len()],
+    };
+    world.insert_resource(config);
+    world.insert_resource(schedule);
+    world.insert_resource(Demand::default());
+    world.insert_resource(buyer_prices);
+    world.insert_resource(PriceExpectations {
+        usd_per_t: prices.usd_per_t.clone(),
+    });
+    world.insert_resource(FeedStocks {
+        ore_t: vec![0.0; registry.assets.len()],
+    });
+    world.insert_resource(MarketOutcome::default());
 }

@@ -12,3 +12,5 @@ mod validate;
 mod baseline;
 // Every 2024 mining and refining share in ../shared/data is reproduced at step 0 (issue 8).
 mod calibration;
+// Markets and trade (issue 3): analytic clearing, bans, friend-shoring, conservation, graphite.
+mod trade;
