@@ -1,6 +1,13 @@
 //! Systems, one file per mechanism. Each is a small function named by what it does; the schedule
 //! ([`super::schedule`]) decides the order.
 
+pub mod capacity;
+pub mod expectations;
+pub mod finance;
+pub mod investment;
 pub mod observe;
+pub mod observe_investment;
 pub mod operations;
 pub mod policy;
+pub mod politics;
+pub mod sourcing;
