@@ -10,3 +10,5 @@ mod run_cli;
 mod validate;
 // The shipped baseline scenario reproduces 2024 shares.
 mod baseline;
+// Investment, state finance, host approval and capacity growth (issue 4): Step-3 Must-show tests.
+mod investment;
