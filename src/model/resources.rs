@@ -414,3 +414,129 @@ pub struct MarketOutcome {
     /// Per commodity.
     pub commodities: Vec<CommodityOutcome>,
 }
+
+/// Scenario settings the investment, capacity, operations and politics systems read, plus per-firm
+/// and per-mineral facts they need that are not components.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct InvestmentConfig {
+    /// Investment and project life cycle.
+    pub investment: crate::scenario::InvestmentSettings,
+    /// Incidents and social licence.
+    pub operations: crate::scenario::OperationsSettings,
+    /// Host politics.
+    pub politics: crate::scenario::PoliticsSettings,
+    /// Whether each firm proposes projects (`firms.*.invests`), by firm index.
+    pub firm_invests: Vec<bool>,
+    /// Refining recovery of each mineral (refined t per ore t), by mineral index.
+    pub recovery: Vec<f64>,
+}
+
+/// Social licence of each investor home in each host, 0..=1 (1 = full acceptance), row-major
+/// `[host * n + home]`. Incidents lower it; it recovers over time.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct SocialLicence {
+    /// Licence values.
+    pub value: Vec<f64>,
+    /// Number of nations.
+    pub n: usize,
+}
+
+impl SocialLicence {
+    /// Licence of firms from `home` in `host`.
+    pub fn get(&self, host: NationIdx, home: NationIdx) -> f64 {
+        self.value[usize::from(host.0) * self.n + usize::from(home.0)]
+    }
+}
+
+/// Learning by doing per host nation and commodity: cumulative capacity built and its base.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct LearningCurves {
+    /// Cumulative capacity (start capacity + completed projects), t/yr, `[commodity * n + host]`.
+    pub cumulative_t_per_yr: Vec<f64>,
+    /// Base of the curve: capacity at the start, or the first completed project where there was
+    /// none; 0 = nothing built yet (factor 1).
+    pub base_t_per_yr: Vec<f64>,
+    /// Number of nations.
+    pub n: usize,
+}
+
+/// One state financier's budget.
+#[derive(Clone, Debug)]
+pub struct FinancierState {
+    /// Financier id (for events).
+    pub id: String,
+    /// Nation whose goals it serves.
+    pub nation: NationIdx,
+    /// Annual budget from the scenario, USD.
+    pub scenario_budget_usd: f64,
+    /// Annual budget in force (a finance programme may change it), USD.
+    pub annual_budget_usd: f64,
+    /// Budget left this year, USD.
+    pub remaining_usd: f64,
+    /// Largest share of a project's capex it finances.
+    pub max_share: f64,
+    /// Interest-rate advantage it offers, per year.
+    pub concessional_rate: f64,
+    /// Whether unspent budget carries over.
+    pub carry_over: bool,
+    /// Minerals it considers strategic (by mineral index); all true when the nation lists none.
+    pub strategic: Vec<bool>,
+    /// The rival whose share of supply it wants to reduce, if any.
+    pub rival: Option<NationIdx>,
+}
+
+/// All state financiers, in financier-id order.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct FinanceBudgets {
+    /// Financiers.
+    pub financiers: Vec<FinancierState>,
+}
+
+/// Per-host memory of host politics and investment.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct HostRecord {
+    /// Step of the last approved project per host (or of the start).
+    pub last_approval_step: Vec<u32>,
+    /// Step of the host's last change of terms (or of the start).
+    pub last_change_step: Vec<u32>,
+}
+
+/// Money committed and incidents during the current step, for the observation phase (cleared there).
+#[derive(Clone, Debug, Default, Resource)]
+pub struct InvestmentLedger {
+    /// Capex committed, USD: (commodity, host, investor home) -> amount.
+    pub investment_usd: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64>,
+    /// State finance committed, USD: (commodity, financier nation, host) -> amount.
+    pub state_finance_usd: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64>,
+    /// Incidents started: (commodity, host) -> count.
+    pub incidents: std::collections::BTreeMap<(usize, NationIdx), u32>,
+}
+
+/// A consumer's sourcing rule in force, resolved to indices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourcingRule {
+    /// Policy id.
+    pub policy: String,
+    /// Consumer nation applying it.
+    pub consumer: NationIdx,
+    /// Minerals covered, by mineral index.
+    pub minerals: Vec<bool>,
+    /// Qualifying share required at the current step (stepwise by year), 0..=1.
+    pub required_share: f64,
+    /// Premium a qualifying tonne earns, USD/t.
+    pub premium_usd_per_t: f64,
+    /// Whether supply controlled by entities of concern is excluded.
+    pub exclude_entities_of_concern: bool,
+}
+
+/// Sourcing rules in force this step and the FTA links agreements add (rebuilt every step by
+/// `systems::sourcing::update_sourcing_rules`). The trade model asks it whether a supply qualifies.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct SourcingRules {
+    /// Rules in force, in scenario order (for one consumer and mineral the last one listed applies).
+    pub rules: Vec<SourcingRule>,
+    /// FTA status granted by agreements in force, row-major `[nation * n + partner]`.
+    pub fta_granted: Vec<bool>,
+    /// Number of nations.
+    pub n: usize,
+}

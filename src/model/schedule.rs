@@ -59,7 +59,25 @@ pub fn build_schedule(strict: bool) -> Schedule {
     schedule.add_systems(systems::policy::apply_policy_timeline.in_set(Phase::Policy));
     schedule.add_systems(
         (
+            systems::sourcing::update_sourcing_rules,
+            systems::politics::adapt_host_policies,
+        )
+            .chain()
+            .in_set(Phase::Politics),
+    );
+    schedule.add_systems(
+        (
+            systems::finance::refresh_finance_budgets,
+            systems::investment::propose_projects,
+        )
+            .chain()
+            .in_set(Phase::Investment),
+    );
+    schedule.add_systems(systems::capacity::advance_projects.in_set(Phase::Capacity));
+    schedule.add_systems(
+        (
             systems::operations::strike_outages,
+            systems::operations::strike_incidents,
             systems::operations::produce,
         )
             .chain()
@@ -78,6 +96,7 @@ pub fn build_schedule(strict: bool) -> Schedule {
         (
             systems::observe::record_metrics,
             systems::market_observe::record_market_metrics,
+            systems::observe_investment::record_investment_metrics,
         )
             .chain()
             .in_set(Phase::Observe),

@@ -14,3 +14,5 @@ mod baseline;
 mod calibration;
 // Markets and trade (issue 3): analytic clearing, bans, friend-shoring, conservation, graphite.
 mod trade;
+// Investment, state finance, host approval and capacity growth (issue 4): Step-3 Must-show tests.
+mod investment;
