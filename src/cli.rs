@@ -24,6 +24,13 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Redraw every figure of a finished run folder from its CSVs, without re-running; replaces
+    /// RESULT_DIR/figures/ as a whole.
+    Plot {
+        /// A run output folder (with metrics.csv and scenario.ron).
+        #[arg(value_name = "RESULT_DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// Arguments of `orechain run`.
