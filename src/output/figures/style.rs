@@ -314,7 +314,14 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
     let first = (min / step).floor();
     let last = (max / step - 1e-9).ceil();
     let n = (last - first).max(1.0) as i64;
-    (0..=n).map(|i| (first + i as f64) * step).collect()
+    // Round through the step's decimals so 3 × 0.2 is 0.6, not 0.6000000000000001.
+    let decimals = decimals_for(step);
+    (0..=n)
+        .map(|i| {
+            let v = (first + i as f64) * step;
+            format!("{v:.decimals$}").parse().unwrap_or(v)
+        })
+        .collect()
 }
 
 /// Integer-year ticks from `first` to `last` (inclusive), at most `max_ticks` of them, spaced by 1,
