@@ -10,3 +10,5 @@ mod run_cli;
 mod validate;
 // The shipped baseline scenario reproduces 2024 shares.
 mod baseline;
+// Figures for papers (issue 5): `plot` at print size, well-formed SVGs, no system font crates.
+mod figures;

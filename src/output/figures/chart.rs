@@ -169,7 +169,8 @@ pub const MAX_NATIONS: usize = 6;
 /// With `highlight` set (the scenario's `output.highlight_nations`): China first when it appears in
 /// the data, then the highlighted nations that appear, in the order given. Without it: the
 /// [`MAX_NATIONS`] nations with the largest `weights` (ties by code), China always among them
-/// when it appears. Returned largest first, so stacked charts have the largest at the bottom.
+/// when it appears. China comes first, then the others largest first, so stacked charts have
+/// China at the bottom, where its share is easiest to read.
 pub fn pick_nations(weights: &BTreeMap<String, f64>, highlight: &[String]) -> Vec<String> {
     if !highlight.is_empty() {
         let mut out: Vec<String> = Vec::new();
@@ -187,9 +188,14 @@ pub fn pick_nations(weights: &BTreeMap<String, f64>, highlight: &[String]) -> Ve
         .take(MAX_NATIONS)
         .map(|(k, _)| (*k).clone())
         .collect();
-    if weights.contains_key("CHN") && !out.iter().any(|c| c == "CHN") {
-        out.pop();
-        out.push("CHN".into());
+    if weights.contains_key("CHN") {
+        // China first (the bottom of a stack, the first legend entry), whatever its rank.
+        if let Some(i) = out.iter().position(|c| c == "CHN") {
+            out.remove(i);
+        } else {
+            out.pop();
+        }
+        out.insert(0, "CHN".into());
     }
     out
 }

@@ -25,7 +25,7 @@ pub fn by_host(m: &Metrics, s: &Settings) -> Vec<Figure> {
         "investment_usd",
         BY_HOST,
         |r| r.nation.clone(),
-        "Investment by host nation",
+        "Investment by host",
         true,
     )
 }
@@ -38,7 +38,7 @@ pub fn by_source(m: &Metrics, s: &Settings) -> Vec<Figure> {
         "investment_usd",
         BY_SOURCE,
         |r| r.partner.clone(),
-        "Investment by investor's home nation",
+        "Investment by source",
         true,
     )
 }

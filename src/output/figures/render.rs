@@ -11,7 +11,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters::style::{FontDesc, FontStyle, RGBColor};
+use plotters::style::{FontDesc, FontStyle, FontTransform, RGBColor};
 
 use super::bitmap_text::CrispText;
 use super::chart::{Figure, Kind, LegendEntry};
@@ -250,17 +250,28 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
             .light_line_style(TRANSPARENT)
             .axis_style(style::INK.stroke_width(px(style::AXIS_PT).max(1) as u32))
             .label_style(tick_font.clone())
-            .axis_desc_style(label_font.clone())
+            .axis_desc_style(font(style::LABEL_PT))
             .set_all_tick_mark_size(layout.tick)
             .x_labels(x_ticks.len().max(2))
             .y_labels(y_ticks.len().max(2))
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
             .x_desc("Year");
-        if i == 0 {
-            mesh.y_desc(fig.y_label());
-        }
         mesh.draw().map_err(err)?;
+        if i == 0 {
+            // The y description is drawn here rather than by plotters so that a long one can be
+            // set smaller without shrinking "Year" with it.
+            let (_, ys) = chart.plotting_area().get_pixel_range();
+            let x = area.get_base_pixel().0;
+            root.draw(&Text::new(
+                fig.y_label(),
+                (x, (ys.start + ys.end) / 2),
+                label_font
+                    .transform(FontTransform::Rotate270)
+                    .pos(Pos::new(HPos::Center, VPos::Top)),
+            ))
+            .map_err(err)?;
+        }
 
         let d = fig.scale.divisor;
         match fig.kind {
