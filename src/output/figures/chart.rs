@@ -223,13 +223,20 @@ pub fn nation_series(
             })
             .collect()
     };
-    let mut out: Vec<Series> = chosen
+    let drawn: Vec<String> = chosen
         .iter()
-        .filter_map(|code| grid.get(code).map(|v| (code, v)))
-        .map(|(code, values)| Series {
+        .filter(|code| grid.contains_key(*code))
+        .cloned()
+        .collect();
+    let colours = style::nation_colours(&drawn);
+    let mut out: Vec<Series> = drawn
+        .iter()
+        .zip(colours)
+        .filter_map(|(code, colour)| grid.get(code).map(|v| (code, v, colour)))
+        .map(|(code, values, colour)| Series {
             label: code.clone(),
             key: code.clone(),
-            colour: style::nation_colour(code),
+            colour,
             dashed: false,
             emphasis: code == "CHN",
             points: points(values),

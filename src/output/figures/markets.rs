@@ -45,6 +45,7 @@ pub fn price(m: &Metrics, _s: &Settings) -> Vec<Figure> {
             }
         }
         let nations = chart::pick_nations(&weights, &[]);
+        let colours = style::nation_colours(&nations);
         let mut series = Vec::new();
         for stage in ["refined", "ore", ""] {
             for (key, values) in &grid {
@@ -66,11 +67,10 @@ pub fn price(m: &Metrics, _s: &Settings) -> Vec<Figure> {
                     } else {
                         format!("{nation}_{st}")
                     },
-                    colour: if nation.is_empty() {
-                        style::WORLD
-                    } else {
-                        style::nation_colour(nation)
-                    },
+                    colour: nations
+                        .iter()
+                        .position(|n| n == nation)
+                        .map_or(style::WORLD, |i| colours[i]),
                     dashed: st == "ore",
                     emphasis: nation.is_empty(),
                     points: line_points(&years, values),

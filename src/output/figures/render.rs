@@ -276,9 +276,10 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
         let d = fig.scale.divisor;
         match fig.kind {
             Kind::Lines => {
-                // Thin lines first so emphasised ones (China) stay on top.
+                // "Other" first and emphasised lines (China) last, so the lines that matter are on
+                // top where they cross.
                 let mut order: Vec<_> = panel.series.iter().collect();
-                order.sort_by_key(|s| s.emphasis);
+                order.sort_by_key(|s| (s.key != "other", s.emphasis));
                 for s in order {
                     let width = px(if s.emphasis {
                         style::EMPHASIS_LINE_PT

@@ -153,24 +153,29 @@ const NATION_COLOURS: [(&str, RGBColor); 18] = [
     ("IND", TOL_MUTED[5]),
 ];
 
-/// Colours handed out, by a stable hash of the code, to nations not in the fixed table.
+/// Colours for nations not in the fixed table: a stable hash of the code picks one of the first
+/// [`HASHED`] (strong, well-separated hues); the rest only resolve clashes within a chart.
 const FALLBACK: [RGBColor; 15] = [
-    okabe_ito::ORANGE,
-    okabe_ito::SKY_BLUE,
+    // Strong, well-separated hues first (they are also the first picked to resolve a clash).
     okabe_ito::BLUISH_GREEN,
-    okabe_ito::BLUE,
     okabe_ito::REDDISH_PURPLE,
-    TOL_MUTED[0],
-    TOL_MUTED[1],
-    TOL_MUTED[2],
-    TOL_MUTED[3],
-    TOL_MUTED[4],
-    TOL_MUTED[5],
-    TOL_MUTED[6],
-    TOL_MUTED[7],
-    TOL_MUTED[8],
+    okabe_ito::ORANGE,
+    TOL_MUTED[4], // olive
+    TOL_MUTED[7], // wine
+    TOL_MUTED[0], // indigo
+    TOL_MUTED[2], // teal
+    TOL_MUTED[6], // rose
+    TOL_MUTED[3], // green
+    TOL_MUTED[8], // purple
+    okabe_ito::SKY_BLUE,
+    okabe_ito::BLUE,
+    TOL_MUTED[5], // sand
+    TOL_MUTED[1], // cyan
     okabe_ito::YELLOW,
 ];
+
+/// How many [`FALLBACK`] colours the hash chooses from.
+const HASHED: u64 = 10;
 
 /// FNV-1a: a hash that is the same on every machine and every Rust version (unlike `DefaultHasher`).
 fn fnv1a(s: &str) -> u64 {
@@ -186,7 +191,39 @@ pub fn nation_colour(code: &str) -> RGBColor {
         .iter()
         .find(|(c, _)| *c == code)
         .map(|(_, colour)| *colour)
-        .unwrap_or_else(|| FALLBACK[(fnv1a(code) % FALLBACK.len() as u64) as usize])
+        .unwrap_or_else(|| FALLBACK[(fnv1a(code) % HASHED) as usize])
+}
+
+/// Colours for the nations drawn together in one chart: nations in the fixed table keep their
+/// colour; a nation whose hashed colour is already taken in this chart gets the first fallback
+/// colour still free (in chart order, so the result is deterministic). Nations outside the table
+/// can therefore change colour between charts only when they would otherwise share one.
+pub fn nation_colours(codes: &[String]) -> Vec<RGBColor> {
+    let fixed = |code: &str| NATION_COLOURS.iter().any(|(c, _)| *c == code);
+    let mut used: Vec<RGBColor> = codes
+        .iter()
+        .filter(|c| fixed(c))
+        .map(|c| nation_colour(c))
+        .collect();
+    used.push(OTHER);
+    codes
+        .iter()
+        .map(|code| {
+            if fixed(code) {
+                return nation_colour(code);
+            }
+            let mut colour = nation_colour(code);
+            if used.contains(&colour) {
+                colour = FALLBACK
+                    .iter()
+                    .copied()
+                    .find(|c| !used.contains(c))
+                    .unwrap_or(colour);
+            }
+            used.push(colour);
+            colour
+        })
+        .collect()
 }
 
 /// The colour of a mineral (for charts that compare minerals).
@@ -198,7 +235,7 @@ pub fn mineral_colour(id: &str) -> RGBColor {
         "nickel" => okabe_ito::BLUISH_GREEN,
         "graphite" => RGBColor(0x55, 0x55, 0x55),
         "rare_earths" => okabe_ito::REDDISH_PURPLE,
-        other => FALLBACK[(fnv1a(other) % FALLBACK.len() as u64) as usize],
+        other => FALLBACK[(fnv1a(other) % HASHED) as usize],
     }
 }
 
@@ -414,5 +451,10 @@ mod tests {
     fn nation_colours_are_fixed_and_deterministic() {
         assert_eq!(nation_colour("CHN"), okabe_ito::VERMILLION);
         assert_eq!(nation_colour("XYZ"), nation_colour("XYZ"));
+        // MYS hashes to the United States' blue; in a chart with the USA it gets a free colour.
+        let codes = ["USA".to_string(), "MYS".to_string()];
+        let colours = nation_colours(&codes);
+        assert_eq!(colours[0], okabe_ito::BLUE);
+        assert_ne!(colours[1], colours[0]);
     }
 }
