@@ -818,11 +818,13 @@ pub enum ControlMode {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputSettings {
-    /// Figure ids to draw; empty = all.
+    /// Figure family ids to draw (`share`, `capacity`, `price`, ...; see docs/output-format.md);
+    /// empty = all.
     pub figures: Vec<String>,
-    /// Nations drawn in their own colour in share charts (others are grouped as "other");
-    /// empty = the largest nations of each chart.
+    /// Nations drawn in their own colour (China always is; others are grouped as "Other");
+    /// empty = the six largest nations of each chart.
     pub highlight_nations: Vec<String>,
-    /// Consumer nations whose import dependence is charted; empty = every nation with demand.
+    /// Consumer nations whose import dependence is charted; empty = the four largest consumers
+    /// of each mineral (by total consumption, else demand).
     pub consumers: Vec<String>,
 }

@@ -312,6 +312,10 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
     for (i, n) in s.output.consumers.iter().enumerate() {
         c.known(&format!("output.consumers.{i}"), "nation", n, &nations);
     }
+    let figure_ids: BTreeSet<&str> = crate::output::figures::figure_ids().collect();
+    for (i, f) in s.output.figures.iter().enumerate() {
+        c.known(&format!("output.figures.{i}"), "figure", f, &figure_ids);
+    }
 
     if c.problems.is_empty() {
         Ok(Validated(scenario))

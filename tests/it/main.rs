@@ -16,3 +16,5 @@ mod calibration;
 mod trade;
 // Investment, state finance, host approval and capacity growth (issue 4): Step-3 Must-show tests.
 mod investment;
+// Figures for papers (issue 5): `plot` at print size, well-formed SVGs, no system font crates.
+mod figures;
