@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use crate::cli::{Cli, Command, GenerateArgs, RunArgs};
+use crate::output::figures::{self, FigureError};
 use crate::output::folder::{FolderError, StagedDir};
 use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
 use crate::output::tables;
@@ -52,6 +53,15 @@ impl From<ScenarioError> for AppError {
     }
 }
 
+impl From<FigureError> for AppError {
+    fn from(e: FigureError) -> Self {
+        match e {
+            FigureError::Input(m) => AppError::BadInput(m),
+            FigureError::Render(m) => AppError::Internal(format!("cannot draw figures: {m}")),
+        }
+    }
+}
+
 impl From<FolderError> for AppError {
     fn from(e: FolderError) -> Self {
         match e {
@@ -67,6 +77,7 @@ pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
         Command::Run(args) => run_command(&args, argv).map(|_| ()),
         Command::Validate { files } => validate_command(&files),
         Command::Generate(args) => generate_command(&args),
+        Command::Plot { dir } => plot_command(&dir).map(|_| ()),
     }
 }
 
@@ -112,12 +123,10 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
 
     let resolved = loaded.resolved_ron();
     let internal = |e: tables::NonFinite| AppError::Internal(e.to_string());
-    let files: Vec<(String, Vec<u8>)> = vec![
+    let metrics_csv = tables::metrics_csv(&result).map_err(internal)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
         ("scenario.ron".into(), resolved.clone().into_bytes()),
-        (
-            "metrics.csv".into(),
-            tables::metrics_csv(&result).map_err(internal)?.into_bytes(),
-        ),
+        ("metrics.csv".into(), metrics_csv.clone().into_bytes()),
         (
             "flows.csv".into(),
             tables::flows_csv(&result).map_err(internal)?.into_bytes(),
@@ -131,6 +140,13 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
             tables::assets_csv(&result).into_bytes(),
         ),
     ];
+    if !args.no_figures {
+        // Drawn from the CSV text just produced, exactly as `orechain plot` would from the folder.
+        let settings = figures::data::Settings::from_scenario(s);
+        let drawn = figures::render_run_csv(&metrics_csv, &settings)
+            .map_err(|e| AppError::Internal(format!("cannot draw figures of this run: {e}")))?;
+        files.extend(drawn.into_iter().map(|(n, b)| (format!("figures/{n}"), b)));
+    }
     for (name, bytes) in &files {
         staged.write_file(name, bytes)?;
     }
@@ -153,6 +169,28 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         s.name,
         result.steps,
         result.seed,
+        clock.elapsed().as_secs_f64(),
+        final_dir.display()
+    );
+    Ok(final_dir)
+}
+
+/// `orechain plot`: redraw every figure of a finished result folder from its CSVs.
+///
+/// The new figures are written into a staging folder and swapped in for `DIR/figures/` as a whole
+/// (so stale figures of families no longer drawn disappear, and a failure leaves the old figures
+/// intact). `manifest.json` is left as the run wrote it. Returns the figures folder.
+pub fn plot_command(dir: &Path) -> Result<PathBuf, AppError> {
+    let clock = Instant::now();
+    let drawn = figures::render_folder(dir)?;
+    let staged = StagedDir::create(&dir.join("figures"), true)?;
+    for (name, bytes) in &drawn {
+        staged.write_file(name, bytes)?;
+    }
+    let final_dir = staged.commit()?;
+    println!(
+        "orechain: drew {} figures in {:.3} s -> {}",
+        drawn.iter().filter(|(n, _)| n.ends_with(".svg")).count(),
         clock.elapsed().as_secs_f64(),
         final_dir.display()
     );

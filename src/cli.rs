@@ -26,6 +26,13 @@ pub enum Command {
     },
     /// Write a synthetic scenario of a given size (for scale tests and benchmarks).
     Generate(GenerateArgs),
+    /// Redraw every figure of a finished run folder from its CSVs, without re-running; replaces
+    /// RESULT_DIR/figures/ as a whole.
+    Plot {
+        /// A run output folder (with metrics.csv and scenario.ron).
+        #[arg(value_name = "RESULT_DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// Arguments of `orechain generate`.

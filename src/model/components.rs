@@ -115,12 +115,19 @@ pub struct Outages {
     pub random_loss: f64,
     /// Steps left of the random outage.
     pub random_steps_left: u32,
+    /// Loss from a labour or environmental incident in progress, 0..=1.
+    pub incident_loss: f64,
+    /// Steps left of the incident.
+    pub incident_steps_left: u32,
 }
 
 impl Outages {
     /// Share of capacity available this step.
     pub fn available(&self) -> f64 {
-        1.0 - self.scheduled_loss.max(self.random_loss)
+        1.0 - self
+            .scheduled_loss
+            .max(self.random_loss)
+            .max(self.incident_loss)
     }
 }
 
@@ -131,4 +138,24 @@ pub struct Output {
     pub t: f64,
     /// Tonnes the asset could have produced this step (capacity × utilisation × availability).
     pub potential_t: f64,
+}
+
+/// The terms of a candidate project (a scenario prospect). Stays on the asset after approval as its
+/// project record.
+#[derive(Clone, Debug, Component)]
+pub struct Project {
+    /// Capital cost before the host's learning curve, USD.
+    pub capex_usd: f64,
+    /// Cash operating cost before the host's learning curve, USD/t.
+    pub base_opex_usd_per_t: f64,
+    /// Firms allowed to develop it, sorted; empty = any firm of a fitting kind.
+    pub developers: Vec<FirmIdx>,
+    /// First step at which it may be proposed.
+    pub available_step: u32,
+    /// Whether a mine here commits to refining in the host by itself.
+    pub local_processing_commitment: bool,
+    /// First step at which it may be proposed again after a rejection.
+    pub retry_step: u32,
+    /// Firm that proposed it (after approval: the developer).
+    pub sponsor: Option<FirmIdx>,
 }

@@ -145,6 +145,10 @@ pub struct ScheduledPolicy {
     pub start_step: u32,
     /// First step no longer in force (`u32::MAX` = never ends).
     pub end_step: u32,
+    /// For an export control with a licence delay: the first step whose start is at least
+    /// `delay_steps` steps after the policy's real start date (which may precede the run), i.e. when
+    /// the first licences have been granted. Equal to `start_step` otherwise.
+    pub licence_open_step: u32,
     /// What it does.
     pub action: crate::scenario::PolicyAction,
 }
@@ -300,4 +304,239 @@ pub struct ObservedPairs {
     pub hosts: Vec<Vec<NationIdx>>,
     /// Controlling (owner home) nations per commodity, sorted.
     pub controllers: Vec<Vec<NationIdx>>,
+}
+
+/// Market parameters the trade and price systems read every step: the scenario's
+/// [`crate::scenario::MarketSettings`] plus per-mineral recovery and demand elasticity, by mineral
+/// index.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct MarketConfig {
+    /// Market-wide settings (friend-shoring, transport defaults, price dynamics).
+    pub settings: crate::scenario::MarketSettings,
+    /// Refined tonnes per tonne of ore fed, by mineral (0 < r <= 1).
+    pub recovery: Vec<f64>,
+    /// Price elasticity of refined demand, by mineral (<= 0).
+    pub demand_elasticity: Vec<f64>,
+}
+
+/// Each nation's demand trajectory for each refined mineral (from `Nation.demand`), by
+/// `[mineral][nation]`; an empty list means the nation does not consume the mineral.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct DemandSchedule {
+    /// `(decimal year, t/yr)` points sorted by year.
+    pub points: Vec<Vec<Vec<(f64, f64)>>>,
+    /// Consumer nations of each mineral (those with a trajectory), sorted.
+    pub consumers: Vec<Vec<NationIdx>>,
+}
+
+/// Demand for refined minerals this step, after the price response, by `[mineral][nation]`.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct Demand {
+    /// Demand at the reference price from the trajectory, t/yr.
+    pub reference_t_per_yr: Vec<Vec<f64>>,
+    /// Demand at the price the nation faces, t/yr.
+    pub t_per_yr: Vec<Vec<f64>>,
+}
+
+/// The price each buyer nation faces, USD/t, by `[commodity][nation]`. It equals the world price
+/// ([`Prices::usd_per_t`]) unless export controls put the buyer in a segmented market.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct BuyerPrices {
+    /// Price faced, USD/t.
+    pub usd_per_t: Vec<Vec<f64>>,
+    /// Whether the buyer was in a restricted (segmented) market at the last clearing.
+    pub segmented: Vec<Vec<bool>>,
+}
+
+/// Adaptive price expectations, USD/t, per commodity: `e <- (1 - w) e + w p` each step with
+/// `w = market.expectation_weight`. Read by investment decisions.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct PriceExpectations {
+    /// Expected price, USD/t, per commodity ([`commodity`]).
+    pub usd_per_t: Vec<f64>,
+}
+
+/// Ore held by refineries as feed stock, tonnes, by asset index (zero for mines). State: conserved
+/// (ore received − ore used = stock change) and recorded as the `feed_stock` metric.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct FeedStocks {
+    /// Tonnes of ore in stock, by [`AssetIdx`].
+    pub ore_t: Vec<f64>,
+}
+
+/// One buyer group of a market: the buyer nations that see the same set of suppliers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SegmentOutcome {
+    /// Buyer nations, sorted.
+    pub buyers: Vec<NationIdx>,
+    /// Whether any export control or ore export ban restricts these buyers.
+    pub restricted: bool,
+    /// Demand of the segment this step, t.
+    pub demand_t: f64,
+    /// Supply the segment could reach this step (lots left after earlier segments, within quotas), t.
+    pub accessible_t: f64,
+    /// Tonnes delivered to the segment this step.
+    pub served_t: f64,
+    /// Reservation price of the most expensive lot dispatched to the segment, USD/t.
+    pub marginal_usd_per_t: Option<f64>,
+}
+
+/// A bilateral shipment of one clearing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shipment {
+    /// Host nation of the selling assets.
+    pub from: NationIdx,
+    /// Buyer nation.
+    pub to: NationIdx,
+    /// Tonnes this step.
+    pub t: f64,
+}
+
+/// The final clearing of one commodity this step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommodityOutcome {
+    /// Buyer segments, in clearing order (restricted segments first, the open market last).
+    pub segments: Vec<SegmentOutcome>,
+    /// Shipments, sorted by (from, to).
+    pub shipments: Vec<Shipment>,
+    /// Demand by buyer nation, t this step.
+    pub demand_t: Vec<f64>,
+    /// Tonnes received by buyer nation this step.
+    pub received_t: Vec<f64>,
+    /// For ore: ore used by the refineries of each nation this step, t.
+    pub ore_used_t: Vec<f64>,
+}
+
+/// What the markets did this step, per commodity ([`commodity`]); read by the price and
+/// observation systems.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct MarketOutcome {
+    /// Per commodity.
+    pub commodities: Vec<CommodityOutcome>,
+}
+
+/// Scenario settings the investment, capacity, operations and politics systems read, plus per-firm
+/// and per-mineral facts they need that are not components.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct InvestmentConfig {
+    /// Investment and project life cycle.
+    pub investment: crate::scenario::InvestmentSettings,
+    /// Incidents and social licence.
+    pub operations: crate::scenario::OperationsSettings,
+    /// Host politics.
+    pub politics: crate::scenario::PoliticsSettings,
+    /// Whether each firm proposes projects (`firms.*.invests`), by firm index.
+    pub firm_invests: Vec<bool>,
+    /// Refining recovery of each mineral (refined t per ore t), by mineral index.
+    pub recovery: Vec<f64>,
+}
+
+/// Social licence of each investor home in each host, 0..=1 (1 = full acceptance), row-major
+/// `[host * n + home]`. Incidents lower it; it recovers over time.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct SocialLicence {
+    /// Licence values.
+    pub value: Vec<f64>,
+    /// Number of nations.
+    pub n: usize,
+}
+
+impl SocialLicence {
+    /// Licence of firms from `home` in `host`.
+    pub fn get(&self, host: NationIdx, home: NationIdx) -> f64 {
+        self.value[usize::from(host.0) * self.n + usize::from(home.0)]
+    }
+}
+
+/// Learning by doing per host nation and commodity: cumulative capacity built and its base.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct LearningCurves {
+    /// Cumulative capacity (start capacity + completed projects), t/yr, `[commodity * n + host]`.
+    pub cumulative_t_per_yr: Vec<f64>,
+    /// Base of the curve: capacity at the start, or the first completed project where there was
+    /// none; 0 = nothing built yet (factor 1).
+    pub base_t_per_yr: Vec<f64>,
+    /// Number of nations.
+    pub n: usize,
+}
+
+/// One state financier's budget.
+#[derive(Clone, Debug)]
+pub struct FinancierState {
+    /// Financier id (for events).
+    pub id: String,
+    /// Nation whose goals it serves.
+    pub nation: NationIdx,
+    /// Annual budget from the scenario, USD.
+    pub scenario_budget_usd: f64,
+    /// Annual budget in force (a finance programme may change it), USD.
+    pub annual_budget_usd: f64,
+    /// Budget left this year, USD.
+    pub remaining_usd: f64,
+    /// Largest share of a project's capex it finances.
+    pub max_share: f64,
+    /// Interest-rate advantage it offers, per year.
+    pub concessional_rate: f64,
+    /// Whether unspent budget carries over.
+    pub carry_over: bool,
+    /// Minerals it considers strategic (by mineral index); all true when the nation lists none.
+    pub strategic: Vec<bool>,
+    /// The rival whose share of supply it wants to reduce, if any.
+    pub rival: Option<NationIdx>,
+}
+
+/// All state financiers, in financier-id order.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct FinanceBudgets {
+    /// Financiers.
+    pub financiers: Vec<FinancierState>,
+}
+
+/// Per-host memory of host politics and investment.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct HostRecord {
+    /// Step of the last approved project per host (or of the start).
+    pub last_approval_step: Vec<u32>,
+    /// Step of the host's last change of terms (or of the start).
+    pub last_change_step: Vec<u32>,
+}
+
+/// Money committed and incidents during the current step, for the observation phase (cleared there).
+#[derive(Clone, Debug, Default, Resource)]
+pub struct InvestmentLedger {
+    /// Capex committed, USD: (commodity, host, investor home) -> amount.
+    pub investment_usd: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64>,
+    /// State finance committed, USD: (commodity, financier nation, host) -> amount.
+    pub state_finance_usd: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64>,
+    /// Incidents started: (commodity, host) -> count.
+    pub incidents: std::collections::BTreeMap<(usize, NationIdx), u32>,
+}
+
+/// A consumer's sourcing rule in force, resolved to indices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourcingRule {
+    /// Policy id.
+    pub policy: String,
+    /// Consumer nation applying it.
+    pub consumer: NationIdx,
+    /// Minerals covered, by mineral index.
+    pub minerals: Vec<bool>,
+    /// Qualifying share required at the current step (stepwise by year), 0..=1.
+    pub required_share: f64,
+    /// Premium a qualifying tonne earns, USD/t.
+    pub premium_usd_per_t: f64,
+    /// Whether supply controlled by entities of concern is excluded.
+    pub exclude_entities_of_concern: bool,
+}
+
+/// Sourcing rules in force this step and the FTA links agreements add (rebuilt every step by
+/// `systems::sourcing::update_sourcing_rules`). The trade model asks it whether a supply qualifies.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct SourcingRules {
+    /// Rules in force, in scenario order (for one consumer and mineral the last one listed applies).
+    pub rules: Vec<SourcingRule>,
+    /// FTA status granted by agreements in force, row-major `[nation * n + partner]`.
+    pub fta_granted: Vec<bool>,
+    /// Number of nations.
+    pub n: usize,
 }

@@ -59,12 +59,47 @@ pub fn build_schedule(strict: bool) -> Schedule {
     schedule.add_systems(systems::policy::apply_policy_timeline.in_set(Phase::Policy));
     schedule.add_systems(
         (
+            systems::sourcing::update_sourcing_rules,
+            systems::politics::adapt_host_policies,
+        )
+            .chain()
+            .in_set(Phase::Politics),
+    );
+    schedule.add_systems(
+        (
+            systems::finance::refresh_finance_budgets,
+            systems::investment::propose_projects,
+        )
+            .chain()
+            .in_set(Phase::Investment),
+    );
+    schedule.add_systems(systems::capacity::advance_projects.in_set(Phase::Capacity));
+    schedule.add_systems(
+        (
             systems::operations::strike_outages,
+            systems::operations::strike_incidents,
             systems::operations::produce,
         )
             .chain()
             .in_set(Phase::Operations),
     );
-    schedule.add_systems(systems::observe::record_metrics.in_set(Phase::Observe));
+    schedule.add_systems(
+        (
+            systems::demand::update_demand,
+            systems::trade::clear_markets,
+        )
+            .chain()
+            .in_set(Phase::Trade),
+    );
+    schedule.add_systems(systems::prices::update_prices.in_set(Phase::Prices));
+    schedule.add_systems(
+        (
+            systems::observe::record_metrics,
+            systems::market_observe::record_market_metrics,
+            systems::observe_investment::record_investment_metrics,
+        )
+            .chain()
+            .in_set(Phase::Observe),
+    );
     schedule
 }

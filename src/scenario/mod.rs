@@ -16,7 +16,7 @@ pub use load::{Loaded, load_file, load_str};
 pub use schema::*;
 pub use validate::{Validated, validate};
 
-/// The built-in scenario `orechain run` uses when no file is given (a small but complete world).
+/// The built-in scenario `orechain run` uses when no file is given: the calibrated 2024 baseline.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/baseline.ron");
 /// The file name reported for the built-in scenario.
 pub const DEFAULT_SCENARIO_NAME: &str = "<built-in baseline.ron>";

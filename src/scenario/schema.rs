@@ -51,6 +51,9 @@ pub struct Scenario {
     /// Operations: incidents and social licence.
     #[serde(default)]
     pub operations: OperationsSettings,
+    /// Host politics: rules by which hosts adapt their priorities.
+    #[serde(default)]
+    pub politics: PoliticsSettings,
     /// Bilateral transport costs that differ from `market.default_transport_usd_per_t`.
     #[serde(default)]
     pub transport: Vec<TransportCost>,
@@ -96,8 +99,10 @@ pub struct MarketSettings {
     pub default_transport_usd_per_t: f64,
     /// Transport cost inside one nation (USD/t).
     pub domestic_transport_usd_per_t: f64,
-    /// Price response per step to excess demand: price *= exp(speed * (demand - supply) / demand),
-    /// dimensionless, 0..=2. Larger reacts faster and oscillates more.
+    /// Price response per step to excess demand (default 0.5, range 0..=2, dimensionless):
+    /// price *= exp(speed * (demand - supply) / max(demand, supply)), where supply is what the
+    /// market segment could reach; the result never falls below the reservation price of the
+    /// dearest lot dispatched (docs/ODD.md §7.7). Larger reacts faster and oscillates more.
     pub price_adjustment_speed: f64,
     /// Lower bound of every price as a multiple of its reference price (0 < floor < 1).
     pub price_floor_ratio: f64,
@@ -517,6 +522,43 @@ pub struct InvestmentSettings {
     pub max_cancellation_hazard_per_yr: f64,
     /// Learning rate: capex and opex fall by this share per doubling of cumulative capacity in the host.
     pub learning_rate: f64,
+    /// Coefficient of variation of every stage duration (lognormal), dimensionless, 0..=3. Default
+    /// 0.35 (ASSUMPTION: parameters.csv `refinery_build` spans 2–5 y around 3.5 y).
+    pub duration_cv: f64,
+    /// How strongly governance stretches durations: mean × (1 + effect × (0.5 − x)), x = regulatory
+    /// stability for permitting, infrastructure for construction and ramp-up; 0..=2. Default 1.
+    pub governance_duration_effect: f64,
+    /// Delay hazard per year while permitting or building, at regulatory stability 0 (linear to 0 at
+    /// stability 1). Default 0.3: at stability 0.5 about 60% of 6-year projects see a delay
+    /// (parameters.csv `projects_delayed_share`, ERM 2023).
+    pub max_delay_hazard_per_yr: f64,
+    /// Mean length of one delay, years (lognormal with `duration_cv`). Default 0.5 (ASSUMPTION).
+    pub delay_mean_years: f64,
+    /// ESG compliance cost as a share of opex per unit of the ESG standard applied, 0..=1. The
+    /// standard applied is max(firm ESG, host minimum). Default 0.1 (ASSUMPTION).
+    pub esg_cost_share: f64,
+    /// Sharpness of the logit choice among positive-NPV options, per unit of NPV/capex; 0 = uniform.
+    /// Default 10.
+    pub choice_sharpness: f64,
+    /// Log-odds of host approval for a neutral proposal (affinity 0, ESG at the minimum, no finance,
+    /// full social licence). Default 1.0 (ASSUMPTION).
+    pub approval_intercept: f64,
+    /// Log-odds per unit of host affinity to the investor's home. Default 1.5.
+    pub approval_affinity_weight: f64,
+    /// Log-odds per unit of investor ESG above the host's minimum. Default 2.0.
+    pub approval_esg_weight: f64,
+    /// Log-odds per unit of capex share co-financed by a state financier. Default 2.0.
+    pub approval_finance_weight: f64,
+    /// Log-odds per unit of social licence lost by the investor's home in the host. Default 3.0.
+    pub approval_licence_weight: f64,
+    /// Log-odds penalty for a mine proposal without a local-processing commitment where a mandate
+    /// is in force. Default 3.0.
+    pub mandate_penalty: f64,
+    /// Years before a rejected prospect may be proposed again. Default 2.
+    pub retry_years: f64,
+    /// Least affinity of a financier's nation to a firm's home for the financier to back the firm
+    /// (its own nation's firms always qualify), -1..=1. Default 0.5.
+    pub ally_affinity: f64,
 }
 
 impl Default for InvestmentSettings {
@@ -532,6 +574,55 @@ impl Default for InvestmentSettings {
             max_country_risk_premium: 0.08,
             max_cancellation_hazard_per_yr: 0.10,
             learning_rate: 0.10,
+            duration_cv: 0.35,
+            governance_duration_effect: 1.0,
+            max_delay_hazard_per_yr: 0.3,
+            delay_mean_years: 0.5,
+            esg_cost_share: 0.1,
+            choice_sharpness: 10.0,
+            approval_intercept: 1.0,
+            approval_affinity_weight: 1.5,
+            approval_esg_weight: 2.0,
+            approval_finance_weight: 2.0,
+            approval_licence_weight: 3.0,
+            mandate_penalty: 3.0,
+            retry_years: 2.0,
+            ally_affinity: 0.5,
+        }
+    }
+}
+
+/// Host politics: yearly rules by which hosts tighten or loosen their terms.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoliticsSettings {
+    /// Whether hosts adapt their priorities at all. Default true (inactive anyway for hosts without a
+    /// processing target or mandate).
+    pub enabled: bool,
+    /// A host tightens when its domestic processing lags its target by more than this, share 0..=1.
+    /// Default 0.1.
+    pub lag_threshold: f64,
+    /// Ore prices count as high when the expected ore price is at least this multiple of its
+    /// reference price, > 0. Default 1.0.
+    pub high_price_ratio: f64,
+    /// Change of the ore export tax per tightening or loosening, 0..=1. Default 0.05.
+    pub export_tax_step: f64,
+    /// Highest ore export tax a host sets by itself, 0..=1. Default 0.3.
+    pub max_ore_export_tax: f64,
+    /// Years without an approved project (since the last change of terms) after which a host
+    /// loosens, > 0. Default 3.
+    pub drought_years: f64,
+}
+
+impl Default for PoliticsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            lag_threshold: 0.1,
+            high_price_ratio: 1.0,
+            export_tax_step: 0.05,
+            max_ore_export_tax: 0.3,
+            drought_years: 3.0,
         }
     }
 }
@@ -727,11 +818,13 @@ pub enum ControlMode {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputSettings {
-    /// Figure ids to draw; empty = all.
+    /// Figure family ids to draw (`share`, `capacity`, `price`, ...; see docs/output-format.md);
+    /// empty = all.
     pub figures: Vec<String>,
-    /// Nations drawn in their own colour in share charts (others are grouped as "other");
-    /// empty = the largest nations of each chart.
+    /// Nations drawn in their own colour (China always is; others are grouped as "Other");
+    /// empty = the six largest nations of each chart.
     pub highlight_nations: Vec<String>,
-    /// Consumer nations whose import dependence is charted; empty = every nation with demand.
+    /// Consumer nations whose import dependence is charted; empty = the four largest consumers
+    /// of each mineral (by total consumption, else demand).
     pub consumers: Vec<String>,
 }

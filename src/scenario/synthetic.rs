@@ -207,6 +207,7 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
         financiers: Vec::new(),
         investment: InvestmentSettings::default(),
         operations: OperationsSettings::default(),
+        politics: PoliticsSettings::default(),
         transport: Vec::new(),
         policies,
         output: OutputSettings::default(),

@@ -314,6 +314,7 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
 
     check_investment(&mut c, &s.investment);
     check_operations(&mut c, &s.operations);
+    check_politics(&mut c, &s.politics);
 
     for (i, t) in s.transport.iter().enumerate() {
         let p = format!("transport.{i}");
@@ -348,6 +349,10 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
     }
     for (i, n) in s.output.consumers.iter().enumerate() {
         c.known(&format!("output.consumers.{i}"), "nation", n, &nations);
+    }
+    let figure_ids: BTreeSet<&str> = crate::output::figures::figure_ids().collect();
+    for (i, f) in s.output.figures.iter().enumerate() {
+        c.known(&format!("output.figures.{i}"), "figure", f, &figure_ids);
     }
 
     if c.problems.is_empty() {
@@ -631,6 +636,47 @@ fn check_investment(c: &mut Checker, i: &InvestmentSettings) {
         i.max_cancellation_hazard_per_yr,
     );
     c.range("investment.learning_rate", i.learning_rate, 0.0, 0.9);
+    c.range("investment.duration_cv", i.duration_cv, 0.0, 3.0);
+    c.range(
+        "investment.governance_duration_effect",
+        i.governance_duration_effect,
+        0.0,
+        2.0,
+    );
+    c.range(
+        "investment.max_delay_hazard_per_yr",
+        i.max_delay_hazard_per_yr,
+        0.0,
+        10.0,
+    );
+    c.range("investment.delay_mean_years", i.delay_mean_years, 0.0, 20.0);
+    c.unit("investment.esg_cost_share", i.esg_cost_share);
+    c.range(
+        "investment.choice_sharpness",
+        i.choice_sharpness,
+        0.0,
+        1000.0,
+    );
+    for (name, v) in [
+        ("approval_intercept", i.approval_intercept),
+        ("approval_affinity_weight", i.approval_affinity_weight),
+        ("approval_esg_weight", i.approval_esg_weight),
+        ("approval_finance_weight", i.approval_finance_weight),
+        ("approval_licence_weight", i.approval_licence_weight),
+        ("mandate_penalty", i.mandate_penalty),
+    ] {
+        c.range(&format!("investment.{name}"), v, -50.0, 50.0);
+    }
+    c.range("investment.retry_years", i.retry_years, 0.0, 100.0);
+    c.range("investment.ally_affinity", i.ally_affinity, -1.0, 1.0);
+}
+
+fn check_politics(c: &mut Checker, p: &PoliticsSettings) {
+    c.unit("politics.lag_threshold", p.lag_threshold);
+    c.range("politics.high_price_ratio", p.high_price_ratio, 1e-6, 100.0);
+    c.unit("politics.export_tax_step", p.export_tax_step);
+    c.unit("politics.max_ore_export_tax", p.max_ore_export_tax);
+    c.range("politics.drought_years", p.drought_years, 1e-6, 100.0);
 }
 
 fn check_operations(c: &mut Checker, o: &OperationsSettings) {

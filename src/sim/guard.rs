@@ -212,8 +212,10 @@ mod tests {
     fn an_infinite_price_is_named() {
         let loaded = load_str(TINY, "tiny.ron", &[]).expect("tiny loads");
         let mut sim = Simulation::new(&loaded.scenario, false);
+        sim.step_checked().expect("step 0 is finite");
+        // As if the price update of step 0 had overflowed.
         sim.world.resource_mut::<Prices>().usd_per_t[1] = f64::INFINITY;
-        let err = sim.step_checked().expect_err("inf price is caught");
+        let err = check_step(&mut sim.world, 0).expect_err("inf price is caught");
         assert_eq!(err.quantity, "price_usd_per_t");
         assert!(err.entity.contains("lithium") && err.entity.contains("refined"));
         assert_eq!(err.step, 0);

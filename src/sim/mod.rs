@@ -139,9 +139,14 @@ impl Simulation {
                 &UnitCost,
                 &Esg,
                 &Ownership,
+                Option<&Project>,
             )>()
             .iter(&self.world)
-            .map(|(idx, site, cap, life, cost, esg, owners)| AssetFinal {
+            // Prospects never proposed (or rejected and still waiting) are not assets.
+            .filter(|(.., life, _, _, _, project)| {
+                project.is_none() || life.status != Status::Prospect
+            })
+            .map(|(idx, site, cap, life, cost, esg, owners, _)| AssetFinal {
                 idx: *idx,
                 host: site.host,
                 mineral: site.mineral,
@@ -386,6 +391,7 @@ pub fn build_world(scenario: &Validated) -> World {
                 .as_ref()
                 .and_then(|e| when_to_year(e).ok())
                 .map_or(u32::MAX, |y| clock.step_at(y)),
+            licence_open_step: licence_open_step(p, &clock),
             action: p.action.clone(),
         })
         .collect();
@@ -402,6 +408,12 @@ pub fn build_world(scenario: &Validated) -> World {
         }
     }
     prices.usd_per_t = prices.reference_usd_per_t.clone();
+    insert_market_resources(&mut world, scenario, &registry, &prices);
+
+    if s.investment.enabled {
+        spawn_prospects(&mut world, scenario, &registry, &clock);
+    }
+    insert_investment_resources(&mut world, scenario, &registry, &timeline);
 
     world.insert_resource(observed_pairs(scenario, &registry));
     world.insert_resource(clock);
@@ -414,6 +426,21 @@ pub fn build_world(scenario: &Validated) -> World {
     world.insert_resource(FlowLog::default());
     world.insert_resource(registry);
     world
+}
+
+/// When the first licences of a licence-delay export control are granted: `delay_steps` after the
+/// policy's real start date, which may lie before the run (a regime in force since 2023 has long
+/// been granting licences by 2024).
+fn licence_open_step(policy: &crate::scenario::Policy, clock: &Clock) -> u32 {
+    let start = when_to_year(&policy.start).map_or(f64::INFINITY, |y| y);
+    match &policy.action {
+        crate::scenario::PolicyAction::ExportControl {
+            mode: crate::scenario::ControlMode::LicenceDelay,
+            delay_steps,
+            ..
+        } => clock.step_at(start + f64::from(*delay_steps) / f64::from(clock.steps_per_year)),
+        _ => clock.step_at(start),
+    }
 }
 
 /// Hosts: nations hosting an asset or prospect of the commodity. Controllers: homes of current
@@ -435,7 +462,13 @@ fn observed_pairs(scenario: &Validated, reg: &Registry) -> ObservedPairs {
             }
         }
     }
-    for p in &s.prospects {
+    // Without investment prospects never become assets, so they add no series.
+    let prospects = if s.investment.enabled {
+        s.prospects.as_slice()
+    } else {
+        &[]
+    };
+    for p in prospects {
         if let (Some(c), Some(h)) = (key(&p.mineral, p.stage), reg.nation(&p.host)) {
             hosts[c].push(h);
             let developers: Vec<&crate::scenario::Firm> = if p.developers.is_empty() {
@@ -486,4 +519,241 @@ pub fn kind_fits(kind: FirmKind, stage: Stage) -> bool {
             | (FirmKind::Miner, Stage::Ore)
             | (FirmKind::Refiner, Stage::Refined)
     )
+}
+
+/// Resources of the markets: parameters, demand trajectories, buyer prices (all at the world
+/// price), expectations (at the reference price), empty feed stocks and outcome.
+fn insert_market_resources(
+    world: &mut World,
+    scenario: &Validated,
+    registry: &Registry,
+    prices: &Prices,
+) {
+    let s = scenario.scenario();
+    let n = registry.n_nations();
+    let mineral = |id: &str| s.minerals.iter().find(|m| m.id == id);
+    let config = MarketConfig {
+        settings: s.market.clone(),
+        recovery: registry
+            .minerals
+            .iter()
+            .map(|id| mineral(id).map_or(1.0, |m| m.recovery))
+            .collect(),
+        demand_elasticity: registry
+            .minerals
+            .iter()
+            .map(|id| mineral(id).map_or(0.0, |m| m.demand_elasticity))
+            .collect(),
+    };
+    let mut schedule = DemandSchedule {
+        points: vec![vec![Vec::new(); n]; registry.n_minerals()],
+        consumers: vec![Vec::new(); registry.n_minerals()],
+    };
+    for nation in &s.nations {
+        let Some(b) = registry.nation(&nation.id) else {
+            continue;
+        };
+        for d in &nation.demand {
+            if let Some(m) = registry.mineral(&d.mineral) {
+                let mut points = d.points.clone();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                schedule.points[usize::from(m.0)][usize::from(b.0)] = points;
+                schedule.consumers[usize::from(m.0)].push(b);
+            }
+        }
+    }
+    for list in &mut schedule.consumers {
+        list.sort();
+        list.dedup();
+    }
+    let buyer_prices = BuyerPrices {
+        usd_per_t: prices.usd_per_t.iter().map(|&p| vec![p; n]).collect(),
+        segmented: vec![vec![false; n]; prices.usd_per_t.len()],
+    };
+    world.insert_resource(config);
+    world.insert_resource(schedule);
+    world.insert_resource(Demand::default());
+    world.insert_resource(buyer_prices);
+    world.insert_resource(PriceExpectations {
+        usd_per_t: prices.usd_per_t.clone(),
+    });
+    world.insert_resource(FeedStocks {
+        ore_t: vec![0.0; registry.assets.len()],
+    });
+    world.insert_resource(MarketOutcome::default());
+}
+
+/// Spawn every prospect as an asset entity in status `prospect`, carrying its [`Project`] terms.
+fn spawn_prospects(world: &mut World, scenario: &Validated, registry: &Registry, clock: &Clock) {
+    let s = scenario.scenario();
+    for p in &s.prospects {
+        let (Some(idx), Some(host), Some(mineral)) = (
+            registry.asset(&p.id),
+            registry.nation(&p.host),
+            registry.mineral(&p.mineral),
+        ) else {
+            continue;
+        };
+        let mut developers: Vec<FirmIdx> = p
+            .developers
+            .iter()
+            .filter_map(|d| registry.firm(d))
+            .collect();
+        developers.sort();
+        developers.dedup();
+        world.spawn((
+            idx,
+            Site {
+                host,
+                mineral,
+                stage: p.stage,
+            },
+            Capacity {
+                t_per_yr: p.capacity_t_per_yr,
+                utilisation: PROSPECT_UTILISATION,
+            },
+            Lifecycle {
+                status: Status::Prospect,
+                since_step: 0,
+                due_step: None,
+            },
+            Ownership(Vec::new()),
+            UnitCost {
+                opex_usd_per_t: p.unit_opex_usd_per_t,
+            },
+            Esg(0.0),
+            Outages::default(),
+            Output::default(),
+            Project {
+                capex_usd: p.capex_usd,
+                base_opex_usd_per_t: p.unit_opex_usd_per_t,
+                developers,
+                available_step: p.available_from.map_or(0, |y| clock.step_at(y)),
+                local_processing_commitment: p.local_processing_commitment,
+                retry_step: 0,
+                sponsor: None,
+            },
+        ));
+    }
+}
+
+/// Utilisation of an asset built from a prospect: the scenario default for assets (0.85).
+pub const PROSPECT_UTILISATION: f64 = 0.85;
+
+/// Resources of investment, finance, capacity growth, politics, incidents and sourcing rules.
+fn insert_investment_resources(
+    world: &mut World,
+    scenario: &Validated,
+    registry: &Registry,
+    timeline: &PolicyTimeline,
+) {
+    let s = scenario.scenario();
+    let n = registry.n_nations();
+    let nc = registry.n_minerals() * 2;
+    let mut learning = LearningCurves {
+        cumulative_t_per_yr: vec![0.0; nc * n],
+        base_t_per_yr: vec![0.0; nc * n],
+        n,
+    };
+    let mut assets: Vec<&crate::scenario::Asset> = s.assets.iter().collect();
+    assets.sort_by(|a, b| a.id.cmp(&b.id));
+    for a in assets {
+        if !matches!(
+            a.status,
+            Status::Operating | Status::RampUp | Status::Suspended
+        ) {
+            continue;
+        }
+        if let (Some(m), Some(h)) = (registry.mineral(&a.mineral), registry.nation(&a.host)) {
+            let i = commodity(m, a.stage) * n + usize::from(h.0);
+            learning.cumulative_t_per_yr[i] += a.capacity_t_per_yr;
+        }
+    }
+    learning
+        .base_t_per_yr
+        .clone_from(&learning.cumulative_t_per_yr);
+
+    let mut financiers: Vec<FinancierState> = s
+        .financiers
+        .iter()
+        .filter_map(|f| {
+            let nation = registry.nation(&f.nation)?;
+            let goals = s
+                .nations
+                .iter()
+                .find(|x| x.id == f.nation)
+                .map(|x| x.state_finance.clone())
+                .unwrap_or_default();
+            let strategic = if goals.strategic_minerals.is_empty() {
+                vec![true; registry.n_minerals()]
+            } else {
+                let mut v = vec![false; registry.n_minerals()];
+                for m in goals
+                    .strategic_minerals
+                    .iter()
+                    .filter_map(|m| registry.mineral(m))
+                {
+                    v[usize::from(m.0)] = true;
+                }
+                v
+            };
+            Some(FinancierState {
+                id: f.id.clone(),
+                nation,
+                scenario_budget_usd: f.annual_budget_usd,
+                annual_budget_usd: f.annual_budget_usd,
+                remaining_usd: 0.0,
+                max_share: f.max_share,
+                concessional_rate: f.concessional_rate,
+                carry_over: f.carry_over,
+                strategic,
+                rival: goals.rival.as_deref().and_then(|r| registry.nation(r)),
+            })
+        })
+        .collect();
+    financiers.sort_by(|a, b| a.id.cmp(&b.id));
+
+    let firm_invests = registry
+        .firms
+        .iter()
+        .map(|id| {
+            s.firms
+                .iter()
+                .find(|f| &f.id == id)
+                .is_some_and(|f| f.invests)
+        })
+        .collect();
+    let recovery = registry
+        .minerals
+        .iter()
+        .map(|id| {
+            s.minerals
+                .iter()
+                .find(|m| &m.id == id)
+                .map_or(1.0, |m| m.recovery)
+        })
+        .collect();
+    world.insert_resource(InvestmentConfig {
+        investment: s.investment.clone(),
+        operations: s.operations.clone(),
+        politics: s.politics.clone(),
+        firm_invests,
+        recovery,
+    });
+    world.insert_resource(SocialLicence {
+        value: vec![1.0; n * n],
+        n,
+    });
+    world.insert_resource(learning);
+    world.insert_resource(FinanceBudgets { financiers });
+    world.insert_resource(HostRecord {
+        last_approval_step: vec![0; n],
+        last_change_step: vec![0; n],
+    });
+    world.insert_resource(InvestmentLedger::default());
+    world.insert_resource(crate::model::systems::sourcing::build_sourcing_rules(
+        timeline,
+        registry,
+        f64::from(s.run.start_year),
+    ));
 }

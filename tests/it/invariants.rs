@@ -89,6 +89,8 @@ struct Spec {
     /// Policy, start and length as fractions of the horizon.
     policies: Vec<(PolicySpec, f64, Option<f64>)>,
     demand: Vec<(usize, usize, f64)>,
+    /// Prospects: host, mineral, refined, capacity t/yr, capex USD.
+    prospects: Vec<(usize, usize, bool, f64, f64)>,
 }
 
 fn quantity() -> impl Strategy<Value = f64> {
@@ -170,6 +172,16 @@ fn spec() -> impl Strategy<Value = Spec> {
             0..6,
         ),
         prop::collection::vec((0..100usize, 0..100usize, quantity()), 0..6),
+        prop::collection::vec(
+            (
+                0..100usize,
+                0..100usize,
+                any::<bool>(),
+                1.0..1e6_f64,
+                1e6..1e10_f64,
+            ),
+            0..4,
+        ),
     )
         .prop_map(
             |(
@@ -179,6 +191,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 assets,
                 policies,
                 demand,
+                prospects,
             )| Spec {
                 start_year,
                 years,
@@ -190,6 +203,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 assets,
                 policies,
                 demand,
+                prospects,
             },
         )
 }
@@ -330,12 +344,23 @@ fn scenario_json(s: &Spec) -> Value {
             Some(policy)
         })
         .collect();
+    let prospects: Vec<Value> = s
+        .prospects
+        .iter()
+        .enumerate()
+        .map(|(i, &(host, mineral, refined, capacity, capex))| {
+            json!({"id": format!("q{i}"), "host": nation_id(host % n),
+                   "mineral": mineral_id(mineral % m), "stage": stage(refined),
+                   "capacity_t_per_yr": capacity, "capex_usd": capex,
+                   "unit_opex_usd_per_t": 500.0})
+        })
+        .collect();
     json!({
         "name": "generated",
         "run": {"start_year": s.start_year, "end_year": s.start_year + s.years - 1,
                 "steps_per_year": s.steps_per_year, "seed": s.seed},
         "minerals": minerals, "nations": nations, "firms": firms, "assets": assets,
-        "policies": policies,
+        "prospects": prospects, "policies": policies,
     })
 }
 
@@ -386,7 +411,14 @@ fn check(spec: &Spec) -> Result<(), TestCaseError> {
                 "owner share out of [0, 1]: {:?}",
                 owners.0
             );
-            prop_assert!((sum - 1.0).abs() < 1e-6, "owner shares sum to {sum}");
+            // A prospect nobody has proposed yet has no owners; anything else is owned in full.
+            if life.status != Status::Prospect {
+                prop_assert!(
+                    (sum - 1.0).abs() < 1e-6,
+                    "owner shares of {idx:?} ({:?}) sum to {sum}",
+                    life.status
+                );
+            }
             prop_assert!(life.since_step <= step);
             if let Some(&(before, since)) = last.get(idx) {
                 prop_assert!(

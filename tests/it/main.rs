@@ -10,6 +10,14 @@ mod run_cli;
 mod validate;
 // The shipped baseline scenario reproduces 2024 shares.
 mod baseline;
+// Every 2024 mining and refining share in ../shared/data is reproduced at step 0 (issue 8).
+mod calibration;
+// Markets and trade (issue 3): analytic clearing, bans, friend-shoring, conservation, graphite.
+mod trade;
+// Investment, state finance, host approval and capacity growth (issue 4): Step-3 Must-show tests.
+mod investment;
+// Figures for papers (issue 5): `plot` at print size, well-formed SVGs, no system font crates.
+mod figures;
 // Malformed scenario corpus (issue 10): exit 2, a message naming the problem, no output folder.
 mod malformed;
 // Output safety of `run` (issue 10): unusable folders, earlier results kept on failure.

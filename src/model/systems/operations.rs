@@ -1,4 +1,5 @@
-//! Operations: random outages strike operating assets, then assets produce (phase 5 of a step).
+//! Operations: random outages and labour or environmental incidents strike operating assets, then
+//! assets produce (phase 5 of a step).
 //!
 //! Production here is the *potential* output: capacity × utilisation × availability × ramp-up factor
 //! for the step. The trade phase decides how much of it is actually produced and sold (a refinery
@@ -9,9 +10,13 @@ use bevy_ecs::prelude::*;
 use rand::RngExt;
 
 use crate::model::components::{
-    AssetIdx, Capacity, Lifecycle, OutageRisk, Outages, Output, Status,
+    AssetIdx, Capacity, Esg, Governance, Lifecycle, NationIdx, OutageRisk, Outages, Output,
+    Ownership, Site, Status,
 };
-use crate::model::resources::{Clock, EventLog, EventRow, Registry};
+use crate::model::resources::{
+    Clock, EventLog, EventRow, InvestmentConfig, InvestmentLedger, Registry, SocialLicence,
+    commodity,
+};
 use crate::sim::rng::{Purpose, RngStreams};
 
 /// Start and end random outages of operating assets.
@@ -59,6 +64,122 @@ pub fn strike_outages(
             nation: None,
             partner: None,
             detail: format!("capacity_lost={lost}; duration_steps={duration}"),
+        });
+    }
+}
+
+/// Incident probability per step of an asset: rate = `max_incident_rate_per_yr` × (1 − asset ESG)
+/// × (1 − enforcement), enforcement the mean of the host's labour and environmental enforcement;
+/// p = 1 − exp(−rate × dt).
+pub fn incident_probability(max_rate_per_yr: f64, esg: f64, enforcement: f64, dt: f64) -> f64 {
+    let rate = max_rate_per_yr * (1.0 - esg).clamp(0.0, 1.0) * (1.0 - enforcement).clamp(0.0, 1.0);
+    1.0 - (-rate * dt).exp()
+}
+
+/// Labour and environmental incidents (strikes, protests, accidents) on operating and ramping-up
+/// assets: each removes `operations.incident_capacity_lost` of capacity for
+/// `operations.incident_duration_steps` steps and costs every owner's home social licence in the host
+/// (`social_licence_loss` × equity share); licence recovers by `social_licence_recovery_per_yr`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a bevy system takes its resources as parameters"
+)]
+pub fn strike_incidents(
+    clock: Res<Clock>,
+    registry: Res<Registry>,
+    streams: Res<RngStreams>,
+    config: Res<InvestmentConfig>,
+    mut licence: ResMut<SocialLicence>,
+    mut ledger: ResMut<InvestmentLedger>,
+    mut events: ResMut<EventLog>,
+    nations: Query<(&NationIdx, &Governance)>,
+    mut assets: Query<(&AssetIdx, &Site, &Lifecycle, &Esg, &Ownership, &mut Outages)>,
+) {
+    let o = &config.operations;
+    let dt = clock.dt_years();
+    if o.social_licence_recovery_per_yr > 0.0 {
+        for v in licence.value.iter_mut().filter(|v| **v < 1.0) {
+            *v = (*v + o.social_licence_recovery_per_yr * dt).min(1.0);
+        }
+    }
+    if o.max_incident_rate_per_yr <= 0.0 {
+        return;
+    }
+    // (labour, environmental) enforcement by nation.
+    let mut enforcement = vec![(0.5, 0.5); registry.n_nations()];
+    for (idx, gov) in &nations {
+        enforcement[usize::from(idx.0)] =
+            (gov.0.labour_enforcement, gov.0.environmental_enforcement);
+    }
+    let mut rows: Vec<_> = assets.iter_mut().collect();
+    // Query order is not stable: events and licence updates follow asset index order.
+    rows.sort_unstable_by_key(|(idx, ..)| **idx);
+    for (idx, site, life, esg, owners, mut outages) in rows {
+        if outages.incident_steps_left > 0 {
+            outages.incident_steps_left -= 1;
+            if outages.incident_steps_left == 0 {
+                outages.incident_loss = 0.0;
+            }
+            continue;
+        }
+        if !matches!(life.status, Status::Operating | Status::RampUp) {
+            continue;
+        }
+        let h = usize::from(site.host.0);
+        let (labour, environmental) = enforcement[h];
+        let p = incident_probability(
+            o.max_incident_rate_per_yr,
+            esg.0,
+            (labour + environmental) / 2.0,
+            dt,
+        );
+        let mut rng = streams.stream(
+            Purpose::Incident,
+            registry.asset_keys[idx.0 as usize],
+            clock.step,
+        );
+        if rng.random::<f64>() >= p {
+            continue;
+        }
+        // Which kind: strikes weigh with weak labour enforcement, protests with weak environmental
+        // enforcement, accidents with a low ESG level.
+        let weights = [
+            ("strike", 1.0 - labour),
+            ("protest", 1.0 - environmental),
+            ("accident", 1.0 - esg.0),
+        ];
+        let total: f64 = weights.iter().map(|(_, w)| w.max(0.0)).sum();
+        let mut target = rng.random::<f64>() * total;
+        let mut kind = "accident";
+        for (k, w) in weights {
+            if target < w.max(0.0) {
+                kind = k;
+                break;
+            }
+            target -= w.max(0.0);
+        }
+        outages.incident_loss = o.incident_capacity_lost;
+        outages.incident_steps_left = o.incident_duration_steps;
+        for (firm, share) in &owners.0 {
+            let home = registry.firm_home[firm.0 as usize];
+            let slot = &mut licence.value[h * registry.n_nations() + usize::from(home.0)];
+            *slot = (*slot - o.social_licence_loss * share).max(0.0);
+        }
+        *ledger
+            .incidents
+            .entry((commodity(site.mineral, site.stage), site.host))
+            .or_insert(0) += 1;
+        events.rows.push(EventRow {
+            step: clock.step,
+            kind: "incident",
+            asset: Some(*idx),
+            firm: owners.0.first().map(|(f, _)| *f),
+            nation: Some(site.host),
+            partner: None,
+            detail: format!(
+                "type={kind}; capacity_lost={}; duration_steps={}",
+                o.incident_capacity_lost, o.incident_duration_steps
+            ),
         });
     }
 }

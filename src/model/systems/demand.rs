@@ -1,0 +1,110 @@
+//! Demand for refined minerals (first system of the trade phase).
+//!
+//! Each consumer nation has a demand trajectory at reference prices (`Nation.demand`: `(year, t/yr)`
+//! points, linear in between, flat outside). Consumers respond to the price they faced at the end of
+//! the previous step with a constant elasticity ε (`Mineral.demand_elasticity`, default −0.3):
+//!
+//! `D_b(t) = D⁰_b(t) · (p_b / p_ref)^ε`
+//!
+//! Reacting to last step's price (not this step's) keeps the clearing a dispatch of known
+//! quantities; with quarterly steps the lag is short against the months that real buyers need to
+//! change contracts or chemistries. Elasticity sources: `parameters.csv` (cobalt −0.28, copper −0.5).
+
+use bevy_ecs::prelude::*;
+
+use crate::model::components::{MineralIdx, Stage};
+use crate::model::resources::{
+    BuyerPrices, Clock, Demand, DemandSchedule, MarketConfig, Prices, commodity,
+};
+
+/// Value of a piecewise-linear trajectory at a decimal year; flat before the first and after the
+/// last point; 0 for an empty trajectory.
+pub fn trajectory_at(points: &[(f64, f64)], year: f64) -> f64 {
+    let Some(first) = points.first() else {
+        return 0.0;
+    };
+    if year <= first.0 {
+        return first.1;
+    }
+    for pair in points.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if year <= b.0 {
+            let span = b.0 - a.0;
+            if span <= 0.0 {
+                return b.1;
+            }
+            return a.1 + (b.1 - a.1) * (year - a.0) / span;
+        }
+    }
+    points.last().map_or(0.0, |p| p.1)
+}
+
+/// Demand at a price: `reference · (price / reference_price)^elasticity`; the reference demand
+/// when either price is not positive.
+pub fn price_response(reference_t: f64, price: f64, reference_price: f64, elasticity: f64) -> f64 {
+    if price > 0.0 && reference_price > 0.0 {
+        reference_t * (price / reference_price).powf(elasticity)
+    } else {
+        reference_t
+    }
+}
+
+/// Compute this step's demand of every consumer nation.
+pub fn update_demand(
+    clock: Res<Clock>,
+    schedule: Res<DemandSchedule>,
+    config: Res<MarketConfig>,
+    prices: Res<Prices>,
+    buyer_prices: Res<BuyerPrices>,
+    mut demand: ResMut<Demand>,
+) {
+    let year = clock.year();
+    let n_minerals = schedule.points.len();
+    demand.reference_t_per_yr.resize(n_minerals, Vec::new());
+    demand.t_per_yr.resize(n_minerals, Vec::new());
+    for m in 0..n_minerals {
+        let c = commodity(MineralIdx(m as u16), Stage::Refined);
+        let n = schedule.points[m].len();
+        let reference_price = prices.reference_usd_per_t.get(c).copied().unwrap_or(0.0);
+        let elasticity = config.demand_elasticity.get(m).copied().unwrap_or(0.0);
+        let mut reference = vec![0.0; n];
+        let mut at_price = vec![0.0; n];
+        for &b in &schedule.consumers[m] {
+            let b = usize::from(b.0);
+            let d0 = trajectory_at(&schedule.points[m][b], year).max(0.0);
+            let price = buyer_prices
+                .usd_per_t
+                .get(c)
+                .and_then(|row| row.get(b))
+                .copied()
+                .unwrap_or(reference_price);
+            reference[b] = d0;
+            at_price[b] = price_response(d0, price, reference_price, elasticity);
+        }
+        demand.reference_t_per_yr[m] = reference;
+        demand.t_per_yr[m] = at_price;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trajectory_interpolates_and_holds_flat() {
+        let p = [(2024.0, 100.0), (2026.0, 200.0)];
+        assert_eq!(trajectory_at(&p, 2020.0), 100.0);
+        assert_eq!(trajectory_at(&p, 2025.0), 150.0);
+        assert_eq!(trajectory_at(&p, 2030.0), 200.0);
+        assert_eq!(trajectory_at(&[], 2030.0), 0.0);
+    }
+
+    #[test]
+    fn demand_falls_when_price_rises() {
+        let base = price_response(100.0, 10.0, 10.0, -0.3);
+        let high = price_response(100.0, 20.0, 10.0, -0.3);
+        assert_eq!(base, 100.0);
+        assert!((high - 100.0 * 2f64.powf(-0.3)).abs() < 1e-9);
+        assert_eq!(price_response(100.0, 20.0, 10.0, 0.0), 100.0);
+    }
+}

@@ -1,0 +1,296 @@
+//! Observation of markets (phase 8, after [`super::observe::record_metrics`]): prices, demand,
+//! consumption, unmet demand, import dependence, domestic processing, value added, feed stocks,
+//! and the bilateral flows of `flows.csv`. Formulas are in `docs/output-format.md`.
+//!
+//! Shares are omitted where their denominator is zero, so no NaN reaches a file. Quantities are
+//! annualised (t/yr, USD/yr) like `production`, except the stock level `feed_stock` (t).
+
+use bevy_ecs::prelude::*;
+
+use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
+use crate::model::resources::{
+    BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, FlowLog, FlowRow,
+    MarketOutcome, MetricRow, Metrics, ObservedPairs, Prices, Registry, commodity,
+};
+
+/// Record market metrics and flows of the step.
+#[allow(clippy::too_many_arguments)]
+pub fn record_market_metrics(
+    clock: Res<Clock>,
+    registry: Res<Registry>,
+    pairs: Res<ObservedPairs>,
+    outcome: Res<MarketOutcome>,
+    prices: Res<Prices>,
+    buyer_prices: Res<BuyerPrices>,
+    demand: Res<Demand>,
+    schedule: Res<DemandSchedule>,
+    stocks: Res<FeedStocks>,
+    mut metrics: ResMut<Metrics>,
+    mut flows: ResMut<FlowLog>,
+    assets: Query<(&AssetIdx, &Site, &Output, &Ownership)>,
+) {
+    let n = registry.n_nations();
+    let spy = f64::from(clock.steps_per_year);
+    let step = clock.step;
+    let mut sorted: Vec<(&AssetIdx, &Site, &Output, &Ownership)> = assets.iter().collect();
+    sorted.sort_by_key(|(idx, ..)| **idx);
+
+    for m in 0..registry.n_minerals() {
+        let mineral = MineralIdx(m as u16);
+        for stage in [Stage::Ore, Stage::Refined] {
+            let c = commodity(mineral, stage);
+            let Some(market) = outcome.commodities.get(c) else {
+                continue;
+            };
+            let row = |metric: &'static str,
+                       nation: Option<NationIdx>,
+                       partner: Option<NationIdx>,
+                       value: f64| MetricRow {
+                step,
+                metric,
+                mineral: Some(mineral),
+                stage: Some(stage),
+                nation,
+                partner,
+                value,
+            };
+            let buyer_price = |b: NationIdx| {
+                buyer_prices
+                    .usd_per_t
+                    .get(c)
+                    .and_then(|r| r.get(usize::from(b.0)))
+                    .copied()
+                    .unwrap_or(prices.usd_per_t[c])
+            };
+
+            // Prices: the open market, then each buyer in a segmented market.
+            metrics
+                .rows
+                .push(row("price", None, None, prices.usd_per_t[c]));
+            if let Some(flags) = buyer_prices.segmented.get(c) {
+                for b in (0..n).filter(|&b| flags[b]) {
+                    let b = NationIdx(b as u16);
+                    metrics
+                        .rows
+                        .push(row("price", Some(b), None, buyer_price(b)));
+                }
+            }
+
+            // Flows, valued at the price the buyer's market paid.
+            for s in &market.shipments {
+                flows.rows.push(FlowRow {
+                    step,
+                    mineral,
+                    stage,
+                    from: s.from,
+                    to: s.to,
+                    quantity_t: s.t,
+                    value_usd: s.t * buyer_price(s.to),
+                });
+            }
+
+            match stage {
+                Stage::Refined => {
+                    record_consumers(
+                        &mut metrics.rows,
+                        &row,
+                        market,
+                        &demand,
+                        schedule.consumers.get(m).map_or(&[][..], Vec::as_slice),
+                        m,
+                        spy,
+                        &pairs.hosts[c],
+                        &pairs.controllers[c],
+                        &control_mix(&sorted, &registry, mineral, stage),
+                    );
+                    // Value added by refining: refined sales minus the ore used, at market prices.
+                    let ore_c = commodity(mineral, Stage::Ore);
+                    let ore_market = &outcome.commodities[ore_c];
+                    for &h in &pairs.hosts[c] {
+                        let sales: f64 = market
+                            .shipments
+                            .iter()
+                            .filter(|s| s.from == h)
+                            .map(|s| s.t * buyer_price(s.to))
+                            .fold(0.0, |a, b| a + b);
+                        let ore_price = buyer_prices
+                            .usd_per_t
+                            .get(ore_c)
+                            .and_then(|r| r.get(usize::from(h.0)))
+                            .copied()
+                            .unwrap_or(prices.usd_per_t[ore_c]);
+                        let used = ore_market
+                            .ore_used_t
+                            .get(usize::from(h.0))
+                            .copied()
+                            .unwrap_or(0.0);
+                        metrics.rows.push(row(
+                            "value_added_usd",
+                            Some(h),
+                            None,
+                            (sales - used * ore_price) * spy,
+                        ));
+                    }
+                    // Feed stock held by the refineries of each host (ore, t).
+                    let mut stock = vec![0.0; n];
+                    for (idx, site, ..) in &sorted {
+                        if site.mineral == mineral && site.stage == Stage::Refined {
+                            stock[usize::from(site.host.0)] +=
+                                stocks.ore_t.get(idx.0 as usize).copied().unwrap_or(0.0);
+                        }
+                    }
+                    for &h in &pairs.hosts[c] {
+                        metrics.rows.push(MetricRow {
+                            stage: Some(Stage::Ore),
+                            ..row("feed_stock", Some(h), None, stock[usize::from(h.0)])
+                        });
+                    }
+                }
+                Stage::Ore => {
+                    let mut mined = vec![0.0; n];
+                    for (_, site, output, _) in &sorted {
+                        if site.mineral == mineral && site.stage == Stage::Ore {
+                            mined[usize::from(site.host.0)] += output.t;
+                        }
+                    }
+                    for &h in &pairs.hosts[c] {
+                        let hs = usize::from(h.0);
+                        let home: f64 = market
+                            .shipments
+                            .iter()
+                            .filter(|s| s.from == h && s.to == h)
+                            .map(|s| s.t)
+                            .fold(0.0, |a, b| a + b);
+                        if mined[hs] > 0.0 {
+                            metrics.rows.push(row(
+                                "domestic_processing",
+                                Some(h),
+                                None,
+                                (home / mined[hs]).min(1.0),
+                            ));
+                        }
+                    }
+                    for &h in &pairs.hosts[c] {
+                        let sales: f64 = market
+                            .shipments
+                            .iter()
+                            .filter(|s| s.from == h)
+                            .map(|s| s.t * buyer_price(s.to))
+                            .fold(0.0, |a, b| a + b);
+                        metrics
+                            .rows
+                            .push(row("value_added_usd", Some(h), None, sales * spy));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Share of each host's output of a commodity controlled by each home nation, `[host * n + home]`.
+fn control_mix(
+    sorted: &[(&AssetIdx, &Site, &Output, &Ownership)],
+    registry: &Registry,
+    mineral: MineralIdx,
+    stage: Stage,
+) -> Vec<f64> {
+    let n = registry.n_nations();
+    let mut mix = vec![0.0; n * n];
+    let mut total = vec![0.0; n];
+    for (_, site, output, owners) in sorted {
+        if site.mineral != mineral || site.stage != stage || output.t <= 0.0 {
+            continue;
+        }
+        let h = usize::from(site.host.0);
+        total[h] += output.t;
+        for (firm, share) in &owners.0 {
+            let home = usize::from(registry.firm_home[firm.0 as usize].0);
+            mix[h * n + home] += output.t * share;
+        }
+    }
+    for h in 0..n {
+        if total[h] > 0.0 {
+            for k in 0..n {
+                mix[h * n + k] /= total[h];
+            }
+        }
+    }
+    mix
+}
+
+/// Demand, consumption, unmet demand and import dependence of each consumer of a refined mineral.
+#[allow(clippy::too_many_arguments)]
+fn record_consumers(
+    rows: &mut Vec<MetricRow>,
+    row: &dyn Fn(&'static str, Option<NationIdx>, Option<NationIdx>, f64) -> MetricRow,
+    market: &CommodityOutcome,
+    demand: &Demand,
+    consumers: &[NationIdx],
+    mineral: usize,
+    spy: f64,
+    hosts: &[NationIdx],
+    controllers: &[NationIdx],
+    mix: &[f64],
+) {
+    let n = market.received_t.len();
+    for &b in consumers {
+        let bi = usize::from(b.0);
+        let wanted = demand
+            .t_per_yr
+            .get(mineral)
+            .and_then(|r| r.get(bi))
+            .copied()
+            .unwrap_or(0.0);
+        let got = market.received_t.get(bi).copied().unwrap_or(0.0) * spy;
+        rows.push(row("demand", Some(b), None, wanted));
+        rows.push(row("consumption", Some(b), None, got));
+        // Differences below a billionth of demand are float dust from pro-rata splits.
+        let unmet = wanted - got;
+        let unmet = if unmet > 1e-9 * wanted.max(1.0) {
+            unmet
+        } else {
+            0.0
+        };
+        rows.push(row("unmet_demand", Some(b), None, unmet));
+    }
+    for &b in consumers {
+        let received = market
+            .received_t
+            .get(usize::from(b.0))
+            .copied()
+            .unwrap_or(0.0);
+        if received <= 0.0 {
+            continue;
+        }
+        let from = |h: NationIdx| -> f64 {
+            market
+                .shipments
+                .iter()
+                .filter(|s| s.from == h && s.to == b)
+                .map(|s| s.t)
+                .fold(0.0, |a, b| a + b)
+        };
+        for &h in hosts {
+            rows.push(row(
+                "import_dependence",
+                Some(b),
+                Some(h),
+                from(h) / received,
+            ));
+        }
+        for &k in controllers {
+            let controlled: f64 = market
+                .shipments
+                .iter()
+                .filter(|s| s.to == b)
+                .map(|s| s.t * mix[usize::from(s.from.0) * n + usize::from(k.0)])
+                .fold(0.0, |a, b| a + b);
+            rows.push(row(
+                "import_dependence_control",
+                Some(b),
+                Some(k),
+                controlled / received,
+            ));
+        }
+    }
+}

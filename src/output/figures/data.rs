@@ -1,0 +1,242 @@
+//! The data behind the figures: `metrics.csv` read back from a finished run, and the scenario's
+//! output settings. Reading the files a run wrote (rather than the in-memory result) is what lets
+//! `orechain plot DIR` redraw every figure without re-running, and guarantees a run's figures and a
+//! later `plot` of the same folder agree byte for byte.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::FigureError;
+use crate::scenario::schema::Scenario;
+
+/// One row of `metrics.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// 0-based step.
+    pub step: u32,
+    /// Decimal year at the start of the step.
+    pub year: f64,
+    /// Metric name.
+    pub metric: String,
+    /// Mineral id or empty.
+    pub mineral: String,
+    /// `ore`, `refined` or empty.
+    pub stage: String,
+    /// Nation id or empty.
+    pub nation: String,
+    /// Partner nation id or empty.
+    pub partner: String,
+    /// Value in the metric's unit.
+    pub value: f64,
+}
+
+/// The columns `metrics.csv` must have (in any order; extra columns are ignored).
+const COLUMNS: [&str; 8] = [
+    "step", "year", "metric", "mineral", "stage", "nation", "partner", "value",
+];
+
+/// All rows of a run's `metrics.csv`, plus the step → year grid.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    rows: Vec<Row>,
+    steps: BTreeMap<u32, f64>,
+}
+
+impl Metrics {
+    /// Parse the text of `metrics.csv`; `file` names it in error messages.
+    pub fn parse(text: &str, file: &str) -> Result<Self, FigureError> {
+        let bad = |line: u64, msg: String| FigureError::Input(format!("{file}:{line}: {msg}"));
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(text.as_bytes());
+        let header = reader
+            .headers()
+            .map_err(|e| bad(1, format!("cannot read the header: {e}")))?
+            .clone();
+        let mut index = [0usize; 8];
+        for (slot, name) in index.iter_mut().zip(COLUMNS) {
+            *slot = header.iter().position(|h| h == name).ok_or_else(|| {
+                bad(
+                    1,
+                    format!("missing column `{name}` (expected {})", COLUMNS.join(",")),
+                )
+            })?;
+        }
+        let mut rows = Vec::new();
+        let mut steps = BTreeMap::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                bad(line, format!("malformed row: {e}"))
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            let field = |i: usize| record.get(index[i]).unwrap_or("");
+            let number = |i: usize| -> Result<f64, FigureError> {
+                let v: f64 = field(i).trim().parse().map_err(|_| {
+                    bad(
+                        line,
+                        format!("column `{}`: `{}` is not a number", COLUMNS[i], field(i)),
+                    )
+                })?;
+                if v.is_finite() {
+                    Ok(v)
+                } else {
+                    Err(bad(line, format!("column `{}` is not finite", COLUMNS[i])))
+                }
+            };
+            let step: u32 = field(0).trim().parse().map_err(|_| {
+                bad(
+                    line,
+                    format!("column `step`: `{}` is not a step number", field(0)),
+                )
+            })?;
+            let year = number(1)?;
+            let value = number(7)?;
+            steps.entry(step).or_insert(year);
+            rows.push(Row {
+                step,
+                year,
+                metric: field(2).to_string(),
+                mineral: field(3).to_string(),
+                stage: field(4).to_string(),
+                nation: field(5).to_string(),
+                partner: field(6).to_string(),
+                value,
+            });
+        }
+        if rows.is_empty() {
+            return Err(bad(1, "no data rows".into()));
+        }
+        Ok(Metrics { rows, steps })
+    }
+
+    /// Every step with its year, in step order.
+    pub fn steps(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
+        self.steps.iter().map(|(s, y)| (*s, *y))
+    }
+
+    /// Year of the first and the last step.
+    pub fn year_range(&self) -> (f64, f64) {
+        let first = self.steps.values().next().copied().unwrap_or(0.0);
+        let last = self.steps.values().next_back().copied().unwrap_or(first);
+        (first, last)
+    }
+
+    /// Rows of one metric.
+    pub fn rows<'a>(&'a self, metric: &'a str) -> impl Iterator<Item = &'a Row> + 'a {
+        self.rows.iter().filter(move |r| r.metric == metric)
+    }
+
+    /// Whether any row of the metric exists.
+    pub fn has(&self, metric: &str) -> bool {
+        self.rows(metric).next().is_some()
+    }
+
+    /// Distinct (mineral, stage) pairs of a metric, sorted.
+    pub fn commodities(&self, metric: &str) -> Vec<(String, String)> {
+        let set: BTreeSet<(String, String)> = self
+            .rows(metric)
+            .map(|r| (r.mineral.clone(), r.stage.clone()))
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Values of a metric on the step grid, keyed by `key(row)`, for rows passing `keep`. Missing
+    /// steps are `None`. Several rows with the same key and step are summed (in file order, so the
+    /// sum is deterministic).
+    pub fn grid(
+        &self,
+        metric: &str,
+        keep: impl Fn(&Row) -> bool,
+        key: impl Fn(&Row) -> String,
+    ) -> Grid {
+        let position: BTreeMap<u32, usize> = self
+            .steps
+            .keys()
+            .enumerate()
+            .map(|(i, s)| (*s, i))
+            .collect();
+        let mut out: Grid = BTreeMap::new();
+        for r in self.rows(metric).filter(|r| keep(r)) {
+            let series = out
+                .entry(key(r))
+                .or_insert_with(|| vec![None; position.len()]);
+            if let Some(&i) = position.get(&r.step) {
+                series[i] = Some(series[i].unwrap_or(0.0) + r.value);
+            }
+        }
+        out
+    }
+
+    /// The years of the step grid, in step order.
+    pub fn years(&self) -> Vec<f64> {
+        self.steps.values().copied().collect()
+    }
+}
+
+/// Values on the step grid by series key (`None` where a step has no row).
+pub type Grid = BTreeMap<String, Vec<Option<f64>>>;
+
+/// What the scenario's `output` section says, plus the mineral units for axis labels.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Settings {
+    /// Figure ids to draw; empty = all.
+    pub figures: Vec<String>,
+    /// Nations drawn on their own in share charts (China always is); empty = the largest.
+    pub highlight_nations: Vec<String>,
+    /// Consumers whose import dependence is drawn; empty = the largest consumers.
+    pub consumers: Vec<String>,
+    /// Unit of each mineral (`t Li`), by mineral id.
+    pub mineral_units: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// The settings of a scenario.
+    pub fn from_scenario(s: &Scenario) -> Self {
+        Settings {
+            figures: s.output.figures.clone(),
+            highlight_nations: s.output.highlight_nations.clone(),
+            consumers: s.output.consumers.clone(),
+            mineral_units: s
+                .minerals
+                .iter()
+                .map(|m| (m.id.clone(), m.unit.clone()))
+                .collect(),
+        }
+    }
+
+    /// Whether the figure family `id` is wanted.
+    pub fn wants(&self, id: &str) -> bool {
+        self.figures.is_empty() || self.figures.iter().any(|f| f == id)
+    }
+
+    /// The unit of a mineral (`t` when the scenario does not say).
+    pub fn mineral_unit(&self, mineral: &str) -> &str {
+        self.mineral_units
+            .get(mineral)
+            .map(String::as_str)
+            .unwrap_or("t")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rows_and_reports_bad_numbers_with_line() {
+        let ok = "step,year,metric,mineral,stage,nation,partner,value\n\
+                  0,2024,capacity,lithium,ore,CHL,,100\n\
+                  1,2024.25,capacity,lithium,ore,CHL,,110\n";
+        let m = Metrics::parse(ok, "metrics.csv").expect("valid metrics parse");
+        assert_eq!(m.years(), vec![2024.0, 2024.25]);
+        let g = m.grid("capacity", |_| true, |r| r.nation.clone());
+        assert_eq!(g["CHL"], vec![Some(100.0), Some(110.0)]);
+
+        let bad = "step,year,metric,mineral,stage,nation,partner,value\n\
+                   0,2024,capacity,lithium,ore,CHL,,abc\n";
+        let e = Metrics::parse(bad, "metrics.csv").expect_err("a non-number is an error");
+        assert!(e.to_string().contains("metrics.csv:2"), "{e}");
+        let e = Metrics::parse("a,b\n1,2\n", "metrics.csv").expect_err("wrong header");
+        assert!(e.to_string().contains("missing column `step`"), "{e}");
+    }
+}

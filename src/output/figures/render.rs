@@ -1,0 +1,499 @@
+//! Drawing a [`Figure`] with plotters, once for SVG and once for PNG, from the same code path.
+//!
+//! Layout, top to bottom: the panels (side by side, each with its own axes), then the legend in
+//! its own strip below them, flowed into as many rows as it needs. The legend is measured before
+//! anything is drawn and the panels get what is left, so it can never cover data. There is no
+//! title: captions belong to the paper.
+
+use std::ops::Range;
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{FontDesc, FontStyle, FontTransform, RGBColor};
+
+use super::bitmap_text::CrispText;
+use super::chart::{Figure, Kind, LegendEntry};
+use super::style::{self, Width};
+
+/// Drawing failed inside plotters (an internal error: the inputs were already checked).
+type DrawResult = Result<(), String>;
+
+fn font(points: f64) -> TextStyle<'static> {
+    FontDesc::new(style::family(), style::font_pt(points), FontStyle::Normal).color(&style::INK)
+}
+
+fn px(points: f64) -> i32 {
+    style::pt(points).round() as i32
+}
+
+/// The figure as SVG text, sized in inches (with a pixel `viewBox` at 300 per inch) so that it
+/// imports at print size.
+pub fn svg(fig: &Figure) -> Result<Vec<u8>, String> {
+    let (w, h) = fig.width.pixels();
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (w, h)).into_drawing_area();
+        draw(&root, fig)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    let (wi, hi) = fig.width.inches();
+    let text = text.replacen(
+        &format!("width=\"{w}\" height=\"{h}\""),
+        &format!("width=\"{wi}in\" height=\"{hi}in\""),
+        1,
+    );
+    Ok(text.into_bytes())
+}
+
+/// The figure as a PNG at 300 dpi (the resolution is recorded in the file's `pHYs` chunk).
+pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
+    let (w, h) = fig.width.pixels();
+    let mut rgb = vec![255u8; w as usize * h as usize * 3];
+    {
+        let font = ab_glyph::FontRef::try_from_slice(style::DEJAVU_SANS)
+            .map_err(|e| format!("the embedded font cannot be read: {e}"))?;
+        let backend = CrispText::new(BitMapBackend::with_buffer(&mut rgb, (w, h)), &font);
+        let root = backend.into_drawing_area();
+        draw(&root, fig)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    encode_png(&rgb, w, h)
+}
+
+/// RGB8 pixels → PNG bytes, deterministic (fixed filter and compression).
+fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Default);
+        // 300 dpi = 11 811 pixels per metre.
+        let ppm = (style::DPI / 0.0254).round() as u32;
+        encoder.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: ppm,
+            yppu: ppm,
+            unit: png::Unit::Meter,
+        }));
+        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(rgb).map_err(|e| e.to_string())?;
+        writer.finish().map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// Sizes of the fixed parts of the layout, in pixels.
+struct Layout {
+    margin: i32,
+    tick: i32,
+    swatch: i32,
+    legend_gap: i32,
+    legend_row: i32,
+}
+
+impl Layout {
+    fn new() -> Self {
+        Layout {
+            margin: px(4.0),
+            tick: px(2.5),
+            swatch: px(14.0),
+            legend_gap: px(9.0),
+            legend_row: px(style::TICK_PT * 1.5),
+        }
+    }
+}
+
+fn err<E: std::fmt::Debug>(e: E) -> String {
+    format!("{e:?}")
+}
+
+/// Draw the whole figure onto `root`.
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> DrawResult {
+    let layout = Layout::new();
+    root.fill(&WHITE).map_err(err)?;
+    let (w, h) = root.dim_in_pixel();
+    let inner = root.margin(layout.margin, layout.margin, layout.margin, layout.margin);
+
+    // Legend first: measure, flow into rows, reserve its strip.
+    let entries = fig.legend();
+    let rows = flow_legend(root, &entries, w as i32 - 2 * layout.margin, &layout)?;
+    let legend_h = if entries.is_empty() {
+        0
+    } else {
+        rows.len() as i32 * layout.legend_row + layout.margin
+    };
+    let plot_h = h as i32 - 2 * layout.margin - legend_h;
+    let (plots, legend) = inner.split_vertically(plot_h);
+
+    // Y axis: scaled values, nice ticks shared by all panels.
+    let max_raw = fig.y_max.unwrap_or_else(|| fig.data_max());
+    let max = max_raw / fig.scale.divisor;
+    let min = fig
+        .panels
+        .iter()
+        .flat_map(|p| &p.series)
+        .flat_map(|s| &s.points)
+        .map(|(_, v)| v / fig.scale.divisor)
+        .fold(0.0f64, f64::min);
+    let y_ticks = style::nice_ticks(min, if max > 0.0 { max } else { 1.0 }, 5);
+    let y_step = if y_ticks.len() > 1 {
+        y_ticks[1] - y_ticks[0]
+    } else {
+        1.0
+    };
+    // Headroom so that lines at the top (or, for line charts, the bottom) tick are not cut in half
+    // by the plotting area's edge.
+    let y_first = y_ticks[0];
+    let y_last = *y_ticks.last().unwrap_or(&1.0);
+    let pad = 0.02 * (y_last - y_first);
+    let (y_lo, y_hi) = match fig.kind {
+        Kind::Lines => (y_first - pad, y_last + pad),
+        Kind::StackedArea | Kind::StackedBars => (y_first, y_last + pad),
+    };
+    let decimals = style::decimals_for(y_step);
+    let percent = fig.scale.percent;
+    let y_fmt = move |v: &f64| style::format_tick(*v, decimals, percent);
+
+    // Y label area: widest tick label + tick + gap (+ the rotated description on the first panel).
+    let tick_font = font(style::TICK_PT);
+    let x_area = px(style::TICK_PT * 1.3) + px(style::LABEL_PT * 1.3) + 2 * layout.tick + px(3.0);
+    // The rotated y description must fit the axis height: long ones step down to 6 pt.
+    let caption_h = if fig.panels.iter().any(|p| p.label.is_some()) {
+        px(style::LABEL_PT * 1.6)
+    } else {
+        px(5.0)
+    };
+    let axis_h = f64::from((plot_h - x_area - caption_h).max(1));
+    let (full_w, _) = root
+        .estimate_text_size(&fig.y_label(), &font(style::LABEL_PT))
+        .map_err(err)?;
+    let label_pt = if f64::from(full_w) > 0.97 * axis_h {
+        (style::LABEL_PT * 0.97 * axis_h / f64::from(full_w)).max(6.0)
+    } else {
+        style::LABEL_PT
+    };
+    let label_font = font(label_pt);
+    let mut widest = 0;
+    for t in &y_ticks {
+        let (tw, _) = root
+            .estimate_text_size(&y_fmt(t), &tick_font)
+            .map_err(err)?;
+        widest = widest.max(tw as i32);
+    }
+    let (_, desc_h) = root
+        .estimate_text_size(&fig.y_label(), &label_font)
+        .map_err(err)?;
+    let y_area_plain = widest + 2 * layout.tick + px(3.0);
+    let y_area_first = y_area_plain + desc_h as i32 + px(3.0);
+    let right = px(8.0);
+
+    // X axis.
+    let (first, last) = x_extent(fig);
+    let max_year_ticks = match (fig.width, fig.panels.len()) {
+        (Width::Double, 1) => 12,
+        _ => 6,
+    };
+    let x_ticks: Vec<f64> =
+        style::year_ticks(first.ceil() as i32, last.floor() as i32, max_year_ticks)
+            .into_iter()
+            .map(f64::from)
+            .collect();
+    let (x_lo, x_hi) = match fig.kind {
+        Kind::StackedBars => (first - 0.6, last + 0.6),
+        _ if last > first => (first, last),
+        _ => (first - 0.5, first + 0.5),
+    };
+    let x_fmt = |v: &f64| format!("{}", v.round() as i64);
+
+    // Panels: equal plotting widths even though only the first carries the y description.
+    let (pw, _) = plots.dim_in_pixel();
+    let n = fig.panels.len().max(1) as i32;
+    let plot_w = (pw as i32 - y_area_first - (n - 1) * y_area_plain - n * right) / n;
+    let mut areas = Vec::new();
+    let mut rest = plots;
+    for i in 0..n {
+        if i == n - 1 {
+            areas.push(rest.clone());
+        } else {
+            let width = if i == 0 { y_area_first } else { y_area_plain } + plot_w + right;
+            let (a, b) = rest.split_horizontally(width);
+            areas.push(a);
+            rest = b;
+        }
+    }
+
+    for (i, (panel, area)) in fig.panels.iter().zip(&areas).enumerate() {
+        let mut builder = ChartBuilder::on(area);
+        builder
+            .margin_right(right)
+            .x_label_area_size(x_area)
+            .y_label_area_size(if i == 0 { y_area_first } else { y_area_plain });
+        match &panel.label {
+            Some(label) => {
+                builder.caption(label, font(style::LABEL_PT));
+            }
+            None => {
+                builder.margin_top(px(5.0));
+            }
+        }
+        let mut chart = builder
+            .build_cartesian_2d(
+                Ticked::new(x_lo, x_hi, x_ticks.clone()),
+                Ticked::new(y_lo, y_hi, y_ticks.clone()),
+            )
+            .map_err(err)?;
+        let mut mesh = chart.configure_mesh();
+        mesh.disable_x_mesh()
+            .bold_line_style(style::GRID.stroke_width(px(0.4).max(1) as u32))
+            .light_line_style(TRANSPARENT)
+            .axis_style(style::INK.stroke_width(px(style::AXIS_PT).max(1) as u32))
+            .label_style(tick_font.clone())
+            .axis_desc_style(font(style::LABEL_PT))
+            .set_all_tick_mark_size(layout.tick)
+            .x_labels(x_ticks.len().max(2))
+            .y_labels(y_ticks.len().max(2))
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .x_desc("Year");
+        mesh.draw().map_err(err)?;
+        if i == 0 {
+            // The y description is drawn here rather than by plotters so that a long one can be
+            // set smaller without shrinking "Year" with it.
+            let (_, ys) = chart.plotting_area().get_pixel_range();
+            let x = area.get_base_pixel().0;
+            root.draw(&Text::new(
+                fig.y_label(),
+                (x, (ys.start + ys.end) / 2),
+                label_font
+                    .transform(FontTransform::Rotate270)
+                    .pos(Pos::new(HPos::Center, VPos::Top)),
+            ))
+            .map_err(err)?;
+        }
+
+        let d = fig.scale.divisor;
+        match fig.kind {
+            Kind::Lines => {
+                // "Other" first and emphasised lines (China) last, so the lines that matter are on
+                // top where they cross.
+                let mut order: Vec<_> = panel.series.iter().collect();
+                order.sort_by_key(|s| (s.key != "other", s.emphasis));
+                for s in order {
+                    let width = px(if s.emphasis {
+                        style::EMPHASIS_LINE_PT
+                    } else {
+                        style::LINE_PT
+                    });
+                    let shape = s.colour.stroke_width(width as u32);
+                    let points: Vec<(f64, f64)> =
+                        s.points.iter().map(|(x, v)| (*x, v / d)).collect();
+                    if s.dashed {
+                        chart
+                            .draw_series(DashedLineSeries::new(points, px(4.0), px(2.5), shape))
+                            .map_err(err)?;
+                    } else {
+                        chart
+                            .draw_series(LineSeries::new(points, shape))
+                            .map_err(err)?;
+                    }
+                }
+            }
+            Kind::StackedArea => {
+                let xs: Vec<f64> = panel
+                    .series
+                    .first()
+                    .map(|s| s.points.iter().map(|(x, _)| *x).collect())
+                    .unwrap_or_default();
+                let mut lower = vec![0.0; xs.len()];
+                for s in &panel.series {
+                    let upper: Vec<f64> = lower
+                        .iter()
+                        .zip(&s.points)
+                        .map(|(lo, (_, v))| lo + v.max(0.0) / d)
+                        .collect();
+                    let mut outline: Vec<(f64, f64)> =
+                        xs.iter().copied().zip(upper.iter().copied()).collect();
+                    outline.extend(xs.iter().copied().zip(lower.iter().copied()).rev());
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(outline, s.colour.filled())))
+                        .map_err(err)?;
+                    lower = upper;
+                }
+            }
+            Kind::StackedBars => {
+                let mut base: Vec<(f64, f64)> = Vec::new();
+                for s in &panel.series {
+                    let mut bars = Vec::new();
+                    for (x, v) in &s.points {
+                        let key = base.iter().position(|(bx, _)| bx == x);
+                        let lo = key.map_or(0.0, |k| base[k].1);
+                        let hi = lo + v.max(0.0) / d;
+                        match key {
+                            Some(k) => base[k].1 = hi,
+                            None => base.push((*x, hi)),
+                        }
+                        if hi > lo {
+                            bars.push(Rectangle::new(
+                                [(x - 0.35, lo), (x + 0.35, hi)],
+                                s.colour.filled(),
+                            ));
+                        }
+                    }
+                    chart.draw_series(bars).map_err(err)?;
+                }
+            }
+        }
+    }
+
+    draw_legend(&legend, &entries, &rows, fig.kind, &layout)
+}
+
+/// A linear f64 axis whose ticks are exactly the given values (plotters' own f64 axes choose
+/// their ticks themselves, which can put a tick at 2024.5 on a year axis).
+#[derive(Clone, Debug)]
+struct Ticked {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl Ticked {
+    fn new(lo: f64, hi: f64, ticks: Vec<f64>) -> Self {
+        Ticked { lo, hi, ticks }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    /// Same arithmetic as plotters' `RangedCoordf64::map`.
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let span = self.hi - self.lo;
+        if span == 0.0 {
+            return (limit.1 - limit.0) / 2;
+        }
+        let logic = (v - self.lo) / span;
+        let actual = limit.1 - limit.0;
+        if actual > 0 {
+            limit.0 + (f64::from(actual) * logic + 1e-3).floor() as i32
+        } else {
+            limit.0 + (f64::from(actual) * logic - 1e-3).ceil() as i32
+        }
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// First and last x value (years) over all series; whole years for bar charts.
+fn x_extent(fig: &Figure) -> (f64, f64) {
+    let xs = fig
+        .panels
+        .iter()
+        .flat_map(|p| &p.series)
+        .flat_map(|s| &s.points)
+        .map(|(x, _)| *x);
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) }
+}
+
+/// Legend entries grouped into rows that fit `width`: each row is a list of (entry index, x offset).
+fn flow_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    width: i32,
+    layout: &Layout,
+) -> Result<Vec<Vec<(usize, i32)>>, String> {
+    let tick_font = font(style::TICK_PT);
+    let mut rows: Vec<Vec<(usize, i32)>> = Vec::new();
+    let mut x = 0;
+    for (i, e) in entries.iter().enumerate() {
+        let (tw, _) = root.estimate_text_size(&e.label, &tick_font).map_err(err)?;
+        let w = layout.swatch + px(3.0) + tw as i32;
+        if rows.is_empty() || (x > 0 && x + w > width) {
+            rows.push(Vec::new());
+            x = 0;
+        }
+        if let Some(row) = rows.last_mut() {
+            row.push((i, x));
+        }
+        x += w + layout.legend_gap;
+    }
+    Ok(rows)
+}
+
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    rows: &[Vec<(usize, i32)>],
+    kind: Kind,
+    layout: &Layout,
+) -> DrawResult {
+    let tick_font = font(style::TICK_PT).pos(Pos::new(HPos::Left, VPos::Center));
+    for (r, row) in rows.iter().enumerate() {
+        let y = layout.margin + r as i32 * layout.legend_row + layout.legend_row / 2;
+        for (i, x) in row {
+            let e = &entries[*i];
+            let x = *x;
+            match kind {
+                Kind::Lines => {
+                    let width = px(if e.emphasis {
+                        style::EMPHASIS_LINE_PT
+                    } else {
+                        style::LINE_PT
+                    });
+                    let shape = e.colour.stroke_width(width as u32);
+                    if e.dashed {
+                        let dash = layout.swatch / 3;
+                        for k in [0, 2] {
+                            area.draw(&PathElement::new(
+                                vec![(x + k * dash, y), (x + (k + 1) * dash, y)],
+                                shape,
+                            ))
+                            .map_err(err)?;
+                        }
+                    } else {
+                        area.draw(&PathElement::new(
+                            vec![(x, y), (x + layout.swatch, y)],
+                            shape,
+                        ))
+                        .map_err(err)?;
+                    }
+                }
+                Kind::StackedArea | Kind::StackedBars => {
+                    let half = layout.legend_row / 4;
+                    area.draw(&Rectangle::new(
+                        [(x, y - half), (x + layout.swatch, y + half)],
+                        swatch_fill(e.colour),
+                    ))
+                    .map_err(err)?;
+                }
+            }
+            area.draw(&Text::new(
+                e.label.clone(),
+                (x + layout.swatch + px(3.0), y),
+                tick_font.clone(),
+            ))
+            .map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+fn swatch_fill(c: RGBColor) -> ShapeStyle {
+    c.filled()
+}

@@ -1,0 +1,284 @@
+//! Figures for papers (issue 5): `orechain plot` redraws every figure of a finished run at print
+//! size; SVGs are well-formed with their axis labels; the build needs no system font library.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use crate::common::{orechain, outcome, read, repo, tmp};
+
+/// Run `scenarios/tiny.ron` into `dir/run` and return that folder.
+fn tiny_run(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let out = dir.join("run");
+    let scenario = repo("scenarios/tiny.ron");
+    let mut args = vec![
+        "run",
+        scenario.to_str().expect("utf-8 path"),
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = outcome(&orechain(&args, dir));
+    assert_eq!(code, 0, "run failed: {err}");
+    out
+}
+
+/// Width and height from a PNG's IHDR chunk (bytes 16..24, big-endian), after checking the
+/// signature.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    assert_eq!(&bytes[12..16], b"IHDR", "IHDR is not the first chunk");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+/// Every `<text>` of an SVG, whitespace-trimmed, after parsing it as XML (which fails on
+/// malformed files).
+fn svg_texts(path: &Path) -> Vec<String> {
+    let text = read(path);
+    let doc = roxmltree::Document::parse(&text)
+        .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}", path.display()));
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect()
+}
+
+/// The figures `tiny.ron` must produce with their print sizes (px at 300 dpi) and y-axis labels.
+/// More figures appear as the model records more metrics; those are checked generically.
+fn expected() -> BTreeMap<&'static str, ((u32, u32), &'static str)> {
+    const DOUBLE: (u32, u32) = (2100, 1050);
+    const SINGLE: (u32, u32) = (1050, 780);
+    BTreeMap::from([
+        (
+            "share_lithium_refined",
+            (DOUBLE, "Share of world lithium refining (%)"),
+        ),
+        (
+            "share_lithium_ore",
+            (DOUBLE, "Share of world lithium mining (%)"),
+        ),
+        (
+            "capacity_lithium_refined",
+            (SINGLE, "Lithium refining capacity (kt Li/yr)"),
+        ),
+        (
+            "capacity_lithium_ore",
+            (SINGLE, "Lithium mining capacity (kt Li/yr)"),
+        ),
+        (
+            "production_lithium_refined",
+            (SINGLE, "Lithium refining output (kt Li/yr)"),
+        ),
+        (
+            "production_lithium_ore",
+            (SINGLE, "Lithium mining output (kt Li/yr)"),
+        ),
+        ("hhi_ore", (SINGLE, "Mining concentration, HHI (0–1)")),
+        ("hhi_refined", (SINGLE, "Refining concentration, HHI (0–1)")),
+    ])
+}
+
+#[test]
+fn plot_draws_every_figure_at_print_size_with_axis_labels() {
+    let dir = tmp();
+    let run = tiny_run(dir.path(), &["--no-figures"]);
+    assert!(
+        !run.join("figures").exists(),
+        "--no-figures must not write figures"
+    );
+    let run_str = run.to_str().expect("utf-8 path");
+    let (code, stdout, err) = outcome(&orechain(&["plot", run_str], dir.path()));
+    assert_eq!(code, 0, "plot failed: {err}");
+    assert!(stdout.contains("figures"), "{stdout}");
+
+    let figures = run.join("figures");
+    for (stem, (size, y_label)) in expected() {
+        let svg = figures.join(format!("{stem}.svg"));
+        let png = figures.join(format!("{stem}.png"));
+        let csv = figures.join(format!("{stem}.csv"));
+        for f in [&svg, &png, &csv] {
+            assert!(f.is_file(), "missing {}", f.display());
+        }
+        let png_bytes = fs::read(&png).expect("png readable");
+        assert_eq!(png_size(&png_bytes), size, "{stem}.png pixel size");
+        let texts = svg_texts(&svg);
+        assert!(
+            texts.iter().any(|t| t == "Year"),
+            "{stem}.svg has no `Year` label"
+        );
+        assert!(
+            texts.iter().any(|t| t == y_label),
+            "{stem}.svg lacks the y label `{y_label}`; texts: {texts:?}"
+        );
+        let svg_text = read(&svg);
+        let inches = if size.0 == 2100 { "7in" } else { "3.5in" };
+        assert!(
+            svg_text.contains(&format!("width=\"{inches}\"")),
+            "{stem}.svg is not sized in inches"
+        );
+        assert!(
+            read(&csv).starts_with("panel,series,key,year,value,unit\n"),
+            "{stem}.csv header"
+        );
+    }
+
+    // Whatever else the run draws follows the same rules.
+    for entry in fs::read_dir(&figures).expect("figures folder") {
+        let path = entry.expect("dir entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if let Some(stem) = name.strip_suffix(".svg") {
+            let png = fs::read(figures.join(format!("{stem}.png"))).expect("every svg has a png");
+            assert!(
+                [(1050, 780), (2100, 1050)].contains(&png_size(&png)),
+                "{stem}.png is not a print size"
+            );
+            assert!(figures.join(format!("{stem}.csv")).is_file(), "{stem}.csv");
+            assert!(svg_texts(&path).iter().any(|t| t == "Year"), "{stem}.svg");
+        }
+    }
+}
+
+#[test]
+fn run_writes_figures_listed_in_the_manifest_and_plot_reproduces_them() {
+    let dir = tmp();
+    let run = tiny_run(dir.path(), &[]);
+    let manifest = read(&run.join("manifest.json"));
+    assert!(manifest.contains("\"figures/share_lithium_refined.svg\""));
+    assert!(manifest.contains("\"figures/share_lithium_refined.png\""));
+    assert!(manifest.contains("\"figures/share_lithium_refined.csv\""));
+
+    let before: BTreeMap<String, Vec<u8>> = fs::read_dir(run.join("figures"))
+        .expect("figures folder")
+        .map(|e| {
+            let p = e.expect("dir entry").path();
+            (
+                p.file_name().expect("name").to_string_lossy().into_owned(),
+                fs::read(&p).expect("readable"),
+            )
+        })
+        .collect();
+    // A stale file from an older drawing disappears: plot replaces the folder as a whole.
+    fs::write(run.join("figures/stale.svg"), "<svg/>").expect("write stale file");
+    let (code, _, err) = outcome(&orechain(
+        &["plot", run.to_str().expect("utf-8 path")],
+        dir.path(),
+    ));
+    assert_eq!(code, 0, "plot failed: {err}");
+    let after: BTreeMap<String, Vec<u8>> = fs::read_dir(run.join("figures"))
+        .expect("figures folder")
+        .map(|e| {
+            let p = e.expect("dir entry").path();
+            (
+                p.file_name().expect("name").to_string_lossy().into_owned(),
+                fs::read(&p).expect("readable"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &before {
+        assert!(after[name] == *bytes, "{name} differs between run and plot");
+    }
+}
+
+#[test]
+fn scenario_output_settings_choose_the_figures() {
+    let dir = tmp();
+    let run = tiny_run(dir.path(), &["--set", "output.figures=[\"capacity\"]"]);
+    let names: Vec<String> = fs::read_dir(run.join("figures"))
+        .expect("figures folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.is_empty());
+    assert!(
+        names.iter().all(|n| n.starts_with("capacity_")),
+        "{names:?}"
+    );
+
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "validate",
+            repo("scenarios/tiny.ron").to_str().expect("utf-8"),
+        ],
+        dir.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let scenario = repo("scenarios/tiny.ron");
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "-o",
+            "x",
+            "--set",
+            "output.figures=[\"shares\"]",
+        ],
+        dir.path(),
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown figure `shares`"), "{err}");
+    assert!(err.contains("did you mean `share`"), "{err}");
+}
+
+#[test]
+fn plot_reports_missing_and_malformed_inputs() {
+    let dir = tmp();
+    let (code, _, err) = outcome(&orechain(&["plot", "no-such-folder"], dir.path()));
+    assert_eq!(code, 2);
+    assert!(err.contains("not a folder"), "{err}");
+
+    fs::create_dir(dir.path().join("empty")).expect("mkdir");
+    let (code, _, err) = outcome(&orechain(&["plot", "empty"], dir.path()));
+    assert_eq!(code, 2);
+    assert!(err.contains("neither a run folder"), "{err}");
+
+    let run = tiny_run(dir.path(), &["--no-figures"]);
+    let metrics = run.join("metrics.csv");
+    let mut text = read(&metrics);
+    text.push_str("3,2024.75,capacity,lithium,ore,CHL,,not-a-number\n");
+    fs::write(&metrics, text).expect("write metrics");
+    let (code, _, err) = outcome(&orechain(
+        &["plot", run.to_str().expect("utf-8")],
+        dir.path(),
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("metrics.csv:"), "{err}");
+    assert!(err.contains("`not-a-number` is not a number"), "{err}");
+    assert!(
+        !run.join("figures").exists(),
+        "a failed plot writes nothing"
+    );
+}
+
+/// The build must not need fontconfig or any system font library (issue 5): none of the crates
+/// that link to them may be in the dependency tree.
+#[test]
+fn dependency_tree_has_no_system_font_crates() {
+    let lock = read(&repo("Cargo.lock"));
+    let names: Vec<&str> = lock
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .collect();
+    assert!(names.contains(&"plotters"), "Cargo.lock not parsed");
+    for banned in [
+        "font-kit",
+        "yeslogic-fontconfig-sys",
+        "servo-fontconfig",
+        "servo-fontconfig-sys",
+        "fontconfig",
+        "freetype",
+        "freetype-sys",
+        "core-text",
+        "dwrote",
+    ] {
+        assert!(
+            !names.contains(&banned),
+            "`{banned}` is in Cargo.lock: plotters must keep default-features = false and no `ttf`"
+        );
+    }
+}
