@@ -5,15 +5,19 @@
 //! every file. The CSV writers refuse such values, but only after the whole run, and can only name
 //! the row. This guard stops the run at the first step where a value stops being finite and says
 //! what it was: the metric or state variable, the entity's id and the step. It reads the rows the
-//! step appended (metrics and flows) and the numeric state of every asset and every price, so its
-//! cost is linear in the entities, like a step.
+//! step appended (metrics and flows), world and buyer prices, price expectations, demand, feed
+//! stocks, financier budgets and the numeric state of every asset, so its cost is linear in the
+//! entities (and nations × commodities), like a step.
 
 use std::fmt;
 
 use bevy_ecs::prelude::*;
 
 use crate::model::components::{AssetIdx, Capacity, Esg, Outages, Output, Ownership, UnitCost};
-use crate::model::resources::{FlowLog, Metrics, Prices, Registry};
+use crate::model::resources::{
+    BuyerPrices, Demand, FeedStocks, FinanceBudgets, FlowLog, Metrics, PriceExpectations, Prices,
+    Registry,
+};
 
 /// A value that stopped being finite: what it is, whose it is, and when.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,18 +118,70 @@ pub fn check_step(world: &mut World, step: u32) -> Result<(), NonFiniteValue> {
             value,
         ));
     }
-    if let Some(prices) = world.get_resource::<Prices>() {
-        for (c, &p) in prices.usd_per_t.iter().enumerate() {
-            if !p.is_finite() {
-                let stage = if c % 2 == 0 { "ore" } else { "refined" };
-                return Err(bad(
-                    "price_usd_per_t",
-                    format!(
-                        "mineral `{}`, stage `{stage}`",
-                        name(&registry.minerals, c / 2)
-                    ),
-                    p,
-                ));
+    let commodity_name = |c: usize| {
+        let stage = if c.is_multiple_of(2) {
+            "ore"
+        } else {
+            "refined"
+        };
+        format!(
+            "mineral `{}`, stage `{stage}`",
+            name(&registry.minerals, c / 2)
+        )
+    };
+    if let Some(prices) = world.get_resource::<Prices>()
+        && let Some((c, &p)) = prices
+            .usd_per_t
+            .iter()
+            .enumerate()
+            .find(|(_, p)| !p.is_finite())
+    {
+        return Err(bad("price_usd_per_t", commodity_name(c), p));
+    }
+    if let Some(e) = world.get_resource::<PriceExpectations>()
+        && let Some((c, &p)) = e.usd_per_t.iter().enumerate().find(|(_, p)| !p.is_finite())
+    {
+        return Err(bad("expected_price_usd_per_t", commodity_name(c), p));
+    }
+    if let Some(b) = world.get_resource::<BuyerPrices>() {
+        for (c, row) in b.usd_per_t.iter().enumerate() {
+            if let Some((n, &p)) = row.iter().enumerate().find(|(_, p)| !p.is_finite()) {
+                let who = format!(
+                    "{}, buyer `{}`",
+                    commodity_name(c),
+                    name(&registry.nations, n)
+                );
+                return Err(bad("buyer_price_usd_per_t", who, p));
+            }
+        }
+    }
+    if let Some(d) = world.get_resource::<Demand>() {
+        for (m, row) in d.t_per_yr.iter().enumerate() {
+            if let Some((n, &t)) = row.iter().enumerate().find(|(_, t)| !t.is_finite()) {
+                let who = format!(
+                    "mineral `{}`, nation `{}`",
+                    name(&registry.minerals, m),
+                    name(&registry.nations, n)
+                );
+                return Err(bad("demand_t_per_yr", who, t));
+            }
+        }
+    }
+    if let Some(f) = world.get_resource::<FeedStocks>()
+        && let Some((a, &t)) = f.ore_t.iter().enumerate().find(|(_, t)| !t.is_finite())
+    {
+        let who = format!("asset `{}`", name(&registry.assets, a));
+        return Err(bad("feed_stock_t", who, t));
+    }
+    if let Some(b) = world.get_resource::<FinanceBudgets>() {
+        for f in &b.financiers {
+            for (what, v) in [
+                ("annual_budget_usd", f.annual_budget_usd),
+                ("remaining_budget_usd", f.remaining_usd),
+            ] {
+                if !v.is_finite() {
+                    return Err(bad(what, format!("financier `{}`", f.id), v));
+                }
             }
         }
     }
@@ -219,6 +275,24 @@ mod tests {
         assert_eq!(err.quantity, "price_usd_per_t");
         assert!(err.entity.contains("lithium") && err.entity.contains("refined"));
         assert_eq!(err.step, 0);
+    }
+
+    #[test]
+    fn a_nan_feed_stock_names_the_refinery() {
+        let loaded = load_str(TINY, "tiny.ron", &[]).expect("tiny loads");
+        let mut sim = Simulation::new(&loaded.scenario, false);
+        sim.step_checked().expect("step 0 is finite");
+        let refinery = sim
+            .world
+            .resource::<Registry>()
+            .assets
+            .iter()
+            .position(|a| a == "usa_refinery")
+            .expect("tiny has usa_refinery");
+        sim.world.resource_mut::<FeedStocks>().ore_t[refinery] = f64::NAN;
+        let err = check_step(&mut sim.world, 0).expect_err("NaN stock is caught");
+        assert_eq!(err.quantity, "feed_stock_t");
+        assert_eq!(err.entity, "asset `usa_refinery`");
     }
 
     #[test]
