@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 use crate::output::folder::{FolderError, StagedDir};
 use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
 use crate::output::tables;
@@ -61,11 +61,23 @@ impl From<FolderError> for AppError {
     }
 }
 
+impl From<crate::sweep::SweepError> for AppError {
+    fn from(e: crate::sweep::SweepError) -> Self {
+        use crate::sweep::SweepError;
+        match e {
+            SweepError::Scenario(e) => e.into(),
+            SweepError::Invalid(_) | SweepError::BadInput(_) => AppError::BadInput(e.to_string()),
+            SweepError::Internal(_) => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 /// Run the parsed command line. `argv` is recorded in manifests.
 pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
     match cli.command {
         Command::Run(args) => run_command(&args, argv).map(|_| ()),
         Command::Validate { files } => validate_command(&files),
+        Command::Sweep(args) => sweep_command(&args, argv),
     }
 }
 
@@ -167,4 +179,41 @@ pub fn validate_command(files: &[PathBuf]) -> Result<(), AppError> {
     } else {
         Err(AppError::BadInput(failures.join("\n")))
     }
+}
+
+/// `orechain sweep`: run (or resume) a sweep. Runs that failed are listed in `failures.csv` and
+/// make the exit code 1 once every other run has finished and the tables are written.
+pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError> {
+    let plan = crate::sweep::spec::load_plan(&args.sweep)?;
+    let out_dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&plan.file.name));
+    let options = crate::sweep::SweepOptions {
+        out_dir,
+        jobs: args.jobs.map(usize::from),
+        resume: args.resume,
+        force: args.force,
+        shard: None,
+        args: argv,
+    };
+    let report = crate::sweep::run_sweep(&plan, &options)?;
+    println!(
+        "orechain: sweep `{}`: {} runs ({} run now, {} failed) in {:.3} s -> {}",
+        plan.file.name,
+        report.runs,
+        report.executed,
+        report.failed,
+        report.wall_time_s,
+        report.out_dir.display()
+    );
+    if report.failed > 0 {
+        return Err(AppError::Internal(format!(
+            "{} of {} runs failed; see {}",
+            report.failed,
+            report.runs,
+            report.out_dir.join("failures.csv").display()
+        )));
+    }
+    Ok(())
 }

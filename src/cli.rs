@@ -24,6 +24,27 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a parameter sweep: every design point × replicate of a sweep file, in parallel.
+    Sweep(SweepArgs),
+}
+
+/// Arguments of `orechain sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Sweep file (RON), e.g. `scenarios/sweeps/tiny_grid.ron`.
+    pub sweep: PathBuf,
+    /// Output folder [default: output/<sweep name>/].
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Worker threads [default: one per core].
+    #[arg(short = 'j', long = "jobs", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Continue the sweep in the output folder: runs already in its journal are not run again.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace an existing output folder.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
 }
 
 /// Arguments of `orechain run`.
