@@ -7,7 +7,7 @@
 //! tables in run order ([`summary`], [`sensitivity`]) and the manifest ([`manifest`]).
 //!
 //! The final tables are a function of the journal's content only, so they are byte-identical for
-//! any thread count, completion order, kill-and-resume, or set of shards. Memory does
+//! any thread count, completion order, kill-and-resume, or set of shards ([`shard`], [`merge`]). Memory does
 //! not grow with the number of runs beyond 16 bytes of journal index per run.
 
 pub mod atomic;
@@ -15,8 +15,10 @@ pub mod design;
 pub mod exec;
 pub mod journal;
 pub mod manifest;
+pub mod merge;
 pub mod outcome;
 pub mod sensitivity;
+pub mod shard;
 pub mod spec;
 pub mod summary;
 

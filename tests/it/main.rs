@@ -10,5 +10,5 @@ mod run_cli;
 mod validate;
 // The shipped baseline scenario reproduces 2024 shares.
 mod baseline;
-// `orechain sweep` (issue 6): identical results across -j and kill-and-resume, failures, errors.
+// `orechain sweep` and `merge` (issues 6, 7): identical results across -j, kill-and-resume, shards.
 mod sweep;

@@ -326,3 +326,115 @@ fn a_sobol_sweep_writes_first_and_total_order_indices() {
     );
     assert!(index(1, 3) == 0.0 && index(1, 4) == 0.0, "{sens}");
 }
+
+#[test]
+fn shards_merge_into_the_single_machine_results_and_bad_sets_are_refused() {
+    let t = tmp();
+    let grid = repo("scenarios/sweeps/tiny_grid.ron");
+    let grid = grid.to_str().expect("utf-8");
+    let ok = |args: &[&str]| {
+        let (code, stdout, err) = outcome(&orechain(args, t.path()));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        stdout
+    };
+    ok(&["sweep", grid, "-o", "one", "-j", "2"]);
+    ok(&["sweep", grid, "--shard", "0/3", "-o", "s0"]);
+    ok(&["sweep", grid, "--shard", "2/3", "-o", "s2"]);
+    // K and N from a Slurm job array's environment.
+    let out = Command::new(bin())
+        .args(["sweep", grid, "--shard", "-o", "s1"])
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .current_dir(t.path())
+        .output()
+        .expect("runs");
+    let (code, stdout, err) = outcome(&out);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("shard 1/3: 8 runs"), "{stdout}");
+
+    let stdout = ok(&["merge", "s2", "s0", "s1", "-o", "merged"]);
+    assert!(stdout.contains("merged 3 shard(s): 24 runs"), "{stdout}");
+    for file in ["results.csv", "summary.csv", "failures.csv", "design.csv"] {
+        let a = std::fs::read(t.path().join("one").join(file)).expect("single-machine output");
+        let b = std::fs::read(t.path().join("merged").join(file)).expect("merged output");
+        assert!(
+            a == b,
+            "{file} differs between one machine and merged shards"
+        );
+    }
+
+    let refused = |args: &[&str], needle: &str| {
+        let (code, _, err) = outcome(&orechain(args, t.path()));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: `{needle}` not in {err}");
+    };
+    refused(
+        &["merge", "s0", "s1", "-o", "m1"],
+        "missing shard(s) 2 of 3 of sweep `tiny_grid`",
+    );
+    refused(
+        &["merge", "s0", "s1", "s1", "s2", "-o", "m2"],
+        "given twice",
+    );
+    // A shard of another sweep (another seed) does not mix in.
+    let other = std::fs::read_to_string(repo("scenarios/sweeps/tiny_grid.ron"))
+        .expect("read")
+        .replace("seed: 2024", "seed: 2025")
+        .replace(
+            "\"../tiny.ron\"",
+            &format!("{:?}", repo("scenarios/tiny.ron")),
+        );
+    std::fs::write(t.path().join("other.ron"), other).expect("write");
+    ok(&["sweep", "other.ron", "--shard", "2/3", "-o", "x2"]);
+    refused(
+        &["merge", "s0", "s1", "x2", "-o", "m3"],
+        "the shards come from different sweeps",
+    );
+    refused(&["merge", "one", "-o", "m4"], "not a shard folder");
+    refused(
+        &["sweep", grid, "--shard", "3/3", "-o", "bad"],
+        "numbered 0 to N-1",
+    );
+    for m in ["m1", "m2", "m3", "m4"] {
+        assert!(!t.path().join(m).exists(), "{m} was written");
+    }
+}
+
+#[test]
+fn the_slurm_script_submits_an_array_and_a_dependent_merge() {
+    let t = tmp();
+    let grid = repo("scenarios/sweeps/tiny_grid.ron");
+    let out = orechain(
+        &[
+            "sweep",
+            grid.to_str().expect("utf-8"),
+            "--slurm-script",
+            "--tasks",
+            "8",
+            "-j",
+            "4",
+            "-o",
+            "cluster",
+        ],
+        t.path(),
+    );
+    let (code, script, err) = outcome(&out);
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "#!/bin/bash",
+        "#SBATCH --array=0-7",
+        "#SBATCH --cpus-per-task=4",
+        "--shard -j",
+        "--resume",
+        "--dependency=afterok:$array_job",
+        "merge \"$SHARDS\"/shard-* -o \"$OUT\"",
+    ] {
+        assert!(script.contains(needle), "`{needle}` not in:\n{script}");
+    }
+    let cluster = t.path().join("cluster");
+    assert!(
+        script.contains(&format!("OUT='{}'", cluster.display())),
+        "{script}"
+    );
+    assert!(!cluster.exists(), "--slurm-script only prints");
+}
