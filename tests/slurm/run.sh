@@ -34,18 +34,45 @@ fi
 WORK=$(mktemp -d /tmp/orechain-slurm.XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
+# Descendants of a PID (slurmd's job steps, slurmstepd), found by parent PID.
+descendants() {
+    local child
+    for child in $(pgrep -P "$1" 2>/dev/null || true); do
+        echo "$child"
+        descendants "$child"
+    done
+}
 cleanup() {
     local status=$?
-    for pid in "${PIDS[@]}"; do
+    local all=() pid i
+    # Daemons in reverse start order (slurmd, slurmctld, munged), each preceded by its children.
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        all+=($(descendants "${PIDS[$i]}") "${PIDS[$i]}")
+    done
+    for pid in "${all[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
-    for pid in "${PIDS[@]}"; do
-        # Wait (up to 10 s) for each daemon we started to exit; then force it.
+    for pid in "${all[@]}"; do
+        # Wait (up to 10 s) for each process to exit; then force it.
         for _ in $(seq 100); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
         kill -9 "$pid" 2>/dev/null || true
+    done
+    # Job step daemons (slurmstepd) detach from slurmd; they are ours if they carry our
+    # SLURM_CONF in their environment. Stop any that remain, by PID.
+    for _ in $(seq 50); do
+        local left=()
+        for env_file in /proc/[0-9]*/environ; do
+            if grep -qzx "SLURM_CONF=$WORK/slurm.conf" "$env_file" 2>/dev/null; then
+                pid=${env_file#/proc/}
+                left+=("${pid%/environ}")
+            fi
+        done
+        [ ${#left[@]} = 0 ] && break
+        kill "${left[@]}" 2>/dev/null || true
+        sleep 0.2
     done
     if [ "$status" != 0 ]; then
         echo "slurm test: FAILED; logs:"
