@@ -18,3 +18,5 @@ mod trade;
 mod investment;
 // Figures for papers (issue 5): `plot` at print size, well-formed SVGs, no system font crates.
 mod figures;
+// `orechain sweep` and `merge` (issues 6, 7): identical results across -j, kill-and-resume, shards.
+mod sweep;
