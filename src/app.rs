@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use crate::cli::{Cli, Command, GenerateArgs, RunArgs};
+use crate::cli::{Cli, Command, GenerateArgs, MergeArgs, RunArgs, SweepArgs};
 use crate::output::figures::{self, FigureError};
 use crate::output::folder::{FolderError, StagedDir};
 use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
@@ -71,6 +71,17 @@ impl From<FolderError> for AppError {
     }
 }
 
+impl From<crate::sweep::SweepError> for AppError {
+    fn from(e: crate::sweep::SweepError) -> Self {
+        use crate::sweep::SweepError;
+        match e {
+            SweepError::Scenario(e) => e.into(),
+            SweepError::Invalid(_) | SweepError::BadInput(_) => AppError::BadInput(e.to_string()),
+            SweepError::Internal(_) => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 /// Run the parsed command line. `argv` is recorded in manifests.
 pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
     match cli.command {
@@ -78,6 +89,8 @@ pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
         Command::Validate { files } => validate_command(&files),
         Command::Generate(args) => generate_command(&args),
         Command::Plot { dir } => plot_command(&dir).map(|_| ()),
+        Command::Sweep(args) => sweep_command(&args, argv),
+        Command::Merge(args) => merge_command(&args, argv),
     }
 }
 
@@ -256,5 +269,83 @@ pub fn generate_command(args: &GenerateArgs) -> Result<(), AppError> {
         args.output.display(),
         scenario.assets.len()
     );
+    Ok(())
+}
+
+/// `orechain sweep`: run (or resume) a sweep. Runs that failed are listed in `failures.csv` and
+/// make the exit code 1 once every other run has finished and the tables are written.
+pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError> {
+    let plan = crate::sweep::spec::load_plan(&args.sweep)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(|spec| crate::sweep::shard::parse_shard(spec, |name| std::env::var(name).ok()))
+        .transpose()?;
+    let default_dir = PathBuf::from("output").join(&plan.file.name);
+    if args.slurm_script {
+        let exe = std::env::current_exe()
+            .map_err(|e| AppError::Internal(format!("cannot locate the orechain binary: {e}")))?;
+        let out = args.output.clone().unwrap_or(default_dir);
+        let cpus = args.jobs.map_or(1, u64::from);
+        print!(
+            "{}",
+            crate::sweep::shard::slurm_script(&plan, &exe, &out, args.tasks, cpus)?
+        );
+        return Ok(());
+    }
+    let out_dir = args.output.clone().unwrap_or_else(|| match shard {
+        Some(s) => PathBuf::from("output")
+            .join(format!("{}-shards", plan.file.name))
+            .join(format!("shard-{}", s.index)),
+        None => default_dir,
+    });
+    let options = crate::sweep::SweepOptions {
+        out_dir,
+        jobs: args.jobs.map(usize::from),
+        resume: args.resume,
+        force: args.force,
+        shard,
+        args: argv,
+    };
+    let report = crate::sweep::run_sweep(&plan, &options)?;
+    let part = shard.map_or(String::new(), |s| format!(" shard {}/{}", s.index, s.count));
+    println!(
+        "orechain: sweep `{}`{part}: {} runs ({} run now, {} failed) in {:.3} s -> {}",
+        plan.file.name,
+        report.runs,
+        report.executed,
+        report.failed,
+        report.wall_time_s,
+        report.out_dir.display()
+    );
+    if report.failed > 0 {
+        return Err(AppError::Internal(format!(
+            "{} of {} runs failed; see {}",
+            report.failed,
+            report.runs,
+            report.out_dir.join("failures.csv").display()
+        )));
+    }
+    Ok(())
+}
+
+/// `orechain merge`: join shard folders. Failed runs make the exit code 1, as for a sweep.
+pub fn merge_command(args: &MergeArgs, argv: Vec<String>) -> Result<(), AppError> {
+    let report = crate::sweep::merge::merge(&args.shards, &args.output, args.force, argv)?;
+    println!(
+        "orechain: merged {} shard(s): {} runs ({} failed) -> {}",
+        args.shards.len(),
+        report.runs,
+        report.failed,
+        report.out_dir.display()
+    );
+    if report.failed > 0 {
+        return Err(AppError::Internal(format!(
+            "{} of {} runs failed; see {}",
+            report.failed,
+            report.runs,
+            report.out_dir.join("failures.csv").display()
+        )));
+    }
     Ok(())
 }

@@ -33,6 +33,10 @@ pub enum Command {
         #[arg(value_name = "RESULT_DIR")]
         dir: PathBuf,
     },
+    /// Run a parameter sweep: every design point × replicate of a sweep file, in parallel.
+    Sweep(SweepArgs),
+    /// Join the shard folders of a sweep into what one machine would have written.
+    Merge(MergeArgs),
 }
 
 /// Arguments of `orechain generate`.
@@ -62,6 +66,50 @@ pub struct GenerateArgs {
     /// Replace an existing file.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Arguments of `orechain merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Shard folders (written by `orechain sweep --shard K/N`), in any order.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(short = 'o', long = "output", required = true)]
+    pub output: PathBuf,
+    /// Replace an existing output folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `orechain sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Sweep file (RON), e.g. `scenarios/sweeps/tiny_grid.ron`.
+    pub sweep: PathBuf,
+    /// Output folder [default: output/<sweep name>/].
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Worker threads [default: one per core].
+    #[arg(short = 'j', long = "jobs", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Continue the sweep in the output folder: runs already in its journal are not run again.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace an existing output folder.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Run one shard: `K/N` runs the runs whose id is K modulo N (K = 0..N-1). Without a value,
+    /// K and N come from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT.
+    #[arg(long, value_name = "K/N", num_args = 0..=1, default_missing_value = "slurm")]
+    pub shard: Option<String>,
+    /// Print a bash script that submits the sweep as a Slurm job array plus a dependent merge
+    /// job (`-o` is the merged folder, `-j` the cores per task), and exit.
+    #[arg(long, conflicts_with_all = ["resume", "force", "shard"])]
+    pub slurm_script: bool,
+    /// Array tasks (shards) for --slurm-script.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tasks: u64,
 }
 
 /// Arguments of `orechain run`.

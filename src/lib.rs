@@ -7,6 +7,7 @@
 //! - [`model`]: components, resources, systems and the schedule (the model itself).
 //! - [`sim`]: build a world from a scenario, step it, collect a [`sim::RunResult`].
 //! - [`output`]: tidy CSVs, manifest, figures, atomic output folders.
+//! - [`sweep`]: parameter sweeps (designs, parallel runs, journal, summaries, shards).
 //! - [`app`] and [`cli`]: the command line.
 //!
 //! The model is described in `docs/ODD.md`; the output files in `docs/output-format.md`.
@@ -17,3 +18,4 @@ pub mod model;
 pub mod output;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;

@@ -405,6 +405,12 @@ pub struct CommodityOutcome {
     pub received_t: Vec<f64>,
     /// For ore: ore used by the refineries of each nation this step, t.
     pub ore_used_t: Vec<f64>,
+    /// For refined: tonnes received by each buyer nation this step that qualify under its sourcing
+    /// rule in force (empty when no buyer has one; 0 for buyers without one).
+    pub qualifying_t: Vec<f64>,
+    /// For refined: qualifying tonnes that earn the rule's premium, min(qualifying, required share ×
+    /// received), by buyer nation (empty when no buyer has a rule).
+    pub credited_t: Vec<f64>,
 }
 
 /// What the markets did this step, per commodity ([`commodity`]); read by the price and

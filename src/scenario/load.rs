@@ -88,10 +88,79 @@ pub fn resolved_ron(scenario: &Scenario) -> String {
 
 /// Load a scenario file, follow `extends`, apply `--set` arguments (`PATH=VALUE`) and validate.
 pub fn load_file(path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    parse_file(path)?.load(sets)
+}
+
+/// A scenario file read and parsed once, `extends` merged, not yet deserialised: a sweep builds
+/// thousands of runs from it by applying different `--set` lists, without re-reading the file.
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    tree: Node,
+    sources: Sources,
+    path: Option<PathBuf>,
+}
+
+impl Parsed {
+    /// Apply `--set` arguments and validate: the same result as [`load_file`] with these sets.
+    pub fn load(&self, sets: &[String]) -> Result<Loaded, ScenarioError> {
+        finish(
+            self.tree.clone(),
+            self.sources.clone(),
+            self.path.clone(),
+            sets,
+        )
+    }
+
+    /// A new parsed scenario with `sets` applied to the tree (they must give a valid scenario).
+    /// Later sets go on top, so fixed overrides can be applied once and per-run ones many times.
+    pub fn with_sets(&self, sets: &[String]) -> Result<Parsed, ScenarioError> {
+        let loaded = self.load(sets)?;
+        Ok(Parsed {
+            tree: loaded.tree,
+            sources: loaded.sources,
+            path: loaded.path,
+        })
+    }
+}
+
+/// Read a scenario file and everything it `extends`, merged, without applying sets or validating.
+pub fn parse_file(path: &Path) -> Result<Parsed, ScenarioError> {
     let mut sources = Sources::default();
     let mut chain = Vec::new();
     let tree = read_tree(path, &mut sources, &mut chain)?;
-    finish(tree, sources, Some(path.to_path_buf()), sets)
+    Ok(Parsed {
+        tree,
+        sources,
+        path: Some(path.to_path_buf()),
+    })
+}
+
+/// A RON document deserialised into any serde type, with what is needed to locate its values.
+#[derive(Clone, Debug)]
+pub struct Document<T> {
+    /// The typed value.
+    pub value: T,
+    /// The span tree (for [`locate_path`]).
+    pub tree: Node,
+    /// The source text (for [`locate_path`]).
+    pub sources: Sources,
+}
+
+/// Deserialise RON text named `name` into `T` with the scenario loader's error quality (syntax and
+/// type errors carry file, line, column, field path and a snippet). Used for sweep files.
+pub fn deserialize_str<T: serde::de::DeserializeOwned>(
+    text: &str,
+    name: &str,
+) -> Result<Document<T>, ScenarioError> {
+    let mut sources = Sources::default();
+    let file = sources.add(name.to_string(), text.to_string());
+    let tree = parse(text, file, &sources)?;
+    let value = deserialize(&tree, &sources)?;
+    Ok(Document {
+        value,
+        tree,
+        sources,
+    })
 }
 
 /// Load a scenario from text (no `extends` allowed unless it is relative to the working directory).
@@ -113,7 +182,7 @@ fn finish(
     path: Option<PathBuf>,
     sets: &[String],
 ) -> Result<Loaded, ScenarioError> {
-    let mut scenario = deserialize(&tree, &sources)?;
+    let mut scenario: Scenario = deserialize(&tree, &sources)?;
     if !sets.is_empty() {
         for arg in sets {
             apply_set(&mut tree, &scenario, arg)?;
@@ -324,10 +393,13 @@ impl NullNode for Node {
     }
 }
 
-/// Deserialise the tree into the schema, turning serde's error into a located one.
-fn deserialize(tree: &Node, sources: &Sources) -> Result<Scenario, ScenarioError> {
+/// Deserialise the tree into the schema (or any serde type), turning serde's error into a located one.
+fn deserialize<T: serde::de::DeserializeOwned>(
+    tree: &Node,
+    sources: &Sources,
+) -> Result<T, ScenarioError> {
     let json = ron_tree::to_json(tree);
-    serde_path_to_error::deserialize::<_, Scenario>(json).map_err(|err| {
+    serde_path_to_error::deserialize::<_, T>(json).map_err(|err| {
         let segments: Vec<String> = err
             .path()
             .iter()
@@ -646,4 +718,58 @@ pub fn edit_distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
         std::mem::swap(&mut prev, &mut cur);
     }
     Some(prev[b.len()]).filter(|&d| d <= limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tiny.ron")
+    }
+
+    #[test]
+    fn a_parsed_file_loads_like_load_file_for_any_sets() {
+        let parsed = parse_file(&tiny()).expect("tiny parses");
+        for sets in [
+            vec![],
+            vec!["nations.CHL.governance.regulatory_stability=0.4".to_string()],
+            vec!["run.end_year=2030".to_string(), "run.seed=9".to_string()],
+        ] {
+            let a = parsed.load(&sets).expect("valid");
+            let b = load_file(&tiny(), &sets).expect("valid");
+            assert_eq!(a.resolved_ron(), b.resolved_ron(), "{sets:?}");
+        }
+        // Applying sets does not change the parsed base.
+        let again = parsed.load(&[]).expect("valid");
+        assert_eq!(again.scenario.scenario().run.end_year, 2026);
+    }
+
+    #[test]
+    fn with_sets_stacks_and_errors_stay_located() {
+        let parsed = parse_file(&tiny()).expect("tiny parses");
+        let longer = parsed
+            .with_sets(&["run.end_year=2030".into()])
+            .expect("valid");
+        let loaded = longer.load(&["run.seed=3".into()]).expect("valid");
+        assert_eq!(loaded.scenario.scenario().run.end_year, 2030);
+        assert_eq!(loaded.scenario.scenario().run.seed, 3);
+        let err = longer
+            .load(&["nations.CHL.governance.regulatory_stability=2".into()])
+            .expect_err("out of range");
+        assert!(err.to_string().contains("regulatory_stability"), "{err}");
+    }
+
+    #[test]
+    fn any_serde_type_deserialises_with_located_errors() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Small {
+            a: u32,
+        }
+        let doc: Document<Small> = deserialize_str("(a: 1)", "x.ron").expect("valid");
+        assert_eq!(doc.value.a, 1);
+        let err = deserialize_str::<Small>("(\n  b: 1)", "x.ron").expect_err("unknown field");
+        assert!(err.to_string().starts_with("x.ron:2:3: field `b`"), "{err}");
+    }
 }

@@ -62,6 +62,8 @@ pub enum NodeKind {
     Bool(bool),
     /// An integer literal that fits in `i64`.
     Int(i64),
+    /// An integer above `i64::MAX` that fits `u64` (seeds are `u64`).
+    UInt(u64),
     /// Any other number (float literal, or an integer too large for `i64`).
     /// Always finite when produced by [`parse`].
     Float(f64),
@@ -142,6 +144,7 @@ pub fn to_json(node: &Node) -> Value {
         NodeKind::Null => Value::Null,
         NodeKind::Bool(b) => Value::Bool(*b),
         NodeKind::Int(i) => Value::from(*i),
+        NodeKind::UInt(u) => Value::from(*u),
         NodeKind::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
         NodeKind::Str(s) => Value::String(s.clone()),
         NodeKind::List(items) => Value::Array(items.iter().map(to_json).collect()),
@@ -157,15 +160,15 @@ pub fn to_json(node: &Node) -> Value {
 
 /// Convert a JSON value into a tree whose spans are all [`Span::SYNTHETIC`].
 ///
-/// Numbers that fit `i64` become `Int`; larger `u64` values and floats become
-/// `Float`.
+/// Numbers that fit `i64` become `Int`, larger `u64` values `UInt`, and floats `Float`.
 pub fn from_json(value: &Value) -> Node {
     let kind = match value {
         Value::Null => NodeKind::Null,
         Value::Bool(b) => NodeKind::Bool(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => NodeKind::Int(i),
-            None => NodeKind::Float(n.as_f64().unwrap_or(f64::NAN)),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => NodeKind::Int(i),
+            (None, Some(u)) => NodeKind::UInt(u),
+            (None, None) => NodeKind::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         Value::String(s) => NodeKind::Str(s.clone()),
         Value::Array(items) => NodeKind::List(items.iter().map(from_json).collect()),
@@ -938,6 +941,9 @@ impl Parser {
         if !is_float && let Ok(i) = clean.parse::<i64>() {
             return Ok(NodeKind::Int(i));
         }
+        if !is_float && let Ok(u) = clean.parse::<u64>() {
+            return Ok(NodeKind::UInt(u));
+        }
         match clean.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(NodeKind::Float(f)),
             Ok(_) => Err(non_finite(start, &text)),
@@ -954,14 +960,17 @@ impl Parser {
     }
 }
 
-/// An integer of the given sign and magnitude: `Int` if it fits `i64`, else
-/// `Float`.
+/// An integer of the given sign and magnitude: `Int` if it fits `i64`, `UInt` if it is positive
+/// and fits `u64`, else `Float`.
 fn int_kind(negative: bool, magnitude: u128) -> NodeKind {
     let signed = i128::try_from(magnitude)
         .ok()
         .map(|m| if negative { -m } else { m });
     match signed.and_then(|v| i64::try_from(v).ok()) {
         Some(i) => NodeKind::Int(i),
+        None if !negative && u64::try_from(magnitude).is_ok() => {
+            NodeKind::UInt(u64::try_from(magnitude).unwrap_or(u64::MAX))
+        }
         None => {
             let f = magnitude as f64;
             NodeKind::Float(if negative { -f } else { f })
@@ -1077,10 +1086,10 @@ fn number_text(n: &Number) -> String {
     if let Some(i) = n.as_i64() {
         return i.to_string();
     }
-    let f = match n.as_u64() {
-        Some(u) => u as f64,
-        None => n.as_f64().unwrap_or(0.0),
-    };
+    if let Some(u) = n.as_u64() {
+        return u.to_string();
+    }
+    let f = n.as_f64().unwrap_or(0.0);
     let mut text = format!("{f:?}");
     if !text.contains(['.', 'e', 'E']) {
         text.push_str(".0");
@@ -1195,7 +1204,7 @@ Scenario(
             "unit": null,
             "empty_named": {},
             "negative": -42,
-            "big": 18446744073709551615.0,
+            "big": 18446744073709551615u64,
         });
         assert_eq!(to_json(&node), expected);
         // Int and Float stay distinct.
@@ -1283,7 +1292,7 @@ Scenario(
         assert_eq!(to_json(&parse_ok("-9223372036854775808")), json!(i64::MIN));
         assert_eq!(
             to_json(&parse_ok("9223372036854775808")),
-            json!(9223372036854775808.0)
+            json!(9223372036854775808u64)
         );
         assert_eq!(to_json(&parse_ok("1.")), json!(1.0));
         assert_eq!(to_json(&parse_ok("1_000.5e-1_0")), json!(1000.5e-10));
@@ -1476,7 +1485,7 @@ Scenario(
             panic!("not a list");
         };
         assert_eq!(items[0].kind, NodeKind::Int(1));
-        assert_eq!(items[2].kind, NodeKind::Float(u64::MAX as f64));
+        assert_eq!(items[2].kind, NodeKind::UInt(u64::MAX));
         assert!(items.iter().all(|n| n.span.is_synthetic()));
         let back = to_json(&node);
         assert_eq!(back["a"][0], json!(1));

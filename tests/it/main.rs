@@ -14,10 +14,14 @@ mod baseline;
 mod calibration;
 // Markets and trade (issue 3): analytic clearing, bans, friend-shoring, conservation, graphite.
 mod trade;
+// Sourcing rules (issue 4): IRA-30D-style rules steer a consumer to FTA, non-FEOC refineries.
+mod sourcing;
 // Investment, state finance, host approval and capacity growth (issue 4): Step-3 Must-show tests.
 mod investment;
 // Figures for papers (issue 5): `plot` at print size, well-formed SVGs, no system font crates.
 mod figures;
+// `orechain sweep` and `merge` (issues 6, 7): identical results across -j, kill-and-resume, shards.
+mod sweep;
 // Malformed scenario corpus (issue 10): exit 2, a message naming the problem, no output folder.
 mod malformed;
 // Output safety of `run` (issue 10): unusable folders, earlier results kept on failure.

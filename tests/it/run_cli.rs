@@ -213,3 +213,33 @@ fn generate_writes_a_valid_synthetic_scenario() {
     assert_eq!(code, 2, "an existing file needs --force");
     assert!(err.contains("--force"), "{err}");
 }
+
+#[test]
+fn seeds_above_i64_max_round_trip() {
+    let dir = tmp();
+    let s = repo("scenarios/tiny.ron");
+    let seed = u64::MAX.to_string();
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "run",
+            s.to_str().expect("utf-8"),
+            "-o",
+            "big",
+            "--no-figures",
+            "--seed",
+            &seed,
+        ],
+        dir.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = outcome(&orechain(
+        &["run", "big/scenario.ron", "-o", "again", "--no-figures"],
+        dir.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        read(&dir.path().join("big/metrics.csv")),
+        read(&dir.path().join("again/metrics.csv"))
+    );
+    assert!(read(&dir.path().join("big/scenario.ron")).contains(&format!("seed: {seed}")));
+}

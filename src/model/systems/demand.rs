@@ -9,12 +9,16 @@
 //! Reacting to last step's price (not this step's) keeps the clearing a dispatch of known
 //! quantities; with quarterly steps the lag is short against the months that real buyers need to
 //! change contracts or chemistries. Elasticity sources: `parameters.csv` (cobalt −0.28, copper −0.5).
+//!
+//! A consumer with a sourcing rule in force reacts to the price net of the credit it earned last
+//! step, per tonne consumed (`docs/ODD.md` §7.6.1): the credit is passed through to its buyers.
 
 use bevy_ecs::prelude::*;
 
-use crate::model::components::{MineralIdx, Stage};
+use crate::model::components::{MineralIdx, NationIdx, Stage};
 use crate::model::resources::{
-    BuyerPrices, Clock, Demand, DemandSchedule, MarketConfig, Prices, commodity,
+    BuyerPrices, Clock, Demand, DemandSchedule, MarketConfig, MarketOutcome, Prices, SourcingRules,
+    commodity,
 };
 
 /// Value of a piecewise-linear trajectory at a decimal year; flat before the first and after the
@@ -49,13 +53,40 @@ pub fn price_response(reference_t: f64, price: f64, reference_price: f64, elasti
     }
 }
 
+/// Sourcing credit per tonne consumed: `premium × credited / received` of the last clearing, for a
+/// consumer whose rule is still in force (0 otherwise).
+fn credit_per_tonne(
+    sourcing: &SourcingRules,
+    last: &MarketOutcome,
+    mineral: MineralIdx,
+    consumer: usize,
+) -> f64 {
+    let c = commodity(mineral, Stage::Refined);
+    let Some(rule) = sourcing.rule(NationIdx(consumer as u16), mineral) else {
+        return 0.0;
+    };
+    let Some(market) = last.commodities.get(c) else {
+        return 0.0;
+    };
+    let credited = market.credited_t.get(consumer).copied().unwrap_or(0.0);
+    let received = market.received_t.get(consumer).copied().unwrap_or(0.0);
+    if received > 0.0 {
+        rule.premium_usd_per_t * credited / received
+    } else {
+        0.0
+    }
+}
+
 /// Compute this step's demand of every consumer nation.
+#[allow(clippy::too_many_arguments)]
 pub fn update_demand(
     clock: Res<Clock>,
     schedule: Res<DemandSchedule>,
     config: Res<MarketConfig>,
     prices: Res<Prices>,
     buyer_prices: Res<BuyerPrices>,
+    sourcing: Res<SourcingRules>,
+    last: Res<MarketOutcome>,
     mut demand: ResMut<Demand>,
 ) {
     let year = clock.year();
@@ -63,10 +94,12 @@ pub fn update_demand(
     demand.reference_t_per_yr.resize(n_minerals, Vec::new());
     demand.t_per_yr.resize(n_minerals, Vec::new());
     for m in 0..n_minerals {
-        let c = commodity(MineralIdx(m as u16), Stage::Refined);
+        let mineral = MineralIdx(m as u16);
+        let c = commodity(mineral, Stage::Refined);
         let n = schedule.points[m].len();
         let reference_price = prices.reference_usd_per_t.get(c).copied().unwrap_or(0.0);
         let elasticity = config.demand_elasticity.get(m).copied().unwrap_or(0.0);
+        let floor = reference_price * config.settings.price_floor_ratio;
         let mut reference = vec![0.0; n];
         let mut at_price = vec![0.0; n];
         for &b in &schedule.consumers[m] {
@@ -78,6 +111,13 @@ pub fn update_demand(
                 .and_then(|row| row.get(b))
                 .copied()
                 .unwrap_or(reference_price);
+            // The credit lowers the price the consumer reacts to, never below the price floor.
+            let credit = credit_per_tonne(&sourcing, &last, mineral, b);
+            let price = if credit > 0.0 {
+                (price - credit).max(floor)
+            } else {
+                price
+            };
             reference[b] = d0;
             at_price[b] = price_response(d0, price, reference_price, elasticity);
         }

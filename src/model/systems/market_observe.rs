@@ -10,7 +10,7 @@ use bevy_ecs::prelude::*;
 use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
 use crate::model::resources::{
     BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, FlowLog, FlowRow,
-    MarketOutcome, MetricRow, Metrics, ObservedPairs, Prices, Registry, commodity,
+    MarketOutcome, MetricRow, Metrics, ObservedPairs, Prices, Registry, SourcingRules, commodity,
 };
 
 /// Record market metrics and flows of the step.
@@ -25,6 +25,7 @@ pub fn record_market_metrics(
     demand: Res<Demand>,
     schedule: Res<DemandSchedule>,
     stocks: Res<FeedStocks>,
+    sourcing: Res<SourcingRules>,
     mut metrics: ResMut<Metrics>,
     mut flows: ResMut<FlowLog>,
     assets: Query<(&AssetIdx, &Site, &Output, &Ownership)>,
@@ -102,6 +103,15 @@ pub fn record_market_metrics(
                         &pairs.hosts[c],
                         &pairs.controllers[c],
                         &control_mix(&sorted, &registry, mineral, stage),
+                    );
+                    record_sourcing(
+                        &mut metrics.rows,
+                        &row,
+                        market,
+                        &sourcing,
+                        mineral,
+                        schedule.consumers.get(m).map_or(&[][..], Vec::as_slice),
+                        spy,
                     );
                     // Value added by refining: refined sales minus the ore used, at market prices.
                     let ore_c = commodity(mineral, Stage::Ore);
@@ -184,6 +194,42 @@ pub fn record_market_metrics(
                 }
             }
         }
+    }
+}
+
+/// Qualifying share of consumption and the premium earned, for each consumer with a sourcing rule
+/// in force for the mineral (§7.6.1); the share is omitted when it consumed nothing.
+fn record_sourcing(
+    rows: &mut Vec<MetricRow>,
+    row: &dyn Fn(&'static str, Option<NationIdx>, Option<NationIdx>, f64) -> MetricRow,
+    market: &CommodityOutcome,
+    sourcing: &SourcingRules,
+    mineral: MineralIdx,
+    consumers: &[NationIdx],
+    spy: f64,
+) {
+    for &b in consumers {
+        let Some(rule) = sourcing.rule(b, mineral) else {
+            continue;
+        };
+        let bi = usize::from(b.0);
+        let received = market.received_t.get(bi).copied().unwrap_or(0.0);
+        let qualifying = market.qualifying_t.get(bi).copied().unwrap_or(0.0);
+        let credited = market.credited_t.get(bi).copied().unwrap_or(0.0);
+        if received > 0.0 {
+            rows.push(row(
+                "qualifying_share",
+                Some(b),
+                None,
+                (qualifying / received).clamp(0.0, 1.0),
+            ));
+        }
+        rows.push(row(
+            "sourcing_premium_usd",
+            Some(b),
+            None,
+            rule.premium_usd_per_t * credited * spy,
+        ));
     }
 }
 

@@ -13,7 +13,9 @@
 //!    dispatched first (a buyer with fewer options bids for what it can reach before the open
 //!    market takes the rest), then the open market.
 //! 2. **Dispatch.** Within a segment, lots it can reach are taken in order of reservation price
-//!    until the segment's demand is met; short supply is rationed pro rata to demand.
+//!    until the segment's demand is met; short supply is rationed pro rata to demand. Before that,
+//!    a buyer with a sourcing rule in force takes the qualifying lots it earns a premium on
+//!    ([`Preference`]; `docs/ODD.md` §7.6.1) and ships them to itself.
 //! 3. **Routing.** The dispatched tonnes of each host nation go to the segment's buyers by the
 //!    least-cost method of the transportation problem: nation pairs in order of the cost a buyer
 //!    perceives, `price · (tariff + export tax) + transport − friend_shoring · affinity`.
@@ -32,11 +34,13 @@ use std::collections::BTreeMap;
 use bevy_ecs::prelude::*;
 
 use crate::model::components::UnitCost;
-use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Priorities, Site, Stage};
+use crate::model::components::{
+    AssetIdx, MineralIdx, NationIdx, Output, Ownership, Priorities, Site, Stage,
+};
 use crate::model::resources::{
     BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, MarketConfig,
-    MarketOutcome, PolicyTimeline, Prices, Registry, SegmentOutcome, Shipment, TradeRules,
-    commodity,
+    MarketOutcome, PolicyTimeline, Prices, Registry, SegmentOutcome, Shipment, SourcingRules,
+    TradeRules, commodity,
 };
 use crate::scenario::ControlMode;
 
@@ -63,6 +67,21 @@ pub struct Bid {
     pub nation: NationIdx,
     /// Tonnes wanted this step (>= 0).
     pub demand_t: f64,
+}
+
+/// A buyer's preference for qualifying supply under a sourcing rule (`docs/ODD.md` §7.6.1): the
+/// buyer takes qualifying lots up to `target_t` before the segment's merit-order dispatch, provided
+/// their reservation price is at most the segment's reference price plus the premium.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preference {
+    /// Buyer nation applying the rule.
+    pub buyer: NationIdx,
+    /// Tonnes of qualifying supply on which the premium is earned this step (>= 0).
+    pub target_t: f64,
+    /// Premium a qualifying tonne earns the buyer, USD/t (>= 0).
+    pub premium_usd_per_t: f64,
+    /// Whether each lot qualifies (same order and length as the lots).
+    pub qualifies: Vec<bool>,
 }
 
 /// Whether a buyer may buy from an exporter.
@@ -119,6 +138,19 @@ pub struct Cleared {
 /// Clear one commodity: dispatch lots to buyers segment by segment, then route. Deterministic for
 /// any input order of lots (they are sorted by reservation price, then asset index).
 pub fn clear(lots: &[Lot], bids: &[Bid], routes: &Routes) -> Cleared {
+    clear_preferring(lots, bids, routes, &[])
+}
+
+/// [`clear`] with buyers' sourcing preferences: in each segment, buyers with a preference first take
+/// the qualifying lots they earn a premium on (cheapest first), then the segment's remaining demand
+/// is dispatched in merit order as usual. Fills [`CommodityOutcome::qualifying_t`] when there are
+/// preferences.
+pub fn clear_preferring(
+    lots: &[Lot],
+    bids: &[Bid],
+    routes: &Routes,
+    preferences: &[Preference],
+) -> Cleared {
     let n = routes.n;
     let mut order: Vec<usize> = (0..lots.len())
         .filter(|&i| lots[i].quantity_t > 0.0)
@@ -161,22 +193,93 @@ pub fn clear(lots: &[Lot], bids: &[Bid], routes: &Routes) -> Cleared {
     let mut shipments: BTreeMap<(NationIdx, NationIdx), f64> = BTreeMap::new();
     let mut demand_by_nation = vec![0.0; n];
     let mut received = vec![0.0; n];
+    let mut qualifying = if preferences.is_empty() {
+        Vec::new()
+    } else {
+        vec![0.0; n]
+    };
     let mut segments = Vec::with_capacity(groups.len());
     for (signature, members) in &groups {
         let Some(&first) = members.first() else {
             continue;
         };
         let probe = bids[first].nation;
-        let demand: f64 = members
+        let segment_demand: f64 = members
             .iter()
             .map(|&i| bids[i].demand_t)
             .fold(0.0, |a, b| a + b);
-        let tolerance = DUST_T * demand.max(1.0);
+        let tolerance = DUST_T * segment_demand.max(1.0);
+
+        // Sourcing preferences of this segment's buyers (member position, preference), the
+        // highest premium first (ties: buyer id): they take qualifying lots before the merit order.
+        let mut preferred: Vec<(usize, &Preference)> = preferences
+            .iter()
+            .filter_map(|p| {
+                let k = members.iter().position(|&i| bids[i].nation == p.buyer)?;
+                Some((k, p))
+            })
+            .collect();
+        preferred.sort_by(|a, b| {
+            b.1.premium_usd_per_t
+                .total_cmp(&a.1.premium_usd_per_t)
+                .then(a.1.buyer.cmp(&b.1.buyer))
+        });
+        let mut earmarked = vec![0.0; members.len()];
+        if preferred.iter().any(|(_, p)| p.target_t > tolerance) {
+            let reference = merit_marginal(
+                &order,
+                lots,
+                &dispatched,
+                routes,
+                probe,
+                &quota_left,
+                segment_demand,
+            );
+            for &(k, p) in &preferred {
+                let buyer = p.buyer;
+                let mut want = p.target_t.min(bids[members[k]].demand_t);
+                for &li in &order {
+                    if want <= tolerance {
+                        break;
+                    }
+                    let lot = &lots[li];
+                    if !p.qualifies[li]
+                        || lot.reservation_usd_per_t > reference + p.premium_usd_per_t
+                    {
+                        continue;
+                    }
+                    let access = routes.access[routes.at(lot.host, probe)];
+                    let reachable = match access {
+                        Access::Open => lot.quantity_t - dispatched[li],
+                        Access::Blocked => continue,
+                        Access::Quota(q) => (lot.quantity_t - dispatched[li]).min(quota_left[q]),
+                    };
+                    let take = reachable.min(want);
+                    if take <= 0.0 {
+                        continue;
+                    }
+                    dispatched[li] += take;
+                    if let Access::Quota(q) = access {
+                        quota_left[q] -= take;
+                    }
+                    want -= take;
+                    earmarked[k] += take;
+                    *shipments.entry((lot.host, buyer)).or_insert(0.0) += take;
+                    qualifying[usize::from(buyer.0)] += take;
+                }
+            }
+        }
+        let earmarked_total: f64 = earmarked.iter().fold(0.0, |a, b| a + b);
+
+        // Merit-order dispatch of the rest of the segment's demand.
+        let demand = segment_demand - earmarked_total;
         let mut quota_view = quota_left.clone();
         let mut accessible = 0.0;
         let mut served = 0.0;
         let mut marginal = None;
         let mut host_supply = vec![0.0; n];
+        // Qualifying tonnes dispatched in the merit order, `[preference * n + host]`.
+        let mut host_qualifying = vec![0.0; preferred.len() * n];
         for &li in &order {
             let lot = &lots[li];
             let remaining = lot.quantity_t - dispatched[li];
@@ -202,18 +305,25 @@ pub fn clear(lots: &[Lot], bids: &[Bid], routes: &Routes) -> Cleared {
                 dispatched[li] += take;
                 served += take;
                 host_supply[usize::from(lot.host.0)] += take;
+                for (j, (_, p)) in preferred.iter().enumerate() {
+                    if p.qualifies[li] {
+                        host_qualifying[j * n + usize::from(lot.host.0)] += take;
+                    }
+                }
                 if let Access::Quota(k) = access {
                     quota_left[k] -= take;
                 }
                 marginal = Some(lot.reservation_usd_per_t);
             }
         }
-        // Ration pro rata to demand; the last buyer takes the remainder so targets sum to `served`.
+        // Ration pro rata to the demand left after earmarks; the last buyer takes the remainder so
+        // targets sum to `served`.
         let mut need: Vec<f64> = members
             .iter()
-            .map(|&i| {
+            .enumerate()
+            .map(|(k, &i)| {
                 if demand > 0.0 {
-                    bids[i].demand_t * served / demand
+                    (bids[i].demand_t - earmarked[k]).max(0.0) * served / demand
                 } else {
                     0.0
                 }
@@ -223,14 +333,30 @@ pub fn clear(lots: &[Lot], bids: &[Bid], routes: &Routes) -> Cleared {
             let others: f64 = need[..last].iter().fold(0.0, |a, b| a + b);
             need[last] = (served - others).max(0.0);
         }
+        let host_dispatched = host_supply.clone();
+        let mut routed = BTreeMap::new();
         route_segment(
             members,
             bids,
             &mut need,
             &mut host_supply,
             routes,
-            &mut shipments,
+            &mut routed,
         );
+        // A buyer's qualifying tonnes from the merit order: each host's shipment to it times the
+        // qualifying share of what that host dispatched.
+        for (j, (_, p)) in preferred.iter().enumerate() {
+            for (&(h, to), &t) in routed.iter().filter(|((_, to), _)| *to == p.buyer) {
+                let hs = usize::from(h.0);
+                if host_dispatched[hs] > 0.0 {
+                    qualifying[usize::from(to.0)] +=
+                        t * host_qualifying[j * n + hs] / host_dispatched[hs];
+                }
+            }
+        }
+        for (pair, t) in routed {
+            *shipments.entry(pair).or_insert(0.0) += t;
+        }
         for &i in members {
             demand_by_nation[usize::from(bids[i].nation.0)] += bids[i].demand_t;
         }
@@ -239,9 +365,9 @@ pub fn clear(lots: &[Lot], bids: &[Bid], routes: &Routes) -> Cleared {
         segments.push(SegmentOutcome {
             buyers,
             restricted: !signature.is_empty(),
-            demand_t: demand,
-            accessible_t: accessible,
-            served_t: served,
+            demand_t: segment_demand,
+            accessible_t: accessible + earmarked_total,
+            served_t: served + earmarked_total,
             marginal_usd_per_t: marginal,
         });
     }
@@ -261,8 +387,48 @@ pub fn clear(lots: &[Lot], bids: &[Bid], routes: &Routes) -> Cleared {
             demand_t: demand_by_nation,
             received_t: received,
             ore_used_t: Vec::new(),
+            qualifying_t: qualifying,
+            credited_t: Vec::new(),
         },
     }
+}
+
+/// Reservation price of the lot that would meet `demand` in merit order from the lots a segment
+/// can still reach (`probe` is one of its buyers), without dispatching anything; +inf when the
+/// reachable supply falls short. The reference price of sourcing preferences.
+fn merit_marginal(
+    order: &[usize],
+    lots: &[Lot],
+    dispatched: &[f64],
+    routes: &Routes,
+    probe: NationIdx,
+    quota_left: &[f64],
+    demand: f64,
+) -> f64 {
+    let tolerance = DUST_T * demand.max(1.0);
+    let mut quota_view = quota_left.to_vec();
+    let mut reached = 0.0;
+    for &li in order {
+        let lot = &lots[li];
+        let remaining = lot.quantity_t - dispatched[li];
+        let reachable = match routes.access[routes.at(lot.host, probe)] {
+            Access::Open => remaining,
+            Access::Blocked => continue,
+            Access::Quota(k) => {
+                let r = remaining.min(quota_view[k]).max(0.0);
+                quota_view[k] -= r;
+                r
+            }
+        };
+        if reachable <= 0.0 {
+            continue;
+        }
+        reached += reachable;
+        if reached >= demand - tolerance {
+            return lot.reservation_usd_per_t;
+        }
+    }
+    f64::INFINITY
 }
 
 /// Least-cost routing of one segment's dispatched tonnes (by host) to its buyers' rations.
@@ -410,6 +576,66 @@ struct Seller {
     site: Site,
     opex_usd_per_t: f64,
     potential_t: f64,
+    /// Owners' home nations with their equity shares (refineries only; for sourcing rules).
+    owner_homes: Vec<(NationIdx, f64)>,
+}
+
+/// The sourcing preferences of a mineral's refined market (`docs/ODD.md` §7.6.1): one per consumer
+/// with a rule in force, with its premium, target = required share × demand, and which refinery
+/// lots qualify (processed at home or in an FTA partner; not controlled by entities of concern when
+/// the rule excludes them). Extraction origin is not traced: the refinery's host stands for both.
+fn sourcing_preferences(
+    sourcing: &SourcingRules,
+    registry: &Registry,
+    mineral: MineralIdx,
+    bids: &[Bid],
+    refineries: &[&Seller],
+) -> Vec<Preference> {
+    bids.iter()
+        .filter_map(|bid| {
+            let rule = sourcing.rule(bid.nation, mineral)?;
+            let qualifies = refineries
+                .iter()
+                .map(|s| {
+                    sourcing.qualifies(
+                        registry,
+                        bid.nation,
+                        mineral,
+                        &[s.site.host],
+                        &s.owner_homes,
+                    ) == Some(true)
+                })
+                .collect();
+            Some(Preference {
+                buyer: bid.nation,
+                target_t: rule.required_share * bid.demand_t,
+                premium_usd_per_t: rule.premium_usd_per_t,
+                qualifies,
+            })
+        })
+        .collect()
+}
+
+/// Credited tonnes of each buyer with a rule: its qualifying tonnes up to required share ×
+/// tonnes received (the qualifying material needed for all it consumes to earn the credit).
+fn credit_qualifying_tonnes(
+    sourcing: &SourcingRules,
+    mineral: MineralIdx,
+    outcome: &mut CommodityOutcome,
+) {
+    if outcome.qualifying_t.is_empty() {
+        return;
+    }
+    outcome.credited_t = outcome
+        .qualifying_t
+        .iter()
+        .zip(&outcome.received_t)
+        .enumerate()
+        .map(|(b, (q, received))| {
+            let share = sourcing.required_share(NationIdx(b as u16), mineral);
+            q.min(share * received)
+        })
+        .collect();
 }
 
 /// Clear the ore and refined markets of every mineral, set each asset's actual output and update
@@ -425,10 +651,11 @@ pub fn clear_markets(
     buyer_prices: Res<BuyerPrices>,
     demand: Res<Demand>,
     schedule: Res<DemandSchedule>,
+    sourcing: Res<SourcingRules>,
     mut stocks: ResMut<FeedStocks>,
     mut outcome: ResMut<MarketOutcome>,
     nations: Query<(&NationIdx, &Priorities)>,
-    mut assets: Query<(&AssetIdx, &Site, &UnitCost, &mut Output)>,
+    mut assets: Query<(&AssetIdx, &Site, &UnitCost, &Ownership, &mut Output)>,
 ) {
     let n = registry.n_nations();
     let dt = clock.dt_years();
@@ -441,11 +668,20 @@ pub fn clear_markets(
     }
     let mut sellers: Vec<Seller> = assets
         .iter()
-        .map(|(idx, site, cost, output)| Seller {
+        .map(|(idx, site, cost, owners, output)| Seller {
             idx: *idx,
             site: *site,
             opex_usd_per_t: cost.opex_usd_per_t,
             potential_t: output.potential_t.max(0.0),
+            owner_homes: if site.stage == Stage::Refined && !sourcing.rules.is_empty() {
+                owners
+                    .0
+                    .iter()
+                    .map(|(firm, share)| (registry.firm_home[firm.0 as usize], *share))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         })
         .collect();
     sellers.sort_by_key(|s| s.idx);
@@ -540,7 +776,9 @@ pub fn clear_markets(
             .iter()
             .map(|s| offer(refinery_lot(s, s.potential_t)))
             .collect();
-        let tentative = clear(&lots_a, &refined_bids, &refined_routes);
+        let preferences =
+            sourcing_preferences(&sourcing, &registry, mineral, &refined_bids, &refineries);
+        let tentative = clear_preferring(&lots_a, &refined_bids, &refined_routes, &preferences);
         let need: Vec<f64> = refineries
             .iter()
             .zip(&tentative.dispatched_t)
@@ -630,7 +868,8 @@ pub fn clear_markets(
                 offer(refinery_lot(s, s.potential_t.min(recovery * feed)))
             })
             .collect();
-        let mut refined = clear(&lots_c, &refined_bids, &refined_routes);
+        let mut refined = clear_preferring(&lots_c, &refined_bids, &refined_routes, &preferences);
+        credit_qualifying_tonnes(&sourcing, mineral, &mut refined.outcome);
         // Pass C offers only what the ore bought allows, which equals demand whenever ore was
         // plentiful; the supply a segment *could* have had is its refinery capacity (pass A)
         // unless ore ran short. Prices read this, so surplus refining capacity lowers prices.
@@ -664,7 +903,7 @@ pub fn clear_markets(
         outcome.commodities[c_ore] = ore_outcome;
         outcome.commodities[c_ref] = refined.outcome;
     }
-    for (idx, _, _, mut output) in &mut assets {
+    for (idx, _, _, _, mut output) in &mut assets {
         output.t = actual.get(idx.0 as usize).copied().unwrap_or(0.0);
     }
 }
@@ -730,6 +969,53 @@ mod tests {
         let out = clear(&lots, &bids, &routes);
         assert_eq!(out.outcome.received_t[1], 10.0);
         assert_eq!(out.outcome.segments[0].accessible_t, 10.0);
+    }
+
+    /// Buyer 1 prefers lot 1 (host 1, qualifying) up to 30 t; the cheap lot 0 could serve all.
+    fn preferred(premium: f64) -> Cleared {
+        let lots = [lot(0, 0, 200.0, 100.0), lot(1, 1, 100.0, 150.0)];
+        let bids = [
+            Bid {
+                nation: NationIdx(0),
+                demand_t: 60.0,
+            },
+            Bid {
+                nation: NationIdx(1),
+                demand_t: 40.0,
+            },
+        ];
+        let preference = Preference {
+            buyer: NationIdx(1),
+            target_t: 30.0,
+            premium_usd_per_t: premium,
+            qualifies: vec![false, true],
+        };
+        clear_preferring(&lots, &bids, &Routes::open(2), &[preference])
+    }
+
+    #[test]
+    fn a_preference_takes_qualifying_lots_up_to_its_target_within_the_premium() {
+        let out = preferred(60.0);
+        // 30 t from the qualifying lot (150 <= 100 + 60), the other 70 t in merit order.
+        assert_eq!(out.dispatched_t, vec![70.0, 30.0]);
+        let flows: Vec<(u16, u16, f64)> = out
+            .outcome
+            .shipments
+            .iter()
+            .map(|s| (s.from.0, s.to.0, s.t))
+            .collect();
+        assert_eq!(flows, vec![(0, 0, 60.0), (0, 1, 10.0), (1, 1, 30.0)]);
+        assert_eq!(out.outcome.qualifying_t, vec![0.0, 30.0]);
+        // The market price is set by the merit order, not by the preferred lot.
+        assert_eq!(out.outcome.segments[0].marginal_usd_per_t, Some(100.0));
+        assert_eq!(out.outcome.segments[0].served_t, 100.0);
+    }
+
+    #[test]
+    fn a_qualifying_lot_dearer_than_price_plus_premium_is_not_taken() {
+        let out = preferred(40.0);
+        assert_eq!(out.dispatched_t, vec![100.0, 0.0]);
+        assert_eq!(out.outcome.qualifying_t, vec![0.0, 0.0]);
     }
 
     #[test]

@@ -1,0 +1,425 @@
+//! Parameter sweeps: many runs of one base scenario over a design of parameter values.
+//!
+//! A sweep file ([`spec`]) names a base scenario, parameters by `--set` path, a design
+//! ([`design`]), replicates, a seed and the outcomes to keep ([`outcome`]). [`run_sweep`] writes
+//! the inputs of the sweep into its folder, runs every (point × replicate) in parallel
+//! ([`exec`]), appending each finished run to a journal ([`journal`]), and then writes the final
+//! tables in run order ([`summary`], [`sensitivity`]) and the manifest ([`manifest`]).
+//!
+//! The final tables are a function of the journal's content only, so they are byte-identical for
+//! any thread count, completion order, kill-and-resume, or set of shards ([`shard`], [`merge`]). Memory does
+//! not grow with the number of runs beyond 16 bytes of journal index per run.
+
+pub mod atomic;
+pub mod design;
+pub mod exec;
+pub mod journal;
+pub mod manifest;
+pub mod merge;
+pub mod outcome;
+pub mod sensitivity;
+pub mod shard;
+pub mod spec;
+pub mod summary;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
+use crate::output::tables::push_field;
+use crate::scenario::{Problem, ScenarioError};
+use atomic::AtomicFile;
+use journal::{JOURNAL_FILE, JournalIndex, JournalWriter};
+use manifest::{MANIFEST_FILE, ManifestParameter, Shard, SweepManifest};
+use spec::{Design, Plan};
+
+/// Copy of the sweep file in the output folder.
+pub const SWEEP_COPY: &str = "sweep.ron";
+/// The resolved base scenario in the output folder.
+pub const BASE_COPY: &str = "scenario.ron";
+/// One row per run: ids, seed, parameter values.
+pub const DESIGN_FILE: &str = "design.csv";
+/// One row per design point (the design matrix `X`).
+pub const POINTS_FILE: &str = "points.csv";
+/// The SALib problem definition.
+pub const SALIB_FILE: &str = "salib_problem.json";
+
+/// Everything that can stop a sweep.
+#[derive(Debug)]
+pub enum SweepError {
+    /// The base scenario (or the sweep file's syntax or types) is wrong.
+    Scenario(ScenarioError),
+    /// Semantic problems in the sweep file, all of them, located.
+    Invalid(Vec<Problem>),
+    /// Other bad input (arguments, an occupied output folder, shards that do not fit).
+    BadInput(String),
+    /// Anything else (I/O).
+    Internal(String),
+}
+
+impl fmt::Display for SweepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SweepError::Scenario(e) => write!(f, "{e}"),
+            SweepError::Invalid(problems) => {
+                writeln!(f, "the sweep file has {} problem(s):", problems.len())?;
+                for p in problems {
+                    write!(f, "{p}")?;
+                }
+                Ok(())
+            }
+            SweepError::BadInput(m) | SweepError::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for SweepError {}
+
+impl From<ScenarioError> for SweepError {
+    fn from(e: ScenarioError) -> Self {
+        SweepError::Scenario(e)
+    }
+}
+
+/// How to run a sweep.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// Output folder.
+    pub out_dir: PathBuf,
+    /// Worker threads (`None`: one per core).
+    pub jobs: Option<usize>,
+    /// Continue the sweep already in `out_dir`.
+    pub resume: bool,
+    /// Replace an existing output folder.
+    pub force: bool,
+    /// Run only this shard.
+    pub shard: Option<Shard>,
+    /// Command line, for the manifest.
+    pub args: Vec<String>,
+}
+
+/// What a sweep did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepReport {
+    /// Output folder.
+    pub out_dir: PathBuf,
+    /// Runs this folder is responsible for.
+    pub runs: u64,
+    /// Runs that finished.
+    pub ok: u64,
+    /// Runs that failed.
+    pub failed: u64,
+    /// Runs executed by this invocation (the rest were journaled before a resume).
+    pub executed: u64,
+    /// Wall time of this invocation, seconds.
+    pub wall_time_s: f64,
+}
+
+fn io_error(what: &str, path: &Path, e: impl fmt::Display) -> SweepError {
+    SweepError::Internal(format!("cannot {what} `{}`: {e}", path.display()))
+}
+
+/// Stream `design.csv` (header and one row per run) to `out`, returning its SHA-256.
+fn design_rows(plan: &Plan, mut out: Option<&mut AtomicFile>) -> Result<String, SweepError> {
+    let mut hasher = Sha256::new();
+    let mut line = String::from("run_id,point_id,replicate,seed");
+    for name in &plan.names {
+        line.push(',');
+        push_field(&mut line, name);
+    }
+    line.push('\n');
+    let mut emit = |line: &str| -> Result<(), SweepError> {
+        hasher.update(line.as_bytes());
+        if let Some(out) = out.as_deref_mut() {
+            out.write_str(line)
+                .map_err(|e| SweepError::Internal(format!("cannot write design.csv: {e}")))?;
+        }
+        Ok(())
+    };
+    emit(&line)?;
+    for run_id in 0..plan.total_runs() {
+        let (point, replicate) = plan.locate(run_id);
+        line.clear();
+        line.push_str(&format!(
+            "{run_id},{point},{replicate},{}",
+            exec::run_seed(plan, run_id)
+        ));
+        for value in &plan.points[point as usize] {
+            line.push(',');
+            push_field(&mut line, &value.csv_text());
+        }
+        line.push('\n');
+        emit(&line)?;
+    }
+    let digest = hasher.finalize();
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `points.csv` and `salib_problem.json`: the design matrix and its SALib problem definition.
+fn write_design_matrix(plan: &Plan, dir: &Path) -> Result<(), SweepError> {
+    let path = dir.join(POINTS_FILE);
+    let mut f = AtomicFile::create(&path).map_err(|e| io_error("write", &path, e))?;
+    let mut line = String::from("point_id");
+    for name in &plan.names {
+        line.push(',');
+        push_field(&mut line, name);
+    }
+    line.push('\n');
+    f.write_str(&line)
+        .map_err(|e| io_error("write", &path, e))?;
+    for (id, point) in plan.points.iter().enumerate() {
+        line.clear();
+        line.push_str(&id.to_string());
+        for value in point {
+            line.push(',');
+            push_field(&mut line, &value.csv_text());
+        }
+        line.push('\n');
+        f.write_str(&line)
+            .map_err(|e| io_error("write", &path, e))?;
+    }
+    f.commit().map_err(|e| io_error("write", &path, e))?;
+
+    // SALib reads `num_vars`, `names` and `bounds`; a parameter given by levels is described by
+    // the unit interval its levels are picked from (level floor(u * count)).
+    let bounds: Vec<[f64; 2]> = plan
+        .file
+        .parameters
+        .iter()
+        .map(|p| match (p.min, p.max) {
+            (Some(lo), Some(hi)) => [lo, hi],
+            _ => [0.0, 1.0],
+        })
+        .collect();
+    let problem = serde_json::json!({
+        "num_vars": plan.names.len(),
+        "names": plan.names,
+        "bounds": bounds,
+        "orechain_design": plan.file.design.kind(),
+        "orechain_note": "Rows of points.csv are the design matrix X in point_id order; for a \
+            sobol design they follow SALib's saltelli layout with calc_second_order=False. \
+            Y = the `mean` column of summary.csv for one outcome and year, in point_id order.",
+    });
+    let text = serde_json::to_string_pretty(&problem).unwrap_or_default() + "\n";
+    crate::output::folder::write_atomic(&dir.join(SALIB_FILE), text.as_bytes())
+        .map_err(|e| SweepError::Internal(e.to_string()))
+}
+
+/// Make `dir` ready: fresh (created or replaced with `--force`) or resumed (same sweep). Returns
+/// the previous manifest when resuming.
+fn prepare_folder(
+    opts: &SweepOptions,
+    design_hash: &str,
+) -> Result<Option<SweepManifest>, SweepError> {
+    let dir = &opts.out_dir;
+    let occupied = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) || dir.is_file();
+    if occupied && opts.resume {
+        let previous = SweepManifest::read(dir).map_err(|e| {
+            SweepError::BadInput(format!("cannot resume in `{}`: {e}", dir.display()))
+        })?;
+        if previous.design_hash != design_hash {
+            return Err(SweepError::BadInput(format!(
+                "`{}` holds a different sweep (design hash {}…, this sweep {}…): the sweep file, \
+                 its base scenario or its design changed. Pass --force to start again, or choose \
+                 another folder with -o",
+                dir.display(),
+                &previous.design_hash[..previous.design_hash.len().min(12)],
+                &design_hash[..12]
+            )));
+        }
+        if previous.shard != opts.shard {
+            return Err(SweepError::BadInput(format!(
+                "`{}` holds shard {:?} of this sweep, not {:?}",
+                dir.display(),
+                previous.shard,
+                opts.shard
+            )));
+        }
+        let engine = SweepManifest::new().engine_id();
+        if previous.engine_id() != engine {
+            return Err(SweepError::BadInput(format!(
+                "`{}` was started by engine {}, this is {}: a resumed sweep would mix results \
+                 of two engines. Pass --force to start again",
+                dir.display(),
+                previous.engine_id(),
+                engine
+            )));
+        }
+        atomic::remove_leftovers(dir).map_err(|e| io_error("clean", dir, e))?;
+        return Ok(Some(previous));
+    }
+    if occupied {
+        if !opts.force {
+            return Err(SweepError::BadInput(format!(
+                "output folder `{}` already exists and is not empty; pass --resume to continue \
+                 the sweep in it, --force to replace it, or choose another folder with -o",
+                dir.display()
+            )));
+        }
+        if !dir.join(MANIFEST_FILE).is_file() {
+            return Err(SweepError::BadInput(format!(
+                "refusing to replace `{}`: it has no manifest.json, so it is not an orechain \
+                 output folder",
+                dir.display()
+            )));
+        }
+        std::fs::remove_dir_all(dir).map_err(|e| io_error("remove", dir, e))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+    Ok(None)
+}
+
+/// The manifest of a plan, without run counts, times or files.
+fn plan_manifest(plan: &Plan, design_hash: &str) -> SweepManifest {
+    let mut m = SweepManifest::new();
+    m.name = plan.file.name.clone();
+    m.sweep_path = plan.sweep_path.display().to_string();
+    m.sweep_sha256 = sha256_hex(plan.sweep_text.as_bytes());
+    m.base_path = plan.file.base.clone();
+    m.base_sha256 = sha256_hex(plan.base_resolved.as_bytes());
+    m.seed = plan.file.seed;
+    m.design = plan.file.design.kind().into();
+    m.design_hash = design_hash.into();
+    m.parameters = plan
+        .names
+        .iter()
+        .zip(&plan.paths)
+        .map(|(name, path)| ManifestParameter {
+            name: name.clone(),
+            path: path.clone(),
+        })
+        .collect();
+    m.outcomes = plan.file.outcomes.clone();
+    m.points = plan.points.len() as u64;
+    m.replicates = plan.replicates();
+    m.total_runs = plan.total_runs();
+    m
+}
+
+/// The output files present in a folder, for the manifest.
+pub fn list_outputs(dir: &Path) -> Result<Vec<crate::output::manifest::ManifestFile>, SweepError> {
+    let names = [
+        SWEEP_COPY,
+        BASE_COPY,
+        DESIGN_FILE,
+        POINTS_FILE,
+        SALIB_FILE,
+        JOURNAL_FILE,
+        summary::RESULTS_FILE,
+        summary::FAILURES_FILE,
+        summary::SUMMARY_FILE,
+        summary::SENSITIVITY_FILE,
+    ];
+    let present: Vec<&str> = names
+        .into_iter()
+        .filter(|n| dir.join(n).is_file())
+        .collect();
+    Manifest::file_entries(dir, &present).map_err(|e| io_error("hash outputs in", dir, e))
+}
+
+fn write_manifest(dir: &Path, m: &SweepManifest) -> Result<(), SweepError> {
+    crate::output::folder::write_atomic(&dir.join(MANIFEST_FILE), m.to_json_pretty().as_bytes())
+        .map_err(|e| SweepError::Internal(e.to_string()))
+}
+
+/// The number of parameters, when the design is a Sobol' (Saltelli) design.
+fn sobol_parameters(plan: &Plan) -> Option<usize> {
+    matches!(plan.file.design, Design::Sobol { .. }).then_some(plan.names.len())
+}
+
+/// Run a sweep (or one shard of it) into `opts.out_dir`, resuming if asked.
+pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepError> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let dir = opts.out_dir.as_path();
+    let design_sha = design_rows(plan, None)?;
+    let hash = manifest::design_hash(
+        &design_sha,
+        &plan.base_resolved,
+        &plan.file.outcomes,
+        plan.replicates(),
+    );
+    let previous = prepare_folder(opts, &hash)?;
+    let mut m = plan_manifest(plan, &hash);
+    m.args = opts.args.clone();
+    m.shard = opts.shard;
+    m.start_time = previous
+        .as_ref()
+        .map_or_else(|| rfc3339_utc(started), |p| p.start_time.clone());
+    let total = plan.total_runs();
+    m.runs = opts.shard.map_or(total, |s| s.runs(total));
+    if previous.is_none() {
+        let write = |name: &str, bytes: &[u8]| {
+            crate::output::folder::write_atomic(&dir.join(name), bytes)
+                .map_err(|e| SweepError::Internal(e.to_string()))
+        };
+        write(SWEEP_COPY, plan.sweep_text.as_bytes())?;
+        write(BASE_COPY, plan.base_resolved.as_bytes())?;
+        let path = dir.join(DESIGN_FILE);
+        let mut f = AtomicFile::create(&path).map_err(|e| io_error("write", &path, e))?;
+        design_rows(plan, Some(&mut f))?;
+        f.commit().map_err(|e| io_error("write", &path, e))?;
+        write_design_matrix(plan, dir)?;
+        m.end_time = rfc3339_utc(SystemTime::now());
+        write_manifest(dir, &m)?;
+    }
+
+    let journal_path = dir.join(JOURNAL_FILE);
+    let journals = [journal_path.clone()];
+    let index = JournalIndex::open(&journals, total)
+        .map_err(|e| SweepError::Internal(format!("cannot read the journal: {e}")))?;
+    let in_shard = |run_id: u64| opts.shard.is_none_or(|s| s.contains(run_id));
+    let todo = (0..total).filter(|&r| in_shard(r) && !index.has(r)).count() as u64;
+    let writer =
+        JournalWriter::open(&journal_path).map_err(|e| io_error("open", &journal_path, e))?;
+    let executed = exec::execute(
+        plan,
+        (0..total)
+            .into_par_iter()
+            .filter(|&r| in_shard(r) && !index.has(r)),
+        todo,
+        opts.jobs,
+        writer,
+    )?;
+    drop(index);
+
+    let index = JournalIndex::open(&journals, total)
+        .map_err(|e| SweepError::Internal(format!("cannot read the journal: {e}")))?;
+    let names: Vec<String> = plan.file.outcomes.iter().map(|o| o.name.clone()).collect();
+    let totals = summary::write_tables(
+        &summary::Tables {
+            design_csv: &dir.join(DESIGN_FILE),
+            outcome_names: &names,
+            index: &index,
+            include: &in_shard,
+            summary: opts.shard.is_none(),
+            sobol_parameters: sobol_parameters(plan),
+        },
+        dir,
+    )?;
+    if totals.missing > 0 {
+        return Err(SweepError::Internal(format!(
+            "{} run(s) have no journal line after the sweep",
+            totals.missing
+        )));
+    }
+    m.runs_ok = totals.ok;
+    m.runs_failed = totals.failed;
+    m.complete = true;
+    m.end_time = rfc3339_utc(SystemTime::now());
+    m.wall_time_s = clock.elapsed().as_secs_f64();
+    m.files = list_outputs(dir)?;
+    write_manifest(dir, &m)?;
+    Ok(SweepReport {
+        out_dir: dir.to_path_buf(),
+        runs: m.runs,
+        ok: totals.ok,
+        failed: totals.failed,
+        executed,
+        wall_time_s: m.wall_time_s,
+    })
+}

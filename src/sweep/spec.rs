@@ -1,0 +1,760 @@
+//! The sweep file (RON): its schema, its validation, and the plan it resolves to.
+//!
+//! A sweep file names a base scenario, the parameters to vary (by `--set` paths), a design,
+//! replicates, a seed and the outcomes to keep (DESIGN.md §3.4). It is read with the scenario
+//! loader's machinery, so syntax and type errors carry file, line, column and field path; the
+//! semantic checks below list every problem at once, each located in the sweep file. Resolving a
+//! valid file gives a [`Plan`]: the base scenario parsed once, and the design points as the exact
+//! `--set` values each run applies.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::SweepError;
+use super::design;
+use super::outcome::{self, Outcome};
+use crate::scenario::load::{self, Document, Parsed};
+use crate::scenario::{Problem, ScenarioError, ron_tree};
+
+/// A sweep file as written.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// Name; the default output folder is `output/<name>/`.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Base scenario file, relative to the sweep file.
+    pub base: String,
+    /// Fixed `--set` overrides applied to the base before any parameter (e.g. a longer horizon).
+    #[serde(default)]
+    pub sets: Vec<String>,
+    /// Sweep seed: run `r` has seed `derive_seed(seed, r)`; random designs also derive from it.
+    pub seed: u64,
+    /// Runs per design point, each with its own seed. Default 1.
+    #[serde(default = "one")]
+    pub replicates: u32,
+    /// Parameters to vary.
+    #[serde(default)]
+    pub parameters: Vec<Parameter>,
+    /// How points are chosen.
+    pub design: Design,
+    /// What to keep from each run.
+    pub outcomes: Vec<Outcome>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One varied parameter: a `--set` path and either a range or a list of levels.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// `--set` path, e.g. `nations.CHL.governance.regulatory_stability`.
+    pub path: String,
+    /// Column name in the outputs; default = the path.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Lower end of a continuous range (inclusive).
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Upper end of a continuous range (inclusive for grids, exclusive for sampled designs).
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Round range values to whole numbers (every integer of `min..=max` equally likely).
+    #[serde(default)]
+    pub integer: bool,
+    /// Discrete levels (numbers, strings, booleans or any RON value). Sampled designs pick level
+    /// `floor(u * count)` for a unit coordinate `u`.
+    #[serde(default)]
+    pub levels: Vec<serde_json::Value>,
+}
+
+/// The experimental design.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Design {
+    /// Full factorial over every parameter's levels (a range gives `points_per_range` evenly
+    /// spaced values from `min` to `max`).
+    Grid {
+        /// Values per range parameter (at least 2).
+        #[serde(default)]
+        points_per_range: Option<u32>,
+    },
+    /// Independent uniform draws.
+    Random {
+        /// Design points.
+        points: u32,
+    },
+    /// Latin hypercube (each of `points` strata of every parameter sampled once).
+    LatinHypercube {
+        /// Design points.
+        points: u32,
+    },
+    /// Saltelli design on a Sobol' sequence: `base_points * (parameters + 2)` points, and
+    /// first- and total-order Sobol' indices in `sensitivity.csv`.
+    Sobol {
+        /// Base rows `n` (a power of two is best).
+        base_points: u32,
+    },
+    /// Explicit points from a CSV file (relative to the sweep file): a header naming every
+    /// parameter (by name) and one row per point.
+    Csv {
+        /// CSV file.
+        file: String,
+    },
+}
+
+impl Design {
+    /// Lower-case kind, as in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Design::Grid { .. } => "grid",
+            Design::Random { .. } => "random",
+            Design::LatinHypercube { .. } => "latin_hypercube",
+            Design::Sobol { .. } => "sobol",
+            Design::Csv { .. } => "csv",
+        }
+    }
+}
+
+/// One parameter value of a design point.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamValue {
+    /// A number (written with shortest round-trip formatting).
+    Number(f64),
+    /// A string (quoted for `--set`, bare in CSV).
+    Text(String),
+    /// Any other RON value, as RON text (booleans, options, lists).
+    Ron(String),
+}
+
+impl ParamValue {
+    /// The value as a CSV cell (before quoting).
+    pub fn csv_text(&self) -> String {
+        match self {
+            ParamValue::Number(x) => x.to_string(),
+            ParamValue::Text(s) | ParamValue::Ron(s) => s.clone(),
+        }
+    }
+
+    /// The value as the right-hand side of `--set PATH=VALUE`.
+    pub fn set_text(&self) -> String {
+        match self {
+            ParamValue::Number(x) => x.to_string(),
+            ParamValue::Text(s) => ron_tree::print_ron(&serde_json::Value::String(s.clone()))
+                .trim()
+                .to_string(),
+            ParamValue::Ron(s) => s.clone(),
+        }
+    }
+
+    fn from_json(value: &serde_json::Value) -> ParamValue {
+        match value {
+            serde_json::Value::Number(n) => n
+                .as_f64()
+                .map_or_else(|| ParamValue::Ron(n.to_string()), ParamValue::Number),
+            serde_json::Value::String(s) => ParamValue::Text(s.clone()),
+            other => ParamValue::Ron(ron_tree::print_ron(other).trim().to_string()),
+        }
+    }
+
+    /// Read a cell of an explicit design CSV: a number, `true`/`false`, or else a string.
+    pub fn from_csv_cell(cell: &str) -> ParamValue {
+        let cell = cell.trim();
+        match cell.parse::<f64>() {
+            Ok(x) if x.is_finite() => ParamValue::Number(x),
+            _ if cell == "true" || cell == "false" => ParamValue::Ron(cell.to_string()),
+            _ => ParamValue::Text(cell.to_string()),
+        }
+    }
+}
+
+/// A validated sweep, ready to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The sweep file as written.
+    pub file: SweepFile,
+    /// Path of the sweep file.
+    pub sweep_path: PathBuf,
+    /// Text of the sweep file (copied into the output folder).
+    pub sweep_text: String,
+    /// Path of the base scenario.
+    pub base_path: PathBuf,
+    /// The base scenario, parsed once, with the fixed `sets` applied.
+    pub base: Parsed,
+    /// The resolved base scenario as RON (every field explicit, fixed sets applied).
+    pub base_resolved: String,
+    /// Output column name of each parameter.
+    pub names: Vec<String>,
+    /// `--set` path of each parameter.
+    pub paths: Vec<String>,
+    /// Design points: one value per parameter.
+    pub points: Vec<Vec<ParamValue>>,
+    /// Text of an explicit design CSV (hashed into the design), if any.
+    pub design_csv_text: Option<String>,
+}
+
+impl Plan {
+    /// Replicates per point.
+    pub fn replicates(&self) -> u64 {
+        u64::from(self.file.replicates)
+    }
+
+    /// Total runs: points × replicates.
+    pub fn total_runs(&self) -> u64 {
+        self.points.len() as u64 * self.replicates()
+    }
+
+    /// `(point_id, replicate)` of a run: runs are numbered point by point.
+    pub fn locate(&self, run_id: u64) -> (u64, u64) {
+        (run_id / self.replicates(), run_id % self.replicates())
+    }
+
+    /// The `--set` arguments of a design point (without the seed).
+    pub fn point_sets(&self, point_id: u64) -> Vec<String> {
+        let point = &self.points[point_id as usize];
+        self.paths
+            .iter()
+            .zip(point)
+            .map(|(path, value)| format!("{path}={}", value.set_text()))
+            .collect()
+    }
+}
+
+/// Column names the outputs use themselves; a parameter may not take one.
+const RESERVED_NAMES: &[&str] = &[
+    "run_id",
+    "point_id",
+    "replicate",
+    "seed",
+    "outcome",
+    "year",
+    "value",
+    "n",
+    "mean",
+    "sd",
+    "p05",
+    "p50",
+    "p95",
+    "message",
+];
+
+/// Read, validate and resolve a sweep file.
+pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
+    let text = std::fs::read_to_string(sweep_path).map_err(|e| {
+        SweepError::BadInput(format!(
+            "cannot read sweep file `{}`: {e}",
+            sweep_path.display()
+        ))
+    })?;
+    let doc: Document<SweepFile> = load::deserialize_str(&text, &sweep_path.display().to_string())?;
+    let dir = sweep_path.parent().unwrap_or(Path::new("."));
+    let mut problems = Problems::new(&doc);
+    check_fields(&doc.value, &mut problems);
+
+    let base_path = dir.join(&doc.value.base);
+    let parsed = load::parse_file(&base_path)?;
+    let base = match parsed.with_sets(&doc.value.sets) {
+        Ok(base) => base,
+        Err(e @ (ScenarioError::Set { .. } | ScenarioError::Invalid { .. })) => {
+            problems.push("sets", one_line(&e));
+            return Err(problems.into_error());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let loaded = base.load(&[])?;
+    let base_resolved = loaded.resolved_ron();
+    check_paths(&doc.value, &base, &mut problems);
+
+    let design_csv_text = match &doc.value.design {
+        Design::Csv { file } => match std::fs::read_to_string(dir.join(file)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                problems.push(
+                    "design.file",
+                    format!("cannot read `{}`: {e}", dir.join(file).display()),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    // The outcomes must name series the model writes: checked on a run of the base scenario.
+    let probe = crate::sim::run(&loaded.scenario);
+    let (start, end) = {
+        let run = &loaded.scenario.scenario().run;
+        (run.start_year, run.end_year)
+    };
+    for (i, o) in doc.value.outcomes.iter().enumerate() {
+        if let Some(years) = &o.years
+            && let Some(bad) = years.iter().find(|y| !(start..=end).contains(*y))
+        {
+            problems.push(
+                &format!("outcomes.{i}.years"),
+                format!("year {bad} is outside the base scenario's horizon {start}..={end}"),
+            );
+        }
+        if !outcome::has_rows(o, &probe) {
+            problems.push(&format!("outcomes.{i}"), describe_missing_series(o, &probe));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.into_error());
+    }
+    let names: Vec<String> = doc.value.parameters.iter().map(param_name).collect();
+    let points = build_points(
+        &doc.value,
+        &names,
+        design_csv_text.as_deref(),
+        &mut problems,
+    );
+    if !problems.is_empty() {
+        return Err(problems.into_error());
+    }
+    let paths = doc
+        .value
+        .parameters
+        .iter()
+        .map(|p| p.path.clone())
+        .collect();
+    Ok(Plan {
+        file: doc.value,
+        sweep_path: sweep_path.to_path_buf(),
+        sweep_text: text,
+        base_path,
+        base,
+        base_resolved,
+        names,
+        paths,
+        points,
+        design_csv_text,
+    })
+}
+
+/// The output name of a parameter.
+fn param_name(p: &Parameter) -> String {
+    p.name.clone().unwrap_or_else(|| p.path.clone())
+}
+
+/// A scenario error as one line (for `failures.csv` and located sweep problems).
+pub fn one_line(e: &ScenarioError) -> String {
+    match e {
+        ScenarioError::Invalid { problems } => problems
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// Semantic problems collected with their locations in the sweep file.
+struct Problems<'a> {
+    doc: &'a Document<SweepFile>,
+    list: Vec<Problem>,
+}
+
+impl<'a> Problems<'a> {
+    fn new(doc: &'a Document<SweepFile>) -> Self {
+        Problems {
+            doc,
+            list: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, path: &str, message: String) {
+        self.list.push(Problem {
+            path: path.to_string(),
+            message,
+            location: load::locate_path(&self.doc.tree, path, &self.doc.sources),
+        });
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn into_error(self) -> SweepError {
+        SweepError::Invalid(self.list)
+    }
+}
+
+fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
+    if s.name.trim().is_empty() || s.name.contains(['/', '\\']) {
+        problems.push(
+            "name",
+            "must be a non-empty name without `/` (it names the output folder)".into(),
+        );
+    }
+    if s.replicates == 0 {
+        problems.push("replicates", "must be at least 1".into());
+    }
+    for (i, set) in s.sets.iter().enumerate() {
+        if set.split('=').next().map(str::trim) == Some("run.seed") {
+            problems.push(
+                &format!("sets.{i}"),
+                "the sweep derives every run's seed from `seed`; remove this set".into(),
+            );
+        }
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (i, p) in s.parameters.iter().enumerate() {
+        let at = format!("parameters.{i}");
+        let name = param_name(p);
+        if p.path.trim() == "run.seed" {
+            problems.push(
+                &format!("{at}.path"),
+                "the seed is not a parameter: use `replicates` (each run gets its own seed)".into(),
+            );
+        }
+        if name.is_empty() || name.contains(['\n', '\r', '"']) {
+            problems.push(
+                &format!("{at}.name"),
+                "must be non-empty, without quotes or line breaks".into(),
+            );
+        } else if RESERVED_NAMES.contains(&name.as_str()) {
+            problems.push(
+                &format!("{at}.name"),
+                format!("`{name}` is an output column; choose another name"),
+            );
+        } else if names.contains(&name) {
+            problems.push(&at, format!("a second parameter is named `{name}`"));
+        }
+        names.push(name);
+        let has_range = p.min.is_some() || p.max.is_some();
+        match (has_range, p.levels.is_empty()) {
+            (true, false) => {
+                problems.push(&at, "give either `min`/`max` or `levels`, not both".into())
+            }
+            (false, true) => problems.push(&at, "needs `min` and `max`, or `levels`".into()),
+            (true, true) => match (p.min, p.max) {
+                (Some(lo), Some(hi)) if lo.is_finite() && hi.is_finite() && lo < hi => {
+                    if p.integer && (lo.fract() != 0.0 || hi.fract() != 0.0) {
+                        problems.push(&at, "an `integer` range needs whole `min` and `max`".into());
+                    }
+                }
+                (Some(_), Some(_)) => {
+                    problems.push(&at, "needs finite `min` < `max`".into());
+                }
+                _ => problems.push(&at, "needs both `min` and `max`".into()),
+            },
+            (false, false) => {
+                if p.integer {
+                    problems.push(&format!("{at}.integer"), "applies to ranges only".into());
+                }
+            }
+        }
+    }
+    let k = s.parameters.len();
+    match &s.design {
+        Design::Grid { points_per_range } => {
+            let needs = s.parameters.iter().any(|p| p.levels.is_empty());
+            match points_per_range {
+                Some(n) if *n < 2 => {
+                    problems.push("design.points_per_range", "must be at least 2".into());
+                }
+                None if needs => problems.push(
+                    "design",
+                    "a grid over a `min`/`max` parameter needs `points_per_range` (or give `levels`)"
+                        .into(),
+                ),
+                _ => {}
+            }
+        }
+        Design::Random { points } | Design::LatinHypercube { points } => {
+            if *points == 0 {
+                problems.push("design.points", "must be at least 1".into());
+            }
+            if k == 0 {
+                problems.push(
+                    "parameters",
+                    "a sampled design needs at least one parameter".into(),
+                );
+            }
+        }
+        Design::Sobol { base_points } => {
+            if *base_points == 0 {
+                problems.push("design.base_points", "must be at least 1".into());
+            }
+            if k == 0 || k > design::MAX_SALTELLI_PARAMETERS {
+                problems.push(
+                    "parameters",
+                    format!(
+                        "a Sobol' design needs 1 to {} parameters, found {k}",
+                        design::MAX_SALTELLI_PARAMETERS
+                    ),
+                );
+            }
+        }
+        Design::Csv { .. } => {
+            if k == 0 {
+                problems.push(
+                    "parameters",
+                    "an explicit design names its parameters here".into(),
+                );
+            }
+        }
+    }
+    if s.outcomes.is_empty() {
+        problems.push("outcomes", "name at least one outcome to keep".into());
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, o) in s.outcomes.iter().enumerate() {
+        let valid = !o.name.is_empty()
+            && o.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !valid {
+            problems.push(
+                &format!("outcomes.{i}.name"),
+                "use letters, digits, `_`, `-` and `.` only".into(),
+            );
+        } else if seen.contains(&o.name.as_str()) {
+            problems.push(
+                &format!("outcomes.{i}.name"),
+                format!("a second outcome is named `{}`", o.name),
+            );
+        }
+        seen.push(&o.name);
+    }
+}
+
+/// Each parameter path must name a scenario field: try setting it on the base.
+fn check_paths(s: &SweepFile, base: &Parsed, problems: &mut Problems<'_>) {
+    for (i, p) in s.parameters.iter().enumerate() {
+        let probe = match (p.levels.first(), p.min) {
+            (Some(level), _) => ParamValue::from_json(level),
+            (None, Some(lo)) => ParamValue::Number(lo),
+            (None, None) => continue,
+        };
+        let set = format!("{}={}", p.path, probe.set_text());
+        if let Err(e @ ScenarioError::Set { .. }) = base.load(std::slice::from_ref(&set)) {
+            let message = match &e {
+                ScenarioError::Set { message, .. } => message.clone(),
+                _ => one_line(&e),
+            };
+            problems.push(&format!("parameters.{i}.path"), message);
+        }
+    }
+}
+
+/// Map a unit coordinate to a parameter value.
+fn from_unit(p: &Parameter, u: f64) -> ParamValue {
+    if !p.levels.is_empty() {
+        let n = p.levels.len();
+        let i = ((u * n as f64) as usize).min(n - 1);
+        return ParamValue::from_json(&p.levels[i]);
+    }
+    let (lo, hi) = (p.min.unwrap_or(0.0), p.max.unwrap_or(1.0));
+    if p.integer {
+        // Every integer of lo..=hi gets an equal share of the unit interval.
+        let count = hi - lo + 1.0;
+        ParamValue::Number((lo + (u * count).floor()).min(hi))
+    } else {
+        ParamValue::Number(lo + u * (hi - lo))
+    }
+}
+
+/// A grid value, rounded to 12 significant digits so that `0.1 + 2 * 0.1` prints as `0.3`.
+fn grid_value(lo: f64, hi: f64, i: u32, n: u32, integer: bool) -> f64 {
+    let x = lo + (hi - lo) * f64::from(i) / f64::from(n - 1);
+    if integer {
+        return x.round();
+    }
+    format!("{x:.11e}").parse().unwrap_or(x)
+}
+
+fn build_points(
+    s: &SweepFile,
+    names: &[String],
+    csv_text: Option<&str>,
+    problems: &mut Problems<'_>,
+) -> Vec<Vec<ParamValue>> {
+    let k = s.parameters.len();
+    let from_units = |units: Vec<Vec<f64>>| -> Vec<Vec<ParamValue>> {
+        units
+            .into_iter()
+            .map(|u| {
+                s.parameters
+                    .iter()
+                    .zip(u)
+                    .map(|(p, u)| from_unit(p, u))
+                    .collect()
+            })
+            .collect()
+    };
+    match &s.design {
+        Design::Grid { points_per_range } => {
+            let n = points_per_range.unwrap_or(2);
+            let axes: Vec<Vec<ParamValue>> = s
+                .parameters
+                .iter()
+                .map(|p| {
+                    if p.levels.is_empty() {
+                        let (lo, hi) = (p.min.unwrap_or(0.0), p.max.unwrap_or(1.0));
+                        let mut values: Vec<ParamValue> = (0..n)
+                            .map(|i| ParamValue::Number(grid_value(lo, hi, i, n, p.integer)))
+                            .collect();
+                        values.dedup();
+                        values
+                    } else {
+                        p.levels.iter().map(ParamValue::from_json).collect()
+                    }
+                })
+                .collect();
+            let counts: Vec<usize> = axes.iter().map(Vec::len).collect();
+            design::grid_indices(&counts)
+                .into_iter()
+                .map(|idx| {
+                    idx.iter()
+                        .zip(&axes)
+                        .map(|(&i, axis)| axis[i].clone())
+                        .collect()
+                })
+                .collect()
+        }
+        Design::Random { points } => from_units(design::random_points(k, *points as usize, s.seed)),
+        Design::LatinHypercube { points } => {
+            from_units(design::latin_hypercube_points(k, *points as usize, s.seed))
+        }
+        Design::Sobol { base_points } => {
+            from_units(design::saltelli_points(k, *base_points as usize))
+        }
+        Design::Csv { .. } => read_csv_points(csv_text.unwrap_or(""), names, problems),
+    }
+}
+
+/// Points of an explicit design CSV: header = parameter names (any order), one row per point.
+fn read_csv_points(
+    text: &str,
+    names: &[String],
+    problems: &mut Problems<'_>,
+) -> Vec<Vec<ParamValue>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|c| c.trim().to_string()).collect(),
+        Err(e) => {
+            problems.push("design.file", format!("cannot read the CSV header: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut columns = Vec::with_capacity(names.len());
+    for name in names {
+        match header.iter().position(|h| h == name) {
+            Some(c) => columns.push(c),
+            None => problems.push(
+                "design.file",
+                format!(
+                    "the CSV has no column `{name}` (its header is: {})",
+                    header.join(",")
+                ),
+            ),
+        }
+    }
+    if let Some(extra) = header.iter().find(|h| !names.contains(h)) {
+        problems.push(
+            "design.file",
+            format!("the CSV column `{extra}` is not a parameter of this sweep"),
+        );
+    }
+    if columns.len() != names.len() {
+        return Vec::new();
+    }
+    let mut points = Vec::new();
+    for (row, record) in reader.records().enumerate() {
+        match record {
+            Ok(r) if r.len() == header.len() => points.push(
+                columns
+                    .iter()
+                    .map(|&c| ParamValue::from_csv_cell(&r[c]))
+                    .collect(),
+            ),
+            Ok(r) => {
+                problems.push(
+                    "design.file",
+                    format!(
+                        "CSV line {} has {} cells, the header {}",
+                        row + 2,
+                        r.len(),
+                        header.len()
+                    ),
+                );
+            }
+            Err(e) => problems.push("design.file", format!("CSV line {}: {e}", row + 2)),
+        }
+    }
+    if points.is_empty() {
+        problems.push("design.file", "the CSV has no design points".into());
+    }
+    points
+}
+
+/// Why an outcome matches nothing in the base run, with what it could have named.
+fn describe_missing_series(o: &Outcome, probe: &crate::sim::RunResult) -> String {
+    let mut metrics: Vec<&str> = probe.metrics.iter().map(|r| r.metric).collect();
+    metrics.sort_unstable();
+    metrics.dedup();
+    if !metrics.contains(&o.metric.as_str()) {
+        let mut scored: Vec<(usize, &str)> = metrics
+            .iter()
+            .map(|m| (load::edit_distance(m, &o.metric), *m))
+            .collect();
+        scored.sort_unstable();
+        return format!(
+            "the model writes no metric `{}`; metrics are: {}",
+            o.metric,
+            scored
+                .iter()
+                .map(|(_, m)| *m)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let reg = &probe.registry;
+    let name = |list: &[String], i: Option<usize>| {
+        i.and_then(|i| list.get(i).cloned()).unwrap_or_default()
+    };
+    let mut series: Vec<String> = probe
+        .metrics
+        .iter()
+        .filter(|r| r.metric == o.metric)
+        .map(|r| {
+            let mut s = String::new();
+            let _ = write!(
+                s,
+                "(mineral: {:?}, stage: {:?}, nation: {:?}, partner: {:?})",
+                name(&reg.minerals, r.mineral.map(|m| usize::from(m.0))),
+                r.stage.map_or("", |s| s.as_str()),
+                name(&reg.nations, r.nation.map(|n| usize::from(n.0))),
+                name(&reg.nations, r.partner.map(|n| usize::from(n.0))),
+            );
+            s
+        })
+        .collect();
+    series.sort_unstable();
+    series.dedup();
+    let shown: Vec<&str> = series.iter().take(8).map(String::as_str).collect();
+    format!(
+        "no `{}` series in a run of the base scenario matches these filters (an omitted filter \
+         matches an empty cell); series include: {}{}",
+        o.metric,
+        shown.join(", "),
+        if series.len() > shown.len() {
+            ", ..."
+        } else {
+            ""
+        }
+    )
+}

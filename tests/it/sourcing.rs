@@ -1,0 +1,194 @@
+//! Sourcing rules act on trade (issue 4, `docs/ODD.md` §7.6.1): a consumer with an IRA-30D-style
+//! rule buys qualifying refined supply (home, FTA partners, agreement partners; not controlled by
+//! entities of concern) up to its required share, and stops when the rule ends.
+
+use orechain::model::components::Stage;
+use orechain::model::resources::MetricRow;
+use orechain::scenario::load_str;
+use orechain::sim::{RunResult, run};
+
+/// China's cheap refinery could serve everyone; dearer refineries in Japan, Australia (a US FTA
+/// partner) and Mexico (a US FTA partner, but the plant is Chinese-owned) sit idle without a rule.
+/// Costs per tonne above the ore price: CHN 300, JPN 350, MEX 400, AUS 600. The US demands 200 t/yr.
+fn world(policies: &str, elasticity: f64) -> RunResult {
+    let text = format!(
+        r#"Scenario(
+    name: "sourcing",
+    run: (start_year: 2024, end_year: 2028, steps_per_year: 4),
+    minerals: [(id: "x", ore_price_usd_per_t: 1000.0, refined_price_usd_per_t: 3000.0,
+                recovery: 1.0, demand_elasticity: {elasticity})],
+    nations: [
+        (id: "AUS"),
+        (id: "BRA"),
+        (id: "CHN", entity_of_concern: true, demand: [(mineral: "x", points: [(2024, 600.0)])]),
+        (id: "JPN", demand: [(mineral: "x", points: [(2024, 100.0)])]),
+        (id: "MEX"),
+        (id: "USA", fta_partners: ["AUS", "MEX"],
+         demand: [(mineral: "x", points: [(2024, 200.0)])]),
+    ],
+    firms: [
+        (id: "aus_firm", home: "AUS", kind: "refiner", invests: false),
+        (id: "bra_firm", home: "BRA", kind: "miner", invests: false),
+        (id: "chn_firm", home: "CHN", kind: "refiner", invests: false),
+        (id: "jpn_firm", home: "JPN", kind: "refiner", invests: false),
+    ],
+    assets: [
+        (id: "mine", host: "BRA", mineral: "x", stage: "ore", capacity_t_per_yr: 2000.0,
+         utilisation: 1.0, unit_opex_usd_per_t: 400.0, owners: {{"bra_firm": 1.0}}),
+        (id: "chn_ref", host: "CHN", mineral: "x", stage: "refined", capacity_t_per_yr: 1000.0,
+         utilisation: 1.0, unit_opex_usd_per_t: 300.0, owners: {{"chn_firm": 1.0}}),
+        (id: "jpn_ref", host: "JPN", mineral: "x", stage: "refined", capacity_t_per_yr: 150.0,
+         utilisation: 1.0, unit_opex_usd_per_t: 350.0, owners: {{"jpn_firm": 1.0}}),
+        (id: "mex_ref", host: "MEX", mineral: "x", stage: "refined", capacity_t_per_yr: 150.0,
+         utilisation: 1.0, unit_opex_usd_per_t: 400.0, owners: {{"chn_firm": 0.6, "aus_firm": 0.4}}),
+        (id: "aus_ref", host: "AUS", mineral: "x", stage: "refined", capacity_t_per_yr: 150.0,
+         utilisation: 1.0, unit_opex_usd_per_t: 600.0, owners: {{"aus_firm": 1.0}}),
+    ],
+    policies: [{policies}],
+)"#
+    );
+    let loaded = load_str(&text, "sourcing.ron", &[]).expect("test scenario is valid");
+    run(&loaded.scenario)
+}
+
+/// A US rule from 2024.5 to 2026 requiring a 50% qualifying share, premium 500 USD/t.
+fn rule(exclude_entities_of_concern: bool) -> String {
+    format!(
+        r#"(id: "ira", start: 2024.5, end: Some(2026.0),
+           action: (kind: "sourcing_rule", consumer: "USA", minerals: ["x"],
+                    required_share: [(2024.0, 0.5)], premium_usd_per_t: 500.0,
+                    exclude_entities_of_concern: {exclude_entities_of_concern}))"#
+    )
+}
+
+const US_JAPAN: &str = r#"(id: "cma", start: 2024.0,
+    action: (kind: "fta_agreement", nation: "USA", partner: "JPN"))"#;
+
+/// Tonnes shipped `from` -> `to` of refined x at a step.
+fn flow(r: &RunResult, step: u32, from: &str, to: &str) -> f64 {
+    let reg = &r.registry;
+    r.flows
+        .iter()
+        .filter(|f| {
+            f.step == step
+                && f.stage == Stage::Refined
+                && reg.nations[usize::from(f.from.0)] == from
+                && reg.nations[usize::from(f.to.0)] == to
+        })
+        .map(|f| f.quantity_t)
+        .fold(0.0, |a, b| a + b)
+}
+
+/// Value of a refined metric of a nation at a step.
+fn value(r: &RunResult, step: u32, metric: &str, nation: &str) -> Option<f64> {
+    let reg = &r.registry;
+    r.metrics
+        .iter()
+        .find(|m: &&MetricRow| {
+            m.step == step
+                && m.metric == metric
+                && m.stage == Some(Stage::Refined)
+                && m.nation
+                    .is_some_and(|n| reg.nations[usize::from(n.0)] == nation)
+        })
+        .map(|m| m.value)
+}
+
+/// US refined supply from outside China this step, as a share of its consumption.
+fn usa_share_from(r: &RunResult, step: u32, hosts: &[&str]) -> f64 {
+    let from: f64 = hosts.iter().map(|h| flow(r, step, h, "USA")).sum();
+    let consumed = value(r, step, "consumption", "USA").expect("USA consumes") / 4.0;
+    from / consumed
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+}
+
+/// Steps 4..8 are 2025, while the rule (2024.5 to 2026) is in force.
+const IN_FORCE: std::ops::Range<u32> = 4..8;
+
+#[test]
+fn a_rule_raises_the_consumers_share_of_qualifying_supply_to_the_required_share() {
+    let without = world("", 0.0);
+    let with = world(&rule(true), 0.0);
+    let partners = ["AUS", "MEX", "JPN"];
+    for step in IN_FORCE {
+        // Without a rule China's cheapest refinery serves the US entirely.
+        assert_eq!(usa_share_from(&without, step, &partners), 0.0);
+        assert_eq!(value(&without, step, "qualifying_share", "USA"), None);
+        // With it the US buys half its needs (the required share) from the Australian refinery:
+        // the only one in an FTA partner not controlled by an entity of concern.
+        let share = usa_share_from(&with, step, &["AUS"]);
+        assert!(close(share, 0.5), "step {step}: AUS share {share}");
+        let reported = value(&with, step, "qualifying_share", "USA").expect("metric row");
+        assert!(
+            close(reported, 0.5),
+            "step {step}: qualifying_share {reported}"
+        );
+        // 50 t/yr credited at 500 USD/t.
+        let premium = value(&with, step, "sourcing_premium_usd", "USA").expect("metric row");
+        assert!(close(premium, 0.5 * 200.0 * 500.0), "premium {premium}");
+    }
+    // Before the rule starts nothing changes.
+    assert_eq!(usa_share_from(&with, 0, &partners), 0.0);
+}
+
+#[test]
+fn an_fta_agreement_makes_japanese_supply_count() {
+    let without = world(&rule(true), 0.0);
+    let with = world(&format!("{}, {US_JAPAN}", rule(true)), 0.0);
+    for step in IN_FORCE {
+        assert_eq!(flow(&without, step, "JPN", "USA"), 0.0);
+        // Japan's refinery is cheaper than Australia's: with the agreement the US buys there.
+        let share = usa_share_from(&with, step, &["JPN"]);
+        assert!(close(share, 0.5), "step {step}: JPN share {share}");
+        assert_eq!(flow(&with, step, "AUS", "USA"), 0.0);
+    }
+}
+
+#[test]
+fn chinese_controlled_refineries_abroad_qualify_only_without_the_entity_of_concern_exclusion() {
+    let excluded = world(&rule(true), 0.0);
+    let allowed = world(&rule(false), 0.0);
+    for step in IN_FORCE {
+        // The Mexican plant (60% Chinese-owned) is the cheaper FTA refinery: it wins when entities
+        // of concern count, and gets nothing when they are excluded.
+        assert!(close(usa_share_from(&allowed, step, &["MEX"]), 0.5));
+        assert_eq!(flow(&allowed, step, "AUS", "USA"), 0.0);
+        assert_eq!(flow(&excluded, step, "MEX", "USA"), 0.0);
+        assert!(close(usa_share_from(&excluded, step, &["AUS"]), 0.5));
+    }
+}
+
+#[test]
+fn the_effect_disappears_after_the_rules_end_date() {
+    let with = world(&rule(true), 0.0);
+    assert!(
+        usa_share_from(&with, 7, &["AUS"]) > 0.0,
+        "in force up to step 7"
+    );
+    // The rule ends at 2026.0 (step 8): from then on China serves the US again.
+    for step in 8..with.steps {
+        assert_eq!(
+            usa_share_from(&with, step, &["AUS", "MEX", "JPN"]),
+            0.0,
+            "step {step}"
+        );
+        assert_eq!(value(&with, step, "qualifying_share", "USA"), None);
+    }
+}
+
+#[test]
+fn the_credit_passed_through_raises_the_consumers_demand() {
+    let without = world("", -0.3);
+    let with = world(&rule(true), -0.3);
+    let step = IN_FORCE.end - 1;
+    let base = value(&without, step, "demand", "USA").expect("demand row");
+    let more = value(&with, step, "demand", "USA").expect("demand row");
+    // Half the tonnes earn 500 USD/t: the US reacts to a price 250 USD/t lower.
+    assert!(more > base * 1.01, "demand {more} vs {base}");
+    // Other consumers see no credit.
+    let chn = |r: &RunResult| value(r, step, "demand", "CHN").expect("demand row");
+    assert!((chn(&with) / chn(&without) - 1.0).abs() < 0.01);
+}

@@ -1,0 +1,452 @@
+//! `orechain sweep`: byte-identical results across thread counts and kill-and-resume, failures
+//! recorded, sweep-file errors located, folders protected.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::{bin, orechain, outcome, read, repo, tmp};
+
+/// A sweep file over tiny.ron written into `dir`; `body` holds parameters, design and outcomes.
+fn sweep_file(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let base = repo("scenarios/tiny.ron");
+    let text = format!(
+        "Sweep(\n    name: \"{name}\",\n    base: \"{}\",\n{body}\n)\n",
+        base.display()
+    );
+    let path = dir.join(format!("{name}.ron"));
+    std::fs::write(&path, text).expect("the sweep file can be written");
+    path
+}
+
+/// 30 points × 4 replicates = 120 runs of 37 years: long enough to kill mid-way.
+const LONG_SWEEP: &str = r#"
+    sets: ["run.end_year=2060"],
+    seed: 99,
+    replicates: 4,
+    parameters: [
+        (path: "assets.atacama.outage.probability_per_step", name: "outage_p", min: 0.0, max: 0.6),
+        (path: "assets.atacama.capacity_t_per_yr", name: "capacity", levels: [80000.0, 120000.0]),
+    ],
+    design: (kind: "latin_hypercube", points: 30),
+    outcomes: [
+        (name: "chl_prod", metric: "production", mineral: "lithium", stage: "ore", nation: "CHL"),
+        (name: "hhi_q", metric: "hhi", mineral: "lithium", stage: "refined", aggregate: "series",
+         years: [2030, 2060]),
+    ],"#;
+
+fn journal_lines(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("journal.tsv"))
+        .map(|t| t.matches('\n').count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn results_are_byte_identical_for_j1_j2_and_after_kill_and_resume() {
+    let t = tmp();
+    let sweep = sweep_file(t.path(), "long", LONG_SWEEP);
+    let sweep = sweep.to_str().expect("utf-8 path");
+    let run = |dir: &str, extra: &[&str]| {
+        let mut args = vec!["sweep", sweep, "-o", dir];
+        args.extend_from_slice(extra);
+        let out = orechain(&args, t.path());
+        let (code, _, err) = outcome(&out);
+        assert_eq!(code, 0, "{err}");
+    };
+    run("j1", &["-j", "1"]);
+    run("j2", &["-j", "2"]);
+
+    // Kill a sweep once a few runs are journaled, then resume it.
+    let killed = t.path().join("killed");
+    let mut child = Command::new(bin())
+        .args(["sweep", sweep, "-o", "killed", "-j", "1"])
+        .current_dir(t.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the sweep starts");
+    let mut finished = false;
+    while journal_lines(&killed) < 5 {
+        if child.try_wait().expect("wait").is_some() {
+            finished = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    if finished {
+        // On a machine fast enough to finish before the first poll, leave what a kill would:
+        // five journaled runs and a torn sixth line.
+        let journal = read(&killed.join("journal.tsv"));
+        let kept: String = journal.split_inclusive('\n').take(5).collect();
+        let torn = &journal[kept.len()..kept.len() + 7];
+        std::fs::write(killed.join("journal.tsv"), format!("{kept}{torn}")).expect("write");
+    } else {
+        child.kill().expect("the sweep can be killed");
+    }
+    child.wait().expect("the sweep is reaped");
+    if !finished {
+        let done = journal_lines(&killed);
+        assert!(
+            done < 120,
+            "the kill came after the last run ({done} journaled)"
+        );
+        assert!(!killed.join("results.csv").exists());
+    }
+    run("killed", &["--resume", "-j", "1"]);
+    let report = std::fs::read_to_string(killed.join("manifest.json")).expect("manifest");
+    assert!(report.contains("\"complete\": true"), "{report}");
+
+    for file in ["results.csv", "summary.csv", "failures.csv", "design.csv"] {
+        let a = std::fs::read(t.path().join("j1").join(file)).expect("j1 output");
+        let b = std::fs::read(t.path().join("j2").join(file)).expect("j2 output");
+        let c = std::fs::read(killed.join(file)).expect("resumed output");
+        assert!(a == b, "{file} differs between -j 1 and -j 2");
+        assert!(a == c, "{file} differs after kill and resume");
+    }
+    // 120 runs × (37 yearly values + 8 quarterly values), in run order.
+    let results = read(&t.path().join("j1/results.csv"));
+    assert_eq!(results.lines().count(), 1 + 120 * (37 + 8));
+    let first_ids: Vec<&str> = results
+        .lines()
+        .skip(1)
+        .step_by(45)
+        .take(3)
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    assert_eq!(first_ids, ["0", "1", "2"]);
+}
+
+#[test]
+fn the_shipped_tiny_grid_writes_every_documented_file() {
+    let t = tmp();
+    let out = orechain(
+        &[
+            "sweep",
+            repo("scenarios/sweeps/tiny_grid.ron")
+                .to_str()
+                .expect("utf-8"),
+            "-o",
+            "grid",
+        ],
+        t.path(),
+    );
+    let (code, stdout, err) = outcome(&out);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("24 runs"), "{stdout}");
+    let dir = t.path().join("grid");
+    let design = read(&dir.join("design.csv"));
+    assert_eq!(
+        design.lines().next(),
+        Some("run_id,point_id,replicate,seed,chl_stability,outage_p")
+    );
+    assert_eq!(design.lines().count(), 25);
+    // Grid: first parameter slowest; the range gives its two ends.
+    assert!(design.contains("\n4,1,0,"), "{design}");
+    let points = read(&dir.join("points.csv"));
+    assert_eq!(
+        points.lines().collect::<Vec<_>>(),
+        [
+            "point_id,chl_stability,outage_p",
+            "0,0.3,0.05",
+            "1,0.3,0.4",
+            "2,0.5,0.05",
+            "3,0.5,0.4",
+            "4,0.7,0.05",
+            "5,0.7,0.4"
+        ]
+    );
+    let summary = read(&dir.join("summary.csv"));
+    assert_eq!(
+        summary.lines().next(),
+        Some("point_id,chl_stability,outage_p,outcome,year,n,mean,sd,p05,p50,p95")
+    );
+    assert!(summary.contains("\n0,0.3,0.05,chn_refined_share,2026,4,"));
+    assert_eq!(read(&dir.join("failures.csv")).lines().count(), 1);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("manifest.json"))).expect("manifest is JSON");
+    assert_eq!(manifest["total_runs"], 24);
+    assert_eq!(manifest["runs_ok"], 24);
+    assert_eq!(manifest["design"], "grid");
+    assert_eq!(manifest["complete"], true);
+    let files: Vec<&str> = manifest["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    for f in [
+        "results.csv",
+        "summary.csv",
+        "design.csv",
+        "sweep.ron",
+        "scenario.ron",
+    ] {
+        assert!(files.contains(&f), "{f} missing from {files:?}");
+    }
+    // The resolved base scenario carries the fixed set and reproduces a run.
+    assert!(read(&dir.join("scenario.ron")).contains("end_year: 2030"));
+}
+
+#[test]
+fn a_failing_design_point_is_recorded_and_the_sweep_finishes_with_exit_1() {
+    let t = tmp();
+    let sweep = sweep_file(
+        t.path(),
+        "bad_point",
+        r#"
+    seed: 1,
+    replicates: 2,
+    parameters: [
+        (path: "nations.CHL.governance.regulatory_stability", name: "stab", levels: [0.5, 1.5]),
+    ],
+    design: (kind: "grid"),
+    outcomes: [(name: "prod", metric: "production", mineral: "lithium", stage: "ore", nation: "CHL")],"#,
+    );
+    let out = orechain(
+        &["sweep", sweep.to_str().expect("utf-8"), "-o", "o"],
+        t.path(),
+    );
+    let (code, _, err) = outcome(&out);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("2 of 4 runs failed"), "{err}");
+    let failures = read(&t.path().join("o/failures.csv"));
+    let rows: Vec<&str> = failures.lines().collect();
+    assert_eq!(rows[0], "run_id,point_id,replicate,seed,stab,message");
+    assert_eq!(rows.len(), 3);
+    assert!(rows[1].starts_with("2,1,0,"), "{failures}");
+    assert!(
+        rows[1].contains("regulatory_stability: must be between 0 and 1, found 1.5"),
+        "{failures}"
+    );
+    // The good point is complete.
+    let summary = read(&t.path().join("o/summary.csv"));
+    assert!(summary.lines().skip(1).all(|l| l.starts_with("0,0.5,")));
+}
+
+#[test]
+fn sweep_file_errors_are_located_and_exit_2() {
+    let t = tmp();
+    let cases = [
+        (
+            "typo",
+            "    seed: 1,\n    replicats: 2,\n    design: (kind: \"grid\"),\n    outcomes: [],",
+            vec!["typo.ron:5:5", "replicats"],
+        ),
+        (
+            "bad_path",
+            "    seed: 1,\n    parameters: [(path: \"nations.CHL.governance.stability\", min: 0.1, max: 0.9)],\n    design: (kind: \"random\", points: 3),\n    outcomes: [(name: \"h\", metric: \"hhi\", mineral: \"lithium\", stage: \"ore\")],",
+            vec![
+                "bad_path.ron:5",
+                "parameters.0.path",
+                "nations.CHL.governance.regulatory_stability",
+            ],
+        ),
+        (
+            "bad_metric",
+            "    seed: 1,\n    design: (kind: \"grid\"),\n    outcomes: [(name: \"h\", metric: \"hhhi\", mineral: \"lithium\", stage: \"ore\"), (name: \"h\", metric: \"hhi\", nation: \"CHL\")],",
+            vec![
+                "no metric `hhhi`; metrics are: hhi",
+                "a second outcome is named `h`",
+                "no `hhi` series",
+                "3 problem",
+            ],
+        ),
+    ];
+    for (name, body, expected) in cases {
+        let sweep = sweep_file(t.path(), name, body);
+        let out = orechain(&["sweep", sweep.to_str().expect("utf-8")], t.path());
+        let (code, _, err) = outcome(&out);
+        assert_eq!(code, 2, "{name}: {err}");
+        for e in expected {
+            assert!(err.contains(e), "{name}: `{e}` not in:\n{err}");
+        }
+        assert!(!t.path().join("output").exists(), "{name} wrote output");
+    }
+}
+
+#[test]
+fn an_occupied_folder_needs_resume_or_force_and_resume_checks_the_sweep() {
+    let t = tmp();
+    let body = |seed: u32| {
+        format!(
+            "    seed: {seed},\n    design: (kind: \"grid\"),\n    replicates: 2,\n    outcomes: [(name: \"h\", metric: \"hhi\", mineral: \"lithium\", stage: \"ore\")],"
+        )
+    };
+    let a = sweep_file(t.path(), "a", &body(1));
+    let a = a.to_str().expect("utf-8");
+    let (code, _, err) = outcome(&orechain(&["sweep", a, "-o", "o"], t.path()));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = outcome(&orechain(&["sweep", a, "-o", "o"], t.path()));
+    assert_eq!(code, 2);
+    assert!(err.contains("--resume") && err.contains("--force"), "{err}");
+    let (code, stdout, err) = outcome(&orechain(&["sweep", a, "-o", "o", "--resume"], t.path()));
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("0 run now"), "{stdout}");
+    let b = sweep_file(t.path(), "b", &body(2));
+    let b = b.to_str().expect("utf-8");
+    let (code, _, err) = outcome(&orechain(&["sweep", b, "-o", "o", "--resume"], t.path()));
+    assert_eq!(code, 2);
+    assert!(err.contains("holds a different sweep"), "{err}");
+    let (code, _, err) = outcome(&orechain(&["sweep", b, "-o", "o", "--force"], t.path()));
+    assert_eq!(code, 0, "{err}");
+    // --force never deletes a folder that is not an orechain output.
+    std::fs::create_dir(t.path().join("mine")).expect("mkdir");
+    std::fs::write(t.path().join("mine/notes.txt"), "keep").expect("write");
+    let (code, _, err) = outcome(&orechain(&["sweep", b, "-o", "mine", "--force"], t.path()));
+    assert_eq!(code, 2);
+    assert!(err.contains("refusing to replace"), "{err}");
+    assert!(t.path().join("mine/notes.txt").exists());
+}
+
+#[test]
+fn a_sobol_sweep_writes_first_and_total_order_indices() {
+    let t = tmp();
+    let sweep = sweep_file(
+        t.path(),
+        "sobol",
+        r#"
+    seed: 3,
+    parameters: [
+        (path: "assets.atacama.capacity_t_per_yr", name: "cap", min: 50000.0, max: 150000.0),
+        (path: "assets.usa_refinery.unit_opex_usd_per_t", name: "opex", min: 2000.0, max: 4000.0),
+    ],
+    design: (kind: "sobol", base_points: 64),
+    outcomes: [(name: "cap", metric: "capacity", mineral: "lithium", stage: "ore", nation: "CHL", years: [2024])],"#,
+    );
+    let (code, _, err) = outcome(&orechain(
+        &["sweep", sweep.to_str().expect("utf-8"), "-o", "s"],
+        t.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let points = read(&t.path().join("s/points.csv"));
+    assert_eq!(points.lines().count(), 1 + 64 * 4);
+    let sens = read(&t.path().join("s/sensitivity.csv"));
+    let rows: Vec<Vec<&str>> = sens
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{sens}");
+    // CHL's ore capacity is Atacama's capacity, whatever the US refinery's opex: all of its
+    // variance is the first parameter's (S = ST = 1), none the second's (exactly 0, since
+    // f(AB) = f(A) for it). 64 base rows leave a few per cent of sampling error on the first.
+    assert_eq!((rows[0][2], rows[1][2]), ("cap", "opex"));
+    let index = |r: usize, c: usize| -> f64 { rows[r][c].parse().expect("number") };
+    assert!(
+        (index(0, 3) - 1.0).abs() < 0.1 && (index(0, 4) - 1.0).abs() < 0.1,
+        "{sens}"
+    );
+    assert!(index(1, 3) == 0.0 && index(1, 4) == 0.0, "{sens}");
+}
+
+#[test]
+fn shards_merge_into_the_single_machine_results_and_bad_sets_are_refused() {
+    let t = tmp();
+    let grid = repo("scenarios/sweeps/tiny_grid.ron");
+    let grid = grid.to_str().expect("utf-8");
+    let ok = |args: &[&str]| {
+        let (code, stdout, err) = outcome(&orechain(args, t.path()));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        stdout
+    };
+    ok(&["sweep", grid, "-o", "one", "-j", "2"]);
+    ok(&["sweep", grid, "--shard", "0/3", "-o", "s0"]);
+    ok(&["sweep", grid, "--shard", "2/3", "-o", "s2"]);
+    // K and N from a Slurm job array's environment.
+    let out = Command::new(bin())
+        .args(["sweep", grid, "--shard", "-o", "s1"])
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .current_dir(t.path())
+        .output()
+        .expect("runs");
+    let (code, stdout, err) = outcome(&out);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("shard 1/3: 8 runs"), "{stdout}");
+
+    let stdout = ok(&["merge", "s2", "s0", "s1", "-o", "merged"]);
+    assert!(stdout.contains("merged 3 shard(s): 24 runs"), "{stdout}");
+    for file in ["results.csv", "summary.csv", "failures.csv", "design.csv"] {
+        let a = std::fs::read(t.path().join("one").join(file)).expect("single-machine output");
+        let b = std::fs::read(t.path().join("merged").join(file)).expect("merged output");
+        assert!(
+            a == b,
+            "{file} differs between one machine and merged shards"
+        );
+    }
+
+    let refused = |args: &[&str], needle: &str| {
+        let (code, _, err) = outcome(&orechain(args, t.path()));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: `{needle}` not in {err}");
+    };
+    refused(
+        &["merge", "s0", "s1", "-o", "m1"],
+        "missing shard(s) 2 of 3 of sweep `tiny_grid`",
+    );
+    refused(
+        &["merge", "s0", "s1", "s1", "s2", "-o", "m2"],
+        "given twice",
+    );
+    // A shard of another sweep (another seed) does not mix in.
+    let other = std::fs::read_to_string(repo("scenarios/sweeps/tiny_grid.ron"))
+        .expect("read")
+        .replace("seed: 2024", "seed: 2025")
+        .replace(
+            "\"../tiny.ron\"",
+            &format!("{:?}", repo("scenarios/tiny.ron")),
+        );
+    std::fs::write(t.path().join("other.ron"), other).expect("write");
+    ok(&["sweep", "other.ron", "--shard", "2/3", "-o", "x2"]);
+    refused(
+        &["merge", "s0", "s1", "x2", "-o", "m3"],
+        "the shards come from different sweeps",
+    );
+    refused(&["merge", "one", "-o", "m4"], "not a shard folder");
+    refused(
+        &["sweep", grid, "--shard", "3/3", "-o", "bad"],
+        "numbered 0 to N-1",
+    );
+    for m in ["m1", "m2", "m3", "m4"] {
+        assert!(!t.path().join(m).exists(), "{m} was written");
+    }
+}
+
+#[test]
+fn the_slurm_script_submits_an_array_and_a_dependent_merge() {
+    let t = tmp();
+    let grid = repo("scenarios/sweeps/tiny_grid.ron");
+    let out = orechain(
+        &[
+            "sweep",
+            grid.to_str().expect("utf-8"),
+            "--slurm-script",
+            "--tasks",
+            "8",
+            "-j",
+            "4",
+            "-o",
+            "cluster",
+        ],
+        t.path(),
+    );
+    let (code, script, err) = outcome(&out);
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "#!/bin/bash",
+        "#SBATCH --array=0-7",
+        "#SBATCH --cpus-per-task=4",
+        "--shard -j",
+        "--resume",
+        "--dependency=afterok:$array_job",
+        "merge \"$SHARDS\"/shard-* -o \"$OUT\"",
+    ] {
+        assert!(script.contains(needle), "`{needle}` not in:\n{script}");
+    }
+    let cluster = t.path().join("cluster");
+    assert!(
+        script.contains(&format!("OUT='{}'", cluster.display())),
+        "{script}"
+    );
+    assert!(!cluster.exists(), "--slurm-script only prints");
+}
