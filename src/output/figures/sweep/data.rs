@@ -276,14 +276,55 @@ impl SweepData {
             .max_by(f64::total_cmp)
     }
 
-    /// `name = value` pairs of a point, joined (the legend text of a point).
-    pub fn point_label(&self, point: usize) -> String {
-        let pairs: Vec<String> = self
-            .parameters
+    /// `name = value` for each parameter of a point (panel labels). Numbers are shown to four
+    /// significant digits (whole numbers in full); the data CSVs have them exactly.
+    pub fn point_pairs(&self, point: usize) -> Vec<String> {
+        self.parameters
             .iter()
             .zip(&self.points[point])
-            .map(|(n, v)| format!("{n} = {v}"))
-            .collect();
-        pairs.join(", ")
+            .map(|(n, v)| format!("{n} = {}", short_number(v)))
+            .collect()
+    }
+}
+
+/// A number as written, cut to four significant digits when that is shorter (`69014.67` →
+/// `69015`, `0.23456789` → `0.2346`); anything else unchanged.
+pub fn short_number(text: &str) -> String {
+    let Ok(v) = text.parse::<f64>() else {
+        return text.to_string();
+    };
+    if !v.is_finite() || v == 0.0 {
+        return text.to_string();
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(0, 12) as usize;
+    let short = format!("{v:.decimals$}");
+    // Drop trailing zeros of the fraction: 0.5000 → 0.5.
+    let short = if short.contains('.') {
+        short
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        short
+    };
+    if short.len() < text.len() {
+        short
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_numbers_are_cut_to_four_significant_digits() {
+        assert_eq!(short_number("69014.67123"), "69015");
+        assert_eq!(short_number("0.23456789"), "0.2346");
+        assert_eq!(short_number("0.05"), "0.05");
+        assert_eq!(short_number("120000"), "120000");
+        assert_eq!(short_number("high"), "high");
     }
 }

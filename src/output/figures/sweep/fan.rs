@@ -30,8 +30,8 @@ pub const ID: &str = "fan";
 /// Most design points drawn in one fan chart.
 pub const MAX_POINTS: usize = 6;
 
-/// Longest panel label written as `name = value, ...`; longer ones become `Point <id>`.
-const MAX_LABEL_CHARS: usize = 60;
+/// Most lines of a panel label; a point whose parameter values need more is labelled by its id.
+const MAX_LABEL_LINES: usize = 3;
 
 /// Colour of bands and medians (Okabe–Ito blue).
 const COLOUR: RGBColor = okabe_ito::BLUE;
@@ -47,8 +47,8 @@ const BAND_ALPHA: f64 = 0.18;
 pub struct Fan {
     /// Design point.
     pub point: usize,
-    /// Panel label.
-    pub label: String,
+    /// `name = value` of each parameter (the panel label).
+    pub pairs: Vec<String>,
     /// `(year, n, p05, p50, p95)` in raw units, in year order.
     pub rows: Vec<(f64, u64, f64, f64, f64)>,
 }
@@ -110,14 +110,9 @@ pub fn charts(d: &SweepData) -> Vec<FanChart> {
                     .map(|r| (r.year, r.n, r.p05, r.p50, r.p95))
                     .collect();
                 rows.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let label = d.point_label(point);
                 Fan {
                     point,
-                    label: if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
-                        format!("Point {point}")
-                    } else {
-                        label
-                    },
+                    pairs: d.point_pairs(point),
                     rows,
                 }
             })
@@ -210,7 +205,6 @@ impl FanChart {
         let left_strip = label_h + px(3.0);
         let bottom_strip = label_h + px(2.0);
         let y_ticks = frame::y_tick_area(root, &y)?;
-        let caption_h = px(style::TICK_PT * 1.6);
         // Room between panels for half of one panel's last year label and half of the next
         // panel's first, so they never touch.
         let right = frame::widest(root, &x.labels)? + px(4.0);
@@ -220,6 +214,14 @@ impl FanChart {
         let first_w = y_ticks + plot_w + right;
         let other_w = bare + plot_w + right;
         let panel_h = (h - bottom_strip) / rows;
+        let labels: Vec<Vec<String>> = self
+            .fans
+            .iter()
+            .map(|f| label_lines(root, f, plot_w + right / 2))
+            .collect::<Result<_, _>>()?;
+        let line_h = px(style::TICK_PT * 1.3);
+        let lines = labels.iter().map(Vec::len).max().unwrap_or(1) as i32;
+        let caption_h = lines * line_h + px(3.0);
 
         let line = px(style::LINE_PT * 1.2).max(1) as u32;
         let mut plot_rows = (i32::MAX, i32::MIN);
@@ -281,26 +283,17 @@ impl FanChart {
                 }
             }
 
-            // The panel's label: the point's parameter values, left-aligned over its plot, set
-            // smaller (down to 6 pt) or replaced by the point id when too long.
-            let room = xs.end - xs.start;
-            let mut text = f.label.clone();
-            let mut pt = style::TICK_PT;
-            let (tw, _) = root.estimate_text_size(&text, &font(pt)).map_err(err)?;
-            if tw as i32 > room {
-                pt = (pt * f64::from(room) / f64::from(tw)).max(6.0);
-                let (tw, _) = root.estimate_text_size(&text, &font(pt)).map_err(err)?;
-                if tw as i32 > room {
-                    text = format!("Point {}", f.point);
-                    pt = style::TICK_PT;
-                }
+            // The panel's label, its last line just above the plot (it may reach into the gap
+            // before the next panel).
+            let above = ys.start - px(3.0) - (labels[i].len() as i32 - 1) * line_h;
+            for (k, text) in labels[i].iter().enumerate() {
+                root.draw(&Text::new(
+                    text.clone(),
+                    (xs.start, above + k as i32 * line_h),
+                    font(style::TICK_PT).pos(Pos::new(HPos::Left, VPos::Bottom)),
+                ))
+                .map_err(err)?;
             }
-            root.draw(&Text::new(
-                text,
-                (xs.start, ys.start - caption_h / 2),
-                font(pt).pos(Pos::new(HPos::Left, VPos::Center)),
-            ))
-            .map_err(err)?;
         }
 
         // The descriptions: y centred on the plotting rows, "Year" centred under the columns.
@@ -323,6 +316,46 @@ impl FanChart {
         ))
         .map_err(err)?;
         Ok(())
+    }
+}
+
+/// A panel's label as lines that fit `room` pixels: its `name = value` pairs, as many to a line
+/// as fit, or `Point <id>` when that takes more than [`MAX_LABEL_LINES`] lines (or a single pair
+/// is too wide).
+fn label_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    f: &Fan,
+    room: i32,
+) -> Result<Vec<String>, String> {
+    let tick = font(style::TICK_PT);
+    let width = |t: &str| root.estimate_text_size(t, &tick).map(|(w, _)| w as i32);
+    let mut lines: Vec<String> = Vec::new();
+    for (k, pair) in f.pairs.iter().enumerate() {
+        let piece = if k + 1 < f.pairs.len() {
+            format!("{pair},")
+        } else {
+            pair.clone()
+        };
+        let joined = lines.last().map(|l| format!("{l} {piece}"));
+        match joined {
+            Some(j) if width(&j).map_err(err)? <= room => {
+                if let Some(last) = lines.last_mut() {
+                    *last = j;
+                }
+            }
+            _ => lines.push(piece),
+        }
+    }
+    let too_wide = lines
+        .iter()
+        .map(|l| width(l).map_err(err))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .any(|w| w > room);
+    if lines.is_empty() || lines.len() > MAX_LABEL_LINES || too_wide {
+        Ok(vec![format!("Point {}", f.point)])
+    } else {
+        Ok(lines)
     }
 }
 
