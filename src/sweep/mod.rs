@@ -4,7 +4,8 @@
 //! ([`design`]), replicates, a seed and the outcomes to keep ([`outcome`]). [`run_sweep`] writes
 //! the inputs of the sweep into its folder, runs every (point × replicate) in parallel
 //! ([`exec`]), appending each finished run to a journal ([`journal`]), and then writes the final
-//! tables in run order ([`summary`], [`sensitivity`]) and the manifest ([`manifest`]).
+//! tables in run order ([`summary`], [`sensitivity`]), the figures
+//! ([`crate::output::figures::sweep`], drawn from those tables) and the manifest ([`manifest`]).
 //!
 //! The final tables are a function of the journal's content only, so they are byte-identical for
 //! any thread count, completion order, kill-and-resume, or set of shards ([`shard`], [`merge`]). Memory does

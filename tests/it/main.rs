@@ -20,3 +20,5 @@ mod investment;
 mod figures;
 // `orechain sweep` and `merge` (issues 6, 7): identical results across -j, kill-and-resume, shards.
 mod sweep;
+// Sweep figures (issues 6, 7): fan charts, grid heatmaps, Sobol' bars; plot redraws them.
+mod sweep_figures;

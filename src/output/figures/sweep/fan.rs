@@ -1,12 +1,12 @@
 //! Fan charts: how an outcome spreads over the replicates of a design point, year by year — the
-//! median (`p50`) as a line and the 5–95 % range (`p05`–`p95`) as a translucent band, one line and
-//! band per design point, all on one set of axes so points can be compared.
+//! median (`p50`) as a line and the 5–95 % range (`p05`–`p95`) as a band.
 //!
-//! More than [`MAX_POINTS`] overlapping bands cannot be told apart, so a larger design draws a
-//! subset that spans the outcome's range: the points are ranked by their median in the outcome's
-//! last year (ties by point id) and the lowest, the highest and evenly spaced ranks between them
-//! are drawn. Colours follow the point id order of the drawn points, so a design of up to
-//! [`MAX_POINTS`] points keeps each point's colour in every fan chart of the sweep.
+//! Each design point gets its own small panel (Tufte's small multiples), all on shared axes, with
+//! its parameter values above it: overlapping bands of several points in one panel cannot be told
+//! apart once replicates are noisy. At most [`MAX_POINTS`] panels fit a double-column figure, so a
+//! larger design draws a subset that spans the outcome's range: the points are ranked by their
+//! median in the outcome's last year (ties by point id) and the lowest, the highest and evenly
+//! spaced ranks between them are drawn, in point-id order.
 
 use std::fmt::Write as _;
 

@@ -108,6 +108,12 @@ pub fn charts(d: &SweepData) -> Vec<Heatmap> {
         let Some(year) = d.last_year(index) else {
             continue;
         };
+        // The last year's mean of each point, looked up once (grids can have thousands of points).
+        let means: std::collections::BTreeMap<usize, (u64, f64)> = d
+            .outcome_rows(index)
+            .filter(|r| r.year == year)
+            .map(|r| (r.point, (r.n, r.mean)))
+            .collect();
         let cells: Vec<Cell> = d
             .points
             .iter()
@@ -118,10 +124,7 @@ pub fn charts(d: &SweepData) -> Vec<Heatmap> {
                     x: at(0),
                     y: at(1),
                     point,
-                    mean: d
-                        .outcome_rows(index)
-                        .find(|r| r.point == point && r.year == year)
-                        .map(|r| (r.n, r.mean)),
+                    mean: means.get(&point).copied(),
                 }
             })
             .collect();
