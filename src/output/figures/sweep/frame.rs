@@ -33,6 +33,7 @@ impl Axis {
     /// A numeric axis over `[lo, hi]` (already scaled) with nice ticks, padded by 2 % so lines at
     /// the ends are not cut in half.
     pub fn numeric(lo: f64, hi: f64, target: usize, percent: bool, desc: String) -> Axis {
+        let (lo, hi) = spread(lo, hi);
         let ticks = style::nice_ticks(lo, hi, target);
         let step = if ticks.len() > 1 {
             ticks[1] - ticks[0]
@@ -90,6 +91,21 @@ impl Axis {
         }
     }
 
+    /// The axis with only every k-th tick labelled, k the smallest that keeps labels of this
+    /// size `(width or height, px)` `gap` apart along `length` px.
+    fn thinned(&self, size: i32, gap: i32, length: i32) -> Axis {
+        let n = self.ticks.len().max(1) as i32;
+        let slot = (length / n).max(1);
+        let k = ((size + gap + slot - 1) / slot).max(1) as usize;
+        let mut out = self.clone();
+        for (i, label) in out.labels.iter_mut().enumerate() {
+            if i % k != 0 {
+                label.clear();
+            }
+        }
+        out
+    }
+
     fn label_of(&self, v: f64) -> String {
         self.ticks
             .iter()
@@ -97,6 +113,17 @@ impl Axis {
             .and_then(|i| self.labels.get(i))
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+/// A range wide enough for ticks: a constant (`lo == hi`) gets ±10 % of its size (±1 for zero)
+/// around it, so it sits mid-axis (or mid-colour bar) instead of at one end.
+pub fn spread(lo: f64, hi: f64) -> (f64, f64) {
+    if hi - lo > 1e-12 * lo.abs().max(hi.abs()) {
+        (lo, hi)
+    } else {
+        let pad = if lo == 0.0 { 1.0 } else { 0.1 * lo.abs() };
+        (lo - pad, hi + pad)
     }
 }
 
@@ -152,6 +179,13 @@ pub fn frame<'a, DB: DrawingBackend>(
     let (_, desc_h) = root.estimate_text_size(&y.desc, &y_font).map_err(err)?;
     let y_area = widest(root, &y.labels)? + 2 * layout.tick + px(3.0) + desc_h as i32 + px(3.0);
     let x_pt = fitted_pt(root, &x.desc, aw as i32 - y_area - right)?;
+    // Category names wider than their slot are labelled every k-th only (ticks stay).
+    let x = &x.thinned(
+        widest(root, &x.labels)?,
+        px(4.0),
+        aw as i32 - y_area - right,
+    );
+    let y = &y.thinned(px(style::TICK_PT * 1.2), px(1.0), ah as i32 - x_area - top);
 
     let mut chart = ChartBuilder::on(area)
         .margin_top(top)

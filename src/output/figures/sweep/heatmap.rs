@@ -217,7 +217,11 @@ impl Heatmap {
             .collect();
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        let (lo, hi) = if lo.is_finite() {
+            frame::spread(lo, hi)
+        } else {
+            (0.0, 1.0)
+        };
         // The colour scale spans nice ticks around the data, so the bar's ends are labelled.
         let ticks = style::nice_ticks(lo, hi, 4);
         let (c_lo, c_hi) = (
