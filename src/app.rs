@@ -305,6 +305,7 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
         resume: args.resume,
         force: args.force,
         shard,
+        figures: !args.no_figures,
         args: argv,
     };
     let report = crate::sweep::run_sweep(&plan, &options)?;
@@ -331,7 +332,13 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
 
 /// `orechain merge`: join shard folders. Failed runs make the exit code 1, as for a sweep.
 pub fn merge_command(args: &MergeArgs, argv: Vec<String>) -> Result<(), AppError> {
-    let report = crate::sweep::merge::merge(&args.shards, &args.output, args.force, argv)?;
+    let report = crate::sweep::merge::merge(
+        &args.shards,
+        &args.output,
+        args.force,
+        !args.no_figures,
+        argv,
+    )?;
     println!(
         "orechain: merged {} shard(s): {} runs ({} failed) -> {}",
         args.shards.len(),

@@ -26,10 +26,11 @@ pub enum Command {
     },
     /// Write a synthetic scenario of a given size (for scale tests and benchmarks).
     Generate(GenerateArgs),
-    /// Redraw every figure of a finished run folder from its CSVs, without re-running; replaces
-    /// RESULT_DIR/figures/ as a whole.
+    /// Redraw every figure of a finished run or sweep folder from its CSVs, without re-running;
+    /// replaces RESULT_DIR/figures/ as a whole.
     Plot {
-        /// A run output folder (with metrics.csv and scenario.ron).
+        /// A run output folder (with metrics.csv and scenario.ron) or a complete sweep or merged
+        /// folder (with summary.csv and manifest.json).
         #[arg(value_name = "RESULT_DIR")]
         dir: PathBuf,
     },
@@ -80,6 +81,9 @@ pub struct MergeArgs {
     /// Replace an existing output folder.
     #[arg(long)]
     pub force: bool,
+    /// Skip the sweep figures.
+    #[arg(long)]
+    pub no_figures: bool,
 }
 
 /// Arguments of `orechain sweep`.
@@ -107,6 +111,10 @@ pub struct SweepArgs {
     /// job (`-o` is the merged folder, `-j` the cores per task), and exit.
     #[arg(long, conflicts_with_all = ["resume", "force", "shard"])]
     pub slurm_script: bool,
+    /// Skip the sweep figures (fan charts, heatmaps, sensitivity bars) drawn when the sweep
+    /// completes; `orechain plot DIR` draws them later.
+    #[arg(long)]
+    pub no_figures: bool,
     /// Array tasks (shards) for --slurm-script.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub tasks: u64,

@@ -39,7 +39,8 @@ pub fn execute_run(plan: &Plan, run_id: u64) -> String {
         // The seed is set on the validated scenario, not by `--set`: a derived seed uses all
         // 64 bits, and RON integers above i64::MAX do not survive the text round trip.
         let scenario = loaded.scenario.with_seed(run_seed(plan, run_id));
-        let result = crate::sim::run(&scenario);
+        // The non-finite guard stops a run at the first NaN or infinity and names it.
+        let result = crate::sim::try_run(&scenario).map_err(|e| e.to_string())?;
         outcome::extract(&plan.file.outcomes, &result)
     });
     match outcome {

@@ -14,8 +14,8 @@ use super::journal::{IndexError, JOURNAL_FILE, JournalIndex};
 use super::manifest::{MANIFEST_FILE, SweepManifest};
 use super::summary::{Tables, write_tables};
 use super::{
-    BASE_COPY, DESIGN_FILE, POINTS_FILE, SALIB_FILE, SWEEP_COPY, SweepError, SweepReport,
-    list_outputs,
+    BASE_COPY, DESIGN_FILE, FIGURES_DIR, POINTS_FILE, SALIB_FILE, SWEEP_COPY, SweepError,
+    SweepReport, draw_figures, list_outputs,
 };
 use crate::output::folder::StagedDir;
 use crate::output::manifest::rfc3339_utc;
@@ -117,11 +117,12 @@ fn check_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, SweepManifest)>, Sweep
     Ok(shards)
 }
 
-/// Merge shard folders into `out`.
+/// Merge shard folders into `out`, with the sweep's figures unless `figures` is false.
 pub fn merge(
     dirs: &[PathBuf],
     out: &Path,
     force: bool,
+    figures: bool,
     args: Vec<String>,
 ) -> Result<SweepReport, SweepError> {
     let started = SystemTime::now();
@@ -181,6 +182,13 @@ pub fn merge(
         .min()
         .unwrap_or_else(|| rfc3339_utc(started));
     m.end_time = rfc3339_utc(SystemTime::now());
+    if figures {
+        for (name, bytes) in draw_figures(staged.path(), &m)? {
+            staged
+                .write_file(&format!("{FIGURES_DIR}/{name}"), &bytes)
+                .map_err(internal)?;
+        }
+    }
     m.wall_time_s = clock.elapsed().as_secs_f64();
     m.files = list_outputs(staged.path())?;
     staged

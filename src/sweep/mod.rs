@@ -4,7 +4,8 @@
 //! ([`design`]), replicates, a seed and the outcomes to keep ([`outcome`]). [`run_sweep`] writes
 //! the inputs of the sweep into its folder, runs every (point × replicate) in parallel
 //! ([`exec`]), appending each finished run to a journal ([`journal`]), and then writes the final
-//! tables in run order ([`summary`], [`sensitivity`]) and the manifest ([`manifest`]).
+//! tables in run order ([`summary`], [`sensitivity`]), the figures
+//! ([`crate::output::figures::sweep`], drawn from those tables) and the manifest ([`manifest`]).
 //!
 //! The final tables are a function of the journal's content only, so they are byte-identical for
 //! any thread count, completion order, kill-and-resume, or set of shards ([`shard`], [`merge`]). Memory does
@@ -47,6 +48,8 @@ pub const DESIGN_FILE: &str = "design.csv";
 pub const POINTS_FILE: &str = "points.csv";
 /// The SALib problem definition.
 pub const SALIB_FILE: &str = "salib_problem.json";
+/// Folder of the sweep's figures.
+pub const FIGURES_DIR: &str = "figures";
 
 /// Everything that can stop a sweep.
 #[derive(Debug)]
@@ -98,6 +101,8 @@ pub struct SweepOptions {
     pub force: bool,
     /// Run only this shard.
     pub shard: Option<Shard>,
+    /// Draw the sweep's figures into `figures/` when it completes (never for a shard).
+    pub figures: bool,
     /// Command line, for the manifest.
     pub args: Vec<String>,
 }
@@ -314,16 +319,49 @@ pub fn list_outputs(dir: &Path) -> Result<Vec<crate::output::manifest::ManifestF
         summary::SUMMARY_FILE,
         summary::SENSITIVITY_FILE,
     ];
-    let present: Vec<&str> = names
+    let mut present: Vec<String> = names
         .into_iter()
         .filter(|n| dir.join(n).is_file())
+        .map(str::to_string)
         .collect();
+    let figures = dir.join(FIGURES_DIR);
+    if figures.is_dir() {
+        let mut drawn: Vec<String> = std::fs::read_dir(&figures)
+            .map_err(|e| io_error("list", &figures, e))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .map(|e| format!("{FIGURES_DIR}/{}", e.file_name().to_string_lossy()))
+            .collect();
+        drawn.sort();
+        present.extend(drawn);
+    }
+    let present: Vec<&str> = present.iter().map(String::as_str).collect();
     Manifest::file_entries(dir, &present).map_err(|e| io_error("hash outputs in", dir, e))
 }
 
 fn write_manifest(dir: &Path, m: &SweepManifest) -> Result<(), SweepError> {
     crate::output::folder::write_atomic(&dir.join(MANIFEST_FILE), m.to_json_pretty().as_bytes())
         .map_err(|e| SweepError::Internal(e.to_string()))
+}
+
+/// The sweep's figures, drawn from the tables just written in `dir`.
+pub fn draw_figures(dir: &Path, m: &SweepManifest) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
+    crate::output::figures::sweep::render_sweep(dir, m)
+        .map_err(|e| SweepError::Internal(format!("cannot draw the sweep's figures: {e}")))
+}
+
+/// Draw the figures into `dir/figures/`, replacing that folder as a whole (as `orechain plot`
+/// does).
+fn write_figures(dir: &Path, m: &SweepManifest) -> Result<(), SweepError> {
+    let drawn = draw_figures(dir, m)?;
+    let folder_error = |e: crate::output::folder::FolderError| SweepError::Internal(e.to_string());
+    let staged = crate::output::folder::StagedDir::create(&dir.join(FIGURES_DIR), true)
+        .map_err(folder_error)?;
+    for (name, bytes) in &drawn {
+        staged.write_file(name, bytes).map_err(folder_error)?;
+    }
+    staged.commit().map_err(folder_error)?;
+    Ok(())
 }
 
 /// The number of parameters, when the design is a Sobol' (Saltelli) design.
@@ -406,6 +444,9 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
             "{} run(s) have no journal line after the sweep",
             totals.missing
         )));
+    }
+    if opts.figures && opts.shard.is_none() {
+        write_figures(dir, &m)?;
     }
     m.runs_ok = totals.ok;
     m.runs_failed = totals.failed;

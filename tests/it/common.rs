@@ -41,6 +41,28 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// Width and height from a PNG's IHDR chunk (bytes 16..24, big-endian), after checking the
+/// signature.
+pub fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    assert_eq!(&bytes[12..16], b"IHDR", "IHDR is not the first chunk");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+/// Every `<text>` of an SVG, whitespace-trimmed, after parsing it as XML (which fails on
+/// malformed files).
+pub fn svg_texts(path: &Path) -> Vec<String> {
+    let text = read(path);
+    let doc = roxmltree::Document::parse(&text)
+        .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}", path.display()));
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect()
+}
+
 /// Rows of a CSV (header excluded) split on commas (fields in our CSVs other than `detail` never
 /// contain commas).
 pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {

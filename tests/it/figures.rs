@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{orechain, outcome, read, repo, tmp};
+use crate::common::{orechain, outcome, png_size, read, repo, svg_texts, tmp};
 
 /// Run `scenarios/tiny.ron` into `dir/run` and return that folder.
 fn tiny_run(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
@@ -21,28 +21,6 @@ fn tiny_run(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
     let (code, _, err) = outcome(&orechain(&args, dir));
     assert_eq!(code, 0, "run failed: {err}");
     out
-}
-
-/// Width and height from a PNG's IHDR chunk (bytes 16..24, big-endian), after checking the
-/// signature.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
-    assert_eq!(&bytes[12..16], b"IHDR", "IHDR is not the first chunk");
-    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    (be(&bytes[16..20]), be(&bytes[20..24]))
-}
-
-/// Every `<text>` of an SVG, whitespace-trimmed, after parsing it as XML (which fails on
-/// malformed files).
-fn svg_texts(path: &Path) -> Vec<String> {
-    let text = read(path);
-    let doc = roxmltree::Document::parse(&text)
-        .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}", path.display()));
-    assert_eq!(doc.root_element().tag_name().name(), "svg");
-    doc.descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .map(|n| n.text().unwrap_or("").trim().to_string())
-        .collect()
 }
 
 /// The figures `tiny.ron` must produce with their print sizes (px at 300 dpi) and y-axis labels.

@@ -30,3 +30,5 @@ mod output_safety;
 mod invariants;
 // Regression tests named after their issue (fuzzer finds of issue 10 among them).
 mod regressions;
+// Sweep figures (issues 6, 7): fan charts, grid heatmaps, Sobol' bars; plot redraws them.
+mod sweep_figures;

@@ -374,6 +374,36 @@ fn shards_merge_into_the_single_machine_results_and_bad_sets_are_refused() {
             "{file} differs between one machine and merged shards"
         );
     }
+    // The figures too (issue 7): same names, same bytes.
+    let figures = |dir: &str| -> Vec<(String, Vec<u8>)> {
+        let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(t.path().join(dir).join("figures"))
+            .expect("figures folder")
+            .map(|e| {
+                let p = e.expect("dir entry").path();
+                let name = p.file_name().expect("name").to_string_lossy().into_owned();
+                (name, std::fs::read(&p).expect("readable"))
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let (one, merged) = (figures("one"), figures("merged"));
+    assert!(one.iter().any(|(n, _)| n == "fan_chn_refined_share.svg"));
+    assert_eq!(
+        one.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        merged.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((name, a), (_, b)) in one.iter().zip(&merged) {
+        assert!(
+            a == b,
+            "figure {name} differs between one machine and merged shards"
+        );
+    }
+    // A shard has no figures, and plotting one says what to do instead.
+    assert!(!t.path().join("s0/figures").exists());
+    let (code, _, err) = outcome(&orechain(&["plot", "s0"], t.path()));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("merge the shards"), "{err}");
 
     let refused = |args: &[&str], needle: &str| {
         let (code, _, err) = outcome(&orechain(args, t.path()));

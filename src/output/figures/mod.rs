@@ -13,6 +13,7 @@ pub mod chart;
 pub mod data;
 pub mod render;
 pub mod style;
+pub mod sweep;
 
 mod capacity;
 mod concentration;
@@ -240,9 +241,6 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind, FigureError> {
 pub fn render_folder(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
     match folder_kind(dir)? {
         FolderKind::Run => render_run(dir),
-        FolderKind::Sweep => Err(FigureError::Input(format!(
-            "`{}` is a sweep folder; this version of orechain cannot plot sweeps yet",
-            dir.display()
-        ))),
+        FolderKind::Sweep => sweep::render_sweep_folder(dir),
     }
 }

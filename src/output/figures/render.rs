@@ -18,27 +18,56 @@ use super::chart::{Figure, Kind, LegendEntry};
 use super::style::{self, Width};
 
 /// Drawing failed inside plotters (an internal error: the inputs were already checked).
-type DrawResult = Result<(), String>;
+pub(super) type DrawResult = Result<(), String>;
 
-fn font(points: f64) -> TextStyle<'static> {
+pub(super) fn font(points: f64) -> TextStyle<'static> {
     FontDesc::new(style::family(), style::font_pt(points), FontStyle::Normal).color(&style::INK)
 }
 
-fn px(points: f64) -> i32 {
+pub(super) fn px(points: f64) -> i32 {
     style::pt(points).round() as i32
+}
+
+/// Anything drawn at a print size onto a plotters drawing area: a run [`Figure`], or one of the
+/// sweep figures. Both files of a figure come from the one `draw`, so the SVG and the PNG agree.
+pub(super) trait Drawing {
+    /// Print size.
+    fn width(&self) -> Width;
+    /// Draw onto `root` (already sized to [`Drawing::width`]).
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
+}
+
+impl Drawing for Figure {
+    fn width(&self) -> Width {
+        self.width
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        draw(root, self)
+    }
 }
 
 /// The figure as SVG text, sized in inches (with a pixel `viewBox` at 300 per inch) so that it
 /// imports at print size.
 pub fn svg(fig: &Figure) -> Result<Vec<u8>, String> {
-    let (w, h) = fig.width.pixels();
+    svg_of(fig)
+}
+
+/// The figure as a PNG at 300 dpi (the resolution is recorded in the file's `pHYs` chunk).
+pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
+    png_of(fig)
+}
+
+/// Any drawing as SVG, sized in inches.
+pub(super) fn svg_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
+    let (w, h) = fig.width().pixels();
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, (w, h)).into_drawing_area();
-        draw(&root, fig)?;
+        fig.draw(&root)?;
         root.present().map_err(|e| e.to_string())?;
     }
-    let (wi, hi) = fig.width.inches();
+    let (wi, hi) = fig.width().inches();
     let text = text.replacen(
         &format!("width=\"{w}\" height=\"{h}\""),
         &format!("width=\"{wi}in\" height=\"{hi}in\""),
@@ -47,16 +76,16 @@ pub fn svg(fig: &Figure) -> Result<Vec<u8>, String> {
     Ok(text.into_bytes())
 }
 
-/// The figure as a PNG at 300 dpi (the resolution is recorded in the file's `pHYs` chunk).
-pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
-    let (w, h) = fig.width.pixels();
+/// Any drawing as a PNG at 300 dpi.
+pub(super) fn png_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
+    let (w, h) = fig.width().pixels();
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     {
         let font = ab_glyph::FontRef::try_from_slice(style::DEJAVU_SANS)
             .map_err(|e| format!("the embedded font cannot be read: {e}"))?;
         let backend = CrispText::new(BitMapBackend::with_buffer(&mut rgb, (w, h)), &font);
         let root = backend.into_drawing_area();
-        draw(&root, fig)?;
+        fig.draw(&root)?;
         root.present().map_err(|e| e.to_string())?;
     }
     encode_png(&rgb, w, h)
@@ -85,16 +114,16 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
 }
 
 /// Sizes of the fixed parts of the layout, in pixels.
-struct Layout {
-    margin: i32,
-    tick: i32,
-    swatch: i32,
-    legend_gap: i32,
-    legend_row: i32,
+pub(super) struct Layout {
+    pub(super) margin: i32,
+    pub(super) tick: i32,
+    pub(super) swatch: i32,
+    pub(super) legend_gap: i32,
+    pub(super) legend_row: i32,
 }
 
 impl Layout {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Layout {
             margin: px(4.0),
             tick: px(2.5),
@@ -105,7 +134,7 @@ impl Layout {
     }
 }
 
-fn err<E: std::fmt::Debug>(e: E) -> String {
+pub(super) fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
@@ -353,14 +382,14 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
 /// A linear f64 axis whose ticks are exactly the given values (plotters' own f64 axes choose
 /// their ticks themselves, which can put a tick at 2024.5 on a year axis).
 #[derive(Clone, Debug)]
-struct Ticked {
+pub(super) struct Ticked {
     lo: f64,
     hi: f64,
     ticks: Vec<f64>,
 }
 
 impl Ticked {
-    fn new(lo: f64, hi: f64, ticks: Vec<f64>) -> Self {
+    pub(super) fn new(lo: f64, hi: f64, ticks: Vec<f64>) -> Self {
         Ticked { lo, hi, ticks }
     }
 }
@@ -412,7 +441,7 @@ fn x_extent(fig: &Figure) -> (f64, f64) {
 }
 
 /// Legend entries grouped into rows that fit `width`: each row is a list of (entry index, x offset).
-fn flow_legend<DB: DrawingBackend>(
+pub(super) fn flow_legend<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     entries: &[LegendEntry],
     width: i32,
