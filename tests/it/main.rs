@@ -20,3 +20,5 @@ mod investment;
 mod figures;
 // `orechain sweep` and `merge` (issues 6, 7): identical results across -j, kill-and-resume, shards.
 mod sweep;
+// The scenario library (issue 8): every shipped scenario and sweep loads and runs a few steps.
+mod scenarios;
