@@ -32,3 +32,5 @@ mod invariants;
 mod regressions;
 // Sweep figures (issues 6, 7): fan charts, grid heatmaps, Sobol' bars; plot redraws them.
 mod sweep_figures;
+// The scenario library (issue 8): every shipped scenario and sweep loads and runs a few steps.
+mod scenarios;
