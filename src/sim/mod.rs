@@ -206,10 +206,7 @@ pub fn build_registry(scenario: &Validated) -> Registry {
     let by_index = firms_by_index(scenario, &reg);
     reg.firm_home = by_index
         .iter()
-        .map(|f| {
-            f.and_then(|f| reg.nation(&f.home))
-                .unwrap_or(NationIdx(0))
-        })
+        .map(|f| f.and_then(|f| reg.nation(&f.home)).unwrap_or(NationIdx(0)))
         .collect();
     reg.affinity = vec![0.0; n * n];
     reg.fta = vec![false; n * n];

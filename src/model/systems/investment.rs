@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
+
+use crate::model::order::counting_sort;
 use rand::RngExt;
 
 use super::capacity::{draw_stage_steps, learning_factor, mean_stage_years};
@@ -345,9 +347,9 @@ pub fn propose_projects(
     for (idx, profile) in &firms {
         snapshot.firms[idx.0 as usize] = Some(profile.clone());
     }
-    let mut rows: Vec<AssetRow<'_>> = assets.iter_mut().collect();
+    let rows: Vec<AssetRow<'_>> = assets.iter_mut().collect();
     // Query order is not stable: every sum and decision follows asset index order.
-    rows.sort_unstable_by_key(|row| *row.0);
+    let mut rows = counting_sort(rows, |row| row.0.0 as usize);
     let mut candidates = Vec::new();
     for (idx, site, capacity, life, owners, _, _, project) in &rows {
         let com = commodity(site.mineral, site.stage);

@@ -7,6 +7,8 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::model::order::counting_sort;
+
 use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
 use crate::model::resources::{
     BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, FlowLog, FlowRow,
@@ -35,8 +37,9 @@ pub fn record_market_metrics(
     // Assets grouped by commodity, in index order within each (so every sum adds in index
     // order); each commodity's loops below read only its own slice, which keeps the step linear in
     // assets whatever the number of minerals.
-    let mut sorted: Vec<(&AssetIdx, &Site, &Output, &Ownership)> = assets.iter().collect();
-    sorted.sort_unstable_by_key(|(idx, site, ..)| (commodity(site.mineral, site.stage), **idx));
+    let sorted: Vec<(&AssetIdx, &Site, &Output, &Ownership)> =
+        counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
+    let sorted = counting_sort(sorted, |(_, site, ..)| commodity(site.mineral, site.stage));
     let of_commodity = |c: usize| {
         let start = sorted.partition_point(|(_, site, ..)| commodity(site.mineral, site.stage) < c);
         let end = sorted.partition_point(|(_, site, ..)| commodity(site.mineral, site.stage) <= c);

@@ -31,6 +31,8 @@ use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
 
+use crate::model::order::counting_sort;
+
 use crate::model::components::UnitCost;
 use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Priorities, Site, Stage};
 use crate::model::resources::{
@@ -271,7 +273,13 @@ fn merit_order(lots: &[Lot]) -> Vec<usize> {
         .iter()
         .enumerate()
         .filter(|(_, lot)| lot.quantity_t > 0.0)
-        .map(|(i, lot)| (total_order_key(lot.reservation_usd_per_t), lot.asset, i as u32))
+        .map(|(i, lot)| {
+            (
+                total_order_key(lot.reservation_usd_per_t),
+                lot.asset,
+                i as u32,
+            )
+        })
         .collect();
     keyed.sort_unstable();
     keyed.into_iter().map(|(.., i)| i as usize).collect()
@@ -458,7 +466,7 @@ pub fn clear_markets(
         royalty[usize::from(idx.0)] = priorities.0.royalty_rate;
         ore_export_tax[usize::from(idx.0)] = priorities.0.ore_export_tax;
     }
-    let mut sellers: Vec<Seller> = assets
+    let sellers: Vec<Seller> = assets
         .iter()
         .map(|(idx, site, cost, output)| Seller {
             idx: *idx,
@@ -469,7 +477,8 @@ pub fn clear_markets(
         .collect();
     // Grouped by commodity, in asset order within each: a commodity's sellers are one slice.
     let key = |s: &Seller| commodity(s.site.mineral, s.site.stage);
-    sellers.sort_unstable_by_key(|s| (key(s), s.idx));
+    let sellers = counting_sort(sellers, |s| s.idx.0 as usize);
+    let sellers = counting_sort(sellers, key);
     let of_commodity = |c: usize| -> Vec<&Seller> {
         let start = sellers.partition_point(|s| key(s) < c);
         let end = sellers.partition_point(|s| key(s) <= c);
