@@ -6,6 +6,28 @@
 //! the dense indices make a counting sort possible instead: two linear passes, no comparisons,
 //! and the same order as a stable sort by the key.
 
+/// The positions of `rows` in ascending `key` order, ties in input order (the permutation a
+/// stable sort by `key` would apply). For rows too large to move cheaply. `O(rows + largest key)`.
+pub fn dense_order<T>(rows: &[T], key: impl Fn(&T) -> usize) -> Vec<usize> {
+    let Some(max) = rows.iter().map(&key).max() else {
+        return Vec::new();
+    };
+    let mut next = vec![0usize; max + 2];
+    for row in rows {
+        next[key(row) + 1] += 1;
+    }
+    for k in 1..next.len() {
+        next[k] += next[k - 1];
+    }
+    let mut order = vec![0usize; rows.len()];
+    for (i, row) in rows.iter().enumerate() {
+        let at = &mut next[key(row)];
+        order[*at] = i;
+        *at += 1;
+    }
+    order
+}
+
 /// Reorder `rows` so `key` ascends, keeping the input order among equal keys (a stable counting
 /// sort). `O(rows + largest key)`; meant for dense keys such as asset indices or commodities.
 pub fn counting_sort<T>(rows: Vec<T>, key: impl Fn(&T) -> usize) -> Vec<T> {
@@ -41,5 +63,7 @@ mod tests {
         expected.sort_by_key(|r| r.0);
         assert_eq!(counting_sort(rows, |r| r.0), expected);
         assert_eq!(counting_sort(Vec::<(usize, char)>::new(), |r| r.0), vec![]);
+        let rows = [(2, 'x'), (0, 'y'), (2, 'z')];
+        assert_eq!(dense_order(&rows, |r| r.0), vec![1, 0, 2]);
     }
 }
