@@ -1,5 +1,5 @@
-//! Criterion benches on seeded scenes: a full baseline run, one step at increasing scale, and
-//! scenario load + validate. Numbers of the latest measurement live in `benches/README.md`.
+//! Criterion benches on seeded scenes: a full baseline run, one step at increasing scale,
+//! scenario load + validate, and a sweep of 200 baseline runs. Numbers of the latest measurement live in `benches/README.md`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -8,6 +8,9 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use orechain::scenario::synthetic::{SyntheticSize, synthetic};
 use orechain::scenario::{load_file, validate};
 use orechain::sim::{Simulation, run};
+use orechain::sweep::exec::execute_run;
+use orechain::sweep::spec::load_plan;
+use orechain::sweep::{SweepOptions, run_sweep};
 
 fn baseline_path() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.ron")
@@ -66,5 +69,52 @@ fn bench_step_scale(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_baseline_run, bench_load, bench_step_scale);
+/// A sweep of 200 baseline runs (`scenarios/bench/sweep_200.ron`) on one worker thread: the runs
+/// alone (each one's `--set` re-application, validation, simulation and outcome extraction, as a
+/// worker does it), and the whole sweep command into a fresh temporary folder (journal, tables,
+/// manifest). Runs/s with more threads is measured with the CLI (see `benches/README.md`).
+fn bench_sweep(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench/sweep_200.ron");
+    let plan = load_plan(&path).expect("sweep_200.ron is a valid sweep");
+    assert_eq!(plan.total_runs(), 200);
+    let mut group = c.benchmark_group("sweep_200");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(plan.total_runs()));
+    group.bench_function("runs_only", |b| {
+        b.iter(|| {
+            for run_id in 0..plan.total_runs() {
+                black_box(execute_run(&plan, run_id));
+            }
+        })
+    });
+    group.bench_function("sweep_j1", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().expect("a temporary folder"),
+            |dir| {
+                let opts = SweepOptions {
+                    out_dir: dir.path().join("out"),
+                    jobs: Some(1),
+                    resume: false,
+                    force: false,
+                    shard: None,
+                    figures: false,
+                    args: Vec::new(),
+                };
+                let report = run_sweep(&plan, &opts).expect("the sweep runs");
+                assert_eq!(report.ok, 200);
+                dir
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_baseline_run,
+    bench_load,
+    bench_step_scale,
+    bench_sweep
+);
 criterion_main!(benches);

@@ -5,6 +5,7 @@
 //! agree.
 
 pub mod components;
+pub mod order;
 pub mod resources;
 pub mod schedule;
 pub mod systems;

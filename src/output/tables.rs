@@ -67,6 +67,9 @@ pub fn metrics_csv(result: &RunResult) -> Result<String, NonFinite> {
     let mut out = String::with_capacity(result.metrics.len() * 48 + 64);
     out.push_str(METRICS_HEADER);
     out.push('\n');
+    // `step,year,` of each step, formatted once: the metrics file has thousands of rows per step
+    // and formatting is most of the cost of writing it.
+    let mut prefixes: Vec<String> = Vec::new();
     for row in &result.metrics {
         let mineral = opt_name(&r.minerals, row.mineral.map(|m| usize::from(m.0)));
         let nation = opt_name(&r.nations, row.nation.map(|n| usize::from(n.0)));
@@ -80,18 +83,18 @@ pub fn metrics_csv(result: &RunResult) -> Result<String, NonFinite> {
                 ),
             });
         }
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{}",
-            row.step,
-            year_of(result, row.step),
-            row.metric,
-            mineral,
-            stage_name(row.stage),
-            nation,
-            partner,
-            row.value
-        );
+        let step = row.step as usize;
+        if prefixes.len() <= step {
+            prefixes.extend(
+                (prefixes.len()..=step).map(|s| format!("{s},{},", year_of(result, s as u32))),
+            );
+        }
+        out.push_str(&prefixes[step]);
+        for field in [row.metric, mineral, stage_name(row.stage), nation, partner] {
+            out.push_str(field);
+            out.push(',');
+        }
+        let _ = writeln!(out, "{}", row.value);
     }
     Ok(out)
 }

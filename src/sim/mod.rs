@@ -225,16 +225,10 @@ pub fn build_registry(scenario: &Validated) -> Registry {
         ..Registry::default()
     };
     let n = reg.n_nations();
-    reg.firm_home = reg
-        .firms
+    let by_index = firms_by_index(scenario, &reg);
+    reg.firm_home = by_index
         .iter()
-        .map(|id| {
-            s.firms
-                .iter()
-                .find(|f| &f.id == id)
-                .and_then(|f| reg.nation(&f.home))
-                .unwrap_or(NationIdx(0))
-        })
+        .map(|f| f.and_then(|f| reg.nation(&f.home)).unwrap_or(NationIdx(0)))
         .collect();
     reg.affinity = vec![0.0; n * n];
     reg.fta = vec![false; n * n];
@@ -281,6 +275,21 @@ pub fn build_registry(scenario: &Validated) -> Registry {
     reg
 }
 
+/// The scenario's firm behind each firm index (ids are unique after validation), found by
+/// binary search so building a world stays `O(F log F)` with many firms.
+fn firms_by_index<'a>(
+    scenario: &'a Validated,
+    reg: &Registry,
+) -> Vec<Option<&'a crate::scenario::Firm>> {
+    let mut by_index = vec![None; reg.firms.len()];
+    for f in &scenario.scenario().firms {
+        if let Some(i) = reg.firm(&f.id) {
+            by_index[i.0 as usize] = Some(f);
+        }
+    }
+    by_index
+}
+
 fn explicit_affinity(s: &crate::scenario::Scenario, reg: &Registry, a: usize, b: usize) -> bool {
     s.nations
         .iter()
@@ -323,7 +332,13 @@ pub fn build_world(scenario: &Validated) -> World {
             ));
         }
     }
-    let firm_esg = |id: &str| s.firms.iter().find(|f| f.id == id).map_or(0.5, |f| f.esg);
+    let by_index = firms_by_index(scenario, &registry);
+    let firm_esg = |id: &str| {
+        registry
+            .firm(id)
+            .and_then(|i| by_index[i.0 as usize])
+            .map_or(0.5, |f| f.esg)
+    };
     for asset in &s.assets {
         let (Some(idx), Some(host), Some(mineral)) = (
             registry.asset(&asset.id),
@@ -468,23 +483,36 @@ fn observed_pairs(scenario: &Validated, reg: &Registry) -> ObservedPairs {
     } else {
         &[]
     };
+    // Homes of the firms that may develop an open prospect of each stage, found once (not once
+    // per prospect, which would be `O(P × F)`).
+    let open_homes = |stage: Stage| -> Vec<NationIdx> {
+        let mut homes: Vec<NationIdx> = s
+            .firms
+            .iter()
+            .filter(|f| kind_fits(f.kind, stage))
+            .filter_map(|f| reg.nation(&f.home))
+            .collect();
+        homes.sort();
+        homes.dedup();
+        homes
+    };
+    let open_homes = [open_homes(Stage::Ore), open_homes(Stage::Refined)];
+    let by_index = firms_by_index(scenario, reg);
     for p in prospects {
         if let (Some(c), Some(h)) = (key(&p.mineral, p.stage), reg.nation(&p.host)) {
             hosts[c].push(h);
-            let developers: Vec<&crate::scenario::Firm> = if p.developers.is_empty() {
-                s.firms
-                    .iter()
-                    .filter(|f| kind_fits(f.kind, p.stage))
-                    .collect()
+            if p.developers.is_empty() {
+                let stage = usize::from(p.stage == Stage::Refined);
+                controllers[c].extend_from_slice(&open_homes[stage]);
             } else {
-                s.firms
-                    .iter()
-                    .filter(|f| p.developers.contains(&f.id))
-                    .collect()
-            };
-            for f in developers {
-                if let Some(h) = reg.nation(&f.home) {
-                    controllers[c].push(h);
+                for d in &p.developers {
+                    if let Some(h) = reg
+                        .firm(d)
+                        .and_then(|i| by_index[i.0 as usize])
+                        .and_then(|f| reg.nation(&f.home))
+                    {
+                        controllers[c].push(h);
+                    }
                 }
             }
         }
@@ -713,15 +741,9 @@ fn insert_investment_resources(
         .collect();
     financiers.sort_by(|a, b| a.id.cmp(&b.id));
 
-    let firm_invests = registry
-        .firms
+    let firm_invests = firms_by_index(scenario, registry)
         .iter()
-        .map(|id| {
-            s.firms
-                .iter()
-                .find(|f| &f.id == id)
-                .is_some_and(|f| f.invests)
-        })
+        .map(|f| f.is_some_and(|f| f.invests))
         .collect();
     let recovery = registry
         .minerals

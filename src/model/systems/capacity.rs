@@ -7,6 +7,8 @@
 //! growth can be followed project by project in `events.csv`.
 
 use bevy_ecs::prelude::*;
+
+use crate::model::order::counting_sort;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
@@ -150,7 +152,7 @@ pub fn advance_projects(
     for (idx, gov) in &nations {
         governance[usize::from(idx.0)] = gov.0.clone();
     }
-    let mut rows: Vec<_> = assets
+    let rows: Vec<_> = assets
         .iter_mut()
         .filter(|(.., life)| {
             matches!(
@@ -160,7 +162,7 @@ pub fn advance_projects(
         })
         .collect();
     // Query order is not stable: events and learning sums follow asset index order.
-    rows.sort_unstable_by_key(|(idx, ..)| **idx);
+    let rows = counting_sort(rows, |(idx, ..)| idx.0 as usize);
     for (idx, site, capacity, owners, mut life) in rows {
         let key = registry.asset_keys[idx.0 as usize];
         let gov = &governance[usize::from(site.host.0)];

@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
+
+use crate::model::order::dense_order;
 use rand::RngExt;
 
 use super::capacity::{draw_stage_steps, learning_factor, mean_stage_years};
@@ -346,10 +348,12 @@ pub fn propose_projects(
         snapshot.firms[idx.0 as usize] = Some(profile.clone());
     }
     let mut rows: Vec<AssetRow<'_>> = assets.iter_mut().collect();
-    // Query order is not stable: every sum and decision follows asset index order.
-    rows.sort_unstable_by_key(|row| *row.0);
+    // Query order is not stable: every sum and decision follows asset index order. The rows are
+    // large (several `Mut`s), so they stay in place and are visited through a permutation.
+    let order = dense_order(&rows, |row| row.0.0 as usize);
     let mut candidates = Vec::new();
-    for (idx, site, capacity, life, owners, _, _, project) in &rows {
+    for &i in &order {
+        let (idx, site, capacity, life, owners, _, _, project) = &rows[i];
         let com = commodity(site.mineral, site.stage);
         match life.status {
             Status::Operating | Status::RampUp | Status::Suspended => {
@@ -606,7 +610,8 @@ pub fn propose_projects(
     }
 
     let retry_step = step + super::capacity::years_to_steps(s.retry_years, clock.steps_per_year);
-    for (idx, _, _, life, owners, cost, esg, project) in &mut rows {
+    for &i in &order {
+        let (idx, _, _, life, owners, cost, esg, project) = &mut rows[i];
         let Some(decision) = decided.get(idx) else {
             continue;
         };

@@ -7,6 +7,8 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::model::order::counting_sort;
+
 use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
 use crate::model::resources::{
     BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, FlowLog, FlowRow,
@@ -33,8 +35,17 @@ pub fn record_market_metrics(
     let n = registry.n_nations();
     let spy = f64::from(clock.steps_per_year);
     let step = clock.step;
-    let mut sorted: Vec<(&AssetIdx, &Site, &Output, &Ownership)> = assets.iter().collect();
-    sorted.sort_by_key(|(idx, ..)| **idx);
+    // Assets grouped by commodity, in index order within each (so every sum adds in index
+    // order); each commodity's loops below read only its own slice, which keeps the step linear in
+    // assets whatever the number of minerals.
+    let sorted: Vec<(&AssetIdx, &Site, &Output, &Ownership)> =
+        counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
+    let sorted = counting_sort(sorted, |(_, site, ..)| commodity(site.mineral, site.stage));
+    let of_commodity = |c: usize| {
+        let start = sorted.partition_point(|(_, site, ..)| commodity(site.mineral, site.stage) < c);
+        let end = sorted.partition_point(|(_, site, ..)| commodity(site.mineral, site.stage) <= c);
+        &sorted[start..end]
+    };
 
     for m in 0..registry.n_minerals() {
         let mineral = MineralIdx(m as u16);
@@ -102,7 +113,7 @@ pub fn record_market_metrics(
                         spy,
                         &pairs.hosts[c],
                         &pairs.controllers[c],
-                        &control_mix(&sorted, &registry, mineral, stage),
+                        &control_mix(of_commodity(c), &registry, mineral, stage),
                     );
                     record_sourcing(
                         &mut metrics.rows,
@@ -116,13 +127,9 @@ pub fn record_market_metrics(
                     // Value added by refining: refined sales minus the ore used, at market prices.
                     let ore_c = commodity(mineral, Stage::Ore);
                     let ore_market = &outcome.commodities[ore_c];
+                    let sales = sales_by_exporter(market, n, buyer_price);
                     for &h in &pairs.hosts[c] {
-                        let sales: f64 = market
-                            .shipments
-                            .iter()
-                            .filter(|s| s.from == h)
-                            .map(|s| s.t * buyer_price(s.to))
-                            .fold(0.0, |a, b| a + b);
+                        let sales = sales[usize::from(h.0)];
                         let ore_price = buyer_prices
                             .usd_per_t
                             .get(ore_c)
@@ -143,7 +150,7 @@ pub fn record_market_metrics(
                     }
                     // Feed stock held by the refineries of each host (ore, t).
                     let mut stock = vec![0.0; n];
-                    for (idx, site, ..) in &sorted {
+                    for (idx, site, ..) in of_commodity(c) {
                         if site.mineral == mineral && site.stage == Stage::Refined {
                             stock[usize::from(site.host.0)] +=
                                 stocks.ore_t.get(idx.0 as usize).copied().unwrap_or(0.0);
@@ -158,19 +165,18 @@ pub fn record_market_metrics(
                 }
                 Stage::Ore => {
                     let mut mined = vec![0.0; n];
-                    for (_, site, output, _) in &sorted {
+                    for (_, site, output, _) in of_commodity(c) {
                         if site.mineral == mineral && site.stage == Stage::Ore {
                             mined[usize::from(site.host.0)] += output.t;
                         }
                     }
+                    let mut home_t = vec![0.0; n];
+                    for s in market.shipments.iter().filter(|s| s.from == s.to) {
+                        home_t[usize::from(s.from.0)] += s.t;
+                    }
                     for &h in &pairs.hosts[c] {
                         let hs = usize::from(h.0);
-                        let home: f64 = market
-                            .shipments
-                            .iter()
-                            .filter(|s| s.from == h && s.to == h)
-                            .map(|s| s.t)
-                            .fold(0.0, |a, b| a + b);
+                        let home = home_t[hs];
                         if mined[hs] > 0.0 {
                             metrics.rows.push(row(
                                 "domestic_processing",
@@ -180,13 +186,9 @@ pub fn record_market_metrics(
                             ));
                         }
                     }
+                    let sales = sales_by_exporter(market, n, buyer_price);
                     for &h in &pairs.hosts[c] {
-                        let sales: f64 = market
-                            .shipments
-                            .iter()
-                            .filter(|s| s.from == h)
-                            .map(|s| s.t * buyer_price(s.to))
-                            .fold(0.0, |a, b| a + b);
+                        let sales = sales[usize::from(h.0)];
                         metrics
                             .rows
                             .push(row("value_added_usd", Some(h), None, sales * spy));
@@ -231,6 +233,20 @@ fn record_sourcing(
             rule.premium_usd_per_t * credited * spy,
         ));
     }
+}
+
+/// Value of each exporter's shipments at the prices its buyers paid, USD this step, summed in
+/// shipment order (one pass over the shipments, not one per host).
+fn sales_by_exporter(
+    market: &CommodityOutcome,
+    n: usize,
+    buyer_price: impl Fn(NationIdx) -> f64,
+) -> Vec<f64> {
+    let mut sales = vec![0.0; n];
+    for s in &market.shipments {
+        sales[usize::from(s.from.0)] += s.t * buyer_price(s.to);
+    }
+    sales
 }
 
 /// Share of each host's output of a commodity controlled by each home nation, `[host * n + home]`.
@@ -279,6 +295,12 @@ fn record_consumers(
     mix: &[f64],
 ) {
     let n = market.received_t.len();
+    // Tonnes shipped on each route, `[from * n + to]` (one shipment per route at most).
+    let mut shipped = vec![0.0; n * n];
+    for s in &market.shipments {
+        shipped[usize::from(s.from.0) * n + usize::from(s.to.0)] += s.t;
+    }
+    let mut inbound: Vec<(usize, f64)> = Vec::new();
     for &b in consumers {
         let bi = usize::from(b.0);
         let wanted = demand
@@ -308,28 +330,28 @@ fn record_consumers(
         if received <= 0.0 {
             continue;
         }
-        let from = |h: NationIdx| -> f64 {
-            market
-                .shipments
-                .iter()
-                .filter(|s| s.from == h && s.to == b)
-                .map(|s| s.t)
-                .fold(0.0, |a, b| a + b)
-        };
+        let bi = usize::from(b.0);
         for &h in hosts {
             rows.push(row(
                 "import_dependence",
                 Some(b),
                 Some(h),
-                from(h) / received,
+                shipped[usize::from(h.0) * n + bi] / received,
             ));
         }
-        for &k in controllers {
-            let controlled: f64 = market
+        // The shipments to `b`, in shipment order, so each sum below adds in that order.
+        inbound.clear();
+        inbound.extend(
+            market
                 .shipments
                 .iter()
                 .filter(|s| s.to == b)
-                .map(|s| s.t * mix[usize::from(s.from.0) * n + usize::from(k.0)])
+                .map(|s| (usize::from(s.from.0), s.t)),
+        );
+        for &k in controllers {
+            let controlled: f64 = inbound
+                .iter()
+                .map(|&(from, t)| t * mix[from * n + usize::from(k.0)])
                 .fold(0.0, |a, b| a + b);
             rows.push(row(
                 "import_dependence_control",

@@ -10,6 +10,8 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::model::order::counting_sort;
+
 use crate::model::components::{
     AssetIdx, Capacity, Lifecycle, NationIdx, Output, Ownership, Site, Stage, Status,
 };
@@ -30,8 +32,7 @@ pub fn record_metrics(
     let mut production = vec![0.0; nc * n];
     let mut controlled = vec![0.0; nc * n];
     // Stable order for float sums.
-    let mut rows: Vec<_> = assets.iter().collect();
-    rows.sort_unstable_by_key(|(idx, ..)| **idx);
+    let rows = counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
     for (_, site, cap, life, output, owners) in rows {
         let c = commodity(site.mineral, site.stage);
         let h = usize::from(site.host.0);

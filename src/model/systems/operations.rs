@@ -7,6 +7,8 @@
 //! [`Output::t`].
 
 use bevy_ecs::prelude::*;
+
+use crate::model::order::counting_sort;
 use rand::RngExt;
 
 use crate::model::components::{
@@ -111,9 +113,9 @@ pub fn strike_incidents(
         enforcement[usize::from(idx.0)] =
             (gov.0.labour_enforcement, gov.0.environmental_enforcement);
     }
-    let mut rows: Vec<_> = assets.iter_mut().collect();
+    let rows: Vec<_> = assets.iter_mut().collect();
     // Query order is not stable: events and licence updates follow asset index order.
-    rows.sort_unstable_by_key(|(idx, ..)| **idx);
+    let rows = counting_sort(rows, |(idx, ..)| idx.0 as usize);
     for (idx, site, life, esg, owners, mut outages) in rows {
         if outages.incident_steps_left > 0 {
             outages.incident_steps_left -= 1;

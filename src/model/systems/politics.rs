@@ -16,6 +16,8 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::model::order::counting_sort;
+
 use crate::model::components::{
     AssetIdx, Capacity, Lifecycle, NationIdx, Priorities, Site, Stage, Status,
 };
@@ -80,8 +82,8 @@ pub fn adapt_host_policies(
     let n = registry.n_nations();
     let nm = registry.n_minerals();
     // Float sums in asset index order.
-    let mut rows: Vec<_> = assets.iter().collect();
-    rows.sort_unstable_by_key(|(idx, ..)| **idx);
+    let rows: Vec<_> = assets.iter().collect();
+    let rows = counting_sort(rows, |(idx, ..)| idx.0 as usize);
     let dp = domestic_processing(nm, n, rows.into_iter().map(|(_, s, c, l)| (s, c, l)));
     let mut hosts: Vec<_> = nations.iter_mut().collect();
     hosts.sort_unstable_by_key(|(idx, _)| **idx);

@@ -33,6 +33,8 @@ use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
 
+use crate::model::order::counting_sort;
+
 use crate::model::components::UnitCost;
 use crate::model::components::{
     AssetIdx, MineralIdx, NationIdx, Output, Ownership, Priorities, Site, Stage,
@@ -152,20 +154,17 @@ pub fn clear_preferring(
     preferences: &[Preference],
 ) -> Cleared {
     let n = routes.n;
-    let mut order: Vec<usize> = (0..lots.len())
-        .filter(|&i| lots[i].quantity_t > 0.0)
-        .collect();
-    order.sort_by(|&a, &b| {
-        lots[a]
-            .reservation_usd_per_t
-            .total_cmp(&lots[b].reservation_usd_per_t)
-            .then(lots[a].asset.cmp(&lots[b].asset))
-    });
+    let order = merit_order(lots);
     // Every exporter with a lot, even an empty one, so a segment does not dissolve in a step
     // where its blocked supplier happens to have nothing to sell.
-    let mut hosts: Vec<NationIdx> = lots.iter().map(|l| l.host).collect();
-    hosts.sort();
-    hosts.dedup();
+    let mut present = vec![false; n];
+    for lot in lots {
+        present[usize::from(lot.host.0)] = true;
+    }
+    let hosts: Vec<NationIdx> = (0..n)
+        .filter(|&h| present[h])
+        .map(|h| NationIdx(h as u16))
+        .collect();
 
     // Group buyers by the restrictions they face from the exporters present.
     let mut groups: BTreeMap<Signature, Vec<usize>> = BTreeMap::new();
@@ -431,6 +430,33 @@ fn merit_marginal(
     f64::INFINITY
 }
 
+/// Indices of the lots with something to sell, cheapest first (ties by asset index, then by
+/// position). Sorted on plain integer keys: `(total-order key of the price, asset, position)` is
+/// the order of `f64::total_cmp` then asset, and an unstable sort of unique keys gives the same
+/// order as a stable sort, several times faster than comparing through the lots.
+fn merit_order(lots: &[Lot]) -> Vec<usize> {
+    let mut keyed: Vec<(i64, AssetIdx, u32)> = lots
+        .iter()
+        .enumerate()
+        .filter(|(_, lot)| lot.quantity_t > 0.0)
+        .map(|(i, lot)| {
+            (
+                total_order_key(lot.reservation_usd_per_t),
+                lot.asset,
+                i as u32,
+            )
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(.., i)| i as usize).collect()
+}
+
+/// An integer that orders like `f64::total_cmp` (the transformation `total_cmp` itself uses).
+fn total_order_key(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
+}
+
 /// Least-cost routing of one segment's dispatched tonnes (by host) to its buyers' rations.
 fn route_segment(
     members: &[usize],
@@ -444,21 +470,22 @@ fn route_segment(
         .filter(|&h| host_supply[h] > 0.0)
         .map(|h| NationIdx(h as u16))
         .collect();
-    let mut pairs: Vec<(f64, NationIdx, usize)> = Vec::with_capacity(sources.len() * members.len());
+    // Pairs cheapest first, ties by exporter, buyer, then position: integer keys, so an unstable
+    // sort gives the order of a stable sort by (cost, exporter, buyer) at a fraction of the cost.
+    let mut pairs: Vec<(i64, NationIdx, NationIdx, usize)> =
+        Vec::with_capacity(sources.len() * members.len());
     for &h in &sources {
         for (k, &i) in members.iter().enumerate() {
-            pairs.push((routes.cost_usd_per_t[routes.at(h, bids[i].nation)], h, k));
+            let to = bids[i].nation;
+            let cost = routes.cost_usd_per_t[routes.at(h, to)];
+            pairs.push((total_order_key(cost), h, to, k));
         }
     }
-    pairs.sort_by(|a, b| {
-        a.0.total_cmp(&b.0)
-            .then(a.1.cmp(&b.1))
-            .then(bids[members[a.2]].nation.cmp(&bids[members[b.2]].nation))
-    });
+    pairs.sort_unstable();
     let total: f64 = need.iter().fold(0.0, |a, b| a + b);
     let tolerance = DUST_T * total.max(1.0);
     let mut last_of_host: Vec<Option<NationIdx>> = vec![None; host_supply.len()];
-    for &(_, h, k) in &pairs {
+    for &(_, h, _, k) in &pairs {
         let hs = usize::from(h.0);
         let q = host_supply[hs].min(need[k]);
         if q > tolerance {
@@ -666,7 +693,7 @@ pub fn clear_markets(
         royalty[usize::from(idx.0)] = priorities.0.royalty_rate;
         ore_export_tax[usize::from(idx.0)] = priorities.0.ore_export_tax;
     }
-    let mut sellers: Vec<Seller> = assets
+    let sellers: Vec<Seller> = assets
         .iter()
         .map(|(idx, site, cost, owners, output)| Seller {
             idx: *idx,
@@ -684,11 +711,22 @@ pub fn clear_markets(
             },
         })
         .collect();
-    sellers.sort_by_key(|s| s.idx);
-    let n_assets = registry
-        .assets
-        .len()
-        .max(sellers.last().map_or(0, |s| s.idx.0 as usize + 1));
+    // Grouped by commodity, in asset order within each: a commodity's sellers are one slice.
+    let key = |s: &Seller| commodity(s.site.mineral, s.site.stage);
+    let sellers = counting_sort(sellers, |s| s.idx.0 as usize);
+    let sellers = counting_sort(sellers, key);
+    let of_commodity = |c: usize| -> Vec<&Seller> {
+        let start = sellers.partition_point(|s| key(s) < c);
+        let end = sellers.partition_point(|s| key(s) <= c);
+        sellers[start..end].iter().collect()
+    };
+    let n_assets = registry.assets.len().max(
+        sellers
+            .iter()
+            .map(|s| s.idx.0 as usize + 1)
+            .max()
+            .unwrap_or(0),
+    );
     stocks.ore_t.resize(n_assets, 0.0);
     let mut actual = vec![0.0; n_assets];
     let n_commodities = registry.n_minerals() * 2;
@@ -713,14 +751,8 @@ pub fn clear_markets(
         };
         let ore_price = price_row(c_ore);
         let refined_price = price_row(c_ref);
-        let refineries: Vec<&Seller> = sellers
-            .iter()
-            .filter(|s| s.site.mineral == mineral && s.site.stage == Stage::Refined)
-            .collect();
-        let mines: Vec<&Seller> = sellers
-            .iter()
-            .filter(|s| s.site.mineral == mineral && s.site.stage == Stage::Ore)
-            .collect();
+        let refineries = of_commodity(c_ref);
+        let mines = of_commodity(c_ore);
 
         // Refinery lots: opex plus the ore it needs at the ore price its host faces. A lot that
         // cannot pay even at the price ceiling is never offered.
@@ -839,11 +871,13 @@ pub fn clear_markets(
 
         // Share each host's ore among its refineries pro rata to need (last takes the remainder).
         let mut got = vec![0.0; refineries.len()];
+        let mut by_host: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (j, r) in refineries.iter().enumerate() {
+            by_host[usize::from(r.site.host.0)].push(j);
+        }
         for &h in &ore_buyers {
             let hs = usize::from(h.0);
-            let members: Vec<usize> = (0..refineries.len())
-                .filter(|&j| refineries[j].site.host == h)
-                .collect();
+            let members = &by_host[hs];
             let total_need = ore_need[hs];
             let received = ore.outcome.received_t[hs];
             let mut given = 0.0;
@@ -919,6 +953,37 @@ mod tests {
             quantity_t: q,
             reservation_usd_per_t: r,
         }
+    }
+
+    #[test]
+    fn the_integer_price_key_orders_like_total_cmp() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -2.5,
+            -0.0,
+            0.0,
+            1e-300,
+            3.0,
+            f64::MAX,
+            f64::INFINITY,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(total_order_key(a).cmp(&total_order_key(b)), a.total_cmp(&b));
+            }
+        }
+    }
+
+    #[test]
+    fn equal_prices_dispatch_in_asset_order() {
+        let lots = [lot(2, 0, 10.0, 100.0), lot(1, 0, 10.0, 100.0)];
+        let bids = [Bid {
+            nation: NationIdx(1),
+            demand_t: 15.0,
+        }];
+        let out = clear(&lots, &bids, &Routes::open(2));
+        assert_eq!(out.dispatched_t, vec![5.0, 10.0]);
     }
 
     #[test]
