@@ -352,8 +352,12 @@ pub struct BuyerPrices {
 /// `w = market.expectation_weight`. Read by investment decisions.
 #[derive(Clone, Debug, Default, Resource)]
 pub struct PriceExpectations {
-    /// Expected price, USD/t, per commodity ([`commodity`]).
+    /// Expected world (open-market) price, USD/t, per commodity ([`commodity`]).
     pub usd_per_t: Vec<f64>,
+    /// Expected price each buyer nation faces ([`BuyerPrices`]), USD/t, by `[commodity][nation]`,
+    /// smoothed with the same weight. Equal to the world expectation for a nation never in a
+    /// segmented market; what a refinery project in that nation expects to sell at.
+    pub buyer_usd_per_t: Vec<Vec<f64>>,
 }
 
 /// Ore held by refineries as feed stock, tonnes, by asset index (zero for mines). State: conserved

@@ -559,6 +559,11 @@ pub struct InvestmentSettings {
     /// Least affinity of a financier's nation to a firm's home for the financier to back the firm
     /// (its own nation's firms always qualify), -1..=1. Default 0.5.
     pub ally_affinity: f64,
+    /// Most prospects each state financier may sponsor per year beyond firms' own proposals: with
+    /// budget left after those, it puts the best strategic prospect (strategic score × NPV/capex,
+    /// NPV > 0 with its concession) to an eligible firm, repeatedly (docs/ODD.md §7.3.3). 0 disables
+    /// sponsorship. Default 4 (ASSUMPTION), range 0..=1000.
+    pub max_sponsored_per_financier_per_year: u32,
 }
 
 impl Default for InvestmentSettings {
@@ -588,6 +593,7 @@ impl Default for InvestmentSettings {
             mandate_penalty: 3.0,
             retry_years: 2.0,
             ally_affinity: 0.5,
+            max_sponsored_per_financier_per_year: 4,
         }
     }
 }

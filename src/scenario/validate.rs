@@ -669,6 +669,12 @@ fn check_investment(c: &mut Checker, i: &InvestmentSettings) {
     }
     c.range("investment.retry_years", i.retry_years, 0.0, 100.0);
     c.range("investment.ally_affinity", i.ally_affinity, -1.0, 1.0);
+    c.range(
+        "investment.max_sponsored_per_financier_per_year",
+        f64::from(i.max_sponsored_per_financier_per_year),
+        0.0,
+        1000.0,
+    );
 }
 
 fn check_politics(c: &mut Checker, p: &PoliticsSettings) {

@@ -143,6 +143,18 @@ pub fn check_step(world: &mut World, step: u32) -> Result<(), NonFiniteValue> {
     {
         return Err(bad("expected_price_usd_per_t", commodity_name(c), p));
     }
+    if let Some(e) = world.get_resource::<PriceExpectations>() {
+        for (c, row) in e.buyer_usd_per_t.iter().enumerate() {
+            if let Some((n, &p)) = row.iter().enumerate().find(|(_, p)| !p.is_finite()) {
+                let who = format!(
+                    "{}, buyer `{}`",
+                    commodity_name(c),
+                    name(&registry.nations, n)
+                );
+                return Err(bad("expected_buyer_price_usd_per_t", who, p));
+            }
+        }
+    }
     if let Some(b) = world.get_resource::<BuyerPrices>() {
         for (c, row) in b.usd_per_t.iter().enumerate() {
             if let Some((n, &p)) = row.iter().enumerate().find(|(_, p)| !p.is_finite()) {

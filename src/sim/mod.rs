@@ -601,9 +601,10 @@ fn insert_market_resources(
     world.insert_resource(config);
     world.insert_resource(schedule);
     world.insert_resource(Demand::default());
-    world.insert_resource(buyer_prices);
+    world.insert_resource(buyer_prices.clone());
     world.insert_resource(PriceExpectations {
         usd_per_t: prices.usd_per_t.clone(),
+        buyer_usd_per_t: buyer_prices.usd_per_t.clone(),
     });
     world.insert_resource(FeedStocks {
         ore_t: vec![0.0; registry.assets.len()],

@@ -237,6 +237,9 @@ fn a_local_processing_mandate_without_refiners_lowers_approved_mines_in_the_host
     free.politics.enabled = false;
     // Over a long horizon retries get every prospect approved eventually; count the first years.
     free.run.end_year = 2030;
+    // Sponsorship (§7.3.3) re-proposes rejected mines every retry; this test isolates the host's
+    // decision on firms' own proposals.
+    free.investment.max_sponsored_per_financier_per_year = 0;
     let mut mandated = free.clone();
     mandated.policies.push(Policy {
         id: "bol_mandate".into(),
@@ -475,6 +478,9 @@ fn incidents_fall_with_enforcement_and_cost_social_licence() {
 #[test]
 fn a_finance_programme_changes_the_budget_from_the_next_renewal() {
     let mut s = load("invest_test.ron");
+    // Without sponsorship (§7.3.3), which would take every open prospect before the programme starts:
+    // this test is about when the budget changes.
+    s.investment.max_sponsored_per_financier_per_year = 0;
     s.policies.push(Policy {
         id: "dfc_programme".into(),
         start: When::Year(2026.5),

@@ -18,6 +18,8 @@ mod trade;
 mod sourcing;
 // Investment, state finance, host approval and capacity growth (issue 4): Step-3 Must-show tests.
 mod investment;
+// Refineries valued at their host market's price; state financiers sponsor projects (Q1, Q3).
+mod strategic_investment;
 // Figures for papers (issue 5): `plot` at print size, well-formed SVGs, no system font crates.
 mod figures;
 // `orechain sweep` and `merge` (issues 6, 7): identical results across -j, kill-and-resume, shards.

@@ -130,35 +130,60 @@ pub fn best_offer(
     request: &FinanceRequest,
     shares: &CommodityShares,
 ) -> Option<(usize, f64)> {
+    let mut best: Option<(usize, f64, f64)> = None;
+    for (i, fin) in budgets.financiers.iter().enumerate() {
+        let Some(share) = offer_from(fin, registry, ally_affinity, request, shares) else {
+            continue;
+        };
+        let advantage = fin.concessional_rate * share;
+        if best.is_none_or(|(_, _, a)| advantage > a) {
+            best = Some((i, share, advantage));
+        }
+    }
+    best.map(|(i, share, _)| (i, share))
+}
+
+/// The share of capex one financier would finance, if it backs the project at all: the firm is of
+/// its nation or an ally (affinity ≥ `ally_affinity`), it has budget left, and the project's
+/// strategic score is positive; the share is `max_share` × score, capped by the remaining budget.
+pub fn offer_from(
+    fin: &FinancierState,
+    registry: &Registry,
+    ally_affinity: f64,
+    request: &FinanceRequest,
+    shares: &CommodityShares,
+) -> Option<f64> {
     let FinanceRequest {
         mineral,
         host,
         investor_home,
         capex_usd,
     } = *request;
-    if capex_usd <= 0.0 {
+    if capex_usd <= 0.0
+        || fin.remaining_usd <= 0.0
+        || !backs(fin, registry, ally_affinity, investor_home)
+    {
         return None;
     }
-    let mut best: Option<(usize, f64, f64)> = None;
-    for (i, fin) in budgets.financiers.iter().enumerate() {
-        let ally = fin.nation == investor_home
-            || registry.affinity(fin.nation, investor_home) >= ally_affinity;
-        if !ally || fin.remaining_usd <= 0.0 {
-            continue;
-        }
-        // Finance scales with how much the project serves the goal: a refinery in a stage the rival
-        // dominates gets more than a mine in a stage it does not.
-        let score = strategic_score(fin, mineral, host, investor_home, shares);
-        if score <= 0.0 {
-            continue;
-        }
-        let share = (fin.max_share * score).min(fin.remaining_usd / capex_usd);
-        let advantage = fin.concessional_rate * share;
-        if share > 0.0 && best.is_none_or(|(_, _, a)| advantage > a) {
-            best = Some((i, share, advantage));
-        }
+    // Finance scales with how much the project serves the goal: a refinery in a stage the rival
+    // dominates gets more than a mine in a stage it does not.
+    let score = strategic_score(fin, mineral, host, investor_home, shares);
+    if score <= 0.0 {
+        return None;
     }
-    best.map(|(i, share, _)| (i, share))
+    let share = (fin.max_share * score).min(fin.remaining_usd / capex_usd);
+    (share > 0.0).then_some(share)
+}
+
+/// Whether a financier backs firms of `investor_home`: its own nation's, and allies' (affinity of the
+/// financier's nation to the firm's home at least `ally_affinity`).
+pub fn backs(
+    fin: &FinancierState,
+    registry: &Registry,
+    ally_affinity: f64,
+    investor_home: NationIdx,
+) -> bool {
+    fin.nation == investor_home || registry.affinity(fin.nation, investor_home) >= ally_affinity
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ use crate::model::order::dense_order;
 use rand::RngExt;
 
 use super::capacity::{draw_stage_steps, learning_factor, mean_stage_years};
-use super::finance::{CommodityShares, FinanceRequest, best_offer};
+use super::finance::{
+    CommodityShares, FinanceRequest, backs, best_offer, offer_from, strategic_score,
+};
 use crate::model::components::{
     AssetIdx, Capacity, Esg, FirmIdx, FirmProfile, Governance, Lifecycle, MineralIdx, NationIdx,
     Ownership, Priorities, Project, Site, Stage, Status, UnitCost,
@@ -167,7 +169,14 @@ struct Context<'a> {
     recovery: &'a [f64],
 }
 
-fn value_prospect(ctx: &Context<'_>, firm: &FirmProfile, c: &Candidate) -> Valuation {
+/// Value a prospect for a firm. With `financier` set only that financier may co-finance it (a
+/// sponsored proposal); otherwise the best offer among all financiers is taken.
+fn value_prospect(
+    ctx: &Context<'_>,
+    firm: &FirmProfile,
+    c: &Candidate,
+    financier: Option<usize>,
+) -> Valuation {
     let s = ctx.settings;
     let n = ctx.registry.n_nations();
     let host = c.site.host;
@@ -193,22 +202,44 @@ fn value_prospect(ctx: &Context<'_>, firm: &FirmProfile, c: &Candidate) -> Valua
             };
             ore_price * (1.0 - prio.royalty_rate - tax)
         }
-        Stage::Refined => ctx.expectations.usd_per_t[com] - ore_price / ctx.recovery[m].max(1e-9),
+        // A refinery sells into its host's market: under export controls that segment's price,
+        // otherwise the world price (the two expectations coincide for an unsegmented host).
+        Stage::Refined => {
+            let product = ctx
+                .expectations
+                .buyer_usd_per_t
+                .get(com)
+                .and_then(|row| row.get(h))
+                .copied()
+                .unwrap_or(ctx.expectations.usd_per_t[com]);
+            product - ore_price / ctx.recovery[m].max(1e-9)
+        }
     };
     let opex = c.project.base_opex_usd_per_t * factor;
     let esg_cost = opex * s.esg_cost_share * firm.esg.max(prio.min_esg);
-    let offer = best_offer(
-        ctx.budgets,
-        ctx.registry,
-        s.ally_affinity,
-        &FinanceRequest {
-            mineral: c.site.mineral,
-            host,
-            investor_home: firm.home,
-            capex_usd,
-        },
-        &ctx.snapshot.shares[com],
-    );
+    let request = FinanceRequest {
+        mineral: c.site.mineral,
+        host,
+        investor_home: firm.home,
+        capex_usd,
+    };
+    let offer = match financier {
+        None => best_offer(
+            ctx.budgets,
+            ctx.registry,
+            s.ally_affinity,
+            &request,
+            &ctx.snapshot.shares[com],
+        ),
+        Some(i) => offer_from(
+            &ctx.budgets.financiers[i],
+            ctx.registry,
+            s.ally_affinity,
+            &request,
+            &ctx.snapshot.shares[com],
+        )
+        .map(|share| (i, share)),
+    };
     let concession = offer.map_or(0.0, |(i, share)| {
         ctx.budgets.financiers[i].concessional_rate * share
     });
@@ -422,7 +453,7 @@ pub fn propose_projects(
                 .enumerate()
                 .filter(|(_, c)| open_to(&c.project, &c.site, firm, profile))
                 .filter_map(|(i, c)| {
-                    let v = value_prospect(&ctx, profile, c);
+                    let v = value_prospect(&ctx, profile, c, None);
                     (v.npv_usd > 0.0).then(|| (v.npv_usd / v.capex_usd.max(1.0), i))
                 })
                 .collect();
@@ -455,159 +486,55 @@ pub fn propose_projects(
             state_company[usize::from(p.home.0)] = Some(FirmIdx(f as u32));
         }
     }
-    let mut decided: BTreeMap<AssetIdx, Decision> = BTreeMap::new();
+    let round = Round {
+        step,
+        steps_per_year: clock.steps_per_year,
+        settings: s,
+        registry: &registry,
+        snapshot: &snapshot,
+        expectations: &expectations,
+        rules: &rules,
+        learning: &learning,
+        recovery: &config.recovery,
+        licence: &licence,
+        streams: &streams,
+        state_company: &state_company,
+    };
+    let mut books = Books {
+        budgets: &mut budgets,
+        ledger: &mut ledger,
+        record: &mut record,
+        events: &mut events,
+        decided: BTreeMap::new(),
+    };
     for (&ci, &(_, firm)) in &claims {
-        let c = &candidates[ci];
-        let Some(profile) = snapshot.firms[firm.0 as usize].as_ref() else {
-            continue;
-        };
-        let v = {
-            let ctx = Context {
-                settings: s,
-                registry: &registry,
-                snapshot: &snapshot,
-                expectations: &expectations,
-                rules: &rules,
-                learning: &learning,
-                budgets: &budgets,
-                recovery: &config.recovery,
-            };
-            value_prospect(&ctx, profile, c)
-        };
-        let host = c.site.host;
-        let event = |kind: &'static str, detail: String| EventRow {
-            step,
-            kind,
-            asset: Some(c.idx),
-            firm: Some(firm),
-            nation: Some(host),
-            partner: Some(profile.home),
-            detail,
-        };
-        if v.npv_usd <= 0.0 {
-            events.rows.push(event(
-                "withdrawal",
-                format!(
-                    "npv_usd={:.0}; reason=finance no longer available",
-                    v.npv_usd
-                ),
-            ));
-            continue;
-        }
-        let finance_share = v.offer.map_or(0.0, |(_, share)| share);
-        let finance_text = v.offer.map_or("none".to_string(), |(i, share)| {
-            format!("{}:{share:.3}", budgets.financiers[i].id)
-        });
-        events.rows.push(event(
-            "proposal",
-            format!(
-                "npv_usd={:.0}; capex_usd={:.0}; discount_rate={:.4}; finance={finance_text}",
-                v.npv_usd, v.capex_usd, v.discount_rate
-            ),
-        ));
-        let h = usize::from(host.0);
-        let prio = &snapshot.priorities[h];
-        let (p_approve, reason) = approval_probability(
-            s,
-            &ApprovalInputs {
-                affinity: registry.affinity(host, profile.home),
-                esg_gap: profile.esg - prio.min_esg,
-                finance_share,
-                licence: licence.get(host, profile.home),
-                mandate_unmet: v.mandate && c.site.stage == Stage::Ore && !v.commits,
-            },
-        );
-        let u: f64 = streams
-            .stream(
-                Purpose::Approval,
-                registry.asset_keys[c.idx.0 as usize],
-                step,
-            )
-            .random();
-        if u >= p_approve {
-            events.rows.push(event(
-                "rejection",
-                format!("p_approve={p_approve:.3}; reason={reason}"),
-            ));
-            decided.insert(c.idx, Decision::Rejected);
-            continue;
-        }
-        // State participation: the host's state company takes its mandated share.
-        let mut owners = vec![(firm, 1.0)];
-        let mut participation = String::new();
-        if prio.state_participation_min > 0.0 {
-            match state_company[h] {
-                Some(state) if state != firm => {
-                    owners = vec![
-                        (firm, 1.0 - prio.state_participation_min),
-                        (state, prio.state_participation_min),
-                    ];
-                    owners.sort_by_key(|(f, _)| *f);
-                    participation = format!("; state_share={}", prio.state_participation_min);
-                }
-                Some(_) => {}
-                None => participation = "; state_share=waived (no state company)".to_string(),
-            }
-        }
-        let mut finance_detail = String::new();
-        if let Some((i, share)) = v.offer {
-            let fin = &mut budgets.financiers[i];
-            let amount = (share * v.capex_usd).min(fin.remaining_usd);
-            fin.remaining_usd -= amount;
-            *ledger
-                .state_finance_usd
-                .entry((commodity(c.site.mineral, c.site.stage), fin.nation, host))
-                .or_insert(0.0) += amount;
-            finance_detail = format!("; finance={}:{amount:.0}", fin.id);
-        }
-        for (f, share) in &owners {
-            *ledger
-                .investment_usd
-                .entry((
-                    commodity(c.site.mineral, c.site.stage),
-                    host,
-                    registry.firm_home[f.0 as usize],
-                ))
-                .or_insert(0.0) += v.capex_usd * share;
-        }
-        record.last_approval_step[h] = step;
-        let mean = mean_stage_years(Status::Permitting, c.site.stage, &snapshot.governance[h], s);
-        let steps = draw_stage_steps(
-            &streams,
-            registry.asset_keys[c.idx.0 as usize],
-            step,
-            mean,
-            s.duration_cv,
-            clock.steps_per_year,
-        );
-        events.rows.push(event(
-            "approval",
-            format!("p_approve={p_approve:.3}{participation}{finance_detail}"),
-        ));
-        events
-            .rows
-            .push(event("permitting_start", format!("duration_steps={steps}")));
-        let esg: f64 = owners
-            .iter()
-            .map(|(f, share)| snapshot.firms[f.0 as usize].as_ref().map_or(0.5, |p| p.esg) * share)
-            .sum();
-        let factor = learning_factor(
-            &learning,
-            commodity(c.site.mineral, c.site.stage),
-            host,
-            s.learning_rate,
-        );
-        decided.insert(
-            c.idx,
-            Decision::Approved {
-                sponsor: firm,
-                owners,
-                esg,
-                opex_usd_per_t: c.project.base_opex_usd_per_t * factor,
-                due_step: step + steps,
-            },
-        );
+        round.decide(&mut books, &candidates[ci], firm, None);
     }
+
+    // Sponsorship: financiers with budget left put further prospects to eligible firms.
+    let mut taken = vec![false; candidates.len()];
+    for &ci in claims.keys() {
+        taken[ci] = true;
+    }
+    for fi in 0..books.budgets.financiers.len() {
+        for _ in 0..s.max_sponsored_per_financier_per_year {
+            if books.budgets.financiers[fi].remaining_usd <= 0.0 {
+                break;
+            }
+            let Some((ci, firm)) = round.best_sponsorship(
+                books.budgets,
+                fi,
+                &candidates,
+                &taken,
+                &config.firm_invests,
+            ) else {
+                break;
+            };
+            taken[ci] = true;
+            round.decide(&mut books, &candidates[ci], firm, Some(fi));
+        }
+    }
+    let decided = books.decided;
 
     let retry_step = step + super::capacity::years_to_steps(s.retry_years, clock.steps_per_year);
     for &i in &order {
@@ -636,6 +563,257 @@ pub fn propose_projects(
                 };
             }
         }
+    }
+}
+
+/// The facts of one year's decision round that every proposal reads.
+struct Round<'a> {
+    step: u32,
+    steps_per_year: u32,
+    settings: &'a InvestmentSettings,
+    registry: &'a Registry,
+    snapshot: &'a Snapshot,
+    expectations: &'a PriceExpectations,
+    rules: &'a TradeRules,
+    learning: &'a LearningCurves,
+    recovery: &'a [f64],
+    licence: &'a SocialLicence,
+    streams: &'a RngStreams,
+    /// The state company of each nation, if any.
+    state_company: &'a [Option<FirmIdx>],
+}
+
+/// What a proposal's decision writes: budgets, the ledger, host records, events and decisions.
+struct Books<'a> {
+    budgets: &'a mut FinanceBudgets,
+    ledger: &'a mut InvestmentLedger,
+    record: &'a mut HostRecord,
+    events: &'a mut EventLog,
+    decided: BTreeMap<AssetIdx, Decision>,
+}
+
+impl Round<'_> {
+    fn context<'b>(&'b self, budgets: &'b FinanceBudgets) -> Context<'b> {
+        Context {
+            settings: self.settings,
+            registry: self.registry,
+            snapshot: self.snapshot,
+            expectations: self.expectations,
+            rules: self.rules,
+            learning: self.learning,
+            budgets,
+            recovery: self.recovery,
+        }
+    }
+
+    /// The (prospect, firm) a financier sponsors next: among prospects not yet taken this year and
+    /// investing firms it backs that may develop them, the highest strategic score × NPV / capex
+    /// with NPV (at the financier's concession) positive. Ties go to the lower prospect, then firm,
+    /// index.
+    fn best_sponsorship(
+        &self,
+        budgets: &FinanceBudgets,
+        fi: usize,
+        candidates: &[Candidate],
+        taken: &[bool],
+        firm_invests: &[bool],
+    ) -> Option<(usize, FirmIdx)> {
+        let fin = &budgets.financiers[fi];
+        let ctx = self.context(budgets);
+        let mut best: Option<(f64, usize, FirmIdx)> = None;
+        for (ci, c) in candidates.iter().enumerate() {
+            if taken[ci] {
+                continue;
+            }
+            let com = commodity(c.site.mineral, c.site.stage);
+            for (f, profile) in self.snapshot.firms.iter().enumerate() {
+                let Some(profile) = profile else { continue };
+                let firm = FirmIdx(f as u32);
+                if !firm_invests.get(f).copied().unwrap_or(false)
+                    || !backs(
+                        fin,
+                        self.registry,
+                        self.settings.ally_affinity,
+                        profile.home,
+                    )
+                    || !open_to(&c.project, &c.site, firm, profile)
+                {
+                    continue;
+                }
+                let score = strategic_score(
+                    fin,
+                    c.site.mineral,
+                    c.site.host,
+                    profile.home,
+                    &self.snapshot.shares[com],
+                );
+                if score <= 0.0 {
+                    continue;
+                }
+                let v = value_prospect(&ctx, profile, c, Some(fi));
+                if v.npv_usd <= 0.0 || v.offer.is_none() {
+                    continue;
+                }
+                let value = score * v.npv_usd / v.capex_usd.max(1.0);
+                if best.is_none_or(|(b, _, _)| value > b) {
+                    best = Some((value, ci, firm));
+                }
+            }
+        }
+        best.map(|(_, ci, firm)| (ci, firm))
+    }
+
+    /// Propose prospect `c` by `firm` (sponsored by financier `sponsor`, if any) and let the host
+    /// decide: logs the proposal and its outcome, commits finance and investment on approval.
+    fn decide(&self, books: &mut Books<'_>, c: &Candidate, firm: FirmIdx, sponsor: Option<usize>) {
+        let s = self.settings;
+        let step = self.step;
+        let registry = self.registry;
+        let snapshot = self.snapshot;
+        let Some(profile) = snapshot.firms[firm.0 as usize].as_ref() else {
+            return;
+        };
+        let v = value_prospect(&self.context(books.budgets), profile, c, sponsor);
+        let host = c.site.host;
+        let event = |kind: &'static str, detail: String| EventRow {
+            step,
+            kind,
+            asset: Some(c.idx),
+            firm: Some(firm),
+            nation: Some(host),
+            partner: Some(profile.home),
+            detail,
+        };
+        if v.npv_usd <= 0.0 {
+            books.events.rows.push(event(
+                "withdrawal",
+                format!(
+                    "npv_usd={:.0}; reason=finance no longer available",
+                    v.npv_usd
+                ),
+            ));
+            return;
+        }
+        let finance_share = v.offer.map_or(0.0, |(_, share)| share);
+        let finance_text = v.offer.map_or("none".to_string(), |(i, share)| {
+            format!("{}:{share:.3}", books.budgets.financiers[i].id)
+        });
+        let sponsor_text = sponsor.map_or(String::new(), |i| {
+            format!("; sponsor={}", books.budgets.financiers[i].id)
+        });
+        books.events.rows.push(event(
+            "proposal",
+            format!(
+                "npv_usd={:.0}; capex_usd={:.0}; discount_rate={:.4}; finance={finance_text}{sponsor_text}",
+                v.npv_usd, v.capex_usd, v.discount_rate
+            ),
+        ));
+        let h = usize::from(host.0);
+        let prio = &snapshot.priorities[h];
+        let (p_approve, reason) = approval_probability(
+            s,
+            &ApprovalInputs {
+                affinity: registry.affinity(host, profile.home),
+                esg_gap: profile.esg - prio.min_esg,
+                finance_share,
+                licence: self.licence.get(host, profile.home),
+                mandate_unmet: v.mandate && c.site.stage == Stage::Ore && !v.commits,
+            },
+        );
+        let u: f64 = self
+            .streams
+            .stream(
+                Purpose::Approval,
+                registry.asset_keys[c.idx.0 as usize],
+                step,
+            )
+            .random();
+        if u >= p_approve {
+            books.events.rows.push(event(
+                "rejection",
+                format!("p_approve={p_approve:.3}; reason={reason}"),
+            ));
+            books.decided.insert(c.idx, Decision::Rejected);
+            return;
+        }
+        // State participation: the host's state company takes its mandated share.
+        let mut owners = vec![(firm, 1.0)];
+        let mut participation = String::new();
+        if prio.state_participation_min > 0.0 {
+            match self.state_company[h] {
+                Some(state) if state != firm => {
+                    owners = vec![
+                        (firm, 1.0 - prio.state_participation_min),
+                        (state, prio.state_participation_min),
+                    ];
+                    owners.sort_by_key(|(f, _)| *f);
+                    participation = format!("; state_share={}", prio.state_participation_min);
+                }
+                Some(_) => {}
+                None => participation = "; state_share=waived (no state company)".to_string(),
+            }
+        }
+        let mut finance_detail = String::new();
+        if let Some((i, share)) = v.offer {
+            let fin = &mut books.budgets.financiers[i];
+            let amount = (share * v.capex_usd).min(fin.remaining_usd);
+            fin.remaining_usd -= amount;
+            *books
+                .ledger
+                .state_finance_usd
+                .entry((commodity(c.site.mineral, c.site.stage), fin.nation, host))
+                .or_insert(0.0) += amount;
+            finance_detail = format!("; finance={}:{amount:.0}", fin.id);
+        }
+        for (f, share) in &owners {
+            *books
+                .ledger
+                .investment_usd
+                .entry((
+                    commodity(c.site.mineral, c.site.stage),
+                    host,
+                    registry.firm_home[f.0 as usize],
+                ))
+                .or_insert(0.0) += v.capex_usd * share;
+        }
+        books.record.last_approval_step[h] = step;
+        let mean = mean_stage_years(Status::Permitting, c.site.stage, &snapshot.governance[h], s);
+        let steps = draw_stage_steps(
+            self.streams,
+            registry.asset_keys[c.idx.0 as usize],
+            step,
+            mean,
+            s.duration_cv,
+            self.steps_per_year,
+        );
+        books.events.rows.push(event(
+            "approval",
+            format!("p_approve={p_approve:.3}{participation}{finance_detail}"),
+        ));
+        books
+            .events
+            .rows
+            .push(event("permitting_start", format!("duration_steps={steps}")));
+        let esg: f64 = owners
+            .iter()
+            .map(|(f, share)| snapshot.firms[f.0 as usize].as_ref().map_or(0.5, |p| p.esg) * share)
+            .sum();
+        let factor = learning_factor(
+            self.learning,
+            commodity(c.site.mineral, c.site.stage),
+            host,
+            s.learning_rate,
+        );
+        books.decided.insert(
+            c.idx,
+            Decision::Approved {
+                sponsor: firm,
+                owners,
+                esg,
+                opex_usd_per_t: c.project.base_opex_usd_per_t * factor,
+                due_step: step + steps,
+            },
+        );
     }
 }
 

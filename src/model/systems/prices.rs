@@ -106,6 +106,17 @@ pub fn update_prices(
     for (e, p) in expectations.usd_per_t.iter_mut().zip(&prices.usd_per_t) {
         *e = (1.0 - w) * *e + w * p;
     }
+    // The price a refinery in nation h expects to sell at is what h's buyers face: the world price
+    // unless export controls segment h's market (a US refinery sells into the US segment).
+    for (row, faced) in expectations
+        .buyer_usd_per_t
+        .iter_mut()
+        .zip(&buyer_prices.usd_per_t)
+    {
+        for (e, p) in row.iter_mut().zip(faced) {
+            *e = (1.0 - w) * *e + w * p;
+        }
+    }
 }
 
 #[cfg(test)]

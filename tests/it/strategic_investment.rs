@@ -1,0 +1,161 @@
+//! Investment that answers to policy: refinery projects valued at the price of their host's
+//! (possibly segmented) market, and state financiers sponsoring projects beyond firms' own
+//! proposals (docs/ODD.md §7.3, §7.3.3). These are the mechanisms behind research questions Q3
+//! (export controls) and Q1 (the finance race).
+
+use crate::common::*;
+use orechain::scenario::{
+    ControlMode, Policy, PolicyAction, Scenario, Stage, Status, When, load_file, validate,
+};
+use orechain::sim::{RunResult, run};
+
+fn load(name: &str) -> Scenario {
+    load_file(&repo(&format!("scenarios/{name}")), &[])
+        .unwrap_or_else(|e| panic!("{name} loads: {e:?}"))
+        .scenario
+        .scenario()
+        .clone()
+}
+
+fn run_seed(s: &Scenario, seed: u64) -> RunResult {
+    run(&validate(s.clone())
+        .unwrap_or_else(|e| panic!("scenario stays valid: {e:?}"))
+        .with_seed(seed))
+}
+
+/// Refining capacity of `mineral` built from prospects (ramping up or operating at the end), t/yr,
+/// split into (hosted in `nation`, total).
+fn refining_built(r: &RunResult, s: &Scenario, mineral: &str, nation: &str) -> (f64, f64) {
+    let target = r.registry.nation(nation).expect("nation exists");
+    let mineral = r.registry.mineral(mineral).expect("mineral exists");
+    let (mut inside, mut total) = (0.0, 0.0);
+    for a in &r.assets {
+        let id = &r.registry.assets[a.idx.0 as usize];
+        if !s.prospects.iter().any(|p| &p.id == id)
+            || a.stage != Stage::Refined
+            || a.mineral != mineral
+            || !matches!(a.status, Status::RampUp | Status::Operating)
+        {
+            continue;
+        }
+        total += a.capacity_t_per_yr;
+        if a.host == target {
+            inside += a.capacity_t_per_yr;
+        }
+    }
+    (inside, total)
+}
+
+#[test]
+fn a_chinese_refined_ban_on_the_usa_raises_us_refining_built() {
+    let mut open = load("invest_test.ron");
+    open.run.end_year = 2035;
+    // Firms' own choices only: the price signal, not finance, is under test.
+    open.investment.max_sponsored_per_financier_per_year = 0;
+    let mut banned = open.clone();
+    banned.policies.push(Policy {
+        id: "chn_ban".into(),
+        start: When::Year(2025.0),
+        end: None,
+        action: PolicyAction::ExportControl {
+            exporter: "CHN".into(),
+            mineral: "lithium".into(),
+            stage: Stage::Refined,
+            destinations: vec!["USA".into()],
+            mode: ControlMode::Ban,
+            quota_t_per_yr: 0.0,
+            delay_steps: 0,
+        },
+    });
+    let seeds = 10;
+    let mean = |s: &Scenario| {
+        (1..=seeds)
+            .map(|seed| refining_built(&run_seed(s, seed), s, "lithium", "USA").0)
+            .sum::<f64>()
+            / seeds as f64
+    };
+    let (without, with) = (mean(&open), mean(&banned));
+    assert!(
+        with > without,
+        "a ban that prices the US segment at scarcity should pull US refining: built {with} t/yr \
+         with the ban vs {without} without"
+    );
+}
+
+/// Refining capacity of `mineral` in place at the start of `year` (the `capacity` metric), t/yr, split
+/// into (hosted in `nation`, world).
+fn refining_capacity_in(r: &RunResult, year: u32, mineral: &str, nation: &str) -> (f64, f64) {
+    let target = r.registry.nation(nation).expect("nation exists");
+    let mineral = r.registry.mineral(mineral).expect("mineral exists");
+    let step = (year - 2024) * 4;
+    let (mut inside, mut total) = (0.0, 0.0);
+    for m in r.metrics.iter().filter(|m| {
+        m.step == step
+            && m.metric == "capacity"
+            && m.mineral == Some(mineral)
+            && m.stage == Some(Stage::Refined)
+    }) {
+        total += m.value;
+        if m.nation == Some(target) {
+            inside += m.value;
+        }
+    }
+    (inside, total)
+}
+
+/// Approved proposals sponsored by one of `financiers`.
+fn sponsored_approvals(r: &RunResult, financiers: &[&str]) -> usize {
+    let mut count = 0;
+    for (i, e) in r.events.iter().enumerate() {
+        let sponsored = e.kind == "proposal"
+            && financiers
+                .iter()
+                .any(|f| e.detail.ends_with(&format!("sponsor={f}")));
+        if sponsored
+            && r.events[i + 1..]
+                .iter()
+                .take_while(|x| x.step == e.step)
+                .find(|x| x.asset == e.asset && x.kind != "proposal")
+                .is_some_and(|x| x.kind == "approval")
+        {
+            count += 1;
+        }
+    }
+    count
+}
+
+#[test]
+fn a_larger_us_budget_sponsors_more_and_moves_lithium_refining_out_of_china() {
+    // The small investment world: DFC (USA, rival CHN) against CDB.
+    let base = load("invest_test.ron");
+    let with_budget = |usd: f64| {
+        let mut s = base.clone();
+        for f in s.financiers.iter_mut().filter(|f| f.id == "DFC") {
+            f.annual_budget_usd = usd;
+        }
+        s
+    };
+    let seeds = 10;
+    let measure = |s: &Scenario| {
+        let (mut sponsored, mut outside, mut total) = (0, 0.0, 0.0);
+        for seed in 1..=seeds {
+            let r = run_seed(s, seed);
+            sponsored += sponsored_approvals(&r, &["DFC"]);
+            let (chn, all) = refining_capacity_in(&r, 2030, "lithium", "CHN");
+            outside += all - chn;
+            total += all;
+        }
+        (sponsored, if total > 0.0 { outside / total } else { 0.0 })
+    };
+    let (low_sponsored, low_share) = measure(&with_budget(1e8));
+    let (high_sponsored, high_share) = measure(&with_budget(1e9));
+    assert!(
+        high_sponsored > low_sponsored,
+        "a larger DFC budget should sponsor more approvals: {high_sponsored} vs {low_sponsored}"
+    );
+    assert!(
+        high_share > low_share,
+        "a larger DFC budget should raise the non-Chinese share of lithium refining: \
+         {high_share:.3} vs {low_share:.3}"
+    );
+}
