@@ -562,7 +562,8 @@ pub struct InvestmentSettings {
     /// Most prospects each state financier may sponsor per year beyond firms' own proposals: with
     /// budget left after those, it puts the best strategic prospect (strategic score × NPV/capex,
     /// NPV > 0 with its concession) to an eligible firm, repeatedly (docs/ODD.md §7.3.3). 0 disables
-    /// sponsorship. Default 4 (ASSUMPTION), range 0..=1000.
+    /// sponsorship. Default 0 (off, so a scenario behaves as firms alone would build it); the study
+    /// scenarios that ask about state finance set it (e.g. 4, ASSUMPTION). Range 0..=1000.
     pub max_sponsored_per_financier_per_year: u32,
 }
 
@@ -593,7 +594,7 @@ impl Default for InvestmentSettings {
             mandate_penalty: 3.0,
             retry_years: 2.0,
             ally_affinity: 0.5,
-            max_sponsored_per_financier_per_year: 4,
+            max_sponsored_per_financier_per_year: 0,
         }
     }
 }

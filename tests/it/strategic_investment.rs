@@ -127,7 +127,8 @@ fn sponsored_approvals(r: &RunResult, financiers: &[&str]) -> usize {
 #[test]
 fn a_larger_us_budget_sponsors_more_and_moves_lithium_refining_out_of_china() {
     // The small investment world: DFC (USA, rival CHN) against CDB.
-    let base = load("invest_test.ron");
+    let mut base = load("invest_test.ron");
+    base.investment.max_sponsored_per_financier_per_year = 4;
     let with_budget = |usd: f64| {
         let mut s = base.clone();
         for f in s.financiers.iter_mut().filter(|f| f.id == "DFC") {
