@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a fuzz campaign: fuzz/campaign.sh [TARGET] [SECONDS] [extra libFuzzer flags...]
 #
-# Seeds the corpus from the shipped scenarios and fuzz/seeds/TARGET, then runs libFuzzer with one
+# Seeds the corpus from the shipped scenarios (or sweep files) and fuzz/seeds/TARGET, then runs libFuzzer with one
 # job (the machine has 2 cores). Crashes land in fuzz/artifacts/TARGET/. Only the stable toolchain
 # is installed: RUSTC_BOOTSTRAP=1 lets it accept the nightly flags cargo-fuzz passes.
 set -euo pipefail
@@ -13,6 +13,7 @@ shift $(( $# > 2 ? 2 : $# ))
 mkdir -p "corpus/$target" "artifacts/$target"
 case "$target" in
     scenario) cp ../scenarios/*.ron "corpus/$target/" ;;
+    sweep) cp ../scenarios/sweeps/*.ron "corpus/$target/" ;;
 esac
 if [ -d "seeds/$target" ]; then
     cp seeds/"$target"/* "corpus/$target/"

@@ -20,6 +20,8 @@ pub enum AppError {
     BadInput(String),
     /// Anything else (exit 1).
     Internal(String),
+    /// Stopped by Ctrl-C after saving what was done (exit 130, [`crate::interrupt`]).
+    Interrupted(String),
 }
 
 impl AppError {
@@ -28,6 +30,7 @@ impl AppError {
         match self {
             AppError::BadInput(_) => 2,
             AppError::Internal(_) => 1,
+            AppError::Interrupted(_) => crate::interrupt::EXIT_INTERRUPTED,
         }
     }
 }
@@ -35,7 +38,9 @@ impl AppError {
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            AppError::BadInput(m) | AppError::Internal(m) => f.write_str(m.trim_end()),
+            AppError::BadInput(m) | AppError::Internal(m) | AppError::Interrupted(m) => {
+                f.write_str(m.trim_end())
+            }
         }
     }
 }
@@ -78,12 +83,15 @@ impl From<crate::sweep::SweepError> for AppError {
             SweepError::Scenario(e) => e.into(),
             SweepError::Invalid(_) | SweepError::BadInput(_) => AppError::BadInput(e.to_string()),
             SweepError::Internal(_) => AppError::Internal(e.to_string()),
+            SweepError::Interrupted(m) => AppError::Interrupted(m),
         }
     }
 }
 
 /// Run the parsed command line. `argv` is recorded in manifests.
 pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
+    // Ctrl-C: a sweep saves and stops, anything else removes its staging folders and exits 130.
+    crate::interrupt::install();
     match cli.command {
         Command::Run(args) => run_command(&args, argv).map(|_| ()),
         Command::Validate { files } => validate_command(&files),

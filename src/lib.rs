@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod interrupt;
 pub mod model;
 pub mod output;
 pub mod scenario;

@@ -1,5 +1,5 @@
 //! The `orechain` binary: parse the command line, run, map errors to exit codes
-//! (0 ok, 2 bad input, 1 internal failure).
+//! (0 ok, 2 bad input, 1 internal failure, 130 interrupted by Ctrl-C).
 
 use clap::Parser;
 

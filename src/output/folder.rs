@@ -12,6 +12,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Why an output folder or file could not be prepared, written or committed.
@@ -109,6 +110,7 @@ impl StagedDir {
                 Err(e) => return Err(FolderError::io(&candidate, "create", e)),
             }
         };
+        open_staging().push(staging.clone());
         Ok(StagedDir {
             final_path: final_path.to_path_buf(),
             staging,
@@ -173,6 +175,9 @@ impl StagedDir {
     /// the staging rename fails, the old folder is renamed back so earlier
     /// results stay intact. On any error the staging folder is removed.
     pub fn commit(mut self) -> Result<PathBuf, FolderError> {
+        // Ctrl-C waits for the renames below (see `remove_open_staging`), so an interrupted
+        // commit leaves the results either fully in place or not there.
+        let mut open = open_staging();
         if !self.force && is_occupied(&self.final_path)? {
             return Err(FolderError::Exists {
                 path: self.final_path.clone(),
@@ -200,6 +205,8 @@ impl StagedDir {
             return Err(FolderError::io(&self.final_path, "move results into", e));
         }
         self.committed = true;
+        open.retain(|p| p != &self.staging);
+        drop(open);
         sync_dir(&parent);
 
         if let Some(old) = old {
@@ -212,9 +219,31 @@ impl StagedDir {
 impl Drop for StagedDir {
     fn drop(&mut self) {
         if !self.committed {
+            let mut open = open_staging();
             let _ = fs::remove_dir_all(&self.staging);
+            open.retain(|p| p != &self.staging);
         }
     }
+}
+
+/// Staging folders of this process not yet committed or dropped, for the Ctrl-C handler.
+static OPEN_STAGING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The list of open staging folders (a poisoned lock still holds a valid list of paths).
+fn open_staging() -> MutexGuard<'static, Vec<PathBuf>> {
+    OPEN_STAGING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Remove every staging folder of this process that is not committed yet, and keep the list
+/// locked: called by the Ctrl-C handler just before the process exits
+/// ([`crate::interrupt`]), so a commit in progress finishes first and none starts after.
+pub fn remove_open_staging() {
+    let open = open_staging();
+    for staging in open.iter() {
+        let _ = fs::remove_dir_all(staging);
+    }
+    // The guard is leaked: the process exits holding it, so no commit can begin.
+    std::mem::forget(open);
 }
 
 /// Writes `bytes` to `path` atomically: the data goes to a temporary sibling

@@ -252,7 +252,7 @@ fn read_tree(
 
 /// Read a scenario file as text: only a regular file (not a directory, FIFO or device such as
 /// `/dev/zero`, which would block or never end), at most [`MAX_FILE_BYTES`], valid UTF-8.
-fn read_scenario_text(path: &Path) -> Result<String, ScenarioError> {
+pub(crate) fn read_scenario_text(path: &Path) -> Result<String, ScenarioError> {
     use std::io::Read as _;
     let io_err = |source: std::io::Error| ScenarioError::Io {
         path: path.to_path_buf(),

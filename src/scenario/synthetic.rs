@@ -174,9 +174,12 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
             }
         })
         .collect();
+    let end_year = size.end_year.max(2024);
+    // The control starts in 2026, or in the last year of a shorter horizon: a policy must start
+    // inside the horizon for the scenario to validate.
     let policies = vec![Policy {
         id: "synthetic_control".into(),
-        start: When::Year(2026.0),
+        start: When::Year(f64::from(end_year.min(2026))),
         end: None,
         action: PolicyAction::ExportControl {
             exporter: nation_id(0),
@@ -194,7 +197,7 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
         description: "Synthetic scenario for scale tests (orechain generate).".into(),
         run: RunSettings {
             start_year: 2024,
-            end_year: size.end_year.max(2024),
+            end_year,
             steps_per_year: 4,
             seed: size.seed,
         },
@@ -233,5 +236,22 @@ mod tests {
         assert_eq!(a.assets.len(), 500);
         let v = crate::scenario::validate(a);
         assert!(v.is_ok(), "{:?}", v.err());
+    }
+
+    #[test]
+    fn synthetic_scenarios_are_valid_for_every_short_horizon() {
+        // Issue 10: `--end-year 2024` used to start the export control in 2026, after the horizon.
+        for end_year in [2020, 2024, 2025, 2026, 2027, 2040] {
+            let size = SyntheticSize {
+                nations: 5,
+                firms: 5,
+                assets: 20,
+                prospects: 2,
+                seed: 1,
+                end_year,
+            };
+            let v = crate::scenario::validate(synthetic(size));
+            assert!(v.is_ok(), "end year {end_year}: {:?}", v.err());
+        }
     }
 }

@@ -89,7 +89,8 @@ pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 }
 
 /// Run `run_ids` on `jobs` threads (all cores when `None`), appending each run's line to the
-/// journal as it finishes. Returns how many runs were executed.
+/// journal as it finishes. Returns how many runs were executed. After Ctrl-C
+/// ([`crate::interrupt::requested`]) the remaining runs are skipped, not executed.
 pub fn execute(
     plan: &Plan,
     run_ids: impl ParallelIterator<Item = u64>,
@@ -105,6 +106,10 @@ pub fn execute(
     let state = Mutex::new((journal, progress));
     pool.install(|| {
         run_ids.try_for_each(|run_id| {
+            // After Ctrl-C no new run starts; the runs in flight finish and are journaled.
+            if crate::interrupt::requested() {
+                return Ok(());
+            }
             let line = execute_run(plan, run_id);
             let mut guard = state
                 .lock()

@@ -62,6 +62,9 @@ pub enum SweepError {
     BadInput(String),
     /// Anything else (I/O).
     Internal(String),
+    /// Ctrl-C stopped the sweep; the journal and an incomplete manifest are saved. The message
+    /// says how to resume.
+    Interrupted(String),
 }
 
 impl fmt::Display for SweepError {
@@ -75,7 +78,9 @@ impl fmt::Display for SweepError {
                 }
                 Ok(())
             }
-            SweepError::BadInput(m) | SweepError::Internal(m) => f.write_str(m),
+            SweepError::BadInput(m) | SweepError::Internal(m) | SweepError::Interrupted(m) => {
+                f.write_str(m)
+            }
         }
     }
 }
@@ -369,6 +374,56 @@ fn sobol_parameters(plan: &Plan) -> Option<usize> {
     matches!(plan.file.design, Design::Sobol { .. }).then_some(plan.names.len())
 }
 
+/// After Ctrl-C: the journal is synced (by [`exec::execute`]); record the sweep as incomplete in
+/// its manifest and say how to resume. The tables are not written: `--resume` writes them from
+/// the whole journal.
+fn interrupted(
+    plan: &Plan,
+    opts: &SweepOptions,
+    m: &mut SweepManifest,
+    executed: u64,
+    todo: u64,
+    clock: Instant,
+) -> SweepError {
+    let dir = opts.out_dir.as_path();
+    m.complete = false;
+    m.end_time = rfc3339_utc(SystemTime::now());
+    m.wall_time_s = clock.elapsed().as_secs_f64();
+    let saved = list_outputs(dir)
+        .map(|files| m.files = files)
+        .and_then(|()| write_manifest(dir, m));
+    let mut resume = format!(
+        "orechain sweep {} -o {} --resume",
+        shell_word(&plan.sweep_path.display().to_string()),
+        shell_word(&dir.display().to_string())
+    );
+    if let Some(s) = opts.shard {
+        resume.push_str(&format!(" --shard {}/{}", s.index, s.count));
+    }
+    let mut message = format!(
+        "interrupted: {executed} run(s) finished now and are in the journal, {} left; resume with\n  \
+         {resume}",
+        todo - executed
+    );
+    if let Err(e) = saved {
+        message.push_str(&format!("\n(the manifest could not be updated: {e})"));
+    }
+    SweepError::Interrupted(message)
+}
+
+/// `word` quoted for a POSIX shell when it holds anything but plain path characters.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ':'));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Run a sweep (or one shard of it) into `opts.out_dir`, resuming if asked.
 pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepError> {
     let started = SystemTime::now();
@@ -414,6 +469,7 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
     let todo = (0..total).filter(|&r| in_shard(r) && !index.has(r)).count() as u64;
     let writer =
         JournalWriter::open(&journal_path).map_err(|e| io_error("open", &journal_path, e))?;
+    let graceful = crate::interrupt::Graceful::enter();
     let executed = exec::execute(
         plan,
         (0..total)
@@ -424,6 +480,11 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
         writer,
     )?;
     drop(index);
+    if crate::interrupt::requested() {
+        return Err(interrupted(plan, opts, &mut m, executed, todo, clock));
+    }
+    // From here on Ctrl-C ends the process at once (the tables are rebuilt on resume).
+    drop(graceful);
 
     let index = JournalIndex::open(&journals, total)
         .map_err(|e| SweepError::Internal(format!("cannot read the journal: {e}")))?;

@@ -246,10 +246,13 @@ const RESERVED_NAMES: &[&str] = &[
 
 /// Read, validate and resolve a sweep file.
 pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
-    let text = std::fs::read_to_string(sweep_path).map_err(|e| {
+    // The scenario reader refuses devices, FIFOs and files over its size limit (`/dev/zero`
+    // would otherwise fill memory).
+    let text = load::read_scenario_text(sweep_path).map_err(|e| {
         SweepError::BadInput(format!(
-            "cannot read sweep file `{}`: {e}",
-            sweep_path.display()
+            "cannot read sweep file `{}`: {}",
+            sweep_path.display(),
+            one_line(&e)
         ))
     })?;
     let doc: Document<SweepFile> = load::deserialize_str(&text, &sweep_path.display().to_string())?;
@@ -272,13 +275,10 @@ pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
     check_paths(&doc.value, &base, &mut problems);
 
     let design_csv_text = match &doc.value.design {
-        Design::Csv { file } => match std::fs::read_to_string(dir.join(file)) {
+        Design::Csv { file } => match load::read_scenario_text(&dir.join(file)) {
             Ok(t) => Some(t),
             Err(e) => {
-                problems.push(
-                    "design.file",
-                    format!("cannot read `{}`: {e}", dir.join(file).display()),
-                );
+                problems.push("design.file", one_line(&e));
                 None
             }
         },
@@ -313,6 +313,18 @@ pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
         design_csv_text.as_deref(),
         &mut problems,
     );
+    if matches!(doc.value.design, Design::Csv { .. })
+        && (points.len() as u64).saturating_mul(u64::from(doc.value.replicates)) > MAX_RUNS
+    {
+        problems.push(
+            "replicates",
+            format!(
+                "{} points × {} replicates is more than {MAX_RUNS} runs",
+                points.len(),
+                doc.value.replicates
+            ),
+        );
+    }
     if !problems.is_empty() {
         return Err(problems.into_error());
     }
@@ -438,13 +450,17 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
             }
             (false, true) => problems.push(&at, "needs `min` and `max`, or `levels`".into()),
             (true, true) => match (p.min, p.max) {
-                (Some(lo), Some(hi)) if lo.is_finite() && hi.is_finite() && lo < hi => {
+                // The span must be finite too: `min + u (max - min)` must not overflow.
+                (Some(lo), Some(hi)) if lo < hi && (hi - lo).is_finite() => {
                     if p.integer && (lo.fract() != 0.0 || hi.fract() != 0.0) {
                         problems.push(&at, "an `integer` range needs whole `min` and `max`".into());
                     }
                 }
                 (Some(_), Some(_)) => {
-                    problems.push(&at, "needs finite `min` < `max`".into());
+                    problems.push(
+                        &at,
+                        "needs finite `min` < `max` with a finite `max - min`".into(),
+                    );
                 }
                 _ => problems.push(&at, "needs both `min` and `max`".into()),
             },
@@ -505,6 +521,7 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
             }
         }
     }
+    check_size(s, problems);
     if s.outcomes.is_empty() {
         problems.push("outcomes", "name at least one outcome to keep".into());
     }
@@ -526,6 +543,52 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
             );
         }
         seen.push(&o.name);
+    }
+}
+
+/// Most design points a sweep may have: the points are held in memory (about 32 bytes per
+/// parameter value), and a million points is already weeks of baseline runs on one machine.
+pub const MAX_DESIGN_POINTS: u64 = 1_000_000;
+/// Most runs (points × replicates) a sweep may have: `design.csv` has a line per run.
+pub const MAX_RUNS: u64 = 100_000_000;
+
+/// The design's size must fit [`MAX_DESIGN_POINTS`] and [`MAX_RUNS`], checked before any point
+/// is built (a grid's size is the product of its axes, which overflows quickly).
+fn check_size(s: &SweepFile, problems: &mut Problems<'_>) {
+    let k = s.parameters.len() as u64;
+    let points: Option<u64> = match &s.design {
+        Design::Grid { points_per_range } => s.parameters.iter().try_fold(1u64, |n, p| {
+            let axis = if p.levels.is_empty() {
+                u64::from(points_per_range.unwrap_or(2))
+            } else {
+                p.levels.len() as u64
+            };
+            n.checked_mul(axis)
+        }),
+        Design::Random { points } | Design::LatinHypercube { points } => Some(u64::from(*points)),
+        Design::Sobol { base_points } => u64::from(*base_points).checked_mul(k + 2),
+        // Counted when the CSV is read.
+        Design::Csv { .. } => Some(0),
+    };
+    match points {
+        Some(n) if n <= MAX_DESIGN_POINTS => {
+            if n.saturating_mul(u64::from(s.replicates)) > MAX_RUNS {
+                problems.push(
+                    "replicates",
+                    format!(
+                        "{n} points × {} replicates is more than {MAX_RUNS} runs",
+                        s.replicates
+                    ),
+                );
+            }
+        }
+        _ => problems.push(
+            "design",
+            format!(
+                "the design has {} points; a sweep may have at most {MAX_DESIGN_POINTS}",
+                points.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string())
+            ),
+        ),
     }
 }
 
@@ -674,6 +737,13 @@ fn read_csv_points(
     }
     let mut points = Vec::new();
     for (row, record) in reader.records().enumerate() {
+        if points.len() as u64 >= MAX_DESIGN_POINTS {
+            problems.push(
+                "design.file",
+                format!("the CSV has more than {MAX_DESIGN_POINTS} design points"),
+            );
+            break;
+        }
         match record {
             Ok(r) if r.len() == header.len() => points.push(
                 columns

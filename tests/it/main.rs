@@ -28,6 +28,8 @@ mod sweep;
 mod malformed;
 // Output safety of `run` (issue 10): unusable folders, earlier results kept on failure.
 mod output_safety;
+// Ctrl-C (issue 10): a sweep saves its journal and resumes; a run leaves no staging folder.
+mod interrupt;
 // Model invariants over generated scenarios with proptest (issue 10).
 mod invariants;
 // Regression tests named after their issue (fuzzer finds of issue 10 among them).

@@ -125,3 +125,124 @@ fn issue10_unknown_set_path_of_128_kb_answers_at_once() {
     assert!(err.len() < 4096, "{} bytes", err.len());
     assert!(!dir.path().join("out").exists());
 }
+
+/// Run `orechain sweep` on a sweep-file text (written next to a copy of tiny.ron); returns
+/// (exit code, stderr) and checks that no output folder was created.
+fn sweep_text(body: &str) -> (i32, String) {
+    let dir = tmp();
+    std::fs::copy(repo("scenarios/tiny.ron"), dir.path().join("tiny.ron")).expect("copy tiny");
+    let file = dir.path().join("case.ron");
+    std::fs::write(&file, body).expect("write");
+    let (code, _, err) = outcome(&orechain(
+        &["sweep", file.to_str().expect("utf-8"), "-o", "out"],
+        dir.path(),
+    ));
+    assert!(
+        !dir.path().join("out").exists(),
+        "a refused sweep made a folder"
+    );
+    (code, err)
+}
+
+/// A sweep file over tiny.ron with the given parameters, design and replicates.
+fn sweep_with(parameters: &str, design: &str, replicates: u64) -> String {
+    format!(
+        r#"Sweep(name: "s", base: "tiny.ron", seed: 1, replicates: {replicates},
+    parameters: [{parameters}], design: {design},
+    outcomes: [(name: "p", metric: "production", mineral: "lithium", stage: "ore", nation: "CHL")])"#
+    )
+}
+
+#[test]
+fn issue10_sweep_design_csv_dev_zero_is_refused_not_read_forever() {
+    let (code, err) = sweep_text(&sweep_with(
+        r#"(path: "run.end_year", name: "y", levels: [2030])"#,
+        r#"(kind: "csv", file: "/dev/zero")"#,
+        1,
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("design.file") && err.contains("not a regular file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn issue10_sweep_file_dev_zero_is_refused_not_read_forever() {
+    let dir = tmp();
+    let (code, _, err) = outcome(&orechain(&["sweep", "/dev/zero"], dir.path()));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn issue10_sweep_designs_too_large_are_refused_not_allocated() {
+    // 4·10⁹ random points, a grid of 1000⁴ points, and 2·10⁹ runs from replicates.
+    let p =
+        r#"(path: "assets.atacama.outage.probability_per_step", name: "p", min: 0.0, max: 0.5)"#;
+    let cases = [
+        (sweep_with(p, r#"(kind: "random", points: 4000000000)"#, 1), "design"),
+        (
+            sweep_with(
+                &(0..4)
+                    .map(|i| {
+                        format!(
+                            r#"(path: "assets.atacama.outage.probability_per_step", name: "p{i}", min: 0.0, max: 0.5)"#
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                r#"(kind: "grid", points_per_range: 1000)"#,
+                1,
+            ),
+            "design",
+        ),
+        (sweep_with(p, r#"(kind: "random", points: 1000)"#, 2_000_000), "replicates"),
+    ];
+    for (text, field) in cases {
+        let (code, err) = sweep_text(&text);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(field), "{err}");
+        assert!(
+            err.contains("at most") || err.contains("more than"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn issue10_sweep_range_with_infinite_span_is_refused() {
+    // max − min overflows to infinity: every design value would be NaN or infinite.
+    let (code, err) = sweep_text(&sweep_with(
+        r#"(path: "assets.atacama.outage.probability_per_step", name: "p", min: -1e308, max: 1e308)"#,
+        r#"(kind: "random", points: 4)"#,
+        1,
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("finite `max - min`"), "{err}");
+}
+
+#[test]
+fn issue10_generate_end_year_2024_writes_a_valid_scenario() {
+    let dir = tmp();
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "generate",
+            "--end-year",
+            "2024",
+            "--nations",
+            "4",
+            "--firms",
+            "4",
+            "--assets",
+            "12",
+            "-o",
+            "g.ron",
+        ],
+        dir.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = outcome(&orechain(&["validate", "g.ron"], dir.path()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ok"), "{out}");
+}
