@@ -2,6 +2,7 @@
 //! the charts module) figures.
 
 pub mod figures;
+pub mod float;
 pub mod folder;
 pub mod manifest;
 pub mod tables;
