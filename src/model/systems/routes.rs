@@ -119,13 +119,19 @@ impl RouteTables {
         let routes = &mut self.routes[c];
         let ad_valorem = &self.ad_valorem[c];
         for h in 0..n {
-            for b in 0..n {
-                let at = h * n + b;
+            let row = h * n..(h + 1) * n;
+            let inputs = ad_valorem[row.clone()]
+                .iter()
+                .zip(&self.transport[row.clone()])
+                .zip(&self.friend_shoring[row.clone()]);
+            for (b, (cost, ((ad_valorem, transport), friend_shoring))) in routes.cost_usd_per_t[row]
+                .iter_mut()
+                .zip(inputs)
+                .enumerate()
+            {
                 // A buyer without a price keeps a zero cost, as a fresh table has.
-                routes.cost_usd_per_t[at] = match buyer_price.get(b) {
-                    Some(&price) => {
-                        price * ad_valorem[at] + self.transport[at] - self.friend_shoring[at]
-                    }
+                *cost = match buyer_price.get(b) {
+                    Some(&price) => price * ad_valorem + transport - friend_shoring,
                     None => 0.0,
                 };
             }
