@@ -7,11 +7,43 @@
 //! `Display` does: never an exponent, no trailing `.0`, `-0` for negative zero. The output format
 //! of the tables therefore does not change; the tests compare both over many random values.
 
+use std::fmt::Write as _;
+
+/// log10(5).
+const LOG10_5: f64 = 0.698_970_004_336_018_8;
+
+/// Whether the shortest digits of `x` may end in a tie, where ryu and `Display` round differently
+/// (ryu rounds half to even, `Display` half up: 838349955472.40625 is `…4062` in ryu and `…4063` in
+/// `Display`). A tie needs an exact decimal expansion at most one digit longer than the shortest
+/// digits, so at most 18 significant digits. `x = m · 2^e` with `m` odd: for `e < 0` the expansion
+/// has as many digits as `m · 5^-e`; an integer below 2^53 is printed exactly by both.
+fn may_be_a_tie(x: f64) -> bool {
+    let bits = x.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1u64 << 52) - 1);
+    let (mut m, mut e) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1u64 << 52), biased - 1075)
+    };
+    if m == 0 {
+        return false;
+    }
+    let zeros = m.trailing_zeros();
+    m >>= zeros;
+    e += zeros as i32;
+    if e >= 0 {
+        return x.abs() >= 9_007_199_254_740_992.0;
+    }
+    // Digits of m · 5^-e, with a wide margin for rounding in the logarithms.
+    (m as f64).log10() + f64::from(-e) * LOG10_5 < 20.0
+}
+
 /// Append `x` (finite) to `out` exactly as `write!(out, "{x}")` would.
 pub fn push_f64(out: &mut String, x: f64) {
-    if !x.is_finite() {
-        // Not reached by the tables (they refuse non-finite values); keep `Display`'s text anyway.
-        out.push_str(&x.to_string());
+    if !x.is_finite() || may_be_a_tie(x) {
+        // Non-finite values are not reached by the tables (they refuse them); ties are rare.
+        let _ = write!(out, "{x}");
         return;
     }
     let mut buffer = ryu::Buffer::new();
@@ -99,6 +131,8 @@ mod tests {
             123456789012345680.0,
             9007199254740993.0,
             2024.25,
+            838349955472.40625,
+            2.9802322387695312e-8,
             1e15,
             1e16,
             1e17,
@@ -142,6 +176,12 @@ mod tests {
         fn subnormals_match_display(bits in 0u64..(1u64 << 52), negative in any::<bool>()) {
             let x = f64::from_bits(bits);
             same_as_display(if negative { -x } else { x });
+        }
+
+        #[test]
+        fn short_binary_fractions_match_display(i in any::<i64>(), k in 0i32..80) {
+            // Few fractional bits: exact decimal expansions short enough to tie.
+            same_as_display(i as f64 / 2f64.powi(k));
         }
 
         #[test]
