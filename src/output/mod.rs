@@ -2,7 +2,6 @@
 //! the charts module) figures.
 
 pub mod figures;
-pub mod float;
 pub mod folder;
 pub mod manifest;
 pub mod tables;

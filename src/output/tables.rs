@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 
 use crate::model::components::Stage;
 use crate::model::resources::Registry;
-use crate::output::float::push_f64;
 use crate::sim::RunResult;
 
 /// Header of `metrics.csv`.
@@ -95,8 +94,7 @@ pub fn metrics_csv(result: &RunResult) -> Result<String, NonFinite> {
             out.push_str(field);
             out.push(',');
         }
-        push_f64(&mut out, row.value);
-        out.push('\n');
+        let _ = writeln!(out, "{}", row.value);
     }
     Ok(out)
 }
@@ -117,20 +115,18 @@ pub fn flows_csv(result: &RunResult) -> Result<String, NonFinite> {
                 ),
             });
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "{},{},{},{},{},{},",
+            "{},{},{},{},{},{},{},{}",
             f.step,
             year_of(result, f.step),
             r.minerals[usize::from(f.mineral.0)],
             f.stage.as_str(),
             r.nations[usize::from(f.from.0)],
             r.nations[usize::from(f.to.0)],
+            f.quantity_t,
+            f.value_usd
         );
-        push_f64(&mut out, f.quantity_t);
-        out.push(',');
-        push_f64(&mut out, f.value_usd);
-        out.push('\n');
     }
     Ok(out)
 }
