@@ -145,9 +145,17 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
     let resolved = loaded.resolved_ron();
     let internal = |e: tables::NonFinite| AppError::Internal(e.to_string());
     let metrics_csv = tables::metrics_csv(&result).map_err(internal)?;
+    let drawn = if args.no_figures {
+        Vec::new()
+    } else {
+        // Drawn from the CSV text just produced, exactly as `orechain plot` would from the folder.
+        let settings = figures::data::Settings::from_scenario(s);
+        figures::render_run_csv(&metrics_csv, &settings)
+            .map_err(|e| AppError::Internal(format!("cannot draw figures of this run: {e}")))?
+    };
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("scenario.ron".into(), resolved.clone().into_bytes()),
-        ("metrics.csv".into(), metrics_csv.clone().into_bytes()),
+        ("metrics.csv".into(), metrics_csv.into_bytes()),
         (
             "flows.csv".into(),
             tables::flows_csv(&result).map_err(internal)?.into_bytes(),
@@ -161,13 +169,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
             tables::assets_csv(&result).into_bytes(),
         ),
     ];
-    if !args.no_figures {
-        // Drawn from the CSV text just produced, exactly as `orechain plot` would from the folder.
-        let settings = figures::data::Settings::from_scenario(s);
-        let drawn = figures::render_run_csv(&metrics_csv, &settings)
-            .map_err(|e| AppError::Internal(format!("cannot draw figures of this run: {e}")))?;
-        files.extend(drawn.into_iter().map(|(n, b)| (format!("figures/{n}"), b)));
-    }
+    files.extend(drawn.into_iter().map(|(n, b)| (format!("figures/{n}"), b)));
     for (name, bytes) in &files {
         staged.write_file(name, bytes)?;
     }
@@ -180,9 +182,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
     manifest.start_time = rfc3339_utc(started);
     manifest.end_time = rfc3339_utc(SystemTime::now());
     manifest.wall_time_s = clock.elapsed().as_secs_f64();
-    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    manifest.files = Manifest::file_entries(staged.path(), &names)
-        .map_err(|e| AppError::Internal(format!("cannot hash output files: {e}")))?;
+    manifest.files = Manifest::entries_of(&files);
     staged.write_file("manifest.json", manifest.to_json_pretty().as_bytes())?;
     let final_dir = staged.commit()?;
     println!(

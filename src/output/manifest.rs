@@ -147,6 +147,23 @@ impl Manifest {
         Ok(entries)
     }
 
+    /// The entries of files whose contents are in memory (the bytes just written), sorted and
+    /// deduplicated like [`Self::file_entries`]. Hashing what was written, instead of reading the
+    /// folder back, saves a second pass over every output file.
+    pub fn entries_of(files: &[(String, Vec<u8>)]) -> Vec<ManifestFile> {
+        let mut entries: Vec<ManifestFile> = files
+            .iter()
+            .map(|(name, bytes)| ManifestFile {
+                path: name.replace('\\', "/"),
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(bytes),
+            })
+            .collect();
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        entries.dedup_by(|a, b| a.path == b.path);
+        entries
+    }
+
     /// Pretty-printed JSON of the manifest, ending in a newline.
     pub fn to_json_pretty(&self) -> String {
         let mut json = serde_json::to_string_pretty(self).unwrap_or_else(|e| {
@@ -351,6 +368,23 @@ mod tests {
         assert_eq!(entries[1].sha256, sha256_hex(b"abc"));
         assert_eq!(entries[2].bytes, 0);
         assert_eq!(entries[2].sha256, sha256_hex(b""));
+    }
+
+    #[test]
+    fn entries_of_contents_match_entries_of_the_written_files() {
+        let files: Vec<(String, Vec<u8>)> = vec![
+            ("b.csv".into(), b"abc".to_vec()),
+            ("figures/a.svg".into(), Vec::new()),
+            ("a.json".into(), b"{}\n".to_vec()),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("figures")).expect("mkdir");
+        for (name, bytes) in &files {
+            std::fs::write(dir.path().join(name), bytes).expect("write");
+        }
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        let read_back = Manifest::file_entries(dir.path(), &names).expect("entries");
+        assert_eq!(Manifest::entries_of(&files), read_back);
     }
 
     #[test]

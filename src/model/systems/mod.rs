@@ -12,5 +12,6 @@ pub mod operations;
 pub mod policy;
 pub mod politics;
 pub mod prices;
+pub mod routes;
 pub mod sourcing;
 pub mod trade;

@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 use bevy_ecs::prelude::*;
 
 use crate::model::order::counting_sort;
+use crate::model::systems::routes::{RouteInputs, RouteTables};
 
 use crate::model::components::UnitCost;
 use crate::model::components::{
@@ -44,7 +45,6 @@ use crate::model::resources::{
     MarketOutcome, PolicyTimeline, Prices, Registry, SegmentOutcome, Shipment, SourcingRules,
     TradeRules, commodity,
 };
-use crate::scenario::ControlMode;
 
 /// Tonnes below which a remainder counts as zero (float dust from pro-rata splits).
 const DUST_T: f64 = 1e-9;
@@ -507,96 +507,6 @@ fn route_segment(
     }
 }
 
-/// Route tables for a commodity at this step: access from export controls (a licence delay blocks
-/// the route until `delay_steps` steps after the policy's start date, the time to obtain the first
-/// licence; see [`crate::model::resources::ScheduledPolicy::licence_open_step`]) and
-/// ore export bans; perceived route cost from tariffs, export taxes, transport and affinity.
-#[allow(clippy::too_many_arguments)]
-pub fn build_routes(
-    registry: &Registry,
-    rules: &TradeRules,
-    timeline: &PolicyTimeline,
-    step: u32,
-    mineral: MineralIdx,
-    stage: Stage,
-    buyer_price: &[f64],
-    ore_export_tax: &[f64],
-    friend_shoring_usd_per_t: f64,
-) -> Routes {
-    let n = registry.n_nations();
-    let c = commodity(mineral, stage);
-    let mut routes = Routes::open(n);
-    for control in rules.export_controls.iter().filter(|x| x.commodity == c) {
-        let blocked = match control.mode {
-            ControlMode::Ban => true,
-            ControlMode::LicenceDelay => {
-                let open = timeline
-                    .policies
-                    .iter()
-                    .find(|p| p.id == control.policy)
-                    .map_or(0, |p| p.licence_open_step);
-                step < open
-            }
-            ControlMode::Quota => false,
-        };
-        if control.mode == ControlMode::LicenceDelay && !blocked {
-            // Licences are flowing: the route is open.
-            continue;
-        }
-        let quota = routes.quota_t.len();
-        if !blocked {
-            routes.quota_t.push(control.quota_t_per_step.max(0.0));
-        }
-        for b in 0..n {
-            let to = NationIdx(b as u16);
-            if !control.covers(to) {
-                continue;
-            }
-            let at = routes.at(control.exporter, to);
-            routes.access[at] = match (routes.access[at], blocked) {
-                (_, true) | (Access::Blocked, _) => Access::Blocked,
-                (Access::Quota(k), false) => Access::Quota(k),
-                (Access::Open, false) => Access::Quota(quota),
-            };
-        }
-    }
-    if stage == Stage::Ore
-        && let Some(bans) = rules.ore_export_ban.get(usize::from(mineral.0))
-    {
-        for (h, _) in bans.iter().enumerate().filter(|(_, ban)| **ban) {
-            for b in (0..n).filter(|&b| b != h) {
-                routes.access[h * n + b] = Access::Blocked;
-            }
-        }
-    }
-    for h in 0..n {
-        for (b, &price) in buyer_price.iter().enumerate().take(n) {
-            let (from, to) = (NationIdx(h as u16), NationIdx(b as u16));
-            let mut ad_valorem = 0.0;
-            if h != b {
-                ad_valorem += rules
-                    .tariff
-                    .get(c)
-                    .and_then(|t| t.get(b * n + h))
-                    .copied()
-                    .unwrap_or(0.0);
-                ad_valorem += rules
-                    .export_tax
-                    .get(c)
-                    .and_then(|t| t.get(h))
-                    .copied()
-                    .unwrap_or(0.0);
-                if stage == Stage::Ore {
-                    ad_valorem += ore_export_tax.get(h).copied().unwrap_or(0.0);
-                }
-            }
-            routes.cost_usd_per_t[h * n + b] = price * ad_valorem + registry.transport(from, to)
-                - friend_shoring_usd_per_t * registry.affinity(to, from);
-        }
-    }
-    routes
-}
-
 /// One asset as the trade system sees it this step.
 struct Seller {
     idx: AssetIdx,
@@ -681,6 +591,7 @@ pub fn clear_markets(
     sourcing: Res<SourcingRules>,
     mut stocks: ResMut<FeedStocks>,
     mut outcome: ResMut<MarketOutcome>,
+    mut route_tables: Local<RouteTables>,
     nations: Query<(&NationIdx, &Priorities)>,
     mut assets: Query<(&AssetIdx, &Site, &UnitCost, &Ownership, &mut Output)>,
 ) {
@@ -731,6 +642,18 @@ pub fn clear_markets(
     let mut actual = vec![0.0; n_assets];
     let n_commodities = registry.n_minerals() * 2;
     outcome.commodities = vec![CommodityOutcome::default(); n_commodities];
+    route_tables.refresh(&RouteInputs {
+        registry: &registry,
+        rules: &rules,
+        rules_changed: rules.is_changed()
+            || timeline.is_changed()
+            || registry.is_changed()
+            || config.is_changed(),
+        timeline: &timeline,
+        step: clock.step,
+        ore_export_tax: &ore_export_tax,
+        friend_shoring_usd_per_t: settings.friend_shoring_usd_per_t,
+    });
 
     let price_row = |c: usize| -> Vec<f64> {
         buyer_prices
@@ -781,17 +704,9 @@ pub fn clear_markets(
                     .collect()
             })
             .unwrap_or_default();
-        let refined_routes = build_routes(
-            &registry,
-            &rules,
-            &timeline,
-            clock.step,
-            mineral,
-            Stage::Refined,
-            &refined_price,
-            &ore_export_tax,
-            settings.friend_shoring_usd_per_t,
-        );
+        route_tables.price(c_ref, &refined_price);
+        route_tables.price(c_ore, &ore_price);
+        let refined_routes = route_tables.routes(c_ref);
         let offer = |lot: Lot| {
             if lot.reservation_usd_per_t <= ceiling(c_ref) {
                 lot
@@ -810,7 +725,7 @@ pub fn clear_markets(
             .collect();
         let preferences =
             sourcing_preferences(&sourcing, &registry, mineral, &refined_bids, &refineries);
-        let tentative = clear_preferring(&lots_a, &refined_bids, &refined_routes, &preferences);
+        let tentative = clear_preferring(&lots_a, &refined_bids, refined_routes, &preferences);
         let need: Vec<f64> = refineries
             .iter()
             .zip(&tentative.dispatched_t)
@@ -853,18 +768,8 @@ pub fn clear_markets(
                 }
             })
             .collect();
-        let ore_routes = build_routes(
-            &registry,
-            &rules,
-            &timeline,
-            clock.step,
-            mineral,
-            Stage::Ore,
-            &ore_price,
-            &ore_export_tax,
-            settings.friend_shoring_usd_per_t,
-        );
-        let ore = clear(&ore_lots, &ore_bids, &ore_routes);
+        let ore_routes = route_tables.routes(c_ore);
+        let ore = clear(&ore_lots, &ore_bids, ore_routes);
         for (s, q) in mines.iter().zip(&ore.dispatched_t) {
             actual[s.idx.0 as usize] = *q;
         }
@@ -902,7 +807,7 @@ pub fn clear_markets(
                 offer(refinery_lot(s, s.potential_t.min(recovery * feed)))
             })
             .collect();
-        let mut refined = clear_preferring(&lots_c, &refined_bids, &refined_routes, &preferences);
+        let mut refined = clear_preferring(&lots_c, &refined_bids, refined_routes, &preferences);
         credit_qualifying_tonnes(&sourcing, mineral, &mut refined.outcome);
         // Pass C offers only what the ore bought allows, which equals demand whenever ore was
         // plentiful; the supply a segment *could* have had is its refinery capacity (pass A)
