@@ -200,6 +200,31 @@ pub fn pick_nations(weights: &BTreeMap<String, f64>, highlight: &[String]) -> Ve
     out
 }
 
+/// Labelled panels of nation series that share one choice of nations: the nations are picked
+/// ([`pick_nations`]) by their total over every panel, so a nation keeps its colour and legend entry
+/// across panels (e.g. location and control side by side).
+pub fn nation_panels(
+    grids: &[(&str, super::data::Grid)],
+    highlight: &[String],
+    years: &[f64],
+    kind: Kind,
+) -> Vec<Panel> {
+    let mut weights: BTreeMap<String, f64> = BTreeMap::new();
+    for (_, g) in grids {
+        for (nation, values) in g {
+            *weights.entry(nation.clone()).or_default() += total(values);
+        }
+    }
+    let chosen = pick_nations(&weights, highlight);
+    grids
+        .iter()
+        .map(|(label, g)| Panel {
+            label: Some((*label).to_string()),
+            series: nation_series(g, &chosen, years, kind),
+        })
+        .collect()
+}
+
 /// Sum of the present values of a grid series (a weight for [`pick_nations`]).
 pub fn total(values: &[Option<f64>]) -> f64 {
     values.iter().flatten().map(|v| v.abs()).sum()

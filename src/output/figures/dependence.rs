@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::chart::{self, Figure, Kind, Panel};
+use super::chart::{self, Figure, Kind};
 use super::data::{Grid, Metrics, Row, Settings};
 use super::shares::mineral_name;
 use super::style::{Scale, Width};
@@ -82,20 +82,8 @@ pub fn figures(m: &Metrics, s: &Settings) -> Vec<Figure> {
                 .map(|(metric, label)| (*label, m.grid(metric, keep, |r| r.partner.clone())))
                 .filter(|(_, g)| !g.is_empty())
                 .collect();
-            let mut weights: BTreeMap<String, f64> = BTreeMap::new();
-            for (_, g) in &grids {
-                for (partner, values) in g {
-                    *weights.entry(partner.clone()).or_default() += chart::total(values);
-                }
-            }
-            let chosen = chart::pick_nations(&weights, &s.highlight_nations);
-            let panels: Vec<Panel> = grids
-                .iter()
-                .map(|(label, g)| Panel {
-                    label: Some((*label).to_string()),
-                    series: chart::nation_series(g, &chosen, &years, Kind::StackedArea),
-                })
-                .collect();
+            let panels =
+                chart::nation_panels(&grids, &s.highlight_nations, &years, Kind::StackedArea);
             let fig = Figure {
                 id: ID,
                 stem: chart::stem(ID, &[&mineral, &stage, &consumer]),

@@ -3,9 +3,9 @@
 //! that own it). This is the headline chart of the project's research questions (how far does
 //! China's share of refining fall under a policy?), so China is always drawn, and drawn thicker.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use super::chart::{self, Figure, Kind, Panel};
+use super::chart::{self, Figure, Kind};
 use super::data::{Grid, Metrics, Settings};
 use super::style::{Scale, Width};
 
@@ -45,20 +45,7 @@ pub fn figures(m: &Metrics, s: &Settings) -> Vec<Figure> {
             .map(|(metric, label)| (*label, m.grid(metric, keep, |r| r.nation.clone())))
             .filter(|(_, g)| !g.is_empty())
             .collect();
-        let mut weights: BTreeMap<String, f64> = BTreeMap::new();
-        for (_, g) in &grids {
-            for (nation, values) in g {
-                *weights.entry(nation.clone()).or_default() += chart::total(values);
-            }
-        }
-        let chosen = chart::pick_nations(&weights, &s.highlight_nations);
-        let panels: Vec<Panel> = grids
-            .iter()
-            .map(|(label, g)| Panel {
-                label: Some((*label).to_string()),
-                series: chart::nation_series(g, &chosen, &years, Kind::Lines),
-            })
-            .collect();
+        let panels = chart::nation_panels(&grids, &s.highlight_nations, &years, Kind::Lines);
         let fig = Figure {
             id: ID,
             stem: chart::stem(ID, &[&mineral, &stage]),
