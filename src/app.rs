@@ -327,15 +327,7 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
         report.wall_time_s,
         report.out_dir.display()
     );
-    if report.failed > 0 {
-        return Err(AppError::Internal(format!(
-            "{} of {} runs failed; see {}",
-            report.failed,
-            report.runs,
-            report.out_dir.join("failures.csv").display()
-        )));
-    }
-    Ok(())
+    runs_failed(&report)
 }
 
 /// `orechain merge`: join shard folders. Failed runs make the exit code 1, as for a sweep.
@@ -354,6 +346,12 @@ pub fn merge_command(args: &MergeArgs, argv: Vec<String>) -> Result<(), AppError
         report.failed,
         report.out_dir.display()
     );
+    runs_failed(&report)
+}
+
+/// Exit code 1 when some runs of a sweep (or merged shards) failed; their messages are in
+/// `failures.csv`.
+fn runs_failed(report: &crate::sweep::SweepReport) -> Result<(), AppError> {
     if report.failed > 0 {
         return Err(AppError::Internal(format!(
             "{} of {} runs failed; see {}",
