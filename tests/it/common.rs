@@ -73,7 +73,7 @@ pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Value of a metric row in metrics.csv (first match).
+/// Value of a metric row in metrics.csv with an empty partner (`nation` "" = world), first match.
 pub fn metric(
     rows: &[Vec<String>],
     step: u32,
@@ -89,6 +89,7 @@ pub fn metric(
                 && r[3] == mineral
                 && r[4] == stage
                 && r[5] == nation
+                && r[6].is_empty()
         })
         .and_then(|r| r[7].parse().ok())
 }

@@ -361,8 +361,8 @@ fn graphite_ban_segments_the_market_until_non_chinese_supply_arrives() {
     ));
     assert_eq!(code, 0, "{err}");
     let rows = csv_rows(&dir.path().join("g/metrics.csv"));
-    let get = |step: u32, metric: &str, nation: &str| {
-        metric_value(&rows, step, metric, "graphite", "refined", nation)
+    let get = |step: u32, name: &str, nation: &str| {
+        metric(&rows, step, name, "graphite", "refined", nation)
     };
     // Before the ban (2025) one price, nobody short.
     assert!(get(7, "price", "USA").is_none());
@@ -381,25 +381,4 @@ fn graphite_ban_segments_the_market_until_non_chinese_supply_arrives() {
         assert_eq!(get(step, "unmet_demand", "CHN"), Some(0.0));
         assert_eq!(get(step, "unmet_demand", "ROW"), Some(0.0));
     }
-}
-
-/// Value of a metric row in metrics.csv with an empty partner (`nation` "" = world).
-fn metric_value(
-    rows: &[Vec<String>],
-    step: u32,
-    metric: &str,
-    mineral: &str,
-    stage: &str,
-    nation: &str,
-) -> Option<f64> {
-    rows.iter()
-        .find(|r| {
-            r[0] == step.to_string()
-                && r[2] == metric
-                && r[3] == mineral
-                && r[4] == stage
-                && r[5] == nation
-                && r[6].is_empty()
-        })
-        .and_then(|r| r[7].parse().ok())
 }

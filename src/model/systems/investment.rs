@@ -429,19 +429,33 @@ pub fn propose_projects(
         return;
     }
 
+    // The facts every valuation and decision of this round reads.
+    let mut state_company = vec![None; n];
+    for (f, profile) in snapshot.firms.iter().enumerate().rev() {
+        if let Some(p) = profile
+            && p.kind == FirmKind::StateCompany
+        {
+            state_company[usize::from(p.home.0)] = Some(FirmIdx(f as u32));
+        }
+    }
+    let round = Round {
+        step,
+        steps_per_year: clock.steps_per_year,
+        settings: s,
+        registry: &registry,
+        snapshot: &snapshot,
+        expectations: &expectations,
+        rules: &rules,
+        learning: &learning,
+        recovery: &config.recovery,
+        licence: &licence,
+        streams: &streams,
+        state_company: &state_company,
+    };
     // Each firm picks at most one positive-NPV prospect; the best claim per prospect wins.
     let mut claims: BTreeMap<usize, (f64, FirmIdx)> = BTreeMap::new();
     {
-        let ctx = Context {
-            settings: s,
-            registry: &registry,
-            snapshot: &snapshot,
-            expectations: &expectations,
-            rules: &rules,
-            learning: &learning,
-            budgets: &budgets,
-            recovery: &config.recovery,
-        };
+        let ctx = round.context(&budgets);
         for (f, profile) in snapshot.firms.iter().enumerate() {
             let Some(profile) = profile else { continue };
             if !config.firm_invests.get(f).copied().unwrap_or(false) {
@@ -478,28 +492,6 @@ pub fn propose_projects(
     }
 
     // Proposals in asset order: finance is allocated as projects are approved.
-    let mut state_company = vec![None; n];
-    for (f, profile) in snapshot.firms.iter().enumerate().rev() {
-        if let Some(p) = profile
-            && p.kind == FirmKind::StateCompany
-        {
-            state_company[usize::from(p.home.0)] = Some(FirmIdx(f as u32));
-        }
-    }
-    let round = Round {
-        step,
-        steps_per_year: clock.steps_per_year,
-        settings: s,
-        registry: &registry,
-        snapshot: &snapshot,
-        expectations: &expectations,
-        rules: &rules,
-        learning: &learning,
-        recovery: &config.recovery,
-        licence: &licence,
-        streams: &streams,
-        state_company: &state_company,
-    };
     let mut books = Books {
         budgets: &mut budgets,
         ledger: &mut ledger,
