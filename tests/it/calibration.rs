@@ -2,8 +2,9 @@
 //! mine output shares from `mine_production.csv` (USGS MCS 2025, 2024e) and refining shares from
 //! `refining.csv` (IEA, May 2025), within 2 percentage points, as `share_location` at step 0.
 //!
-//! The data are read at test time from `../shared/data/` beside the repository, so a corrected data
-//! file is checked against the scenario without editing this test.
+//! The data are read at test time from `data/` in the repository (relative to `CARGO_MANIFEST_DIR`),
+//! so a corrected data file is checked against the scenario without editing this test. A missing or
+//! unreadable data file fails the test: it never skips.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,19 +73,14 @@ fn targets(data: &Path) -> Vec<(String, &'static str, String, f64)> {
 
 #[test]
 fn step_zero_reproduces_every_2024_mining_and_refining_share() {
-    // The shared folder sits beside the clone (`../shared`); a git worktree under `wt/<branch>`
-    // sees it one level further up.
-    let Some(data) = ["../shared/data", "../../shared/data"]
-        .into_iter()
-        .map(repo)
-        .find(|d| d.join("mine_production.csv").exists() && d.join("refining.csv").exists())
-    else {
-        eprintln!(
-            "SKIPPED: calibration data not found at {} (the shared data folder must sit beside the clone)",
-            repo("../shared/data").display()
+    let data = repo("data");
+    for file in ["mine_production.csv", "refining.csv"] {
+        assert!(
+            data.join(file).is_file(),
+            "calibration data file {} is missing",
+            data.join(file).display()
         );
-        return;
-    };
+    }
     let targets = targets(&data);
     // Guard against a silently empty comparison (e.g. renamed columns): the data have 40+ rows.
     assert!(

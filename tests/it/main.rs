@@ -10,7 +10,7 @@ mod run_cli;
 mod validate;
 // The shipped baseline scenario reproduces 2024 shares.
 mod baseline;
-// Every 2024 mining and refining share in ../shared/data is reproduced at step 0 (issue 8).
+// Every 2024 mining and refining share in data/ is reproduced at step 0 (issue 8); fails if data/ is missing.
 mod calibration;
 // Markets and trade (issue 3): analytic clearing, bans, friend-shoring, conservation, graphite.
 mod trade;
