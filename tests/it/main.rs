@@ -12,6 +12,8 @@ mod validate;
 mod baseline;
 // Every 2024 mining and refining share in data/ is reproduced at step 0 (issue 8); fails if data/ is missing.
 mod calibration;
+// The data files in data/ parse, name their sources, use baseline ids; shares sum to <= 1 (issues 13-14).
+mod data_files;
 // Markets and trade (issue 3): analytic clearing, bans, friend-shoring, conservation, graphite.
 mod trade;
 // Sourcing rules (issue 4): IRA-30D-style rules steer a consumer to FTA, non-FEOC refineries.
