@@ -1,7 +1,7 @@
 //! Stable order without comparison sorts.
 //!
 //! Bevy's query order is not stable, so every system that sums floats, draws, or logs puts its
-//! rows into dense-index order first (DESIGN.md, determinism). With `10^5` assets a comparison
+//! rows into dense-index order first (docs/design.md §2.5). With `10^5` assets a comparison
 //! sort of the rows is the largest per-step cost of several systems (≈17 comparisons per asset);
 //! the dense indices make a counting sort possible instead: two linear passes, no comparisons,
 //! and the same order as a stable sort by the key.

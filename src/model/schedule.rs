@@ -1,6 +1,6 @@
 //! The order of one step, declared in one place.
 //!
-//! Each phase of DESIGN.md §2.3 is a [`Phase`] system set; the sets are chained here and nowhere
+//! Each phase of docs/design.md §2.3 is a [`Phase`] system set; the sets are chained here and nowhere
 //! else, so the order of a step can be read off this file. Systems join a phase with
 //! `.in_set(Phase::X)` and, inside a phase, are chained explicitly. The executor is single-threaded:
 //! runs are parallelised across scenarios with rayon, not inside one.

@@ -1,7 +1,7 @@
 //! The sweep file (RON): its schema, its validation, and the plan it resolves to.
 //!
 //! A sweep file names a base scenario, the parameters to vary (by `--set` paths), a design,
-//! replicates, a seed and the outcomes to keep (DESIGN.md §3.4). It is read with the scenario
+//! replicates, a seed and the outcomes to keep (docs/design.md §3.4). It is read with the scenario
 //! loader's machinery, so syntax and type errors carry file, line, column and field path; the
 //! semantic checks below list every problem at once, each located in the sweep file. Resolving a
 //! valid file gives a [`Plan`]: the base scenario parsed once, and the design points as the exact

@@ -8,7 +8,7 @@
 //! `politics.export_tax_step` up to `politics.max_ore_export_tax`. When no project has been approved
 //! in the host for `politics.drought_years` since its last change of terms, it loosens in the reverse
 //! order. One change per host and year; each is an event. This follows the pattern of Indonesia's
-//! nickel ore export ban and the Chilean and Bolivian lithium strategies (DESIGN.md §1).
+//! nickel ore export ban and the Chilean and Bolivian lithium strategies (docs/design.md §1).
 //!
 //! Domestic processing here is the capacity ratio min(1, refining capacity / mine capacity) of a
 //! mineral in the host — the share of its ore its own refineries could take — so the rule does not
