@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::cli::{Cli, Command, GenerateArgs, MergeArgs, RunArgs, SweepArgs};
 use crate::output::figures::{self, FigureError};
-use crate::output::folder::{FolderError, StagedDir};
+use crate::output::folder::{FolderError, OutputKind, StagedDir};
 use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
 use crate::output::tables;
 use crate::scenario::{self, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, Loaded, ScenarioError};
@@ -70,7 +70,9 @@ impl From<FigureError> for AppError {
 impl From<FolderError> for AppError {
     fn from(e: FolderError) -> Self {
         match e {
-            FolderError::Exists { .. } => AppError::BadInput(e.to_string()),
+            FolderError::Exists { .. } | FolderError::NotOrechain { .. } => {
+                AppError::BadInput(e.to_string())
+            }
             FolderError::Io { .. } => AppError::Internal(e.to_string()),
         }
     }
@@ -130,12 +132,12 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
     // A folder that cannot be used (a parent is a file, no permission) is the user's to fix and is
     // found before any work is done: exit 2. Failures later, while writing, are exit 1.
-    let staged = StagedDir::create(&out_dir, args.force).map_err(|e| match e {
+    let staged = StagedDir::create(&out_dir, args.force, OutputKind::Run).map_err(|e| match e {
         FolderError::Io { .. } => AppError::BadInput(format!(
             "cannot use the output folder `{}`: {e}",
             out_dir.display()
         )),
-        FolderError::Exists { .. } => AppError::from(e),
+        FolderError::Exists { .. } | FolderError::NotOrechain { .. } => AppError::from(e),
     })?;
 
     // A non-finite value stops the run (exit 1); the staging folder is removed on drop.
@@ -204,7 +206,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
 pub fn plot_command(dir: &Path) -> Result<PathBuf, AppError> {
     let clock = Instant::now();
     let drawn = figures::render_folder(dir)?;
-    let staged = StagedDir::create(&dir.join("figures"), true)?;
+    let staged = StagedDir::create_figures(&dir.join("figures"))?;
     for (name, bytes) in &drawn {
         staged.write_file(name, bytes)?;
     }
