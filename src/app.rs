@@ -244,6 +244,15 @@ pub fn validate_command(files: &[PathBuf]) -> Result<(), AppError> {
 /// `orechain generate`: write a synthetic scenario.
 pub fn generate_command(args: &GenerateArgs) -> Result<(), AppError> {
     use crate::scenario::synthetic::{SyntheticSize, synthetic};
+    // --force replaces a scenario file, never a folder, symlink, device or FIFO (issue 18).
+    if let Ok(meta) = std::fs::symlink_metadata(&args.output)
+        && !meta.is_file()
+    {
+        return Err(AppError::BadInput(format!(
+            "refusing to write `{}`: it exists and is not a regular file",
+            crate::output::folder::shown(&args.output)
+        )));
+    }
     if args.output.exists() && !args.force {
         return Err(AppError::BadInput(format!(
             "`{}` already exists; pass --force to replace it",

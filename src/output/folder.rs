@@ -17,8 +17,8 @@
 //! `.<name>.old-<pid>-<nanos>` and then the staging folder into place; a SIGKILL between the two
 //! renames would leave the previous result only in the hidden folder. Every later
 //! [`StagedDir::create`] (and sweep start) for the same destination first calls [`recover`]: hidden
-//! `old`/`partial` siblings of a process that no longer exists and that carry orechain's marker
-//! are restored (the newest `old`, when the destination is missing) or removed.
+//! `old`/`partial` siblings of a process of this machine that no longer exists and that carry
+//! orechain's marker are restored (the newest `old`, when the destination is missing) or removed.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -149,13 +149,38 @@ impl OutputKind {
 /// orechain-output 1
 /// kind: run
 /// engine: 0.1.0
+/// host: node042
 /// ```
+///
+/// `host` (Linux only) names the machine that wrote it: [`recover`] touches leftovers only of
+/// processes of this machine, since on a shared cluster filesystem another node's process id says
+/// nothing here.
 pub fn marker_text(kind: OutputKind) -> String {
-    format!(
+    let mut text = format!(
         "orechain-output {MARKER_FORMAT}\nkind: {}\nengine: {}\n",
         kind.as_str(),
         env!("CARGO_PKG_VERSION")
-    )
+    );
+    if let Some(host) = local_host() {
+        text.push_str(&format!("host: {host}\n"));
+    }
+    text
+}
+
+/// This machine's host name (Linux `/proc`), if it is known and printable.
+fn local_host() -> Option<String> {
+    let name = fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    (!name.is_empty() && !name.chars().any(char::is_control)).then(|| name.to_string())
+}
+
+/// The `host:` line of `dir`'s marker.
+fn marker_host(dir: &Path) -> Option<String> {
+    read_small(&dir.join(MARKER_FILE))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("host:"))
+        .map(|h| h.trim().to_string())
 }
 
 /// Write the marker of a folder of `kind` into `dir` (atomically).
@@ -308,16 +333,17 @@ impl Policy {
         }
     }
 
-    /// Whether a hidden leftover sibling is orechain's to restore or remove.
+    /// Whether a hidden leftover sibling is orechain's to restore or remove: a real folder with
+    /// a marker written on this machine (an output folder), or holding only figures.
     fn owns_leftover(self, path: &Path) -> bool {
-        let real_dir = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
-        let empty = fs::read_dir(path).is_ok_and(|mut d| d.next().is_none());
-        real_dir
-            && (empty
-                || match self {
-                    Policy::Output(_) => read_marker(path).is_ok(),
-                    Policy::Figures => check_figures_replaceable(path).is_ok(),
-                })
+        fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+            && match self {
+                Policy::Output(_) => {
+                    read_marker(path).is_ok()
+                        && local_host().is_some_and(|h| marker_host(path) == Some(h))
+                }
+                Policy::Figures => check_figures_replaceable(path).is_ok(),
+            }
     }
 }
 
@@ -343,8 +369,8 @@ fn parse_sibling<'a>(entry: &'a str, name: &str) -> Option<(&'a str, u32, u128)>
 }
 
 /// Clean up after a killed process: for each hidden `.<name>.old-*` / `.<name>.partial-*` sibling
-/// of `final_path` left by a process that no longer exists and carrying orechain's marker (or
-/// empty), restore the newest `old` folder when `final_path` is missing (a kill between the two
+/// of `final_path` left by a process of this machine that no longer exists and carrying
+/// orechain's marker, restore the newest `old` folder when `final_path` is missing (a kill between the two
 /// renames of a `--force` commit), and remove the rest. Prints what it did on stderr. Errors are
 /// ignored: what cannot be cleaned stays as it was.
 pub fn recover(final_path: &Path) {
@@ -726,7 +752,7 @@ pub fn set_aside_and_remove(path: &Path) -> Result<(), FolderError> {
 }
 
 /// Remove an output folder with its marker last, so a kill midway leaves a folder [`recover`]
-/// still recognises as orechain's (or an empty one).
+/// still recognises as orechain's (or at worst an empty hidden folder).
 fn remove_output_folder(path: &Path) -> io::Result<()> {
     for entry in fs::read_dir(path)? {
         let entry = entry?;

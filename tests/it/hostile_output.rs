@@ -156,10 +156,25 @@ fn issue18_force_replaces_only_a_folder_orechain_wrote_and_merge_never_touches_i
         }
     }
     assert_eq!(read(&root.join("d/docs/t.tex")), "my thesis");
+    // `generate --force` replaces a scenario file, never a folder, symlink or FIFO.
+    for out in ["d", "link", "pipe"] {
+        let (code, _, err) = outcome(&orechain(&["generate", "-o", out, "--force"], root));
+        assert_eq!(code, 2, "{out}: {err}");
+        assert!(err.contains("not a regular file"), "{err}");
+        assert_eq!(tree(root), before, "generate -o {out} changed something");
+    }
 
     // What orechain wrote is replaced: a run folder, a sweep folder.
     let (code, _, err) = call(&run("real"));
     assert_eq!(code, 0, "{err}");
+    // `plot` replaces `figures/` only when it holds figures.
+    std::fs::create_dir(root.join("real/figures")).expect("mkdir");
+    std::fs::write(root.join("real/figures/notes.txt"), "mine").expect("write");
+    let (code, _, err) = outcome(&orechain(&["plot", "real"], root));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a figure orechain draws"), "{err}");
+    assert_eq!(read(&root.join("real/figures/notes.txt")), "mine");
+    std::fs::remove_dir_all(root.join("real/figures")).expect("rm");
     let sweep_args = |out: &str, extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = ["sweep", s(&sweep), "-o", out, "--no-figures"]
             .map(String::from)
