@@ -301,7 +301,8 @@ fn prepare_folder(
     }
     if occupied {
         // Killed before its first manifest, nothing ran: --resume starts it afresh.
-        if !opts.force && !(opts.resume && before_manifest) {
+        let restart = opts.force || (opts.resume && before_manifest);
+        if !restart {
             return Err(SweepError::BadInput(format!(
                 "output folder `{}` already exists and is not empty; pass --resume to continue \
                  the sweep in it, --force to replace it, or choose another folder with -o",
