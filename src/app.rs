@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::cli::{Cli, Command, GenerateArgs, MergeArgs, RunArgs, SweepArgs};
 use crate::output::figures::{self, FigureError};
-use crate::output::folder::{FolderError, StagedDir};
+use crate::output::folder::{FolderError, OutputKind, StagedDir};
 use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
 use crate::output::tables;
 use crate::scenario::{self, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, Loaded, ScenarioError};
@@ -70,7 +70,9 @@ impl From<FigureError> for AppError {
 impl From<FolderError> for AppError {
     fn from(e: FolderError) -> Self {
         match e {
-            FolderError::Exists { .. } => AppError::BadInput(e.to_string()),
+            FolderError::Exists { .. } | FolderError::NotOrechain { .. } => {
+                AppError::BadInput(e.to_string())
+            }
             FolderError::Io { .. } => AppError::Internal(e.to_string()),
         }
     }
@@ -130,12 +132,12 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
     // A folder that cannot be used (a parent is a file, no permission) is the user's to fix and is
     // found before any work is done: exit 2. Failures later, while writing, are exit 1.
-    let staged = StagedDir::create(&out_dir, args.force).map_err(|e| match e {
+    let staged = StagedDir::create(&out_dir, args.force, OutputKind::Run).map_err(|e| match e {
         FolderError::Io { .. } => AppError::BadInput(format!(
             "cannot use the output folder `{}`: {e}",
             out_dir.display()
         )),
-        FolderError::Exists { .. } => AppError::from(e),
+        FolderError::Exists { .. } | FolderError::NotOrechain { .. } => AppError::from(e),
     })?;
 
     // A non-finite value stops the run (exit 1); the staging folder is removed on drop.
@@ -204,7 +206,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
 pub fn plot_command(dir: &Path) -> Result<PathBuf, AppError> {
     let clock = Instant::now();
     let drawn = figures::render_folder(dir)?;
-    let staged = StagedDir::create(&dir.join("figures"), true)?;
+    let staged = StagedDir::create_figures(&dir.join("figures"))?;
     for (name, bytes) in &drawn {
         staged.write_file(name, bytes)?;
     }
@@ -242,6 +244,15 @@ pub fn validate_command(files: &[PathBuf]) -> Result<(), AppError> {
 /// `orechain generate`: write a synthetic scenario.
 pub fn generate_command(args: &GenerateArgs) -> Result<(), AppError> {
     use crate::scenario::synthetic::{SyntheticSize, synthetic};
+    // --force replaces a scenario file, never a folder, symlink, device or FIFO (issue 18).
+    if let Ok(meta) = std::fs::symlink_metadata(&args.output)
+        && !meta.is_file()
+    {
+        return Err(AppError::BadInput(format!(
+            "refusing to write `{}`: it exists and is not a regular file",
+            crate::output::folder::shown(&args.output)
+        )));
+    }
     if args.output.exists() && !args.force {
         return Err(AppError::BadInput(format!(
             "`{}` already exists; pass --force to replace it",

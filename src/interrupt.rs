@@ -1,7 +1,10 @@
-//! Ctrl-C (SIGINT): stop without losing results and without leaving debris.
+//! Ctrl-C (SIGINT), SIGTERM and SIGHUP: stop without losing results and without leaving debris.
 //!
-//! Runs and sweeps last hours, and a user who presses Ctrl-C expects to keep what is done. One
-//! process-wide handler ([`install`]) decides what an interrupt means:
+//! Runs and sweeps last hours, and a user who presses Ctrl-C expects to keep what is done. The
+//! same holds when Slurm preempts or cancels a job (SIGTERM, then SIGKILL after `KillWait`), when
+//! `kill` or a service manager stops the process (SIGTERM), and when the terminal closes (SIGHUP):
+//! ctrlc's `termination` feature routes all three signals to one process-wide handler
+//! ([`install`]), which decides what an interrupt means (below, "Ctrl-C" is any of them):
 //!
 //! - while a sweep executes (inside [`Graceful`]), the first Ctrl-C only raises a flag
 //!   ([`requested`]): the sweep stops dispatching runs, lets the runs in flight finish and
@@ -13,7 +16,13 @@
 //!   [`EXIT_INTERRUPTED`]: no hidden `.NAME.partial-…` folder is left behind, and an output folder
 //!   being committed is either fully in place or not there.
 //!
-//! 130 = 128 + SIGINT is the shell's convention for a process ended by Ctrl-C.
+//! 130 = 128 + SIGINT is the shell's convention for a process ended by Ctrl-C; the handler cannot
+//! tell the three signals apart, so SIGTERM and SIGHUP exit 130 too. Messages go to stderr with
+//! errors ignored (after SIGHUP the terminal may be gone; a failed write must not panic).
+//!
+//! SIGKILL cannot be caught: what a killed process leaves (a staging folder, a hidden old folder
+//! of a `--force` commit) is cleaned up or restored by the next command on the same output folder
+//! ([`crate::output::folder::recover`]), and a sweep's journal tolerates a torn last line.
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,7 +36,7 @@ static REQUESTED: AtomicBool = AtomicBool::new(false);
 static GRACEFUL: AtomicUsize = AtomicUsize::new(0);
 static INSTALL: Once = Once::new();
 
-/// Install the Ctrl-C handler (once per process; later calls do nothing). If a handler cannot be
+/// Install the handler of SIGINT, SIGTERM and SIGHUP (once per process; later calls do nothing). If a handler cannot be
 /// installed (another library owns SIGINT), Ctrl-C keeps its default meaning: the process ends
 /// and a sweep resumes from its journal.
 pub fn install() {
@@ -37,15 +46,17 @@ pub fn install() {
 }
 
 fn on_interrupt() {
+    use std::io::Write;
     if GRACEFUL.load(Ordering::SeqCst) > 0 && !REQUESTED.swap(true, Ordering::SeqCst) {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "\norechain: interrupted: finishing the runs in flight, then saving the journal \
              (press Ctrl-C again to stop at once)"
         );
         return;
     }
     crate::output::folder::remove_open_staging();
-    eprintln!("\norechain: interrupted");
+    let _ = writeln!(std::io::stderr(), "\norechain: interrupted");
     std::process::exit(EXIT_INTERRUPTED);
 }
 

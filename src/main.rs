@@ -15,7 +15,9 @@ fn main() {
         }
     };
     if let Err(e) = orechain::app::run_cli(cli, argv) {
-        eprintln!("error: {e}");
+        // Never panic on a closed stderr (e.g. after SIGHUP): the exit code still tells.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "error: {e}");
         std::process::exit(e.exit_code());
     }
 }

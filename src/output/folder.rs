@@ -5,6 +5,20 @@
 //! Single files (for example sweep results streamed as they finish) are
 //! written the same way through [`write_atomic`]: temporary sibling, fsync,
 //! rename.
+//!
+//! **`--force` replaces only what orechain wrote.** Every output folder orechain makes (run,
+//! sweep, shard, merge) carries a marker file [`MARKER_FILE`] written before anything else, and
+//! `--force` removes a destination only if it is a real folder (not a symlink, file or device)
+//! with a valid marker *and* a parseable orechain manifest ([`check_replaceable`]); anything else
+//! is refused (exit 2) and left untouched. A user's thesis folder that happens to be named like an
+//! output, or holds a `manifest.json` of some other tool, is never deleted.
+//!
+//! **A kill never strands a result.** A `--force` commit renames the old folder to a hidden
+//! `.<name>.old-<pid>-<nanos>` and then the staging folder into place; a SIGKILL between the two
+//! renames would leave the previous result only in the hidden folder. Every later
+//! [`StagedDir::create`] (and sweep start) for the same destination first calls [`recover`]: hidden
+//! `old`/`partial` siblings of a process of this machine that no longer exists and that carry
+//! orechain's marker are restored (the newest `old`, when the destination is missing) or removed.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -22,6 +36,14 @@ pub enum FolderError {
     Exists {
         /// The destination folder.
         path: PathBuf,
+    },
+    /// `--force` was given but the destination is not a folder orechain wrote (no marker, no
+    /// orechain manifest, a symlink, a file or a device): it is left untouched.
+    NotOrechain {
+        /// The destination.
+        path: PathBuf,
+        /// Why it is not replaceable.
+        reason: String,
     },
     /// A filesystem operation failed.
     Io {
@@ -53,6 +75,13 @@ impl fmt::Display for FolderError {
                  it or choose another folder with -o",
                 path.display()
             ),
+            FolderError::NotOrechain { path, reason } => write!(
+                f,
+                "refusing to replace `{}`: {reason}. --force replaces only a folder orechain \
+                 wrote itself (with its `{MARKER_FILE}` marker and manifest); move it away \
+                 yourself or choose another folder with -o",
+                shown(path)
+            ),
             FolderError::Io {
                 path,
                 action,
@@ -65,10 +94,362 @@ impl fmt::Display for FolderError {
 impl std::error::Error for FolderError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            FolderError::Exists { .. } => None,
+            FolderError::Exists { .. } | FolderError::NotOrechain { .. } => None,
             FolderError::Io { source, .. } => Some(source),
         }
     }
+}
+
+/// Name of the marker file in every output folder orechain writes (see the module docs).
+pub const MARKER_FILE: &str = ".orechain-output";
+/// Format version of [`MARKER_FILE`]; a marker of a later format is still orechain's.
+pub const MARKER_FORMAT: u32 = 1;
+/// Largest marker or manifest read when checking a folder (a FIFO or a huge file is never read).
+const MAX_CHECK_BYTES: u64 = 64 << 20;
+
+/// What kind of output folder a marker says it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    /// `orechain run`.
+    Run,
+    /// `orechain sweep` (whole sweep).
+    Sweep,
+    /// `orechain sweep --shard`.
+    Shard,
+    /// `orechain merge`.
+    Merge,
+}
+
+impl OutputKind {
+    /// The word in the marker.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputKind::Run => "run",
+            OutputKind::Sweep => "sweep",
+            OutputKind::Shard => "shard",
+            OutputKind::Merge => "merge",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Self> {
+        [
+            OutputKind::Run,
+            OutputKind::Sweep,
+            OutputKind::Shard,
+            OutputKind::Merge,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == word)
+    }
+}
+
+/// The text of the marker of a folder of `kind`:
+///
+/// ```text
+/// orechain-output 1
+/// kind: run
+/// engine: 0.1.0
+/// host: node042
+/// ```
+///
+/// `host` (Linux only) names the machine that wrote it: [`recover`] touches leftovers only of
+/// processes of this machine, since on a shared cluster filesystem another node's process id says
+/// nothing here.
+pub fn marker_text(kind: OutputKind) -> String {
+    let mut text = format!(
+        "orechain-output {MARKER_FORMAT}\nkind: {}\nengine: {}\n",
+        kind.as_str(),
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(host) = local_host() {
+        text.push_str(&format!("host: {host}\n"));
+    }
+    text
+}
+
+/// This machine's host name (Linux `/proc`), if it is known and printable.
+fn local_host() -> Option<String> {
+    let name = fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    (!name.is_empty() && !name.chars().any(char::is_control)).then(|| name.to_string())
+}
+
+/// The `host:` line of `dir`'s marker.
+fn marker_host(dir: &Path) -> Option<String> {
+    read_small(&dir.join(MARKER_FILE))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("host:"))
+        .map(|h| h.trim().to_string())
+}
+
+/// Write the marker of a folder of `kind` into `dir` (atomically).
+pub fn write_marker(dir: &Path, kind: OutputKind) -> Result<(), FolderError> {
+    write_atomic(&dir.join(MARKER_FILE), marker_text(kind).as_bytes())
+}
+
+/// Read a small regular file (never a FIFO, device or symlink; at most [`MAX_CHECK_BYTES`]).
+fn read_small(path: &Path) -> Result<String, String> {
+    let meta = fs::symlink_metadata(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => "it does not exist".to_string(),
+        _ => format!("cannot inspect it: {e}"),
+    })?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if meta.len() > MAX_CHECK_BYTES {
+        return Err(format!("it is larger than {MAX_CHECK_BYTES} bytes"));
+    }
+    fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))
+}
+
+/// The kind recorded by `dir`'s marker, or why there is no valid marker.
+pub fn read_marker(dir: &Path) -> Result<OutputKind, String> {
+    let text = read_small(&dir.join(MARKER_FILE))
+        .map_err(|e| format!("its marker `{MARKER_FILE}` is missing or unusable ({e})"))?;
+    let mut lines = text.lines();
+    let format_ok = lines
+        .next()
+        .and_then(|l| l.strip_prefix("orechain-output "))
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .is_some_and(|v| v >= 1);
+    let kind = lines
+        .find_map(|l| l.strip_prefix("kind:"))
+        .and_then(|k| OutputKind::parse(k.trim()));
+    match (format_ok, kind) {
+        (true, Some(kind)) => Ok(kind),
+        _ => Err(format!("its `{MARKER_FILE}` is not an orechain marker")),
+    }
+}
+
+/// Whether `name` is a temporary file [`write_atomic`] leaves when killed mid-write.
+fn is_tmp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
+/// Whether `--force` may replace `path`: `Ok` if nothing is there, if it is an empty folder, or
+/// if it is a real folder with a valid [`MARKER_FILE`] and a parseable orechain manifest of the
+/// marker's kind. A sweep or shard folder killed before its first manifest (only the marker and
+/// temporary files in it) is replaceable too. `Err` says why not.
+pub fn check_replaceable(path: &Path) -> Result<(), String> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot inspect it: {e}")),
+    };
+    let kind_of = meta.file_type();
+    if kind_of.is_symlink() {
+        return Err("it is a symbolic link (its target is never touched)".into());
+    }
+    if !kind_of.is_dir() {
+        return Err(if kind_of.is_file() {
+            "it is a file, not a folder".into()
+        } else {
+            "it is a device, FIFO or socket, not a folder".into()
+        });
+    }
+    let entries: Vec<String> = fs::read_dir(path)
+        .map_err(|e| format!("cannot list it: {e}"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let kind = read_marker(path)?;
+    let manifest = path.join("manifest.json");
+    let text = match read_small(&manifest) {
+        Ok(text) => text,
+        Err(_)
+            if matches!(kind, OutputKind::Sweep | OutputKind::Shard)
+                && entries.iter().all(|n| n == MARKER_FILE || is_tmp_name(n)) =>
+        {
+            // A sweep killed between its marker and its first manifest.
+            return Ok(());
+        }
+        Err(e) => return Err(format!("its `manifest.json` is missing or unusable ({e})")),
+    };
+    let parsed = match kind {
+        OutputKind::Run => serde_json::from_str::<super::manifest::Manifest>(&text)
+            .map(|m| m.engine)
+            .map_err(|e| e.to_string()),
+        OutputKind::Sweep | OutputKind::Shard | OutputKind::Merge => {
+            serde_json::from_str::<crate::sweep::manifest::SweepManifest>(&text)
+                .map(|m| m.engine)
+                .map_err(|e| e.to_string())
+        }
+    };
+    match parsed {
+        Ok(engine) if engine == "orechain" => Ok(()),
+        Ok(_) => Err("its `manifest.json` was not written by orechain".into()),
+        Err(e) => Err(format!(
+            "its `manifest.json` is not an orechain {} manifest ({})",
+            kind.as_str(),
+            one_line(&e, 160)
+        )),
+    }
+}
+
+/// Whether `path` is a `figures/` folder orechain may replace: absent, or a real folder holding
+/// only figure files (`.svg`, `.png`, `.csv`) and temporary files.
+pub fn check_figures_replaceable(path: &Path) -> Result<(), String> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot inspect it: {e}")),
+    };
+    if !meta.is_dir() {
+        return Err("it is not a folder (a symbolic link, file or device)".into());
+    }
+    for entry in fs::read_dir(path).map_err(|e| format!("cannot list it: {e}"))? {
+        let entry = entry.map_err(|e| format!("cannot list it: {e}"))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        let figure = [".svg", ".png", ".csv"].iter().any(|x| name.ends_with(x));
+        if !is_file || !(figure || is_tmp_name(&name)) {
+            return Err(format!(
+                "it holds `{}`, which is not a figure orechain draws",
+                one_line(&name, 80)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What a staged folder becomes, and so what it may replace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Policy {
+    /// An output folder of this kind: gets the marker; replaces only [`check_replaceable`] folders.
+    Output(OutputKind),
+    /// The `figures/` folder of a result: replaces only [`check_figures_replaceable`] folders.
+    Figures,
+}
+
+impl Policy {
+    fn check(self, path: &Path) -> Result<(), String> {
+        match self {
+            Policy::Output(_) => check_replaceable(path),
+            Policy::Figures => check_figures_replaceable(path),
+        }
+    }
+
+    /// Whether a hidden leftover sibling is orechain's to restore or remove: a real folder with
+    /// a marker written on this machine (an output folder), or holding only figures.
+    fn owns_leftover(self, path: &Path) -> bool {
+        fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+            && match self {
+                Policy::Output(_) => {
+                    read_marker(path).is_ok()
+                        && local_host().is_some_and(|h| marker_host(path) == Some(h))
+                }
+                Policy::Figures => check_figures_replaceable(path).is_ok(),
+            }
+    }
+}
+
+/// Whether process `pid` may still be running. Only Linux's `/proc` can tell; elsewhere every
+/// process counts as alive, so nothing of a running process is ever touched.
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+}
+
+/// A hidden sibling `.<name>.<tag>-<pid>-<nanos>` of the destination: `(tag, pid, nanos)`.
+fn parse_sibling<'a>(entry: &'a str, name: &str) -> Option<(&'a str, u32, u128)> {
+    let rest = entry
+        .strip_prefix('.')?
+        .strip_prefix(name)?
+        .strip_prefix('.')?;
+    let (tag, rest) = rest.split_once('-')?;
+    let (pid, nanos) = rest.split_once('-')?;
+    Some((tag, pid.parse().ok()?, nanos.parse().ok()?))
+}
+
+/// Clean up after a killed process: for each hidden `.<name>.old-*` / `.<name>.partial-*` sibling
+/// of `final_path` left by a process of this machine that no longer exists and carrying
+/// orechain's marker, restore the newest `old` folder when `final_path` is missing (a kill between the two
+/// renames of a `--force` commit), and remove the rest. Prints what it did on stderr. Errors are
+/// ignored: what cannot be cleaned stays as it was.
+pub fn recover(final_path: &Path) {
+    recover_with(final_path, Policy::Output(OutputKind::Run));
+}
+
+fn recover_with(final_path: &Path, policy: Policy) {
+    let Ok((parent, name)) = split_path(final_path) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(&parent) else {
+        return;
+    };
+    let mut olds: Vec<(u128, PathBuf)> = Vec::new();
+    let mut partials: Vec<PathBuf> = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        let Some((tag, pid, nanos)) = parse_sibling(&entry_name, &name) else {
+            continue;
+        };
+        let path = entry.path();
+        if !matches!(tag, "old" | "partial") || process_alive(pid) || !policy.owns_leftover(&path) {
+            continue;
+        }
+        if tag == "old" {
+            olds.push((nanos, path));
+        } else {
+            partials.push(path);
+        }
+    }
+    olds.sort();
+    let missing = matches!(fs::symlink_metadata(final_path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound);
+    if missing && let Some((_, newest)) = olds.pop() {
+        if fs::rename(&newest, final_path).is_ok() {
+            note(&format!(
+                "restored `{}` from `{}`, left by an orechain process killed while replacing it",
+                shown(final_path),
+                shown(&newest)
+            ));
+        } else {
+            olds.push((0, newest));
+        }
+    }
+    for path in olds.into_iter().map(|(_, p)| p).chain(partials) {
+        if fs::remove_dir_all(&path).is_ok() {
+            note(&format!(
+                "removed `{}`, left by an orechain process that was killed",
+                shown(&path)
+            ));
+        }
+    }
+}
+
+/// A note on stderr (never panics when stderr is closed).
+fn note(text: &str) {
+    let _ = writeln!(io::stderr(), "orechain: {text}");
+}
+
+/// `text` on one line: control characters escaped, cut to `max` chars.
+fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.push_str(&c.escape_default().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A path for a message: control characters escaped, at most 300 chars.
+pub fn shown(path: &Path) -> String {
+    one_line(&path.display().to_string(), 300)
 }
 
 /// An output folder under construction. Files go into a hidden sibling
@@ -79,23 +460,46 @@ pub struct StagedDir {
     final_path: PathBuf,
     staging: PathBuf,
     force: bool,
+    policy: Policy,
     committed: bool,
 }
 
 impl StagedDir {
-    /// Starts a staged output folder for `final_path`.
+    /// Starts a staged output folder of `kind` for `final_path`; the staging folder gets the
+    /// marker [`MARKER_FILE`] first.
     ///
-    /// Refuses with [`FolderError::Exists`] if `final_path` is a non-empty
-    /// folder or any other file and `force` is false (an empty folder counts
-    /// as absent). Creates missing parent folders, then a staging folder
-    /// `.<name>.partial-<pid>-<nanos>` in the same parent, so that the final
-    /// rename stays on one filesystem and is atomic.
-    pub fn create(final_path: &Path, force: bool) -> Result<Self, FolderError> {
+    /// First [`recover`]s what a killed orechain left beside `final_path`. Refuses with
+    /// [`FolderError::Exists`] if `final_path` is a non-empty folder or any other file and
+    /// `force` is false (an empty folder counts as absent), and with
+    /// [`FolderError::NotOrechain`] if `force` is true but `final_path` is not a folder orechain
+    /// wrote ([`check_replaceable`]). Creates missing parent folders, then a staging folder
+    /// `.<name>.partial-<pid>-<nanos>` in the same parent, so that the final rename stays on one
+    /// filesystem and is atomic.
+    pub fn create(final_path: &Path, force: bool, kind: OutputKind) -> Result<Self, FolderError> {
+        Self::create_with(final_path, force, Policy::Output(kind))
+    }
+
+    /// Starts a staged `figures/` folder that replaces the existing one (if it holds only figure
+    /// files, [`check_figures_replaceable`]), as `orechain plot` and a finished sweep do.
+    pub fn create_figures(final_path: &Path) -> Result<Self, FolderError> {
+        Self::create_with(final_path, true, Policy::Figures)
+    }
+
+    fn create_with(final_path: &Path, force: bool, policy: Policy) -> Result<Self, FolderError> {
         let (parent, name) = split_path(final_path)?;
-        if !force && is_occupied(final_path)? {
-            return Err(FolderError::Exists {
-                path: final_path.to_path_buf(),
-            });
+        recover_with(final_path, policy);
+        if is_occupied(final_path)? {
+            if !force {
+                return Err(FolderError::Exists {
+                    path: final_path.to_path_buf(),
+                });
+            }
+            policy
+                .check(final_path)
+                .map_err(|reason| FolderError::NotOrechain {
+                    path: final_path.to_path_buf(),
+                    reason,
+                })?;
         }
         fs::create_dir_all(&parent).map_err(|e| FolderError::io(&parent, "create", e))?;
 
@@ -111,12 +515,17 @@ impl StagedDir {
             }
         };
         open_staging().push(staging.clone());
-        Ok(StagedDir {
+        let staged = StagedDir {
             final_path: final_path.to_path_buf(),
             staging,
             force,
+            policy,
             committed: false,
-        })
+        };
+        if let Policy::Output(kind) = policy {
+            write_marker(&staged.staging, kind)?;
+        }
+        Ok(staged)
     }
 
     /// The staging folder to write into.
@@ -169,7 +578,8 @@ impl StagedDir {
     ///
     /// Without `force`, re-checks that the destination is still free (another
     /// process may have written it meanwhile) and fails with
-    /// [`FolderError::Exists`] otherwise. An existing destination is first
+    /// [`FolderError::Exists`] otherwise; with `force`, re-checks that it is
+    /// still replaceable ([`FolderError::NotOrechain`] otherwise). An existing destination is first
     /// renamed to `.<name>.old-<pid>-<nanos>`, then the staging folder is
     /// renamed to the destination and the old one removed (best effort). If
     /// the staging rename fails, the old folder is renamed back so earlier
@@ -178,10 +588,19 @@ impl StagedDir {
         // Ctrl-C waits for the renames below (see `remove_open_staging`), so an interrupted
         // commit leaves the results either fully in place or not there.
         let mut open = open_staging();
-        if !self.force && is_occupied(&self.final_path)? {
-            return Err(FolderError::Exists {
-                path: self.final_path.clone(),
-            });
+        if is_occupied(&self.final_path)? {
+            if !self.force {
+                return Err(FolderError::Exists {
+                    path: self.final_path.clone(),
+                });
+            }
+            // Re-checked at the last moment: the destination may have changed during the run.
+            self.policy
+                .check(&self.final_path)
+                .map_err(|reason| FolderError::NotOrechain {
+                    path: self.final_path.clone(),
+                    reason,
+                })?;
         }
         let (parent, name) = split_path(&self.final_path)?;
         sync_dir(&self.staging);
@@ -210,7 +629,10 @@ impl StagedDir {
         sync_dir(&parent);
 
         if let Some(old) = old {
-            let _ = remove_any(&old);
+            let _ = match self.policy {
+                Policy::Output(_) => remove_output_folder(&old),
+                Policy::Figures => remove_any(&old),
+            };
         }
         Ok(self.final_path.clone())
     }
@@ -318,6 +740,33 @@ fn sibling_name(name: &str, tag: &str) -> String {
     format!(".{name}.{tag}-{}-{}", std::process::id(), nanos + bump)
 }
 
+/// Remove an output folder that [`check_replaceable`] accepted, in place: it is first renamed to
+/// a hidden `.<name>.old-<pid>-<nanos>` sibling (so a kill leaves it whole or recoverable by
+/// [`recover`]), then removed with [`remove_output_folder`].
+pub fn set_aside_and_remove(path: &Path) -> Result<(), FolderError> {
+    let (parent, name) = split_path(path)?;
+    let old = parent.join(sibling_name(&name, "old"));
+    fs::rename(path, &old).map_err(|e| FolderError::io(path, "replace", e))?;
+    sync_dir(&parent);
+    remove_output_folder(&old).map_err(|e| FolderError::io(&old, "remove", e))
+}
+
+/// Remove an output folder with its marker last, so a kill midway leaves a folder [`recover`]
+/// still recognises as orechain's (or at worst an empty hidden folder).
+fn remove_output_folder(path: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(path)? {
+        let entry = entry?;
+        if entry.file_name() != MARKER_FILE {
+            remove_any(&entry.path())?;
+        }
+    }
+    match fs::remove_file(path.join(MARKER_FILE)) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    fs::remove_dir(path)
+}
+
 /// Removes a file, symlink or folder tree.
 fn remove_any(path: &Path) -> io::Result<()> {
     if fs::symlink_metadata(path)?.is_dir() {
@@ -343,11 +792,21 @@ mod tests {
         fs::read_to_string(path).expect("read file")
     }
 
-    /// Names in `dir`, sorted.
+    /// A folder as `orechain run` leaves it: marker, manifest, one table.
+    fn orechain_run_folder(out: &Path) {
+        fs::create_dir_all(out).expect("mkdir");
+        write_marker(out, OutputKind::Run).expect("marker");
+        let manifest = super::super::manifest::Manifest::with_build_info();
+        fs::write(out.join("manifest.json"), manifest.to_json_pretty()).expect("manifest");
+        fs::write(out.join("old.csv"), "old").expect("write");
+    }
+
+    /// Names in `dir`, sorted, without orechain's marker.
     fn names(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(dir)
             .expect("read_dir")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n != MARKER_FILE)
             .collect();
         v.sort();
         v
@@ -357,7 +816,7 @@ mod tests {
     fn create_write_commit() {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("runs").join("out");
-        let staged = StagedDir::create(&out, false).expect("create");
+        let staged = StagedDir::create(&out, false, OutputKind::Run).expect("create");
         assert_eq!(staged.final_path(), out);
         assert_ne!(staged.path(), out);
         assert_eq!(staged.path().parent(), out.parent());
@@ -370,10 +829,16 @@ mod tests {
         assert!(staging_name.starts_with(".out.partial-"), "{staging_name}");
         assert!(!out.exists(), "final folder must not exist before commit");
 
+        assert_eq!(
+            read(&staged.path().join(MARKER_FILE)),
+            marker_text(OutputKind::Run),
+            "the marker is written first"
+        );
         staged.write_file("manifest.json", b"{}\n").expect("write");
         let committed = staged.commit().expect("commit");
         assert_eq!(committed, out);
         assert_eq!(read(&out.join("manifest.json")), "{}\n");
+        assert_eq!(read_marker(&out), Ok(OutputKind::Run));
         assert_eq!(names(&root.path().join("runs")), ["out"]);
     }
 
@@ -384,7 +849,7 @@ mod tests {
         fs::create_dir(&out).expect("mkdir");
         fs::write(out.join("old.csv"), "old").expect("write");
 
-        let err = StagedDir::create(&out, false).expect_err("must refuse");
+        let err = StagedDir::create(&out, false, OutputKind::Run).expect_err("must refuse");
         assert!(matches!(&err, FolderError::Exists { path } if path == &out));
         let msg = err.to_string();
         assert!(msg.contains(&out.display().to_string()), "{msg}");
@@ -400,7 +865,7 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("out");
         fs::write(&out, "a file").expect("write");
-        let err = StagedDir::create(&out, false).expect_err("must refuse");
+        let err = StagedDir::create(&out, false, OutputKind::Run).expect_err("must refuse");
         assert!(matches!(err, FolderError::Exists { .. }));
         assert_eq!(read(&out), "a file");
     }
@@ -410,7 +875,7 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("out");
         fs::create_dir(&out).expect("mkdir");
-        let staged = StagedDir::create(&out, false).expect("empty dir is fine");
+        let staged = StagedDir::create(&out, false, OutputKind::Run).expect("empty dir is fine");
         staged.write_file("a.txt", b"a").expect("write");
         staged.commit().expect("commit");
         assert_eq!(names(&out), ["a.txt"]);
@@ -421,10 +886,9 @@ mod tests {
     fn force_replaces_existing() {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("out");
-        fs::create_dir(&out).expect("mkdir");
-        fs::write(out.join("old.csv"), "old").expect("write");
+        orechain_run_folder(&out);
 
-        let staged = StagedDir::create(&out, true).expect("create with force");
+        let staged = StagedDir::create(&out, true, OutputKind::Run).expect("create with force");
         // The old results stay readable until the commit.
         assert_eq!(read(&out.join("old.csv")), "old");
         staged.write_file("new.csv", b"new").expect("write");
@@ -436,22 +900,90 @@ mod tests {
     }
 
     #[test]
-    fn force_replaces_a_plain_file() {
+    fn force_never_replaces_what_orechain_did_not_write() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let file = root.path().join("file");
+        fs::write(&file, "a file").expect("write");
+        let user = root.path().join("user");
+        fs::create_dir_all(user.join("docs")).expect("mkdir");
+        fs::write(user.join("docs").join("t.tex"), "thesis").expect("write");
+        fs::write(user.join("manifest.json"), "{\"manifest_version\": 3}").expect("write");
+        let fake = root.path().join("fake");
+        orechain_run_folder(&fake);
+        fs::write(fake.join("manifest.json"), "{\"manifest_version\": 3}").expect("write");
+        let unmarked = root.path().join("unmarked");
+        orechain_run_folder(&unmarked);
+        fs::remove_file(unmarked.join(MARKER_FILE)).expect("rm");
+        for (path, needle) in [
+            (&file, "is a file"),
+            (&user, "marker"),
+            (&fake, "not an orechain run manifest"),
+            (&unmarked, "marker"),
+        ] {
+            let err = StagedDir::create(path, true, OutputKind::Run).expect_err("must refuse");
+            assert!(
+                matches!(&err, FolderError::NotOrechain { reason, .. } if reason.contains(needle)),
+                "{}: {err}",
+                path.display()
+            );
+        }
+        assert_eq!(read(&file), "a file");
+        assert_eq!(read(&user.join("docs").join("t.tex")), "thesis");
+        assert_eq!(names(root.path()), ["fake", "file", "unmarked", "user"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn force_never_follows_a_symlink() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let target = root.path().join("target");
+        orechain_run_folder(&target);
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let err = StagedDir::create(&link, true, OutputKind::Run).expect_err("must refuse");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(fs::symlink_metadata(&link).expect("link").is_symlink());
+        assert_eq!(read(&target.join("old.csv")), "old");
+    }
+
+    // Telling a dead process from a live one needs Linux's /proc (elsewhere nothing is touched).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn recover_restores_a_folder_stranded_between_the_renames() {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("out");
-        fs::write(&out, "a file").expect("write");
-        let staged = StagedDir::create(&out, true).expect("create");
-        staged.write_file("x", b"x").expect("write");
-        staged.commit().expect("commit");
-        assert!(out.is_dir());
-        assert_eq!(names(root.path()), ["out"]);
+        // A process that no longer exists: pid 0 is never a user process.
+        let old = root.path().join(".out.old-0-5");
+        orechain_run_folder(&old);
+        let older = root.path().join(".out.old-0-4");
+        orechain_run_folder(&older);
+        let partial = root.path().join(".out.partial-0-6");
+        orechain_run_folder(&partial);
+        let theirs = root.path().join(".out.old-0-7");
+        fs::create_dir(&theirs).expect("mkdir");
+        fs::write(theirs.join("notes.txt"), "mine").expect("write");
+        let live = root
+            .path()
+            .join(format!(".out.partial-{}-8", std::process::id()));
+        orechain_run_folder(&live);
+        recover(&out);
+        assert_eq!(read(&out.join("old.csv")), "old");
+        assert_eq!(
+            names(root.path()),
+            [
+                ".out.old-0-7".to_string(),
+                format!(".out.partial-{}-8", std::process::id()),
+                "out".to_string()
+            ],
+            "restored the newest, removed the other leftovers, kept foreign and live ones"
+        );
     }
 
     #[test]
     fn commit_rechecks_when_not_forced() {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("out");
-        let staged = StagedDir::create(&out, false).expect("create");
+        let staged = StagedDir::create(&out, false, OutputKind::Run).expect("create");
         staged.write_file("mine.csv", b"mine").expect("write");
         // Another run finishes first.
         fs::create_dir(&out).expect("mkdir");
@@ -467,16 +999,15 @@ mod tests {
     fn failed_commit_restores_old_results() {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("out");
-        fs::create_dir(&out).expect("mkdir");
-        fs::write(out.join("old.csv"), "old").expect("write");
+        orechain_run_folder(&out);
 
-        let staged = StagedDir::create(&out, true).expect("create");
+        let staged = StagedDir::create(&out, true, OutputKind::Run).expect("create");
         // Make the staging -> final rename fail.
         fs::remove_dir_all(staged.path()).expect("remove staging");
         let err = staged.commit().expect_err("rename must fail");
         assert!(matches!(err, FolderError::Io { .. }));
         assert!(err.to_string().contains(&out.display().to_string()));
-        assert_eq!(names(&out), ["old.csv"]);
+        assert_eq!(names(&out), ["manifest.json", "old.csv"]);
         assert_eq!(read(&out.join("old.csv")), "old");
         assert_eq!(names(root.path()), ["out"]);
     }
@@ -485,7 +1016,7 @@ mod tests {
     fn drop_without_commit_cleans_up() {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("out");
-        let staged = StagedDir::create(&out, false).expect("create");
+        let staged = StagedDir::create(&out, false, OutputKind::Run).expect("create");
         staged.write_file("half.csv", b"half").expect("write");
         let staging = staged.path().to_path_buf();
         assert!(staging.is_dir());
@@ -499,7 +1030,7 @@ mod tests {
     fn write_file_creates_nested_dirs() {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("out");
-        let staged = StagedDir::create(&out, false).expect("create");
+        let staged = StagedDir::create(&out, false, OutputKind::Run).expect("create");
         staged
             .write_file("figures/prices/a.svg", b"<svg/>")
             .expect("nested write");
@@ -517,7 +1048,8 @@ mod tests {
     #[test]
     fn write_file_rejects_escaping_paths() {
         let root = tempfile::tempdir().expect("tempdir");
-        let staged = StagedDir::create(&root.path().join("out"), false).expect("create");
+        let staged =
+            StagedDir::create(&root.path().join("out"), false, OutputKind::Run).expect("create");
         for bad in ["../escape.txt", "a/../../escape.txt", "/abs.txt", "", "."] {
             let err = staged.write_file(bad, b"x").expect_err(bad);
             assert!(
@@ -576,7 +1108,7 @@ mod tests {
         let enforced = fs::write(&probe, b"").is_err();
         let _ = fs::remove_file(&probe);
 
-        let result = StagedDir::create(&locked.join("sub").join("out"), false);
+        let result = StagedDir::create(&locked.join("sub").join("out"), false, OutputKind::Run);
         let atomic = write_atomic(&locked.join("file.csv"), b"x");
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).expect("chmod back");
 

@@ -435,15 +435,20 @@ fn check_run(c: &mut Checker, s: &Scenario) {
     }
 }
 
-/// The name becomes the default output folder `output/<name>/`: it must be a plain folder name
-/// (no `/`, no `..`, not hidden), short enough for any filesystem.
-fn check_name(c: &mut Checker, name: &str) {
-    let plain = !name.is_empty()
+/// Whether `name` is a plain folder name: non-empty, letters, digits, `_`, `-` and `.`, not
+/// starting with `.` (so never `.`, `..` or hidden). Scenario and sweep names must be one.
+pub fn is_plain_folder_name(name: &str) -> bool {
+    !name.is_empty()
         && !name.starts_with('.')
         && name
             .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
-    if !plain {
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'))
+}
+
+/// The name becomes the default output folder `output/<name>/`: it must be a plain folder name
+/// (no `/`, no `..`, not hidden), short enough for any filesystem.
+fn check_name(c: &mut Checker, name: &str) {
+    if !is_plain_folder_name(name) {
         c.push(
             "name",
             format!(

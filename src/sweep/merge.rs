@@ -6,6 +6,11 @@
 //! single-machine sweep, reading the shards' journals through one index, so `results.csv` is
 //! byte-identical to a `-j N` run and `summary.csv` (and `sensitivity.csv`) are recomputed over all
 //! runs. The merged folder appears atomically.
+//!
+//! Merge never writes into or removes its inputs: before anything is read, the output path and
+//! every shard path are canonicalised (symlinks resolved; a missing output resolved through its
+//! nearest existing ancestor) and an output equal to a shard, inside a shard, or containing a
+//! shard is refused (exit 2) — with or without `--force`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
@@ -17,11 +22,82 @@ use super::{
     BASE_COPY, DESIGN_FILE, FIGURES_DIR, POINTS_FILE, SALIB_FILE, SWEEP_COPY, SweepError,
     SweepReport, draw_figures, list_outputs,
 };
-use crate::output::folder::StagedDir;
+use crate::output::folder::{FolderError, OutputKind, StagedDir, shown};
 use crate::output::manifest::rfc3339_utc;
 
 fn bad(m: String) -> SweepError {
     SweepError::BadInput(m)
+}
+
+/// `path` made absolute with every symlink resolved; the part that does not exist yet is
+/// appended lexically (`..` in it removes the previous component).
+fn resolve(path: &Path) -> Result<PathBuf, SweepError> {
+    let absolute = std::path::absolute(path)
+        .map_err(|e| bad(format!("cannot resolve `{}`: {e}", shown(path))))?;
+    let mut base = absolute.as_path();
+    let mut rest: Vec<std::path::Component<'_>> = Vec::new();
+    loop {
+        match std::fs::canonicalize(base) {
+            Ok(mut resolved) => {
+                for part in rest.iter().rev() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            resolved.pop();
+                        }
+                        std::path::Component::Normal(p) => resolved.push(p),
+                        _ => {}
+                    }
+                }
+                return Ok(resolved);
+            }
+            Err(_) => match (base.parent(), base.components().next_back()) {
+                (Some(parent), Some(last)) => {
+                    rest.push(last);
+                    base = parent;
+                }
+                _ => return Err(bad(format!("cannot resolve `{}`", shown(path)))),
+            },
+        }
+    }
+}
+
+/// Refuse an output that is a shard, lies inside one, or contains one: merge must never write
+/// into or remove its inputs.
+fn check_paths(dirs: &[PathBuf], out: &Path) -> Result<(), SweepError> {
+    let out_resolved = resolve(out)?;
+    // Where the rename happens (a symlink at `out` is replaced, not followed).
+    let out_lexical = match (out.parent(), out.file_name()) {
+        (Some(parent), Some(name)) => resolve(if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        })?
+        .join(name),
+        _ => out_resolved.clone(),
+    };
+    for dir in dirs {
+        let input = resolve(dir)?;
+        for target in [&out_resolved, &out_lexical] {
+            let problem = if *target == input {
+                Some("is one of the shards being merged")
+            } else if input.starts_with(target) {
+                Some("contains the shard")
+            } else if target.starts_with(&input) {
+                Some("lies inside the shard")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(bad(format!(
+                    "the merge output `{}` {problem} `{}`: merge never writes into or removes \
+                     its inputs; choose an output folder outside every shard with -o",
+                    shown(out),
+                    shown(dir)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Read and check the shards; returns them sorted by shard index.
@@ -127,13 +203,14 @@ pub fn merge(
 ) -> Result<SweepReport, SweepError> {
     let started = SystemTime::now();
     let clock = Instant::now();
+    check_paths(dirs, out)?;
     let shards = check_shards(dirs)?;
     let (first_dir, first) = &shards[0];
-    let staged = StagedDir::create(out, force).map_err(|e| match e {
-        crate::output::folder::FolderError::Exists { .. } => bad(e.to_string()),
+    let staged = StagedDir::create(out, force, OutputKind::Merge).map_err(|e| match e {
+        FolderError::Exists { .. } | FolderError::NotOrechain { .. } => bad(e.to_string()),
         other => SweepError::Internal(other.to_string()),
     })?;
-    let internal = |e: crate::output::folder::FolderError| SweepError::Internal(e.to_string());
+    let internal = |e: FolderError| SweepError::Internal(e.to_string());
     for name in [SWEEP_COPY, BASE_COPY, DESIGN_FILE, POINTS_FILE, SALIB_FILE] {
         let from = first_dir.join(name);
         let bytes = std::fs::read(&from)

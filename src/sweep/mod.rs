@@ -30,6 +30,7 @@ use std::time::{Instant, SystemTime};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::output::folder::{self, OutputKind};
 use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
 use crate::output::tables::push_field;
 use crate::scenario::{Problem, ScenarioError};
@@ -219,15 +220,51 @@ fn write_design_matrix(plan: &Plan, dir: &Path) -> Result<(), SweepError> {
         .map_err(|e| SweepError::Internal(e.to_string()))
 }
 
-/// Make `dir` ready: fresh (created or replaced with `--force`) or resumed (same sweep). Returns
-/// the previous manifest when resuming.
+/// Make `dir` ready: fresh (created, or replaced with `--force` if orechain wrote it) or resumed
+/// (same sweep). Returns the previous manifest when resuming. A fresh folder gets orechain's
+/// marker first ([`folder::MARKER_FILE`]); a folder without it is never resumed into or replaced.
 fn prepare_folder(
     opts: &SweepOptions,
     design_hash: &str,
 ) -> Result<Option<SweepManifest>, SweepError> {
     let dir = &opts.out_dir;
-    let occupied = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) || dir.is_file();
+    let shown = || folder::shown(dir);
+    // A kill between the renames of an earlier --force leaves the folder hidden: put it back.
+    folder::recover(dir);
+    let occupied = std::fs::symlink_metadata(dir).is_ok()
+        && !std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+    let not_ours = |reason: String| {
+        SweepError::BadInput(
+            folder::FolderError::NotOrechain {
+                path: dir.clone(),
+                reason,
+            }
+            .to_string(),
+        )
+    };
     if occupied && opts.resume {
+        match folder::read_marker(dir) {
+            Ok(OutputKind::Sweep | OutputKind::Shard) => {}
+            Ok(kind) => {
+                return Err(SweepError::BadInput(format!(
+                    "cannot resume in `{}`: it holds an orechain {} folder, not a sweep",
+                    shown(),
+                    kind.as_str()
+                )));
+            }
+            Err(reason) => {
+                return Err(SweepError::BadInput(format!(
+                    "cannot resume in `{}`: {reason}, so it is not a sweep folder orechain wrote; \
+                     choose another folder with -o",
+                    shown()
+                )));
+            }
+        }
+    }
+    let before_manifest = occupied
+        && std::fs::symlink_metadata(dir.join(MANIFEST_FILE)).is_err()
+        && folder::check_replaceable(dir).is_ok();
+    if occupied && opts.resume && !before_manifest {
         let previous = SweepManifest::read(dir).map_err(|e| {
             SweepError::BadInput(format!("cannot resume in `{}`: {e}", dir.display()))
         })?;
@@ -263,23 +300,25 @@ fn prepare_folder(
         return Ok(Some(previous));
     }
     if occupied {
-        if !opts.force {
+        // Killed before its first manifest, nothing ran: --resume starts it afresh.
+        let restart = opts.force || (opts.resume && before_manifest);
+        if !restart {
             return Err(SweepError::BadInput(format!(
                 "output folder `{}` already exists and is not empty; pass --resume to continue \
                  the sweep in it, --force to replace it, or choose another folder with -o",
                 dir.display()
             )));
         }
-        if !dir.join(MANIFEST_FILE).is_file() {
-            return Err(SweepError::BadInput(format!(
-                "refusing to replace `{}`: it has no manifest.json, so it is not an orechain \
-                 output folder",
-                dir.display()
-            )));
-        }
-        std::fs::remove_dir_all(dir).map_err(|e| io_error("remove", dir, e))?;
+        folder::check_replaceable(dir).map_err(not_ours)?;
+        folder::set_aside_and_remove(dir).map_err(|e| SweepError::Internal(e.to_string()))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+    let kind = if opts.shard.is_some() {
+        OutputKind::Shard
+    } else {
+        OutputKind::Sweep
+    };
+    folder::write_marker(dir, kind).map_err(|e| SweepError::Internal(e.to_string()))?;
     Ok(None)
 }
 
@@ -360,7 +399,7 @@ pub fn draw_figures(dir: &Path, m: &SweepManifest) -> Result<Vec<(String, Vec<u8
 fn write_figures(dir: &Path, m: &SweepManifest) -> Result<(), SweepError> {
     let drawn = draw_figures(dir, m)?;
     let folder_error = |e: crate::output::folder::FolderError| SweepError::Internal(e.to_string());
-    let staged = crate::output::folder::StagedDir::create(&dir.join(FIGURES_DIR), true)
+    let staged = crate::output::folder::StagedDir::create_figures(&dir.join(FIGURES_DIR))
         .map_err(folder_error)?;
     for (name, bytes) in &drawn {
         staged.write_file(name, bytes).map_err(folder_error)?;
@@ -446,19 +485,30 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
     let total = plan.total_runs();
     m.runs = opts.shard.map_or(total, |s| s.runs(total));
     if previous.is_none() {
-        let write = |name: &str, bytes: &[u8]| {
-            crate::output::folder::write_atomic(&dir.join(name), bytes)
-                .map_err(|e| SweepError::Internal(e.to_string()))
-        };
+        // The manifest comes first (right after the marker): from here on a killed sweep can be
+        // resumed, and a resume writes whichever input below is still missing.
+        m.end_time = rfc3339_utc(SystemTime::now());
+        write_manifest(dir, &m)?;
+    }
+    let missing = |name: &str| std::fs::symlink_metadata(dir.join(name)).is_err();
+    let write = |name: &str, bytes: &[u8]| {
+        crate::output::folder::write_atomic(&dir.join(name), bytes)
+            .map_err(|e| SweepError::Internal(e.to_string()))
+    };
+    if missing(SWEEP_COPY) {
         write(SWEEP_COPY, plan.sweep_text.as_bytes())?;
+    }
+    if missing(BASE_COPY) {
         write(BASE_COPY, plan.base_resolved.as_bytes())?;
+    }
+    if missing(DESIGN_FILE) {
         let path = dir.join(DESIGN_FILE);
         let mut f = AtomicFile::create(&path).map_err(|e| io_error("write", &path, e))?;
         design_rows(plan, Some(&mut f))?;
         f.commit().map_err(|e| io_error("write", &path, e))?;
+    }
+    if missing(POINTS_FILE) || missing(SALIB_FILE) {
         write_design_matrix(plan, dir)?;
-        m.end_time = rfc3339_utc(SystemTime::now());
-        write_manifest(dir, &m)?;
     }
 
     let journal_path = dir.join(JOURNAL_FILE);

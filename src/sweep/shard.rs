@@ -56,14 +56,41 @@ pub fn parse_shard(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<S
     Ok(Shard { index, count })
 }
 
-/// Quote a string for a POSIX shell.
-fn sh_quote(s: &str) -> String {
+/// Quote a string for a POSIX shell: single quotes, each `'` written as `'\''`. Inside single
+/// quotes nothing is special (no `$`, backtick, `\` or glob), so any text without a NUL byte comes
+/// through literally — a line break too, although [`slurm_script`] refuses those anyway.
+pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
+
+/// `name` restricted to `[A-Za-z0-9_.-]` (anything else becomes `_`), at most 64 chars: safe in a
+/// comment, an `#SBATCH` line and a Slurm job name whatever the sweep file says.
+fn safe_label(name: &str) -> String {
+    name.chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Delimiter of the job scripts' quoted heredocs.
+const HEREDOC: &str = "ORECHAIN_JOB_SCRIPT_END";
 
 /// A bash script that submits the sweep as a Slurm job array of `tasks` tasks with `cpus` cores
 /// each (shard folders under `<out>-shards/`), and a merge job into `out` that runs once every
 /// task has succeeded. Paths are made absolute so the jobs can start anywhere.
+///
+/// Nothing from the sweep file, the command line or a path is pasted unquoted: paths enter only as
+/// [`sh_quote`]d assignments, the job scripts are *quoted* heredocs (`<<'…'`, nothing expanded at
+/// submission), the sweep name appears only through [`safe_label`], and log paths are passed to
+/// `sbatch` as quoted arguments (with Slurm's `%` doubled), not on `#SBATCH` lines. Paths with
+/// control characters (a line break, a tab, an escape) are refused: no job script can carry them
+/// safely through Slurm's option parsing.
 pub fn slurm_script(
     plan: &Plan,
     exe: &Path,
@@ -72,16 +99,74 @@ pub fn slurm_script(
     cpus: u64,
 ) -> Result<String, SweepError> {
     let absolute = |p: &Path| -> Result<String, SweepError> {
-        std::path::absolute(p)
+        let text = std::path::absolute(p)
             .map(|a| a.display().to_string())
-            .map_err(|e| SweepError::BadInput(format!("cannot resolve `{}`: {e}", p.display())))
+            .map_err(|e| {
+                SweepError::BadInput(format!(
+                    "cannot resolve `{}`: {e}",
+                    crate::output::folder::shown(p)
+                ))
+            })?;
+        if text.chars().any(char::is_control) {
+            return Err(SweepError::BadInput(format!(
+                "--slurm-script: the path `{}` contains a control character (a line break, tab \
+                 or escape); a job script cannot carry it safely, so rename it or choose another \
+                 with -o",
+                crate::output::folder::shown(p)
+            )));
+        }
+        Ok(text)
     };
     let sweep = absolute(&plan.sweep_path)?;
     let out = absolute(out)?;
     let exe = absolute(exe)?;
-    let name = &plan.file.name;
+    let shards = format!("{out}-shards");
+    // Slurm expands `%x` patterns in --output; `%%` is a literal `%`.
+    let logs = format!("{shards}/logs").replace('%', "%%");
+    let name = safe_label(&plan.file.name);
     let runs = plan.total_runs();
     let last = tasks.saturating_sub(1);
+    let (exe, sweep, out, shards, logs) = (
+        sh_quote(&exe),
+        sh_quote(&sweep),
+        sh_quote(&out),
+        sh_quote(&shards),
+        sh_quote(&logs),
+    );
+    let array_job = format!(
+        r#"#!/bin/bash
+#SBATCH --job-name=orechain-{name}
+#SBATCH --array=0-{last}
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task={cpus}
+set -euo pipefail
+ORECHAIN={exe}
+SWEEP={sweep}
+SHARDS={shards}
+"$ORECHAIN" sweep "$SWEEP" --shard -j "${{SLURM_CPUS_PER_TASK:-{cpus}}}" -o "$SHARDS/shard-$SLURM_ARRAY_TASK_ID" --resume
+"#
+    );
+    let merge_job = format!(
+        r#"#!/bin/bash
+#SBATCH --job-name=orechain-{name}-merge
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=1
+set -euo pipefail
+ORECHAIN={exe}
+SHARDS={shards}
+OUT={out}
+"$ORECHAIN" merge "$SHARDS"/shard-* -o "$OUT"
+"#
+    );
+    if array_job
+        .lines()
+        .chain(merge_job.lines())
+        .any(|l| l == HEREDOC)
+    {
+        return Err(SweepError::Internal(
+            "the job script contains its own heredoc delimiter".into(),
+        ));
+    }
     Ok(format!(
         r#"#!/bin/bash
 # Slurm submission of the orechain sweep `{name}`: {runs} runs in a job array of {tasks} tasks
@@ -89,42 +174,26 @@ pub fn slurm_script(
 # Submit with:  bash THIS_SCRIPT   (it calls sbatch twice and prints the job ids).
 # Add the options your cluster needs (--time, --partition, --account, --mem) to both jobs.
 # A task that is requeued or resubmitted continues its shard (--resume).
+# Paths are single-quoted and the job scripts are quoted heredocs: nothing is expanded on submit.
 set -euo pipefail
 ORECHAIN={exe}
 SWEEP={sweep}
 OUT={out}
-SHARDS="$OUT-shards"
-mkdir -p "$SHARDS/logs"
+SHARDS={shards}
+LOGS={logs}
+mkdir -p -- "$SHARDS/logs"
 
-array_job=$(sbatch --parsable <<EOF
-#!/bin/bash
-#SBATCH --job-name=orechain-{name}
-#SBATCH --array=0-{last}
-#SBATCH --ntasks=1
-#SBATCH --cpus-per-task={cpus}
-#SBATCH --output=$SHARDS/logs/shard-%a.out
-set -euo pipefail
-"$ORECHAIN" sweep "$SWEEP" --shard -j \${{SLURM_CPUS_PER_TASK:-{cpus}}} -o "$SHARDS/shard-\${{SLURM_ARRAY_TASK_ID}}" --resume
-EOF
+array_job=$(sbatch --parsable "--output=$LOGS/shard-%a.out" <<'{HEREDOC}'
+{array_job}{HEREDOC}
 )
 array_job=${{array_job%%;*}}
 
-merge_job=$(sbatch --parsable --dependency=afterok:$array_job <<EOF
-#!/bin/bash
-#SBATCH --job-name=orechain-{name}-merge
-#SBATCH --ntasks=1
-#SBATCH --cpus-per-task=1
-#SBATCH --output=$SHARDS/logs/merge.out
-set -euo pipefail
-"$ORECHAIN" merge "$SHARDS"/shard-* -o "$OUT"
-EOF
+merge_job=$(sbatch --parsable "--dependency=afterok:$array_job" "--output=$LOGS/merge.out" <<'{HEREDOC}'
+{merge_job}{HEREDOC}
 )
 merge_job=${{merge_job%%;*}}
-echo "array job $array_job ({tasks} tasks), merge job $merge_job -> $OUT"
-"#,
-        exe = sh_quote(&exe),
-        sweep = sh_quote(&sweep),
-        out = sh_quote(&out),
+printf 'array job %s ({tasks} tasks), merge job %s -> %s\n' "$array_job" "$merge_job" "$OUT"
+"#
     ))
 }
 
@@ -184,5 +253,13 @@ mod tests {
     fn shell_quoting_survives_quotes() {
         assert_eq!(sh_quote("a b"), "'a b'");
         assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote("x$(touch P)`id`;\""), "'x$(touch P)`id`;\"'");
+    }
+
+    #[test]
+    fn labels_keep_only_safe_characters() {
+        assert_eq!(safe_label("tiny_grid-2.0"), "tiny_grid-2.0");
+        assert_eq!(safe_label("x$(touch P)\n`id`"), "x__touch_P___id_");
+        assert_eq!(safe_label(&"a".repeat(100)).len(), 64);
     }
 }

@@ -402,10 +402,25 @@ impl<'a> Problems<'a> {
 }
 
 fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
-    if s.name.trim().is_empty() || s.name.contains(['/', '\\']) {
+    // The same rule as scenario names: the name becomes `output/<name>/` (and a Slurm job name),
+    // so `..`, `/`, hidden names and shell metacharacters are refused before anything is written.
+    use crate::scenario::validate::{MAX_NAME_CHARS, is_plain_folder_name};
+    if !is_plain_folder_name(&s.name) {
         problems.push(
             "name",
-            "must be a non-empty name without `/` (it names the output folder)".into(),
+            format!(
+                "`{}` is not a plain folder name: use letters, digits, `_`, `-` and `.` (not \
+                 first); it names the output folder",
+                crate::scenario::error::clip(&s.name.escape_default().to_string(), 80)
+            ),
+        );
+    } else if s.name.chars().count() > MAX_NAME_CHARS {
+        problems.push(
+            "name",
+            format!(
+                "is {} chars long; at most {MAX_NAME_CHARS} are allowed",
+                s.name.chars().count()
+            ),
         );
     }
     if s.replicates == 0 {

@@ -32,6 +32,8 @@ mod malformed;
 mod output_safety;
 // Ctrl-C (issue 10): a sweep saves its journal and resumes; a run leaves no staging folder.
 mod interrupt;
+// Hostile actions (issue 18): --force spares user files, `..` sweeps, shell metacharacters, SIGTERM.
+mod hostile_output;
 // Model invariants over generated scenarios with proptest (issue 10).
 mod invariants;
 // Regression tests named after their issue (fuzzer finds of issue 10 among them).
