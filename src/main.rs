@@ -15,7 +15,13 @@ fn main() {
         }
     };
     if let Err(e) = orechain::app::run_cli(cli, argv) {
-        eprintln!("error: {e}");
+        // Every error passes this one filter: control characters from ids, paths or files are
+        // escaped, whichever message path quoted them.
+        let text = e.to_string();
+        eprintln!(
+            "error: {}",
+            orechain::scenario::error::escape_message(&text)
+        );
         std::process::exit(e.exit_code());
     }
 }

@@ -697,6 +697,9 @@ fn build_points(
     }
 }
 
+/// Most bad lines of a design CSV listed one by one; the rest are counted.
+const MAX_LISTED_CSV_LINES: u64 = 20;
+
 /// Points of an explicit design CSV: header = parameter names (any order), one row per point.
 fn read_csv_points(
     text: &str,
@@ -720,8 +723,9 @@ fn read_csv_points(
             None => problems.push(
                 "design.file",
                 format!(
-                    "the CSV has no column `{name}` (its header is: {})",
-                    header.join(",")
+                    "the CSV has no column `{}` (its header is: {})",
+                    load::clip_for_message(name, 80),
+                    load::clip_for_message(&header.join(","), 320)
                 ),
             ),
         }
@@ -729,13 +733,25 @@ fn read_csv_points(
     if let Some(extra) = header.iter().find(|h| !names.contains(h)) {
         problems.push(
             "design.file",
-            format!("the CSV column `{extra}` is not a parameter of this sweep"),
+            format!(
+                "the CSV column `{}` is not a parameter of this sweep",
+                load::clip_for_message(extra, 80)
+            ),
         );
     }
     if columns.len() != names.len() {
         return Vec::new();
     }
     let mut points = Vec::new();
+    // Bad lines are listed up to a cap and then counted: a million of them must give a message
+    // of a few KB, not hundreds of MB.
+    let mut bad_lines: u64 = 0;
+    let mut bad = |problems: &mut Problems<'_>, message: String| {
+        bad_lines += 1;
+        if bad_lines <= MAX_LISTED_CSV_LINES {
+            problems.push("design.file", message);
+        }
+    };
     for (row, record) in reader.records().enumerate() {
         if points.len() as u64 >= MAX_DESIGN_POINTS {
             problems.push(
@@ -751,19 +767,33 @@ fn read_csv_points(
                     .map(|&c| ParamValue::from_csv_cell(&r[c]))
                     .collect(),
             ),
-            Ok(r) => {
-                problems.push(
-                    "design.file",
-                    format!(
-                        "CSV line {} has {} cells, the header {}",
-                        row + 2,
-                        r.len(),
-                        header.len()
-                    ),
-                );
-            }
-            Err(e) => problems.push("design.file", format!("CSV line {}: {e}", row + 2)),
+            Ok(r) => bad(
+                problems,
+                format!(
+                    "CSV line {} has {} cells, the header {}",
+                    row + 2,
+                    r.len(),
+                    header.len()
+                ),
+            ),
+            Err(e) => bad(
+                problems,
+                format!(
+                    "CSV line {}: {}",
+                    row + 2,
+                    load::clip_for_message(&e.to_string(), 200)
+                ),
+            ),
         }
+    }
+    if bad_lines > MAX_LISTED_CSV_LINES {
+        problems.push(
+            "design.file",
+            format!(
+                "… and {} more bad CSV lines not listed ({bad_lines} in all)",
+                bad_lines - MAX_LISTED_CSV_LINES
+            ),
+        );
     }
     if points.is_empty() {
         problems.push("design.file", "the CSV has no design points".into());
@@ -804,11 +834,17 @@ fn describe_missing_series(o: &Outcome, probe: &crate::sim::RunResult) -> String
             let mut s = String::new();
             let _ = write!(
                 s,
-                "(mineral: {:?}, stage: {:?}, nation: {:?}, partner: {:?})",
-                name(&reg.minerals, r.mineral.map(|m| usize::from(m.0))),
+                "(mineral: \"{}\", stage: \"{}\", nation: \"{}\", partner: \"{}\")",
+                load::clip_for_message(
+                    &name(&reg.minerals, r.mineral.map(|m| usize::from(m.0))),
+                    80
+                ),
                 r.stage.map_or("", |s| s.as_str()),
-                name(&reg.nations, r.nation.map(|n| usize::from(n.0))),
-                name(&reg.nations, r.partner.map(|n| usize::from(n.0))),
+                load::clip_for_message(&name(&reg.nations, r.nation.map(|n| usize::from(n.0))), 80),
+                load::clip_for_message(
+                    &name(&reg.nations, r.partner.map(|n| usize::from(n.0))),
+                    80
+                ),
             );
             s
         })
