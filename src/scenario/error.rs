@@ -354,3 +354,68 @@ impl std::error::Error for ScenarioError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue18_control_characters_are_escaped_for_terminals() {
+        assert_eq!(
+            escape_controls("a\u{1b}[31mb\n\t\r\u{7}"),
+            "a\\u{1b}[31mb\\n\\t\\r\\u{7}"
+        );
+        // Bidi overrides reorder what the terminal shows.
+        assert_eq!(escape_controls("x\u{202e}y"), "x\\u{202e}y");
+        // A whole message keeps its lines and tabs.
+        assert_eq!(escape_message("l1\n\tl2\u{1b}"), "l1\n\tl2\\u{1b}");
+        assert!(matches!(escape_message("plain é"), Cow::Borrowed(_)));
+        // clip escapes too, after cutting.
+        assert_eq!(clip("\u{1b}abc", 2), "\\u{1b}a… (2 more chars)");
+    }
+
+    #[test]
+    fn issue18_a_snippet_with_control_characters_keeps_the_caret_under_the_column() {
+        let location = Location::File {
+            file: "f.ron".into(),
+            line: 1,
+            col: 4,
+            snippet: "\u{1b}ab!".into(),
+        };
+        let problem = Problem {
+            path: "p".into(),
+            message: "m".into(),
+            location,
+        };
+        let text = problem.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        let bang = lines[1].find('!').expect("snippet shown");
+        let caret = lines[2].find('^').expect("caret shown");
+        assert_eq!(bang, caret, "{text}");
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn issue18_long_problem_lists_are_cut() {
+        let problems: Vec<Problem> = (0..120)
+            .map(|i| Problem {
+                path: format!("p{i}"),
+                message: "bad".into(),
+                location: Location::Unknown,
+            })
+            .collect();
+        let text = ScenarioError::Invalid { problems }.to_string();
+        assert!(
+            text.starts_with("the scenario has 120 problem(s):"),
+            "{text}"
+        );
+        assert!(
+            text.contains("p49: bad") && !text.contains("p50: bad"),
+            "{text}"
+        );
+        assert!(
+            text.contains("… and 70 more problem(s) not listed"),
+            "{text}"
+        );
+    }
+}

@@ -1049,4 +1049,74 @@ mod tests {
         let err = deserialize_str::<Small>("(\n  b: 1)", "x.ron").expect_err("unknown field");
         assert!(err.to_string().starts_with("x.ron:2:3: field `b`"), "{err}");
     }
+
+    #[test]
+    fn issue18_integer_range_errors_name_the_field_and_its_max() {
+        assert_eq!(
+            humane_type_message(
+                "invalid type: floating point `1e23`, expected u64",
+                "run.seed"
+            ),
+            "integer too large for `run.seed` (max 18446744073709551615)"
+        );
+        assert_eq!(
+            humane_type_message(
+                "invalid value: integer `99999999999`, expected i32",
+                "run.end_year"
+            ),
+            "integer too large for `run.end_year` (max 2147483647)"
+        );
+        assert_eq!(
+            humane_type_message("invalid value: integer `-99999999999`, expected i32", "y"),
+            "integer too small for `y` (min -2147483648)"
+        );
+        // Not an integer problem: serde's words, with f64 called a number.
+        assert_eq!(
+            humane_type_message("invalid type: floating point `1.5`, expected u64", "s"),
+            "invalid type: floating point `1.5`, expected u64"
+        );
+        assert_eq!(
+            humane_type_message("invalid value: integer `-1`, expected u64", "s"),
+            "invalid value: integer `-1`, expected u64"
+        );
+        assert_eq!(
+            humane_type_message("invalid type: string \"x\", expected f64", "a"),
+            "invalid type: string \"x\", expected a number"
+        );
+    }
+
+    #[test]
+    fn issue18_problems_are_attributed_to_the_set_that_holds_them() {
+        let sets = vec![
+            "run.seed=3".to_string(),
+            "nations.CHL.governance=(regulatory_stability: 2.0)".to_string(),
+            "nations.CHL.governance.infrastructure=7".to_string(),
+        ];
+        let found = |p: &str| set_for_path(&sets, p).map(String::as_str);
+        assert_eq!(
+            found("nations.CHL.governance.infrastructure"),
+            Some("nations.CHL.governance.infrastructure=7")
+        );
+        assert_eq!(
+            found("nations.CHL.governance.regulatory_stability"),
+            Some("nations.CHL.governance=(regulatory_stability: 2.0)")
+        );
+        assert_eq!(found("run.seed"), Some("run.seed=3"));
+        // A prefix of a name is not a prefix of the path; an outer problem is the file's.
+        assert_eq!(found("run.seeds"), None);
+        assert_eq!(found("nations"), None);
+    }
+
+    #[test]
+    fn issue18_syntax_kinds_quote_nothing() {
+        assert_eq!(
+            syntax_kind("expected a value, found `r`"),
+            "syntax error (expected a value)"
+        );
+        assert_eq!(
+            syntax_kind("trailing characters after the scenario value"),
+            "syntax error (trailing characters after the scenario value)"
+        );
+        assert_eq!(syntax_kind("`root` is not valid"), "syntax error");
+    }
 }

@@ -385,9 +385,11 @@ impl<'a> Problems<'a> {
     }
 
     fn push(&mut self, path: &str, message: String) {
+        // Clipped here so that no message, whatever it quotes (a parameter name, a metric, a CSV
+        // header), can grow with the input.
         self.list.push(Problem {
-            path: path.to_string(),
-            message,
+            path: load::clip_for_message(path, 320),
+            message: load::clip_for_message(&message, 960),
             location: load::locate_path(&self.doc.tree, path, &self.doc.sources),
         });
     }
