@@ -187,14 +187,14 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
     manifest.files = Manifest::entries_of(&files);
     staged.write_file("manifest.json", manifest.to_json_pretty().as_bytes())?;
     let final_dir = staged.commit()?;
-    println!(
+    say(&format!(
         "orechain: ran `{}` ({} steps, seed {}) in {:.3} s -> {}",
         s.name,
         result.steps,
         result.seed,
         clock.elapsed().as_secs_f64(),
         final_dir.display()
-    );
+    ));
     Ok(final_dir)
 }
 
@@ -211,12 +211,12 @@ pub fn plot_command(dir: &Path) -> Result<PathBuf, AppError> {
         staged.write_file(name, bytes)?;
     }
     let final_dir = staged.commit()?;
-    println!(
+    say(&format!(
         "orechain: drew {} figures in {:.3} s -> {}",
         drawn.iter().filter(|(n, _)| n.ends_with(".svg")).count(),
         clock.elapsed().as_secs_f64(),
         final_dir.display()
-    );
+    ));
     Ok(final_dir)
 }
 
@@ -308,11 +308,11 @@ pub fn generate_command(args: &GenerateArgs) -> Result<(), AppError> {
         scenario::load::resolved_ron(&scenario)
     );
     crate::output::folder::write_atomic(&args.output, text.as_bytes())?;
-    println!(
+    say(&format!(
         "orechain: wrote `{}` ({} assets)",
         args.output.display(),
         scenario.assets.len()
-    );
+    ));
     Ok(())
 }
 
@@ -419,7 +419,7 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
     };
     let report = crate::sweep::run_sweep(&plan, &options)?;
     let part = shard.map_or(String::new(), |s| format!(" shard {}/{}", s.index, s.count));
-    println!(
+    say(&format!(
         "orechain: sweep `{}`{part}: {} runs ({} run now, {} failed) in {:.3} s -> {}",
         plan.file.name,
         report.runs,
@@ -427,7 +427,7 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
         report.failed,
         report.wall_time_s,
         report.out_dir.display()
-    );
+    ));
     runs_failed(&report)
 }
 
@@ -440,13 +440,13 @@ pub fn merge_command(args: &MergeArgs, argv: Vec<String>) -> Result<(), AppError
         !args.no_figures,
         argv,
     )?;
-    println!(
+    say(&format!(
         "orechain: merged {} shard(s): {} runs ({} failed) -> {}",
         args.shards.len(),
         report.runs,
         report.failed,
         report.out_dir.display()
-    );
+    ));
     runs_failed(&report)
 }
 

@@ -251,13 +251,16 @@ pub enum ScenarioError {
         /// The cap.
         max: usize,
     },
-    /// A file reached through `extends` is not RON at all. Its content is not shown: `extends`
-    /// may point anywhere (`/etc/passwd`), and the message must not become a way to read it.
+    /// A file reached through `extends` (or a sweep's `base`) is not RON at all. Its content is not
+    /// shown: `extends` may point anywhere (`/etc/passwd`), and the message must not become a way
+    /// to read it.
     NotAScenario {
-        /// The file `extends` named.
+        /// The file named.
         path: String,
-        /// Where `extends` named it.
-        from: Location,
+        /// Where it was named (boxed: keeps every `Result<_, ScenarioError>` small).
+        from: Box<Location>,
+        /// The field that named it (`extends`, or a sweep file's `base`).
+        field: &'static str,
         /// What kind of syntax error, without quoting the file.
         kind: String,
         /// 1-based line of the syntax error.
@@ -310,12 +313,13 @@ impl fmt::Display for ScenarioError {
             ScenarioError::NotAScenario {
                 path,
                 from,
+                field,
                 kind,
                 line,
                 col,
             } => write!(
                 f,
-                "{from}: `extends`: `{}` is not a scenario file: {kind} at {line}:{col} (its \
+                "{from}: `{field}`: `{}` is not a scenario file: {kind} at {line}:{col} (its \
                  content is not shown; run `orechain validate` on it if it is yours)",
                 clip(path, 320)
             ),

@@ -141,6 +141,19 @@ pub fn parse_file(path: &Path) -> Result<Parsed, ScenarioError> {
     })
 }
 
+/// [`parse_file`] for a scenario named by another file at `from` (a sweep file's `base`): a file
+/// there that is not RON is reported as not a scenario file, without quoting it, as for `extends`.
+pub fn parse_file_named_at(path: &Path, from: Location) -> Result<Parsed, ScenarioError> {
+    let mut sources = Sources::default();
+    let mut chain = Vec::new();
+    let tree = read_tree_from(path, &mut sources, &mut chain, Some((from, "base")))?;
+    Ok(Parsed {
+        tree,
+        sources,
+        path: Some(path.to_path_buf()),
+    })
+}
+
 /// A RON document deserialised into any serde type, with what is needed to locate its values.
 #[derive(Clone, Debug)]
 pub struct Document<T> {
@@ -177,7 +190,12 @@ pub fn load_str(text: &str, name: &str, sets: &[String]) -> Result<Loaded, Scena
     if let Some((parent, span)) = take_extends(&mut tree, &sources)? {
         let mut chain = vec![name.to_string()];
         let from = sources.location(span);
-        let base = read_tree_from(Path::new(&parent), &mut sources, &mut chain, Some(from))?;
+        let base = read_tree_from(
+            Path::new(&parent),
+            &mut sources,
+            &mut chain,
+            Some((from, "extends")),
+        )?;
         check_overrides(&base, &tree, &sources)?;
         tree = merge(base, tree);
     }
@@ -264,12 +282,13 @@ fn read_tree(
     read_tree_from(path, sources, chain, None)
 }
 
-/// [`read_tree`] for a file named by `extends` at `from` (`None` for the top file).
+/// [`read_tree`] for a file named at `from` by a field (`extends`, a sweep's `base`; `None` for
+/// the top file).
 fn read_tree_from(
     path: &Path,
     sources: &mut Sources,
     chain: &mut Vec<String>,
-    from: Option<Location>,
+    from: Option<(Location, &'static str)>,
 ) -> Result<Node, ScenarioError> {
     let canonical = path
         .canonicalize()
@@ -299,10 +318,11 @@ fn read_tree_from(
         (Ok(tree), _) => tree,
         // A file reached through `extends` that is not RON may be anything readable; say where
         // and what kind of error, never what the file holds.
-        (Err(e), Some(from)) => {
+        (Err(e), Some((from, field))) => {
             return Err(ScenarioError::NotAScenario {
                 path: path.display().to_string(),
-                from,
+                from: Box::new(from),
+                field,
                 kind: syntax_kind(&e.message),
                 line: e.line,
                 col: e.col,
@@ -325,7 +345,7 @@ fn read_tree_from(
     let parent_path = path.parent().unwrap_or(Path::new(".")).join(parent);
     chain.push(canonical);
     let from = sources.location(parent_span);
-    let base = read_tree_from(&parent_path, sources, chain, Some(from))?;
+    let base = read_tree_from(&parent_path, sources, chain, Some((from, "extends")))?;
     chain.pop();
     check_overrides(&base, &tree, sources)?;
     Ok(merge(base, tree))

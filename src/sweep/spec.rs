@@ -261,7 +261,10 @@ pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
     check_fields(&doc.value, &mut problems);
 
     let base_path = dir.join(&doc.value.base);
-    let parsed = load::parse_file(&base_path)?;
+    let parsed = load::parse_file_named_at(
+        &base_path,
+        load::locate_path(&doc.tree, "base", &doc.sources),
+    )?;
     let base = match parsed.with_sets(&doc.value.sets) {
         Ok(base) => base,
         Err(e @ (ScenarioError::Set { .. } | ScenarioError::Invalid { .. })) => {
@@ -699,6 +702,31 @@ fn build_points(
     }
 }
 
+/// Whether a CSV header looks like parameter names (short names of letters, digits, spaces, `_`,
+/// `.`, `-`). Only such a header is quoted in messages: `design.file` may name any readable file
+/// (`/etc/passwd`), and a message must not become a way to print its first line.
+fn plain_header(header: &[String]) -> bool {
+    header.len() <= 64
+        && header.iter().all(|h| {
+            (1..=64).contains(&h.len())
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ' '))
+        })
+}
+
+/// The header in a message: its names if they look like parameter names, else only its size.
+fn describe_header(header: &[String]) -> String {
+    if plain_header(header) {
+        format!("its header is: {}", header.join(","))
+    } else {
+        format!(
+            "its first line has {} comma-separated cells that are not parameter names; it is not \
+             shown",
+            header.len()
+        )
+    }
+}
+
 /// Most bad lines of a design CSV listed one by one; the rest are counted.
 const MAX_LISTED_CSV_LINES: u64 = 20;
 
@@ -725,14 +753,16 @@ fn read_csv_points(
             None => problems.push(
                 "design.file",
                 format!(
-                    "the CSV has no column `{}` (its header is: {})",
+                    "the CSV has no column `{}` ({})",
                     load::clip_for_message(name, 80),
-                    load::clip_for_message(&header.join(","), 320)
+                    describe_header(&header)
                 ),
             ),
         }
     }
-    if let Some(extra) = header.iter().find(|h| !names.contains(h)) {
+    if let Some(extra) = header.iter().find(|h| !names.contains(h))
+        && plain_header(&header)
+    {
         problems.push(
             "design.file",
             format!(

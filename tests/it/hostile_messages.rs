@@ -226,6 +226,45 @@ fn issue18_extends_to_a_non_scenario_file_echoes_none_of_it() {
         );
         assert!(err.contains(" at 1:5 "), "the position is given: {err}");
     }
+    // A sweep's `base` and its design CSV may name any file too.
+    let outcomes = r#"outcomes: [(name: "p", metric: "production", mineral: "lithium", stage: "ore", nation: "CHL")]"#;
+    write(
+        dir.path(),
+        "base.ron",
+        &format!(
+            "Sweep(name: \"b\", base: \"secret.txt\", seed: 1, replicates: 1,\n parameters: [(path: \"run.seed\", levels: [1])], design: (kind: \"grid\"), {outcomes})"
+        ),
+    );
+    let tiny = repo("scenarios/tiny.ron");
+    write(
+        dir.path(),
+        "design.ron",
+        &format!(
+            "Sweep(name: \"d\", base: \"{}\", seed: 1, replicates: 1,\n parameters: [(path: \"nations.CHL.governance.regulatory_stability\", name: \"s\", min: 0.1, max: 0.9)],\n design: (kind: \"csv\", file: \"secret.txt\"), {outcomes})",
+            path_str(&tiny)
+        ),
+    );
+    for (file, fragment) in [
+        (
+            "base.ron",
+            "base.ron:1:18: `base`: `secret.txt` is not a scenario file",
+        ),
+        (
+            "design.ron",
+            "the CSV has no column `s` (its first line has 1 comma-separated cells",
+        ),
+    ] {
+        for cmd in ["validate", "sweep"] {
+            let (code, out, err) = outcome(&orechain(&[cmd, file], dir.path()));
+            assert_eq!(code, 2, "{cmd} {file}: {err}");
+            assert!(
+                !err.contains("SECRET") && !out.contains("SECRET"),
+                "{cmd} {file}: {err}"
+            );
+            assert!(!err.contains("root"), "{cmd} {file}: {err}");
+            assert!(err.contains(fragment), "{cmd} {file}: {err}");
+        }
+    }
     if Path::new("/etc/passwd").is_file() {
         write(dir.path(), "p.ron", "(extends: \"/etc/passwd\")");
         let (code, _, err) = outcome(&orechain(&["validate", "p.ron"], dir.path()));
