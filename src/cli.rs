@@ -18,9 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Run one scenario and write its output folder.
     Run(RunArgs),
-    /// Check scenario files and report every problem; writes nothing.
+    /// Check scenario files and sweep files (recognised by their `base` field) and report every
+    /// problem; writes nothing.
     Validate {
-        /// Scenario files.
+        /// Scenario or sweep files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },

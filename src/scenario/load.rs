@@ -819,7 +819,8 @@ fn apply_set(tree: &mut Node, scenario: &Scenario, arg: &str) -> Result<(), Scen
         collect_paths(&full, String::new(), &mut all);
         let nearest = nearest_paths(&all, path, 5);
         return Err(set_err(format!(
-            "no such field `{path}`; nearest valid paths: {}",
+            "no such field `{}`; nearest valid paths: {}",
+            super::error::clip(path, MAX_SUGGESTED_PATH_LEN),
             nearest.join(", ")
         )));
     }
