@@ -52,6 +52,8 @@ impl From<ScenarioError> for AppError {
             | ScenarioError::Syntax { .. }
             | ScenarioError::Type { .. }
             | ScenarioError::ExtendsCycle { .. }
+            | ScenarioError::ExtendsTooDeep { .. }
+            | ScenarioError::NotAScenario { .. }
             | ScenarioError::Set { .. }
             | ScenarioError::Invalid { .. } => AppError::BadInput(e.to_string()),
         }
@@ -187,14 +189,14 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
     manifest.files = Manifest::entries_of(&files);
     staged.write_file("manifest.json", manifest.to_json_pretty().as_bytes())?;
     let final_dir = staged.commit()?;
-    println!(
+    say(&format!(
         "orechain: ran `{}` ({} steps, seed {}) in {:.3} s -> {}",
         s.name,
         result.steps,
         result.seed,
         clock.elapsed().as_secs_f64(),
         final_dir.display()
-    );
+    ));
     Ok(final_dir)
 }
 
@@ -211,26 +213,42 @@ pub fn plot_command(dir: &Path) -> Result<PathBuf, AppError> {
         staged.write_file(name, bytes)?;
     }
     let final_dir = staged.commit()?;
-    println!(
+    say(&format!(
         "orechain: drew {} figures in {:.3} s -> {}",
         drawn.iter().filter(|(n, _)| n.ends_with(".svg")).count(),
         clock.elapsed().as_secs_f64(),
         final_dir.display()
-    );
+    ));
     Ok(final_dir)
 }
 
-/// `orechain validate`: check every file, report all problems, fail if any file is bad.
+/// `orechain validate`: check every file, report all problems, fail if any file is bad. A sweep
+/// file (a RON struct with a `base` field) is checked as `orechain sweep` would load it — its base
+/// scenario, parameters, design and outcomes — without running anything but the probe run the
+/// sweep loader uses to check its outcomes.
 pub fn validate_command(files: &[PathBuf]) -> Result<(), AppError> {
     let mut failures = Vec::new();
     for file in files {
+        let shown = file.display().to_string();
+        let shown = crate::scenario::error::clip(&shown, 320);
+        if is_sweep_file(file) {
+            match crate::sweep::spec::load_plan(file) {
+                Ok(plan) => say(&format!(
+                    "{shown}: ok (sweep `{}`, {} design points, {} runs)",
+                    plan.file.name,
+                    plan.points.len(),
+                    plan.total_runs()
+                )),
+                Err(e) => failures.push(e.to_string()),
+            }
+            continue;
+        }
         match scenario::load_file(file, &[]) {
-            Ok(loaded) => println!(
-                "{}: ok (`{}`, {} steps)",
-                file.display(),
+            Ok(loaded) => say(&format!(
+                "{shown}: ok (`{}`, {} steps)",
                 loaded.scenario.scenario().name,
                 loaded.scenario.steps()
-            ),
+            )),
             Err(e) => failures.push(e.to_string()),
         }
     }
@@ -239,6 +257,28 @@ pub fn validate_command(files: &[PathBuf]) -> Result<(), AppError> {
     } else {
         Err(AppError::BadInput(failures.join("\n")))
     }
+}
+
+/// Whether a file is a sweep file: RON whose top-level struct has a `base` field (a scenario
+/// never does). Anything unreadable or unparsable is left to the scenario loader to report.
+fn is_sweep_file(path: &Path) -> bool {
+    let Ok(text) = scenario::load::read_scenario_text(path) else {
+        return false;
+    };
+    match scenario::ron_tree::parse(&text, 0) {
+        Ok(tree) => match &tree.kind {
+            scenario::ron_tree::NodeKind::Object(fields) => {
+                fields.iter().any(|(k, _)| k.name == "base")
+            }
+            _ => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// Print a line to stdout with terminal control characters escaped (it quotes paths and names).
+fn say(line: &str) {
+    println!("{}", crate::scenario::error::escape_message(line));
 }
 
 /// `orechain generate`: write a synthetic scenario.
@@ -259,11 +299,7 @@ pub fn generate_command(args: &GenerateArgs) -> Result<(), AppError> {
             args.output.display()
         )));
     }
-    if args.nations > 60_000 || args.assets > 10_000_000 || args.firms > 10_000_000 {
-        return Err(AppError::BadInput(
-            "at most 60,000 nations and 10,000,000 assets or firms".into(),
-        ));
-    }
+    check_generate_size(args)?;
     let scenario = synthetic(SyntheticSize {
         nations: args.nations,
         firms: args.firms,
@@ -283,12 +319,77 @@ pub fn generate_command(args: &GenerateArgs) -> Result<(), AppError> {
         scenario::load::resolved_ron(&scenario)
     );
     crate::output::folder::write_atomic(&args.output, text.as_bytes())?;
-    println!(
+    say(&format!(
         "orechain: wrote `{}` ({} assets)",
         args.output.display(),
         scenario.assets.len()
-    );
+    ));
     Ok(())
+}
+
+/// Most nations `generate` writes: the loader's limit ([`crate::scenario::validate::MAX_NATIONS`]),
+/// so every file it writes loads.
+pub const GENERATE_MAX_NATIONS: usize = crate::scenario::validate::MAX_NATIONS;
+/// Fewest nations `generate` writes: trade needs an exporter and an importer.
+pub const GENERATE_MIN_NATIONS: usize = 2;
+/// Most assets plus prospects `generate` writes. A generated asset is about 300 bytes of RON, so
+/// 500,000 of them are ~150 MB, within the loader's 256 MiB file limit
+/// ([`crate::scenario::load::MAX_FILE_BYTES`]) and a few GB of memory to generate and load.
+pub const GENERATE_MAX_ASSETS: usize = 500_000;
+/// Most firms `generate` writes (each is about 150 bytes of RON).
+pub const GENERATE_MAX_FIRMS: usize = 100_000;
+
+/// Refuse sizes `generate` cannot write as a loadable file, naming the limit (exit 2) — before
+/// anything is built, so `--assets 10000000` is refused at once instead of exhausting memory.
+fn check_generate_size(args: &GenerateArgs) -> Result<(), AppError> {
+    let mut problems = Vec::new();
+    if args.nations < GENERATE_MIN_NATIONS {
+        problems.push(format!(
+            "--nations {}: at least {GENERATE_MIN_NATIONS} nations are needed (an exporter and an \
+             importer)",
+            args.nations
+        ));
+    }
+    if args.nations > GENERATE_MAX_NATIONS {
+        problems.push(format!(
+            "--nations {}: the scenario loader allows at most {GENERATE_MAX_NATIONS} nations",
+            args.nations
+        ));
+    }
+    if args.firms == 0 || args.firms > GENERATE_MAX_FIRMS {
+        problems.push(format!(
+            "--firms {}: between 1 and {GENERATE_MAX_FIRMS} firms",
+            args.firms
+        ));
+    }
+    if args.assets.saturating_add(args.prospects) > GENERATE_MAX_ASSETS {
+        problems.push(format!(
+            "--assets {} --prospects {}: at most {GENERATE_MAX_ASSETS} assets and prospects \
+             together (a larger file would exceed the loader's {} byte limit)",
+            args.assets,
+            args.prospects,
+            crate::scenario::load::MAX_FILE_BYTES
+        ));
+    }
+    // Generated runs start in 2024 with 4 steps a year; the loader allows MAX_STEPS steps.
+    let start: i64 = 2024;
+    let last = start + i64::try_from(crate::scenario::validate::MAX_STEPS / 4).unwrap_or(0) - 1;
+    if !(start..=last).contains(&i64::from(args.end_year)) {
+        problems.push(format!(
+            "--end-year {}: between {start} and {last} (runs start in {start}, 4 steps a year, \
+             at most {} steps)",
+            args.end_year,
+            crate::scenario::validate::MAX_STEPS
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::BadInput(format!(
+            "cannot generate this scenario:\n  {}",
+            problems.join("\n  ")
+        )))
+    }
 }
 
 /// `orechain sweep`: run (or resume) a sweep. Runs that failed are listed in `failures.csv` and
@@ -329,7 +430,7 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
     };
     let report = crate::sweep::run_sweep(&plan, &options)?;
     let part = shard.map_or(String::new(), |s| format!(" shard {}/{}", s.index, s.count));
-    println!(
+    say(&format!(
         "orechain: sweep `{}`{part}: {} runs ({} run now, {} failed) in {:.3} s -> {}",
         plan.file.name,
         report.runs,
@@ -337,7 +438,7 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
         report.failed,
         report.wall_time_s,
         report.out_dir.display()
-    );
+    ));
     runs_failed(&report)
 }
 
@@ -350,13 +451,13 @@ pub fn merge_command(args: &MergeArgs, argv: Vec<String>) -> Result<(), AppError
         !args.no_figures,
         argv,
     )?;
-    println!(
+    say(&format!(
         "orechain: merged {} shard(s): {} runs ({} failed) -> {}",
         args.shards.len(),
         report.runs,
         report.failed,
         report.out_dir.display()
-    );
+    ));
     runs_failed(&report)
 }
 

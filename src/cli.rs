@@ -18,9 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Run one scenario and write its output folder.
     Run(RunArgs),
-    /// Check scenario files and report every problem; writes nothing.
+    /// Check scenario files and sweep files (recognised by their `base` field) and report every
+    /// problem; writes nothing.
     Validate {
-        /// Scenario files.
+        /// Scenario or sweep files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -43,17 +44,17 @@ pub enum Command {
 /// Arguments of `orechain generate`.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// Nations.
-    #[arg(long, default_value_t = 30)]
+    /// Nations (2 to 1,000, the loader's limit).
+    #[arg(long, default_value_t = 30, value_parser = count)]
     pub nations: usize,
-    /// Firms.
-    #[arg(long, default_value_t = 100)]
+    /// Firms (1 to 100,000).
+    #[arg(long, default_value_t = 100, value_parser = count)]
     pub firms: usize,
-    /// Assets (mines and refineries).
-    #[arg(long, default_value_t = 1000)]
+    /// Assets (mines and refineries); assets + prospects at most 500,000.
+    #[arg(long, default_value_t = 1000, value_parser = count)]
     pub assets: usize,
     /// Candidate projects.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = count)]
     pub prospects: usize,
     /// Last simulated year (runs start in 2024).
     #[arg(long, default_value_t = 2040)]
@@ -67,6 +68,22 @@ pub struct GenerateArgs {
     /// Replace an existing file.
     #[arg(long)]
     pub force: bool,
+}
+
+/// A count: a whole number, also written as `1e7`, so that such a size reaches the documented
+/// caps of `generate` (and is refused by them, naming the cap) rather than a parse error.
+fn count(text: &str) -> Result<usize, String> {
+    if let Ok(n) = text.trim().parse::<usize>() {
+        return Ok(n);
+    }
+    match text.trim().parse::<f64>() {
+        // `as` saturates: 1e30 becomes usize::MAX, which every cap refuses.
+        Ok(x) if x.is_finite() && x >= 0.0 && x.fract() == 0.0 => Ok(x as usize),
+        _ => Err(format!(
+            "expected a whole number, found `{}`",
+            crate::scenario::error::clip(text, 40)
+        )),
+    }
 }
 
 /// Arguments of `orechain merge`.

@@ -15,9 +15,12 @@ fn main() {
         }
     };
     if let Err(e) = orechain::app::run_cli(cli, argv) {
-        // Never panic on a closed stderr (e.g. after SIGHUP): the exit code still tells.
+        // Every error passes this one filter: control characters from ids, paths or files are
+        // escaped, whichever message path quoted them. Never panic on a closed stderr (e.g. after
+        // SIGHUP): the exit code still tells.
         use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "error: {e}");
+        let text = orechain::scenario::error::escape_message(&e.to_string());
+        let _ = writeln!(std::io::stderr(), "error: {text}");
         std::process::exit(e.exit_code());
     }
 }

@@ -737,7 +737,34 @@ fn sibling_name(name: &str, tag: &str) -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let bump = u128::from(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!(".{name}.{tag}-{}-{}", std::process::id(), nanos + bump)
+    format!(
+        ".{}.{tag}-{}-{}",
+        short_name(name),
+        std::process::id(),
+        nanos + bump
+    )
+}
+
+/// Longest part of a name kept verbatim in a sibling's name; the rest is replaced by a hash.
+const SIBLING_NAME_BYTES: usize = 64;
+
+/// `name` if it is short, else its first bytes (on a char boundary) and a hash of the whole
+/// name: a legal output name of up to 255 bytes (the usual file-name limit) must still leave room
+/// for the `.` + `.partial-PID-NANOS` around it, and two long names sharing a prefix must not share
+/// a staging name.
+fn short_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.len() <= SIBLING_NAME_BYTES {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut cut = SIBLING_NAME_BYTES - 17;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    // FNV-1a: stable across Rust versions (names are only compared within one process anyway).
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    std::borrow::Cow::Owned(format!("{}~{hash:016x}", &name[..cut]))
 }
 
 /// Remove an output folder that [`check_replaceable`] accepted, in place: it is first renamed to

@@ -86,6 +86,12 @@ pub fn resolved_ron(scenario: &Scenario) -> String {
     ron_tree::print_ron(&value)
 }
 
+/// `text` clipped to `max` chars with control characters escaped, for quoting in a message
+/// (re-exported for the sweep loader).
+pub fn clip_for_message(text: &str, max: usize) -> String {
+    super::error::clip(text, max).into_owned()
+}
+
 /// Load a scenario file, follow `extends`, apply `--set` arguments (`PATH=VALUE`) and validate.
 pub fn load_file(path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
     parse_file(path)?.load(sets)
@@ -135,6 +141,19 @@ pub fn parse_file(path: &Path) -> Result<Parsed, ScenarioError> {
     })
 }
 
+/// [`parse_file`] for a scenario named by another file at `from` (a sweep file's `base`): a file
+/// there that is not RON is reported as not a scenario file, without quoting it, as for `extends`.
+pub fn parse_file_named_at(path: &Path, from: Location) -> Result<Parsed, ScenarioError> {
+    let mut sources = Sources::default();
+    let mut chain = Vec::new();
+    let tree = read_tree_from(path, &mut sources, &mut chain, Some((from, "base")))?;
+    Ok(Parsed {
+        tree,
+        sources,
+        path: Some(path.to_path_buf()),
+    })
+}
+
 /// A RON document deserialised into any serde type, with what is needed to locate its values.
 #[derive(Clone, Debug)]
 pub struct Document<T> {
@@ -168,9 +187,16 @@ pub fn load_str(text: &str, name: &str, sets: &[String]) -> Result<Loaded, Scena
     let mut sources = Sources::default();
     let file = sources.add(name.to_string(), text.to_string());
     let mut tree = parse(text, file, &sources)?;
-    if let Some(parent) = take_extends(&mut tree, &sources)? {
+    if let Some((parent, span)) = take_extends(&mut tree, &sources)? {
         let mut chain = vec![name.to_string()];
-        let base = read_tree(Path::new(&parent), &mut sources, &mut chain)?;
+        let from = sources.location(span);
+        let base = read_tree_from(
+            Path::new(&parent),
+            &mut sources,
+            &mut chain,
+            Some((from, "extends")),
+        )?;
+        check_overrides(&base, &tree, &sources)?;
         tree = merge(base, tree);
     }
     finish(tree, sources, None, sets)
@@ -187,14 +213,25 @@ fn finish(
         for arg in sets {
             apply_set(&mut tree, &scenario, arg)?;
             // Re-deserialise after each set so the next one sees a complete tree of valid paths.
-            scenario = deserialize(&tree, &sources)?;
+            // The tree was valid before this set, so a type error now is this set's value: it is
+            // reported against the argument, not the file line the value replaced.
+            scenario = deserialize(&tree, &sources).map_err(|e| match e {
+                ScenarioError::Type { path, message, .. } => ScenarioError::Set {
+                    arg: arg.clone(),
+                    message: format!("field `{path}`: {message}"),
+                },
+                other => other,
+            })?;
         }
     }
     let validated = validate(scenario).map_err(|problems| ScenarioError::Invalid {
         problems: problems
             .into_iter()
             .map(|mut p| {
-                p.location = locate_path(&tree, &p.path, &sources);
+                p.location = match set_for_path(sets, &p.path) {
+                    Some(arg) => Location::Set { arg: arg.clone() },
+                    None => locate_path(&tree, &p.path, &sources),
+                };
                 p
             })
             .collect(),
@@ -204,6 +241,24 @@ fn finish(
         tree,
         sources,
         path,
+    })
+}
+
+/// The last `--set` whose path is the problem's path or contains it (`--set 'run=(...)'` for
+/// `run.end_year`): the argument put the offending value there, so the problem is reported
+/// against it rather than at the file line whose value it replaced.
+fn set_for_path<'a>(sets: &'a [String], problem_path: &str) -> Option<&'a String> {
+    let within = |outer: &str, inner: &str| {
+        inner == outer
+            || inner
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    sets.iter().rev().find(|arg| {
+        arg.split_once('=').is_some_and(|(p, _)| {
+            let p = p.trim();
+            !p.is_empty() && within(p, problem_path)
+        })
     })
 }
 
@@ -224,6 +279,17 @@ fn read_tree(
     sources: &mut Sources,
     chain: &mut Vec<String>,
 ) -> Result<Node, ScenarioError> {
+    read_tree_from(path, sources, chain, None)
+}
+
+/// [`read_tree`] for a file named at `from` by a field (`extends`, a sweep's `base`; `None` for
+/// the top file).
+fn read_tree_from(
+    path: &Path,
+    sources: &mut Sources,
+    chain: &mut Vec<String>,
+    from: Option<(Location, &'static str)>,
+) -> Result<Node, ScenarioError> {
     let canonical = path
         .canonicalize()
         .map_err(|source| ScenarioError::Io {
@@ -232,22 +298,193 @@ fn read_tree(
         })?
         .display()
         .to_string();
-    if chain.contains(&canonical) || chain.len() >= MAX_EXTENDS_DEPTH {
+    if chain.contains(&canonical) {
         let mut chain = chain.clone();
         chain.push(canonical);
         return Err(ScenarioError::ExtendsCycle { chain });
     }
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        let mut chain = chain.clone();
+        chain.push(canonical);
+        return Err(ScenarioError::ExtendsTooDeep {
+            chain,
+            max: MAX_EXTENDS_DEPTH,
+        });
+    }
     let text = read_scenario_text(path)?;
     let file = sources.add(path.display().to_string(), text);
-    let mut tree = parse(&sources.files[usize::from(file)].1.clone(), file, sources)?;
-    let Some(parent) = take_extends(&mut tree, sources)? else {
+    let parsed = ron_tree::parse(&sources.files[usize::from(file)].1, file);
+    let mut tree = match (parsed, from) {
+        (Ok(tree), _) => tree,
+        // A file reached through `extends` that is not RON may be anything readable; say where
+        // and what kind of error, never what the file holds.
+        (Err(e), Some((from, field))) => {
+            return Err(ScenarioError::NotAScenario {
+                path: path.display().to_string(),
+                from: Box::new(from),
+                field,
+                kind: syntax_kind(&e.message),
+                line: e.line,
+                col: e.col,
+            });
+        }
+        (Err(e), None) => {
+            return Err(ScenarioError::Syntax {
+                location: sources.location(Span {
+                    file,
+                    line: e.line,
+                    col: e.col,
+                }),
+                message: e.message,
+            });
+        }
+    };
+    let Some((parent, parent_span)) = take_extends(&mut tree, sources)? else {
         return Ok(tree);
     };
     let parent_path = path.parent().unwrap_or(Path::new(".")).join(parent);
     chain.push(canonical);
-    let base = read_tree(&parent_path, sources, chain)?;
+    let from = sources.location(parent_span);
+    let base = read_tree_from(&parent_path, sources, chain, Some((from, "extends")))?;
     chain.pop();
+    check_overrides(&base, &tree, sources)?;
     Ok(merge(base, tree))
+}
+
+/// The kind of a syntax error without anything it quotes from the file: the message up to its
+/// first quotation (`expected a value, found `r`` gives `expected a value`).
+fn syntax_kind(message: &str) -> String {
+    let head = message.split('`').next().unwrap_or_default();
+    let head = head
+        .trim_end()
+        .trim_end_matches(" found")
+        .trim_end_matches([',', ':', ' ', '(']);
+    if head.is_empty() {
+        "syntax error".into()
+    } else {
+        format!("syntax error ({head})")
+    }
+}
+
+/// In a file that `extends` another, a list element with an id the base does not have is a new
+/// element, and must be complete: it gives at least every field that all the inherited elements
+/// of that list give. Otherwise it was meant to override an inherited element and its id is
+/// misspelt (`CHI` for `CHL`): merging it would silently add an almost empty element and lose the
+/// change. All such elements are reported, each with the nearest inherited id.
+fn check_overrides(base: &Node, over: &Node, sources: &Sources) -> Result<(), ScenarioError> {
+    let mut problems = Vec::new();
+    overrides_in(base, over, "", sources, &mut problems);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ScenarioError::Invalid { problems })
+    }
+}
+
+fn overrides_in(
+    base: &Node,
+    over: &Node,
+    path: &str,
+    sources: &Sources,
+    problems: &mut Vec<super::error::Problem>,
+) {
+    let join = |name: &str| {
+        if path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    match (&base.kind, &over.kind) {
+        (NodeKind::Object(base_fields), NodeKind::Object(over_fields)) => {
+            for (key, value) in over_fields {
+                if let Some((_, b)) = base_fields.iter().find(|(k, _)| k.name == key.name) {
+                    overrides_in(b, value, &join(&key.name), sources, problems);
+                }
+            }
+        }
+        (NodeKind::List(base_items), NodeKind::List(over_items))
+            if !base_items.is_empty()
+                && !over_items.is_empty()
+                && over_items.iter().all(|n| element_id(n).is_some())
+                && base_items.iter().all(|n| element_id(n).is_some()) =>
+        {
+            // Fields every inherited element gives: what a complete new element must give.
+            let field_names = |n: &Node| -> Vec<String> {
+                match &n.kind {
+                    NodeKind::Object(fields) => {
+                        fields.iter().map(|(k, _)| k.name.clone()).collect()
+                    }
+                    _ => Vec::new(),
+                }
+            };
+            let mut common = field_names(&base_items[0]);
+            for item in &base_items[1..] {
+                let names = field_names(item);
+                common.retain(|f| names.contains(f));
+            }
+            let ids: Vec<&str> = base_items.iter().filter_map(element_id).collect();
+            for item in over_items {
+                let Some(id) = element_id(item) else { continue };
+                if let Some(b) = base_items.iter().find(|n| element_id(n) == Some(id)) {
+                    overrides_in(b, item, &join(id), sources, problems);
+                    continue;
+                }
+                let given = field_names(item);
+                let missing: Vec<&String> = common.iter().filter(|f| !given.contains(f)).collect();
+                if missing.is_empty() {
+                    continue;
+                }
+                let near = ids
+                    .iter()
+                    .filter_map(|k| edit_distance_within(k, id, 2).map(|d| (d, *k)))
+                    .min();
+                let hint = near.map_or_else(
+                    || {
+                        let mut some: Vec<&str> = ids.iter().take(8).copied().collect();
+                        if ids.len() > 8 {
+                            some.push("…");
+                        }
+                        format!("; inherited ids are {}", some.join(", "))
+                    },
+                    |(_, k)| format!(", did you mean `{k}`?"),
+                );
+                let lacks: Vec<String> = missing
+                    .iter()
+                    .take(6)
+                    .map(|f| format!("`{}`", super::error::clip(f, 64)))
+                    .collect();
+                let more = if missing.len() > 6 {
+                    format!(" and {} more", missing.len() - 6)
+                } else {
+                    String::new()
+                };
+                problems.push(super::error::Problem {
+                    path: join(&super::error::clip(id, 80)),
+                    message: format!(
+                        "unknown id `{}`{hint} (an element of an `extends` file either \
+                         overrides an inherited id or is a complete new element; this one lacks \
+                         {}{more})",
+                        super::error::clip(id, 80),
+                        lacks.join(", ")
+                    ),
+                    location: sources.location(id_span(item)),
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The span of an element's `id` value (its key), or of the element.
+fn id_span(node: &Node) -> Span {
+    match &node.kind {
+        NodeKind::Object(fields) => fields
+            .iter()
+            .find(|(k, _)| k.name == "id")
+            .map_or(node.span, |(_, v)| v.span),
+        _ => node.span,
+    }
 }
 
 /// Read a scenario file as text: only a regular file (not a directory, FIFO or device such as
@@ -302,8 +539,11 @@ pub(crate) fn read_scenario_text(path: &Path) -> Result<String, ScenarioError> {
     })
 }
 
-/// Remove the `extends` field from a tree and return its value.
-fn take_extends(tree: &mut Node, sources: &Sources) -> Result<Option<String>, ScenarioError> {
+/// Remove the `extends` field from a tree and return its value and where it was written.
+fn take_extends(
+    tree: &mut Node,
+    sources: &Sources,
+) -> Result<Option<(String, Span)>, ScenarioError> {
     let NodeKind::Object(fields) = &mut tree.kind else {
         return Ok(None);
     };
@@ -312,7 +552,7 @@ fn take_extends(tree: &mut Node, sources: &Sources) -> Result<Option<String>, Sc
     };
     let (_, value) = fields.remove(pos);
     match value.kind {
-        NodeKind::Str(s) => Ok(Some(s)),
+        NodeKind::Str(s) => Ok(Some((s, value.span))),
         NodeKind::Null => Ok(None),
         _ => Err(ScenarioError::Type {
             location: sources.location(value.span),
@@ -411,13 +651,70 @@ fn deserialize<T: serde::de::DeserializeOwned>(
             })
             .collect();
         let (path, span) = describe_path(tree, &segments);
+        let message = humane_type_message(&err.into_inner().to_string(), &path);
         // serde quotes what it found (an unknown field name may be megabytes long): clip it.
         ScenarioError::Type {
             location: sources.location(span),
             path: super::error::clip(&path, 320).into_owned(),
-            message: super::error::clip(&err.into_inner().to_string(), 960).into_owned(),
+            message: super::error::clip(&message, 960).into_owned(),
         }
     })
+}
+
+/// The range of serde's integer type names, for "integer too large for FIELD (max …)".
+fn integer_range(type_name: &str) -> Option<(i128, i128)> {
+    Some(match type_name {
+        "u8" => (0, i128::from(u8::MAX)),
+        "u16" => (0, i128::from(u16::MAX)),
+        "u32" => (0, i128::from(u32::MAX)),
+        "u64" | "usize" => (0, i128::from(u64::MAX)),
+        "i8" => (i128::from(i8::MIN), i128::from(i8::MAX)),
+        "i16" => (i128::from(i16::MIN), i128::from(i16::MAX)),
+        "i32" => (i128::from(i32::MIN), i128::from(i32::MAX)),
+        "i64" | "isize" => (i128::from(i64::MIN), i128::from(i64::MAX)),
+        _ => return None,
+    })
+}
+
+/// serde's type message in the words of the scenario format: an integer out of its field's range
+/// says so with the range (`integer too large for `run.seed` (max 18446744073709551615)`, where
+/// serde says `invalid type: floating point `1e44`, expected u64`), and `f64` is "a number".
+fn humane_type_message(message: &str, path: &str) -> String {
+    let quoted = |prefix: &str| -> Option<(String, String)> {
+        let rest = message.strip_prefix(prefix)?;
+        let (value, rest) = rest.split_once("`, expected ")?;
+        Some((value.to_string(), rest.trim().to_string()))
+    };
+    let path = super::error::clip(path, 160);
+    let out_of_range = |value: f64, expected: &str| -> Option<String> {
+        let (lo, hi) = integer_range(expected)?;
+        // `as` saturates; the bounds are exact in f64 up to 2^53 and the comparisons only need
+        // to tell "beyond the range" from "inside it".
+        if value > hi as f64 {
+            Some(format!("integer too large for `{path}` (max {hi})"))
+        } else if value < lo as f64 && lo < 0 {
+            Some(format!("integer too small for `{path}` (min {lo})"))
+        } else {
+            None
+        }
+    };
+    if let Some((value, expected)) = quoted("invalid value: integer `")
+        && let Ok(v) = value.parse::<i128>()
+        && let Some(m) = out_of_range(v as f64, &expected)
+    {
+        return m;
+    }
+    if let Some((value, expected)) = quoted("invalid type: floating point `")
+        && let Ok(v) = value.parse::<f64>()
+        && v.fract() == 0.0
+        && let Some(m) = out_of_range(v, &expected)
+    {
+        return m;
+    }
+    match message.strip_suffix("expected f64") {
+        Some(head) => format!("{head}expected a number"),
+        None => message.to_string(),
+    }
 }
 
 /// Follow index/key segments through the tree: a readable path (list elements by id) and the span
@@ -522,7 +819,8 @@ fn apply_set(tree: &mut Node, scenario: &Scenario, arg: &str) -> Result<(), Scen
         collect_paths(&full, String::new(), &mut all);
         let nearest = nearest_paths(&all, path, 5);
         return Err(set_err(format!(
-            "no such field `{path}`; nearest valid paths: {}",
+            "no such field `{}`; nearest valid paths: {}",
+            super::error::clip(path, MAX_SUGGESTED_PATH_LEN),
             nearest.join(", ")
         )));
     }
@@ -771,5 +1069,75 @@ mod tests {
         assert_eq!(doc.value.a, 1);
         let err = deserialize_str::<Small>("(\n  b: 1)", "x.ron").expect_err("unknown field");
         assert!(err.to_string().starts_with("x.ron:2:3: field `b`"), "{err}");
+    }
+
+    #[test]
+    fn issue18_integer_range_errors_name_the_field_and_its_max() {
+        assert_eq!(
+            humane_type_message(
+                "invalid type: floating point `1e23`, expected u64",
+                "run.seed"
+            ),
+            "integer too large for `run.seed` (max 18446744073709551615)"
+        );
+        assert_eq!(
+            humane_type_message(
+                "invalid value: integer `99999999999`, expected i32",
+                "run.end_year"
+            ),
+            "integer too large for `run.end_year` (max 2147483647)"
+        );
+        assert_eq!(
+            humane_type_message("invalid value: integer `-99999999999`, expected i32", "y"),
+            "integer too small for `y` (min -2147483648)"
+        );
+        // Not an integer problem: serde's words, with f64 called a number.
+        assert_eq!(
+            humane_type_message("invalid type: floating point `1.5`, expected u64", "s"),
+            "invalid type: floating point `1.5`, expected u64"
+        );
+        assert_eq!(
+            humane_type_message("invalid value: integer `-1`, expected u64", "s"),
+            "invalid value: integer `-1`, expected u64"
+        );
+        assert_eq!(
+            humane_type_message("invalid type: string \"x\", expected f64", "a"),
+            "invalid type: string \"x\", expected a number"
+        );
+    }
+
+    #[test]
+    fn issue18_problems_are_attributed_to_the_set_that_holds_them() {
+        let sets = vec![
+            "run.seed=3".to_string(),
+            "nations.CHL.governance=(regulatory_stability: 2.0)".to_string(),
+            "nations.CHL.governance.infrastructure=7".to_string(),
+        ];
+        let found = |p: &str| set_for_path(&sets, p).map(String::as_str);
+        assert_eq!(
+            found("nations.CHL.governance.infrastructure"),
+            Some("nations.CHL.governance.infrastructure=7")
+        );
+        assert_eq!(
+            found("nations.CHL.governance.regulatory_stability"),
+            Some("nations.CHL.governance=(regulatory_stability: 2.0)")
+        );
+        assert_eq!(found("run.seed"), Some("run.seed=3"));
+        // A prefix of a name is not a prefix of the path; an outer problem is the file's.
+        assert_eq!(found("run.seeds"), None);
+        assert_eq!(found("nations"), None);
+    }
+
+    #[test]
+    fn issue18_syntax_kinds_quote_nothing() {
+        assert_eq!(
+            syntax_kind("expected a value, found `r`"),
+            "syntax error (expected a value)"
+        );
+        assert_eq!(
+            syntax_kind("trailing characters after the scenario value"),
+            "syntax error (trailing characters after the scenario value)"
+        );
+        assert_eq!(syntax_kind("`root` is not valid"), "syntax error");
     }
 }

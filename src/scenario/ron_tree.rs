@@ -303,10 +303,26 @@ fn error_at(mark: Mark, message: impl Into<String>) -> SyntaxError {
     }
 }
 
+/// Longest number literal quoted in a message (a 1 MB literal is shown by its start).
+const QUOTED_NUMBER_CHARS: usize = 40;
+
 fn non_finite(mark: Mark, literal: &str) -> SyntaxError {
     error_at(
         mark,
-        format!("non-finite number `{literal}`: every quantity must be a finite number"),
+        format!(
+            "non-finite number `{}`: every quantity must be a finite number",
+            super::error::clip(literal, QUOTED_NUMBER_CHARS)
+        ),
+    )
+}
+
+fn invalid_number(mark: Mark, literal: &str) -> SyntaxError {
+    error_at(
+        mark,
+        format!(
+            "invalid number `{}`",
+            super::error::clip(literal, QUOTED_NUMBER_CHARS)
+        ),
     )
 }
 
@@ -607,9 +623,10 @@ impl Parser {
                 None => return Err(self.unclosed(open, close)),
                 Some(_) => {
                     return Err(match &item.kind {
-                        NodeKind::Str(name) if bare && close == ')' => {
-                            self.unexpected(&format!("`:` or `,` after `{name}`"))
-                        }
+                        NodeKind::Str(name) if bare && close == ')' => self.unexpected(&format!(
+                            "`:` or `,` after `{}`",
+                            super::error::clip(name, QUOTED_NUMBER_CHARS)
+                        )),
                         _ if close == ')' => self.unexpected("`,` or `)` after a tuple element"),
                         _ => self.unexpected(&format!("`,` or `{close}` after a list element")),
                     });
@@ -645,7 +662,7 @@ impl Parser {
                 }
                 Some(_) => return Err(self.unexpected("a field name")),
             };
-            let shown = name.escape_debug().to_string();
+            let shown = super::error::clip(&name, 80).into_owned();
             if !seen.insert(name.clone()) {
                 return Err(error_at(key_mark, format!("duplicate {what} `{shown}`")));
             }
@@ -872,7 +889,7 @@ impl Parser {
                 if is_non_finite_word(&word) {
                     return Err(non_finite(start, &text));
                 }
-                return Err(error_at(start, format!("invalid number `{text}`")));
+                return Err(invalid_number(start, &text));
             }
             _ => return Err(self.unexpected(&format!("a digit after `{text}`"))),
         }
@@ -898,7 +915,7 @@ impl Parser {
                 self.bump();
             }
             let Ok(magnitude) = u128::from_str_radix(&digits, radix) else {
-                return Err(error_at(start, format!("invalid number `{text}`")));
+                return Err(invalid_number(start, &text));
             };
             return Ok(int_kind(negative, magnitude));
         }
@@ -934,7 +951,7 @@ impl Parser {
                 text.push(c);
                 self.bump();
             }
-            return Err(error_at(start, format!("invalid number `{text}`")));
+            return Err(invalid_number(start, &text));
         }
 
         let clean: String = text.chars().filter(|&c| c != '_').collect();
@@ -946,8 +963,19 @@ impl Parser {
         }
         match clean.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(NodeKind::Float(f)),
+            // A whole number with hundreds of digits: not a float that overflowed but an integer
+            // no field can hold (seeds are the widest integers, u64).
+            Ok(_) if !is_float => Err(error_at(
+                start,
+                format!(
+                    "integer too large (`{}`, {} digits; whole-number fields hold at most {})",
+                    super::error::clip(&text, QUOTED_NUMBER_CHARS),
+                    clean.trim_start_matches(['+', '-']).len(),
+                    u64::MAX
+                ),
+            )),
             Ok(_) => Err(non_finite(start, &text)),
-            Err(_) => Err(error_at(start, format!("invalid number `{text}`"))),
+            Err(_) => Err(invalid_number(start, &text)),
         }
     }
 

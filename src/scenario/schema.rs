@@ -132,7 +132,8 @@ impl Default for MarketSettings {
 pub struct Mineral {
     /// Id used in outputs (`lithium`, `copper`, ...).
     pub id: String,
-    /// Unit of quantities, for humans and figure labels (e.g. `t Li`, `t Cu`, `t REO`).
+    /// Unit of quantities, for humans and figure labels (e.g. `t Li`, `t Cu`, `t REO`). A label,
+    /// not a conversion: checked against a vocabulary ([`super::validate::check_unit`]).
     #[serde(default = "default_unit")]
     pub unit: String,
     /// Reference price of ore (concentrate), USD per tonne of contained element at step 0.

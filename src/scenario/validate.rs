@@ -229,6 +229,9 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
 
     for m in &s.minerals {
         let p = format!("minerals.{}", m.id);
+        if let Err(e) = check_unit(&m.id, &m.unit) {
+            c.push(format!("{p}.unit"), e);
+        }
         if !(m.ore_price_usd_per_t > 0.0 && m.ore_price_usd_per_t <= MAX_USD) {
             c.push(
                 format!("{p}.ore_price_usd_per_t"),
@@ -605,13 +608,75 @@ fn check_owners(
     }
 }
 
+/// The unit the model counts each modelled mineral in: tonnes of contained element (rare earths:
+/// tonnes of rare-earth oxide), as every quantity, price (USD per such tonne) and data table of
+/// the scenarios is written (docs/ODD.md, data sources in `data/`).
+pub const CANONICAL_UNITS: [(&str, &str); 6] = [
+    ("cobalt", "t Co"),
+    ("copper", "t Cu"),
+    ("graphite", "t C"),
+    ("lithium", "t Li"),
+    ("nickel", "t Ni"),
+    ("rare_earths", "t REO"),
+];
+
+/// A mineral's `unit` is a label, not a conversion: it names the tonnes the scenario's quantities
+/// and prices are already written in. So it is checked against a vocabulary rather than taken as
+/// free text, which would let `unit: "t LCE"` relabel lithium figures whose numbers stay in t Li
+/// (a 5.3× mislabel). A modelled mineral takes its canonical unit (or the generic `t`, the
+/// default); another mineral takes `t` or `t SYMBOL` (1–8 letters or digits naming the content).
+pub fn check_unit(mineral: &str, unit: &str) -> Result<(), String> {
+    let shown = clip(unit, QUOTE_CHARS);
+    if let Some((_, canonical)) = CANONICAL_UNITS.iter().find(|(id, _)| *id == mineral) {
+        if unit == *canonical || unit == "t" {
+            return Ok(());
+        }
+        return Err(format!(
+            "unit `{shown}` is not the unit of {mineral} quantities: the model counts {mineral} \
+             in `{canonical}` (tonnes of contained content), and `unit` only labels figures, it \
+             converts nothing; write quantities and prices in {canonical} and use \
+             unit: \"{canonical}\""
+        ));
+    }
+    let symbol_ok =
+        |sym: &str| (1..=8).contains(&sym.len()) && sym.chars().all(|c| c.is_ascii_alphanumeric());
+    match unit.strip_prefix("t ") {
+        None if unit == "t" => Ok(()),
+        Some(sym) if symbol_ok(sym) => Ok(()),
+        _ => Err(format!(
+            "unit `{shown}` is not a unit the model knows: quantities are tonnes, so the unit \
+             is `t` or `t SYMBOL` naming the content (1–8 letters or digits, e.g. `t V`)"
+        )),
+    }
+}
+
+/// Latest date a scenario item may carry. Items dated after the run's horizon are fine (a prospect
+/// available from 2037 in a run that ends in 2035 simply never becomes available, a policy that
+/// starts after the horizon never takes effect), so the same scenario serves any `end_year`; this
+/// bound only catches dates that are no year at all.
+pub const MAX_DATE_YEAR: f64 = 9999.0;
+
+/// How far before the start a dated item may lie (a regime in force since long before the run).
+const MAX_YEARS_BEFORE_START: f64 = 100.0;
+
 fn check_year(c: &mut Checker, path: &str, year: f64, s: &Scenario) {
-    let lo = f64::from(s.run.start_year);
-    let hi = f64::from(s.run.end_year) + 1.0;
-    if !(year.is_finite() && (lo - 100.0..=hi).contains(&year)) {
+    let lo = f64::from(s.run.start_year) - MAX_YEARS_BEFORE_START;
+    if !year.is_finite() || year < lo {
         c.push(
             path,
-            format!("date {year} is outside the horizon {lo}..{hi}"),
+            format!(
+                "date {year} is more than {MAX_YEARS_BEFORE_START} years before the start \
+                 ({}); dates may lie from {lo} on",
+                s.run.start_year
+            ),
+        );
+    } else if year > MAX_DATE_YEAR {
+        c.push(
+            path,
+            format!(
+                "date {year} is after {MAX_DATE_YEAR}; a date after the horizon is allowed (the \
+                 item never becomes active), but this is no year"
+            ),
         );
     }
 }

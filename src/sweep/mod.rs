@@ -74,10 +74,7 @@ impl fmt::Display for SweepError {
             SweepError::Scenario(e) => write!(f, "{e}"),
             SweepError::Invalid(problems) => {
                 writeln!(f, "the sweep file has {} problem(s):", problems.len())?;
-                for p in problems {
-                    write!(f, "{p}")?;
-                }
-                Ok(())
+                crate::scenario::error::write_bounded(f, problems)
             }
             SweepError::BadInput(m) | SweepError::Internal(m) | SweepError::Interrupted(m) => {
                 f.write_str(m)
@@ -279,11 +276,16 @@ fn prepare_folder(
             )));
         }
         if previous.shard != opts.shard {
+            let describe = |s: Option<manifest::Shard>| {
+                s.map_or("the whole sweep (no shard)".to_string(), |s| {
+                    format!("shard {}/{}", s.index, s.count)
+                })
+            };
             return Err(SweepError::BadInput(format!(
-                "`{}` holds shard {:?} of this sweep, not {:?}",
+                "`{}` holds {} of this sweep, not {}",
                 dir.display(),
-                previous.shard,
-                opts.shard
+                describe(previous.shard),
+                describe(opts.shard)
             )));
         }
         let engine = SweepManifest::new().engine_id();

@@ -261,7 +261,10 @@ pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
     check_fields(&doc.value, &mut problems);
 
     let base_path = dir.join(&doc.value.base);
-    let parsed = load::parse_file(&base_path)?;
+    let parsed = load::parse_file_named_at(
+        &base_path,
+        load::locate_path(&doc.tree, "base", &doc.sources),
+    )?;
     let base = match parsed.with_sets(&doc.value.sets) {
         Ok(base) => base,
         Err(e @ (ScenarioError::Set { .. } | ScenarioError::Invalid { .. })) => {
@@ -385,9 +388,11 @@ impl<'a> Problems<'a> {
     }
 
     fn push(&mut self, path: &str, message: String) {
+        // Clipped here so that no message, whatever it quotes (a parameter name, a metric, a CSV
+        // header), can grow with the input.
         self.list.push(Problem {
-            path: path.to_string(),
-            message,
+            path: load::clip_for_message(path, 320),
+            message: load::clip_for_message(&message, 960),
             location: load::locate_path(&self.doc.tree, path, &self.doc.sources),
         });
     }
@@ -712,6 +717,34 @@ fn build_points(
     }
 }
 
+/// Whether a CSV header looks like parameter names (short names of letters, digits, spaces, `_`,
+/// `.`, `-`). Only such a header is quoted in messages: `design.file` may name any readable file
+/// (`/etc/passwd`), and a message must not become a way to print its first line.
+fn plain_header(header: &[String]) -> bool {
+    header.len() <= 64
+        && header.iter().all(|h| {
+            (1..=64).contains(&h.len())
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ' '))
+        })
+}
+
+/// The header in a message: its names if they look like parameter names, else only its size.
+fn describe_header(header: &[String]) -> String {
+    if plain_header(header) {
+        format!("its header is: {}", header.join(","))
+    } else {
+        format!(
+            "its first line has {} comma-separated cells that are not parameter names; it is not \
+             shown",
+            header.len()
+        )
+    }
+}
+
+/// Most bad lines of a design CSV listed one by one; the rest are counted.
+const MAX_LISTED_CSV_LINES: u64 = 20;
+
 /// Points of an explicit design CSV: header = parameter names (any order), one row per point.
 fn read_csv_points(
     text: &str,
@@ -735,22 +768,37 @@ fn read_csv_points(
             None => problems.push(
                 "design.file",
                 format!(
-                    "the CSV has no column `{name}` (its header is: {})",
-                    header.join(",")
+                    "the CSV has no column `{}` ({})",
+                    load::clip_for_message(name, 80),
+                    describe_header(&header)
                 ),
             ),
         }
     }
-    if let Some(extra) = header.iter().find(|h| !names.contains(h)) {
+    if let Some(extra) = header.iter().find(|h| !names.contains(h))
+        && plain_header(&header)
+    {
         problems.push(
             "design.file",
-            format!("the CSV column `{extra}` is not a parameter of this sweep"),
+            format!(
+                "the CSV column `{}` is not a parameter of this sweep",
+                load::clip_for_message(extra, 80)
+            ),
         );
     }
     if columns.len() != names.len() {
         return Vec::new();
     }
     let mut points = Vec::new();
+    // Bad lines are listed up to a cap and then counted: a million of them must give a message
+    // of a few KB, not hundreds of MB.
+    let mut bad_lines: u64 = 0;
+    let mut bad = |problems: &mut Problems<'_>, message: String| {
+        bad_lines += 1;
+        if bad_lines <= MAX_LISTED_CSV_LINES {
+            problems.push("design.file", message);
+        }
+    };
     for (row, record) in reader.records().enumerate() {
         if points.len() as u64 >= MAX_DESIGN_POINTS {
             problems.push(
@@ -766,19 +814,33 @@ fn read_csv_points(
                     .map(|&c| ParamValue::from_csv_cell(&r[c]))
                     .collect(),
             ),
-            Ok(r) => {
-                problems.push(
-                    "design.file",
-                    format!(
-                        "CSV line {} has {} cells, the header {}",
-                        row + 2,
-                        r.len(),
-                        header.len()
-                    ),
-                );
-            }
-            Err(e) => problems.push("design.file", format!("CSV line {}: {e}", row + 2)),
+            Ok(r) => bad(
+                problems,
+                format!(
+                    "CSV line {} has {} cells, the header {}",
+                    row + 2,
+                    r.len(),
+                    header.len()
+                ),
+            ),
+            Err(e) => bad(
+                problems,
+                format!(
+                    "CSV line {}: {}",
+                    row + 2,
+                    load::clip_for_message(&e.to_string(), 200)
+                ),
+            ),
         }
+    }
+    if bad_lines > MAX_LISTED_CSV_LINES {
+        problems.push(
+            "design.file",
+            format!(
+                "… and {} more bad CSV lines not listed ({bad_lines} in all)",
+                bad_lines - MAX_LISTED_CSV_LINES
+            ),
+        );
     }
     if points.is_empty() {
         problems.push("design.file", "the CSV has no design points".into());
@@ -819,11 +881,17 @@ fn describe_missing_series(o: &Outcome, probe: &crate::sim::RunResult) -> String
             let mut s = String::new();
             let _ = write!(
                 s,
-                "(mineral: {:?}, stage: {:?}, nation: {:?}, partner: {:?})",
-                name(&reg.minerals, r.mineral.map(|m| usize::from(m.0))),
+                "(mineral: \"{}\", stage: \"{}\", nation: \"{}\", partner: \"{}\")",
+                load::clip_for_message(
+                    &name(&reg.minerals, r.mineral.map(|m| usize::from(m.0))),
+                    80
+                ),
                 r.stage.map_or("", |s| s.as_str()),
-                name(&reg.nations, r.nation.map(|n| usize::from(n.0))),
-                name(&reg.nations, r.partner.map(|n| usize::from(n.0))),
+                load::clip_for_message(&name(&reg.nations, r.nation.map(|n| usize::from(n.0))), 80),
+                load::clip_for_message(
+                    &name(&reg.nations, r.partner.map(|n| usize::from(n.0))),
+                    80
+                ),
             );
             s
         })

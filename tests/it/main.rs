@@ -42,3 +42,5 @@ mod regressions;
 mod sweep_figures;
 // The scenario library (issue 8): every shipped scenario and sweep loads and runs a few steps.
 mod scenarios;
+// Hostile messages and paper cuts (issue 18, items 11–18): bounded, escaped, honest errors.
+mod hostile_messages;
