@@ -38,3 +38,5 @@ mod regressions;
 mod sweep_figures;
 // The scenario library (issue 8): every shipped scenario and sweep loads and runs a few steps.
 mod scenarios;
+// Ensembles, paired comparisons and HTML reports (issue 17): -j invariance, type-7 summaries, signs.
+mod ensembles;

@@ -71,6 +71,18 @@ pub struct Figure {
     pub panels: Vec<Panel>,
 }
 
+/// The 5–95 % band drawn around one line series of an ensemble figure (median line): which panel,
+/// the series' key, and `(year, low, high)` in raw units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// Panel index (0 = leftmost).
+    pub panel: usize,
+    /// Key of the series the band belongs to (its colour).
+    pub key: String,
+    /// `(year, p05, p95)` in raw metric units.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
 /// A legend entry: label, colour, and the series' line style.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LegendEntry {
@@ -119,6 +131,34 @@ impl Figure {
                     out.push(',');
                     push_field(&mut out, &s.key);
                     let _ = write!(out, ",{x},{v},");
+                    push_field(&mut out, &self.raw_unit);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
+    /// The numbers behind an ensemble figure: `panel,series,key,year,p50,p05,p95,unit`, one row per
+    /// point of each median line with its band (`p05`, `p95` empty where the series has no band).
+    pub fn banded_data_csv(&self, bands: &[Band]) -> String {
+        let mut out = String::from("panel,series,key,year,p50,p05,p95,unit\n");
+        for (i, p) in self.panels.iter().enumerate() {
+            for s in &p.series {
+                let band = bands.iter().find(|b| b.panel == i && b.key == s.key);
+                for (x, v) in &s.points {
+                    push_field(&mut out, p.label.as_deref().unwrap_or(""));
+                    out.push(',');
+                    push_field(&mut out, &s.label);
+                    out.push(',');
+                    push_field(&mut out, &s.key);
+                    let _ = write!(out, ",{x},{v},");
+                    match band.and_then(|b| b.points.iter().find(|(bx, _, _)| bx == x)) {
+                        Some((_, lo, hi)) => {
+                            let _ = write!(out, "{lo},{hi},");
+                        }
+                        None => out.push_str(",,"),
+                    }
                     push_field(&mut out, &self.raw_unit);
                     out.push('\n');
                 }

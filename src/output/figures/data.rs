@@ -109,6 +109,16 @@ impl Metrics {
         Ok(Metrics { rows, steps })
     }
 
+    /// Metrics from rows already in memory (e.g. a quantile of every row over an ensemble's
+    /// replicates); the step → year grid is taken from the rows.
+    pub fn from_rows(rows: Vec<Row>) -> Self {
+        let mut steps = BTreeMap::new();
+        for r in &rows {
+            steps.entry(r.step).or_insert(r.year);
+        }
+        Metrics { rows, steps }
+    }
+
     /// Every step with its year, in step order.
     pub fn steps(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
         self.steps.iter().map(|(s, y)| (*s, *y))

@@ -175,6 +175,41 @@ pub fn draw_figures(figures: &[Figure]) -> Result<Vec<(String, Vec<u8>)>, Figure
     Ok(out)
 }
 
+/// Draw line figures with 5–95 % bands (ensemble and comparison figures): for each,
+/// `<stem>.svg`, `<stem>.png` and `<stem>.csv` (the data with `p50,p05,p95` columns,
+/// [`Figure::banded_data_csv`]), in figure order, drawn in parallel.
+pub fn draw_banded(
+    figures: &[(Figure, Vec<chart::Band>)],
+) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
+    ensure_font()?;
+    type Files = [(String, Vec<u8>); 3];
+    let drawn: Vec<Result<Files, FigureError>> = figures
+        .par_iter()
+        .map(|(fig, bands)| {
+            let fail = |e: String| FigureError::Render(format!("figure `{}`: {e}", fig.stem));
+            Ok([
+                (
+                    format!("{}.svg", fig.stem),
+                    render::svg_banded(fig, bands).map_err(fail)?,
+                ),
+                (
+                    format!("{}.png", fig.stem),
+                    render::png_banded(fig, bands).map_err(fail)?,
+                ),
+                (
+                    format!("{}.csv", fig.stem),
+                    fig.banded_data_csv(bands).into_bytes(),
+                ),
+            ])
+        })
+        .collect();
+    let mut out = Vec::with_capacity(figures.len() * 3);
+    for files in drawn {
+        out.extend(files?);
+    }
+    Ok(out)
+}
+
 /// All figures of a run from the text of its `metrics.csv` and its output settings.
 pub fn render_run_csv(
     metrics_csv: &str,

@@ -14,7 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontDesc, FontStyle, FontTransform, RGBColor};
 
 use super::bitmap_text::CrispText;
-use super::chart::{Figure, Kind, LegendEntry};
+use super::chart::{Band, Figure, Kind, LegendEntry};
 use super::style::{self, Width};
 
 /// Drawing failed inside plotters (an internal error: the inputs were already checked).
@@ -43,8 +43,31 @@ impl Drawing for Figure {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        draw(root, self)
+        draw(root, self, &[])
     }
+}
+
+/// A line figure with 5–95 % bands around its (median) lines: ensemble and comparison figures.
+struct Banded<'a>(&'a Figure, &'a [Band]);
+
+impl Drawing for Banded<'_> {
+    fn width(&self) -> Width {
+        self.0.width
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        draw(root, self.0, self.1)
+    }
+}
+
+/// A figure with bands as SVG (see [`svg`]).
+pub fn svg_banded(fig: &Figure, bands: &[Band]) -> Result<Vec<u8>, String> {
+    svg_of(&Banded(fig, bands))
+}
+
+/// A figure with bands as PNG (see [`png`]).
+pub fn png_banded(fig: &Figure, bands: &[Band]) -> Result<Vec<u8>, String> {
+    png_of(&Banded(fig, bands))
 }
 
 /// The figure as SVG text, sized in inches (with a pixel `viewBox` at 300 per inch) so that it
@@ -139,7 +162,11 @@ pub(super) fn err<E: std::fmt::Debug>(e: E) -> String {
 }
 
 /// Draw the whole figure onto `root`.
-fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> DrawResult {
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fig: &Figure,
+    bands: &[Band],
+) -> DrawResult {
     let layout = Layout::new();
     root.fill(&WHITE).map_err(err)?;
     let (w, h) = root.dim_in_pixel();
@@ -157,7 +184,11 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
     let (plots, legend) = inner.split_vertically(plot_h);
 
     // Y axis: scaled values, nice ticks shared by all panels.
-    let max_raw = fig.y_max.unwrap_or_else(|| fig.data_max());
+    let band_hi = bands
+        .iter()
+        .flat_map(|b| &b.points)
+        .fold(f64::NEG_INFINITY, |m, (_, _, hi)| m.max(*hi));
+    let max_raw = fig.y_max.unwrap_or_else(|| fig.data_max()).max(band_hi);
     let max = max_raw / fig.scale.divisor;
     let min = fig
         .panels
@@ -165,6 +196,12 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
         .flat_map(|p| &p.series)
         .flat_map(|s| &s.points)
         .map(|(_, v)| v / fig.scale.divisor)
+        .chain(
+            bands
+                .iter()
+                .flat_map(|b| &b.points)
+                .map(|(_, lo, _)| lo / fig.scale.divisor),
+        )
         .fold(0.0f64, f64::min);
     let y_ticks = style::nice_ticks(min, if max > 0.0 { max } else { 1.0 }, 5);
     let y_step = if y_ticks.len() > 1 {
@@ -303,6 +340,23 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
         }
 
         let d = fig.scale.divisor;
+        // Bands first, under every line: the series' colour, mostly transparent.
+        for band in bands.iter().filter(|b| b.panel == i) {
+            let Some(s) = panel.series.iter().find(|s| s.key == band.key) else {
+                continue;
+            };
+            let mut outline: Vec<(f64, f64)> =
+                band.points.iter().map(|(x, _, hi)| (*x, hi / d)).collect();
+            outline.extend(band.points.iter().rev().map(|(x, lo, _)| (*x, lo / d)));
+            if outline.len() > 2 {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        outline,
+                        s.colour.mix(0.18).filled(),
+                    )))
+                    .map_err(err)?;
+            }
+        }
         match fig.kind {
             Kind::Lines => {
                 // "Other" first and emphasised lines (China) last, so the lines that matter are on
