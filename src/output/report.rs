@@ -448,11 +448,13 @@ fn key_tables(out: &mut String, data: &Keyed, kind: Kind, n: usize) {
                                 } else {
                                     ""
                                 };
+                                let diff = g("mean_diff")
+                                    .parse::<f64>()
+                                    .map_or("—".into(), |d| format!("{:+.1}", 100.0 * d));
                                 format!(
-                                    "{} → {}: {:+} [{}, {}]{star}",
+                                    "{} → {}: {diff} [{}, {}]{star}",
                                     pct(g("mean_a")),
                                     pct(g("mean_b")),
-                                    pct(g("mean_diff")).parse::<f64>().unwrap_or(0.0),
                                     pct(g("ci95_low")),
                                     pct(g("ci95_high"))
                                 )
