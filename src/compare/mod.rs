@@ -308,7 +308,7 @@ pub fn figures(
     b: &table::Table,
     units: &BTreeMap<String, String>,
 ) -> Vec<(Figure, Vec<Band>)> {
-    let mut out = Vec::new();
+    let mut out: Vec<(Figure, Vec<Band>)> = Vec::new();
     let points = Scale {
         divisor: 0.01,
         unit: "percentage points".into(),
@@ -435,6 +435,9 @@ pub fn figures(
             },
             bands,
         ));
+    }
+    for (f, _) in &mut out {
+        f.mark_overlaps();
     }
     out
 }

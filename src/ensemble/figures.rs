@@ -46,7 +46,7 @@ pub fn quantile_metrics(table: &Table, p: f64) -> Metrics {
 
 /// The ensemble figures (built, not drawn): median lines with their bands.
 pub fn build(table: &Table, settings: &Settings) -> Vec<(Figure, Vec<Band>)> {
-    let median = figures::build_figures(&quantile_metrics(table, 0.5), settings);
+    let median = figures::build_figures_raw(&quantile_metrics(table, 0.5), settings);
     let median: Vec<Figure> = median
         .into_iter()
         .filter(|f| f.kind != Kind::StackedBars)
@@ -77,13 +77,25 @@ pub fn build(table: &Table, settings: &Settings) -> Vec<(Figure, Vec<Band>)> {
         settings.highlight_nations.clone()
     };
     fixed.consumers = consumers.into_iter().collect();
-    let lo = figures::build_figures(&quantile_metrics(table, 0.05), &fixed);
-    let hi = figures::build_figures(&quantile_metrics(table, 0.95), &fixed);
+    let lo = figures::build_figures_raw(&quantile_metrics(table, 0.05), &fixed);
+    let hi = figures::build_figures_raw(&quantile_metrics(table, 0.95), &fixed);
     median
         .into_iter()
-        .map(|f| {
+        .filter_map(|mut f| {
             let bands = bands_of(&f, &lo, &hi);
-            (f, bands)
+            // Leave out series whose median and band are zero throughout; dash hidden lines.
+            for (i, p) in f.panels.iter_mut().enumerate() {
+                p.series.retain(|s| {
+                    s.points.iter().any(|(_, v)| *v != 0.0)
+                        || bands.iter().any(|b| {
+                            b.panel == i
+                                && b.key == s.key
+                                && b.points.iter().any(|(_, lo, hi)| *lo != 0.0 || *hi != 0.0)
+                        })
+                });
+            }
+            f.mark_overlaps();
+            (!f.is_empty()).then_some((f, bands))
         })
         .collect()
 }
@@ -97,7 +109,11 @@ fn bands_of(fig: &Figure, lo: &[Figure], hi: &[Figure]) -> Vec<Band> {
     };
     let mut out = Vec::new();
     for (i, panel) in fig.panels.iter().enumerate() {
-        for s in panel.series.iter().filter(|s| s.key != "other") {
+        for s in panel
+            .series
+            .iter()
+            .filter(|s| s.key != "other" && !s.key.starts_with("ceiling_"))
+        {
             let find = |f: &Figure| {
                 f.panels
                     .get(i)

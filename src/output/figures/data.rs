@@ -197,6 +197,10 @@ pub struct Settings {
     pub consumers: Vec<String>,
     /// Unit of each mineral (`t Li`), by mineral id.
     pub mineral_units: BTreeMap<String, String>,
+    /// Price ceiling in USD/t by `mineral|stage`: the reference price × `market.price_ceiling_ratio`.
+    pub price_ceilings: BTreeMap<String, f64>,
+    /// `market.price_ceiling_ratio` (for the ceiling's legend text).
+    pub price_ceiling_ratio: f64,
 }
 
 impl Settings {
@@ -211,6 +215,18 @@ impl Settings {
                 .iter()
                 .map(|m| (m.id.clone(), m.unit.clone()))
                 .collect(),
+            price_ceilings: s
+                .minerals
+                .iter()
+                .flat_map(|m| {
+                    let r = s.market.price_ceiling_ratio;
+                    [
+                        (format!("{}|ore", m.id), m.ore_price_usd_per_t * r),
+                        (format!("{}|refined", m.id), m.refined_price_usd_per_t * r),
+                    ]
+                })
+                .collect(),
+            price_ceiling_ratio: s.market.price_ceiling_ratio,
         }
     }
 

@@ -133,8 +133,24 @@ pub fn figure_ids() -> impl Iterator<Item = &'static str> {
     FAMILIES.iter().map(|f| f.id)
 }
 
-/// The figures the settings ask for, built from the metrics (not yet drawn).
+/// The figures the settings ask for, built from the metrics (not yet drawn): series that are zero
+/// throughout are left out, and line series hidden under another are drawn dashed
+/// ([`Figure::drop_zero_series`], [`Figure::mark_overlaps`]).
 pub fn build_figures(metrics: &Metrics, settings: &Settings) -> Vec<Figure> {
+    build_figures_raw(metrics, settings)
+        .into_iter()
+        .map(|mut f| {
+            f.drop_zero_series();
+            f.mark_overlaps();
+            f
+        })
+        .filter(|f| !f.is_empty())
+        .collect()
+}
+
+/// The figures as the families build them, every series kept (ensemble bands need the series
+/// of the quantile figures even where they are zero throughout).
+pub fn build_figures_raw(metrics: &Metrics, settings: &Settings) -> Vec<Figure> {
     FAMILIES
         .iter()
         .filter(|f| settings.wants(f.id))

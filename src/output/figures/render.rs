@@ -173,7 +173,16 @@ fn draw<DB: DrawingBackend>(
     let inner = root.margin(layout.margin, layout.margin, layout.margin, layout.margin);
 
     // Legend first: measure, flow into rows, reserve its strip.
-    let entries = fig.legend();
+    let mut entries = fig.legend();
+    if !bands.is_empty() {
+        entries.push(LegendEntry {
+            label: "Median; band: 5–95 % of seeds".into(),
+            colour: style::OTHER,
+            dashed: false,
+            emphasis: false,
+            band: true,
+        });
+    }
     let rows = flow_legend(root, &entries, w as i32 - 2 * layout.margin, &layout)?;
     let legend_h = if entries.is_empty() {
         0
@@ -203,7 +212,15 @@ fn draw<DB: DrawingBackend>(
                 .map(|(_, lo, _)| lo / fig.scale.divisor),
         )
         .fold(0.0f64, f64::min);
-    let y_ticks = style::nice_ticks(min, if max > 0.0 { max } else { 1.0 }, 5);
+    let mut y_ticks = style::nice_ticks(min, if max > 0.0 { max } else { 1.0 }, 5);
+    // A line running along the top tick (a price at its ceiling) gets a tick of headroom.
+    if fig.kind == Kind::Lines
+        && fig.y_max.is_none()
+        && max > 0.0
+        && y_ticks.last().is_some_and(|t| max >= 0.98 * t)
+    {
+        y_ticks = style::nice_ticks(min, max * 1.06, 5);
+    }
     let y_step = if y_ticks.len() > 1 {
         y_ticks[1] - y_ticks[0]
     } else {
@@ -213,7 +230,7 @@ fn draw<DB: DrawingBackend>(
     // by the plotting area's edge.
     let y_first = y_ticks[0];
     let y_last = *y_ticks.last().unwrap_or(&1.0);
-    let pad = 0.02 * (y_last - y_first);
+    let pad = 0.03 * (y_last - y_first);
     let (y_lo, y_hi) = match fig.kind {
         Kind::Lines => (y_first - pad, y_last + pad),
         Kind::StackedArea | Kind::StackedBars => (y_first, y_last + pad),
@@ -533,6 +550,14 @@ fn draw_legend<DB: DrawingBackend>(
             let e = &entries[*i];
             let x = *x;
             match kind {
+                Kind::Lines if e.band => {
+                    let half = layout.legend_row / 4;
+                    area.draw(&Rectangle::new(
+                        [(x, y - half), (x + layout.swatch, y + half)],
+                        e.colour.mix(0.35).filled(),
+                    ))
+                    .map_err(err)?;
+                }
                 Kind::Lines => {
                     let width = px(if e.emphasis {
                         style::EMPHASIS_LINE_PT
