@@ -291,8 +291,15 @@ fn pct(v: &str) -> String {
         .unwrap_or_else(|_| "—".into())
 }
 
-/// The selections of the key tables: (title, rows as (label, metric, stage, nation, partner)).
-fn key_rows(minerals: &[String]) -> Vec<(String, Vec<(String, [String; 5])>)> {
+/// A row key of `metrics_annual.csv` / `comparison_annual.csv` without the year:
+/// `[metric, mineral, stage, nation, partner]`.
+type RowKey = [String; 5];
+
+/// One key table: its title and its rows (label, row key).
+type KeyTable = (String, Vec<(String, RowKey)>);
+
+/// The selections of the key tables.
+fn key_rows(minerals: &[String]) -> Vec<KeyTable> {
     let mut out = Vec::new();
     for consumer in KEY_CONSUMERS {
         out.push((
@@ -343,7 +350,7 @@ fn key_rows(minerals: &[String]) -> Vec<(String, Vec<(String, [String; 5])>)> {
     out
 }
 
-type Keyed = BTreeMap<(i64, [String; 5]), BTreeMap<String, String>>;
+type Keyed = BTreeMap<(i64, RowKey), BTreeMap<String, String>>;
 
 fn keyed(rows: Vec<BTreeMap<String, String>>) -> Keyed {
     let get = |r: &BTreeMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
