@@ -29,8 +29,9 @@ pub enum Command {
     /// Redraw every figure of a finished run or sweep folder from its CSVs, without re-running;
     /// replaces RESULT_DIR/figures/ as a whole.
     Plot {
-        /// A run output folder (with metrics.csv and scenario.ron) or a complete sweep or merged
-        /// folder (with summary.csv and manifest.json).
+        /// A run output folder (with metrics.csv and scenario.ron), an ensemble folder (with
+        /// replicates.csv), or a complete sweep or merged folder (with summary.csv and
+        /// manifest.json).
         #[arg(value_name = "RESULT_DIR")]
         dir: PathBuf,
     },

@@ -142,6 +142,7 @@ pub fn compare_command(args: &CompareArgs, argv: Vec<String>) -> Result<PathBuf,
                 figures: !args.no_figures,
                 force: false,
                 args: argv.clone(),
+                announce: false,
             };
             let da = ensemble::run_ensemble(&la, &staged.path().join("a"), &opts)?;
             let db = ensemble::run_ensemble(&lb, &staged.path().join("b"), &opts)?;

@@ -172,6 +172,8 @@ pub struct Options {
     pub force: bool,
     /// Command line, for the manifest.
     pub args: Vec<String>,
+    /// Print a line when done (off for the ensembles `compare` runs inside its own folder).
+    pub announce: bool,
 }
 
 /// Run an ensemble of a loaded scenario into `out_dir`; returns the final folder.
@@ -257,6 +259,9 @@ pub fn run_ensemble(loaded: &Loaded, out_dir: &Path, opts: &Options) -> Result<P
     manifest.files = entries;
     staged.write_file("manifest.json", manifest.to_json_pretty().as_bytes())?;
     let final_dir = staged.commit()?;
+    if !opts.announce {
+        return Ok(final_dir);
+    }
     println!(
         "orechain: ran `{}` × {} replicates (seeds derived from {}) in {:.3} s -> {}",
         s.name,
@@ -285,6 +290,7 @@ pub fn run_command(
         figures: !args.no_figures,
         force: args.force,
         args: argv,
+        announce: true,
     };
     run_ensemble(&loaded, &out_dir, &opts)
 }

@@ -86,6 +86,11 @@ fn ensemble_is_byte_identical_whatever_jobs_and_summaries_are_type_7() {
         );
     }
     assert!(one.contains_key(Path::new("figures/price_lithium.png")));
+    // `plot` redraws an ensemble's figures byte for byte from its folder.
+    run_ok(&["plot", "two"], t.path());
+    for (k, v) in files_of(&t.path().join("two")) {
+        assert!(v == one[&k], "{} differs after plot", k.display());
+    }
 
     // Seeds: derived from the run seed, one folder each, each a reproducible run.
     let reps = csv_rows(&t.path().join("one/replicates.csv"));

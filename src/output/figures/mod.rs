@@ -265,6 +265,8 @@ pub enum FolderKind {
     Run,
     /// A sweep folder (`design.csv` and `results.csv`).
     Sweep,
+    /// An ensemble folder (`replicates.csv`, from `orechain run --replicates`).
+    Ensemble,
 }
 
 /// Tell a run folder from a sweep folder by the files in it.
@@ -277,6 +279,8 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind, FigureError> {
     }
     if dir.join("design.csv").is_file() && dir.join("results.csv").is_file() {
         Ok(FolderKind::Sweep)
+    } else if dir.join("replicates.csv").is_file() {
+        Ok(FolderKind::Ensemble)
     } else if dir.join("metrics.csv").is_file() {
         Ok(FolderKind::Run)
     } else {
@@ -293,5 +297,6 @@ pub fn render_folder(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> 
     match folder_kind(dir)? {
         FolderKind::Run => render_run(dir),
         FolderKind::Sweep => sweep::render_sweep_folder(dir),
+        FolderKind::Ensemble => crate::ensemble::figures::render_folder(dir),
     }
 }
