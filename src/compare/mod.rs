@@ -312,7 +312,8 @@ pub fn figures(
     let mut out: Vec<(Figure, Vec<Band>)> = Vec::new();
     let points = Scale {
         divisor: 0.01,
-        unit: "percentage points".into(),
+        // Percentage points; short, so the rotated y label fits a single-column figure.
+        unit: "pp".into(),
         percent: false,
     };
     let by_mineral = |k: &table::Series| {
@@ -351,7 +352,7 @@ pub fn figures(
                     Width::Single
                 },
                 kind: Kind::Lines,
-                y_what: "Change in refined supply from China, B − A".into(),
+                y_what: "Dependence on China, B − A".into(),
                 scale: points.clone(),
                 y_max: None,
                 raw_unit: "share".into(),
@@ -372,7 +373,7 @@ pub fn figures(
                 stem: "diff_share_location_refined_CHN".into(),
                 width: Width::Single,
                 kind: Kind::Lines,
-                y_what: "Change in China's refining share, B − A".into(),
+                y_what: "China's refining share, B − A".into(),
                 scale: points.clone(),
                 y_max: None,
                 raw_unit: "share".into(),
@@ -415,7 +416,7 @@ pub fn figures(
             .fold(0.0, f64::max);
         let unit = units.get(&mineral).map_or("t", String::as_str);
         let mut scale = Scale::usd_per_t(max);
-        scale.unit = scale.unit.replace("USD/t", &format!("USD per {unit}"));
+        scale.unit = scale.unit.replace("USD/t", &format!("USD/{unit}"));
         out.push((
             Figure {
                 id: "compare",
@@ -425,7 +426,7 @@ pub fn figures(
                 ),
                 width: Width::Single,
                 kind: Kind::Lines,
-                y_what: format!("Change in {} price, B − A", mineral_name(&mineral)),
+                y_what: format!("{} price, B − A", capitalise(&mineral_name(&mineral))),
                 scale,
                 y_max: None,
                 raw_unit: "USD/t".into(),
