@@ -103,6 +103,8 @@ pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
         Command::Plot { dir } => plot_command(&dir).map(|_| ()),
         Command::Sweep(args) => sweep_command(&args, argv),
         Command::Merge(args) => merge_command(&args, argv),
+        Command::Compare(args) => crate::compare::compare_command(&args, argv).map(|_| ()),
+        Command::Report { dir } => crate::output::report::report_command(&dir).map(|_| ()),
     }
 }
 
@@ -124,6 +126,9 @@ pub fn load_for_run(
 
 /// `orechain run`: returns the output folder.
 pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppError> {
+    if let Some(n) = args.replicates {
+        return crate::ensemble::run_command(args, n, argv);
+    }
     let started = SystemTime::now();
     let clock = Instant::now();
     let loaded = load_for_run(args.scenario.as_deref(), args.seed, &args.sets)?;

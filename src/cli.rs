@@ -30,8 +30,9 @@ pub enum Command {
     /// Redraw every figure of a finished run or sweep folder from its CSVs, without re-running;
     /// replaces RESULT_DIR/figures/ as a whole.
     Plot {
-        /// A run output folder (with metrics.csv and scenario.ron) or a complete sweep or merged
-        /// folder (with summary.csv and manifest.json).
+        /// A run output folder (with metrics.csv and scenario.ron), an ensemble folder (with
+        /// replicates.csv), or a complete sweep or merged folder (with summary.csv and
+        /// manifest.json).
         #[arg(value_name = "RESULT_DIR")]
         dir: PathBuf,
     },
@@ -39,6 +40,16 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Join the shard folders of a sweep into what one machine would have written.
     Merge(MergeArgs),
+    /// Compare two ensembles (folders, or scenario files run with the same seeds): paired
+    /// differences B − A per metric row with 95 % intervals, comparison.csv and figures.
+    Compare(crate::compare::CompareArgs),
+    /// Write RESULT_DIR/report.html: a self-contained page (figures embedded, key tables,
+    /// the scenario's question and levers, provenance) for a run, ensemble or compare folder.
+    Report {
+        /// A run, ensemble (`run --replicates`) or compare folder.
+        #[arg(value_name = "RESULT_DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// Arguments of `orechain generate`.
@@ -158,4 +169,11 @@ pub struct RunArgs {
     /// Replace an existing, non-empty output folder.
     #[arg(long)]
     pub force: bool,
+    /// Run an ensemble of N replicates, seeds derived from the run seed, and write per-seed
+    /// tables, metrics_summary.csv and median-and-band figures (docs/output-format.md).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub replicates: Option<u32>,
+    /// Worker threads for --replicates [default: one per core].
+    #[arg(short = 'j', long = "jobs", requires = "replicates", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }

@@ -8,12 +8,16 @@
 //! - [`sim`]: build a world from a scenario, step it, collect a [`sim::RunResult`].
 //! - [`output`]: tidy CSVs, manifest, figures, atomic output folders.
 //! - [`sweep`]: parameter sweeps (designs, parallel runs, journal, summaries, shards).
+//! - [`ensemble`]: one scenario under many seeds, summarised per metric row (`run --replicates`).
+//! - [`compare`]: paired differences between two ensembles (`orechain compare`).
 //! - [`app`] and [`cli`]: the command line.
 //!
 //! The model is described in `docs/ODD.md`; the output files in `docs/output-format.md`.
 
 pub mod app;
 pub mod cli;
+pub mod compare;
+pub mod ensemble;
 pub mod interrupt;
 pub mod model;
 pub mod output;

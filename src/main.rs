@@ -19,7 +19,8 @@ fn main() {
         // escaped, whichever message path quoted them. Never panic on a closed stderr (e.g. after
         // SIGHUP): the exit code still tells.
         use std::io::Write;
-        let text = orechain::scenario::error::escape_message(&e.to_string());
+        let raw = e.to_string();
+        let text = orechain::scenario::error::escape_message(&raw);
         let _ = writeln!(std::io::stderr(), "error: {text}");
         std::process::exit(e.exit_code());
     }

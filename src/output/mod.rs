@@ -1,7 +1,8 @@
 //! Output of a run: the tidy CSV tables, the provenance manifest, atomic output folders, and (from
-//! the charts module) figures.
+//! the charts module) figures, and the self-contained HTML report of a result folder.
 
 pub mod figures;
 pub mod folder;
 pub mod manifest;
+pub mod report;
 pub mod tables;

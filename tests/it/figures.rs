@@ -55,6 +55,11 @@ fn expected() -> BTreeMap<&'static str, ((u32, u32), &'static str)> {
         ),
         ("hhi_ore", (SINGLE, "Mining concentration, HHI (0–1)")),
         ("hhi_refined", (SINGLE, "Refining concentration, HHI (0–1)")),
+        // Per tonne of the mineral's unit (issue 17).
+        (
+            "price_lithium",
+            (SINGLE, "Lithium price (thousand USD/t Li)"),
+        ),
     ])
 }
 

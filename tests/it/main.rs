@@ -44,3 +44,5 @@ mod sweep_figures;
 mod scenarios;
 // Hostile messages and paper cuts (issue 18, items 11–18): bounded, escaped, honest errors.
 mod hostile_messages;
+// Ensembles, paired comparisons and HTML reports (issue 17): -j invariance, type-7 summaries, signs.
+mod ensembles;

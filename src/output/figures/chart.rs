@@ -71,6 +71,18 @@ pub struct Figure {
     pub panels: Vec<Panel>,
 }
 
+/// The 5–95 % band drawn around one line series of an ensemble figure (median line): which panel,
+/// the series' key, and `(year, low, high)` in raw units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// Panel index (0 = leftmost).
+    pub panel: usize,
+    /// Key of the series the band belongs to (its colour).
+    pub key: String,
+    /// `(year, p05, p95)` in raw metric units.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
 /// A legend entry: label, colour, and the series' line style.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LegendEntry {
@@ -82,6 +94,8 @@ pub struct LegendEntry {
     pub dashed: bool,
     /// Thick line.
     pub emphasis: bool,
+    /// A shaded swatch: the 5–95 % band of ensemble figures.
+    pub band: bool,
 }
 
 impl Figure {
@@ -100,6 +114,7 @@ impl Figure {
                     colour: s.colour,
                     dashed: s.dashed,
                     emphasis: s.emphasis,
+                    band: false,
                 });
             }
         }
@@ -119,6 +134,34 @@ impl Figure {
                     out.push(',');
                     push_field(&mut out, &s.key);
                     let _ = write!(out, ",{x},{v},");
+                    push_field(&mut out, &self.raw_unit);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
+    /// The numbers behind an ensemble figure: `panel,series,key,year,p50,p05,p95,unit`, one row per
+    /// point of each median line with its band (`p05`, `p95` empty where the series has no band).
+    pub fn banded_data_csv(&self, bands: &[Band]) -> String {
+        let mut out = String::from("panel,series,key,year,p50,p05,p95,unit\n");
+        for (i, p) in self.panels.iter().enumerate() {
+            for s in &p.series {
+                let band = bands.iter().find(|b| b.panel == i && b.key == s.key);
+                for (x, v) in &s.points {
+                    push_field(&mut out, p.label.as_deref().unwrap_or(""));
+                    out.push(',');
+                    push_field(&mut out, &s.label);
+                    out.push(',');
+                    push_field(&mut out, &s.key);
+                    let _ = write!(out, ",{x},{v},");
+                    match band.and_then(|b| b.points.iter().find(|(bx, _, _)| bx == x)) {
+                        Some((_, lo, hi)) => {
+                            let _ = write!(out, "{lo},{hi},");
+                        }
+                        None => out.push_str(",,"),
+                    }
                     push_field(&mut out, &self.raw_unit);
                     out.push('\n');
                 }
@@ -151,6 +194,59 @@ impl Figure {
             }
         }
         max
+    }
+
+    /// Leave out series that are zero at every point (they would only add a legend entry for a
+    /// line lying on the axis).
+    pub fn drop_zero_series(&mut self) {
+        for p in &mut self.panels {
+            p.series.retain(|s| s.points.iter().any(|(_, v)| *v != 0.0));
+        }
+    }
+
+    /// Line charts: a series that coincides with a series drawn before it (within 0.5 % of the
+    /// largest value) at half or more of its points is drawn dashed, so the line under it shows
+    /// through the gaps (e.g. JPN's price exactly under the USA's, CHL under CHN at 100 %).
+    /// Drawing order is that of the renderer: "Other" first, emphasised series (China, world
+    /// prices) last.
+    pub fn mark_overlaps(&mut self) {
+        if self.kind != Kind::Lines {
+            return;
+        }
+        let scale = self
+            .panels
+            .iter()
+            .flat_map(|p| &p.series)
+            .flat_map(|s| &s.points)
+            .fold(0.0f64, |m, (_, v)| m.max(v.abs()));
+        let tol = 0.005 * if scale > 0.0 { scale } else { 1.0 };
+        for p in &mut self.panels {
+            let mut order: Vec<usize> = (0..p.series.len()).collect();
+            order.sort_by_key(|&i| (p.series[i].key != "other", p.series[i].emphasis));
+            for (k, &i) in order.iter().enumerate() {
+                let own = &p.series[i];
+                if own.dashed || own.points.is_empty() {
+                    continue;
+                }
+                let covered = order[..k].iter().any(|&j| {
+                    let under = &p.series[j];
+                    let same = own
+                        .points
+                        .iter()
+                        .filter(|(x, v)| {
+                            under
+                                .points
+                                .iter()
+                                .any(|(ux, uv)| ux == x && (uv - v).abs() <= tol)
+                        })
+                        .count();
+                    2 * same >= own.points.len()
+                });
+                if covered {
+                    p.series[i].dashed = true;
+                }
+            }
+        }
     }
 
     /// Whether there is nothing to draw.
@@ -340,6 +436,49 @@ mod tests {
         assert!(picked.contains(&"CHN".to_string()));
         let picked = pick_nations(&weights, &["B".into(), "ZZZ".into()]);
         assert_eq!(picked, vec!["CHN".to_string(), "B".to_string()]);
+    }
+
+    fn line(key: &str, points: &[(f64, f64)]) -> Series {
+        Series {
+            label: key.into(),
+            key: key.into(),
+            colour: style::WORLD,
+            dashed: false,
+            emphasis: false,
+            points: points.to_vec(),
+        }
+    }
+
+    #[test]
+    fn hidden_lines_are_dashed_and_zero_series_dropped() {
+        let mut fig = Figure {
+            id: "test",
+            stem: "test".into(),
+            width: Width::Single,
+            kind: Kind::Lines,
+            y_what: "y".into(),
+            scale: Scale::plain("u"),
+            y_max: None,
+            raw_unit: "u".into(),
+            panels: vec![Panel {
+                label: None,
+                series: vec![
+                    line("USA", &[(0.0, 5.0), (1.0, 6.0), (2.0, 7.0)]),
+                    line("JPN", &[(0.0, 5.0), (1.0, 6.0), (2.0, 9.0)]),
+                    line("KOR", &[(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]),
+                    line("ZER", &[(0.0, 0.0), (1.0, 0.0)]),
+                ],
+            }],
+        };
+        fig.drop_zero_series();
+        fig.mark_overlaps();
+        let s = &fig.panels[0].series;
+        assert_eq!(s.len(), 3, "the all-zero series is gone");
+        // JPN lies on USA at 2 of its 3 points: drawn dashed over it; the others stay solid.
+        assert_eq!(
+            s.iter().map(|x| x.dashed).collect::<Vec<_>>(),
+            vec![false, true, false]
+        );
     }
 
     #[test]

@@ -109,6 +109,16 @@ impl Metrics {
         Ok(Metrics { rows, steps })
     }
 
+    /// Metrics from rows already in memory (e.g. a quantile of every row over an ensemble's
+    /// replicates); the step → year grid is taken from the rows.
+    pub fn from_rows(rows: Vec<Row>) -> Self {
+        let mut steps = BTreeMap::new();
+        for r in &rows {
+            steps.entry(r.step).or_insert(r.year);
+        }
+        Metrics { rows, steps }
+    }
+
     /// Every step with its year, in step order.
     pub fn steps(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
         self.steps.iter().map(|(s, y)| (*s, *y))
@@ -187,6 +197,10 @@ pub struct Settings {
     pub consumers: Vec<String>,
     /// Unit of each mineral (`t Li`), by mineral id.
     pub mineral_units: BTreeMap<String, String>,
+    /// Price ceiling in USD/t by `mineral|stage`: the reference price × `market.price_ceiling_ratio`.
+    pub price_ceilings: BTreeMap<String, f64>,
+    /// `market.price_ceiling_ratio` (for the ceiling's legend text).
+    pub price_ceiling_ratio: f64,
 }
 
 impl Settings {
@@ -201,6 +215,18 @@ impl Settings {
                 .iter()
                 .map(|m| (m.id.clone(), m.unit.clone()))
                 .collect(),
+            price_ceilings: s
+                .minerals
+                .iter()
+                .flat_map(|m| {
+                    let r = s.market.price_ceiling_ratio;
+                    [
+                        (format!("{}|ore", m.id), m.ore_price_usd_per_t * r),
+                        (format!("{}|refined", m.id), m.refined_price_usd_per_t * r),
+                    ]
+                })
+                .collect(),
+            price_ceiling_ratio: s.market.price_ceiling_ratio,
         }
     }
 

@@ -21,7 +21,7 @@ pub const VALUE_ADDED: &str = "value_added";
 
 /// Prices per mineral: the world price of each stage in black (refined solid, ore dashed) and the
 /// segmented price of each cut-off buyer market in that nation's colour.
-pub fn price(m: &Metrics, _s: &Settings) -> Vec<Figure> {
+pub fn price(m: &Metrics, settings: &Settings) -> Vec<Figure> {
     let years = m.years();
     let minerals: std::collections::BTreeSet<String> = m
         .commodities("price")
@@ -77,6 +77,38 @@ pub fn price(m: &Metrics, _s: &Settings) -> Vec<Figure> {
                 });
             }
         }
+        // A price that reaches its ceiling (reference × `market.price_ceiling_ratio`) runs
+        // flat along it: draw the ceiling, labelled, so the flat stretch is explained.
+        let mut ceilings: Vec<Series> = Vec::new();
+        for s in &series {
+            // Keys are `world_<stage>` or `<nation>_<stage>`.
+            let Some((_, stage)) = s.key.split_once('_') else {
+                continue;
+            };
+            let Some(&cap) = settings.price_ceilings.get(&format!("{mineral}|{stage}")) else {
+                continue;
+            };
+            let key = format!("ceiling_{stage}");
+            if cap > 0.0
+                && !ceilings.iter().any(|c| c.key == key)
+                && s.points.iter().any(|(_, v)| *v >= 0.999 * cap)
+                && let (Some(&x0), Some(&x1)) = (years.first(), years.last())
+            {
+                ceilings.push(Series {
+                    label: format!(
+                        "Ceiling, {stage} ({}× reference price)",
+                        settings.price_ceiling_ratio
+                    ),
+                    key,
+                    colour: style::OTHER,
+                    dashed: true,
+                    emphasis: false,
+                    points: vec![(x0, cap), (x1, cap)],
+                });
+            }
+        }
+        series.extend(ceilings);
+        let unit = settings.mineral_unit(&mineral).to_string();
         let mut fig = Figure {
             id: PRICE,
             stem: chart::stem(PRICE, &[&mineral]),
@@ -91,7 +123,9 @@ pub fn price(m: &Metrics, _s: &Settings) -> Vec<Figure> {
                 series,
             }],
         };
+        // Per tonne of what: the mineral's unit (`USD/t Li`, `USD/t REO`).
         fig.scale = Scale::usd_per_t(fig.data_max());
+        fig.scale.unit = fig.scale.unit.replace("USD/t", &format!("USD/{unit}"));
         if !fig.is_empty() {
             out.push(fig);
         }
@@ -101,7 +135,7 @@ pub fn price(m: &Metrics, _s: &Settings) -> Vec<Figure> {
 
 /// Unmet demand per mineral (and stage), one line per consumer nation.
 pub fn unmet_demand(m: &Metrics, s: &Settings) -> Vec<Figure> {
-    per_nation_lines(m, s, "unmet_demand", UNMET_DEMAND, |mineral, s, max| {
+    per_nation_lines(m, s, "unmet_demand", UNMET_DEMAND, |mineral, _, s, max| {
         (
             format!("Unmet {} demand", mineral_name(mineral)),
             Scale::tonnes_per_year(max, s.mineral_unit(mineral)),
@@ -118,7 +152,7 @@ pub fn domestic_processing(m: &Metrics, s: &Settings) -> Vec<Figure> {
         s,
         "domestic_processing",
         DOMESTIC_PROCESSING,
-        |mineral, _, _| {
+        |mineral, _, _, _| {
             (
                 format!("{} ore refined at home", capitalise(&mineral_name(mineral))),
                 Scale::percent(),
@@ -131,18 +165,30 @@ pub fn domestic_processing(m: &Metrics, s: &Settings) -> Vec<Figure> {
 
 /// Value added per nation (per mineral when the metric has one), as recorded.
 pub fn value_added(m: &Metrics, s: &Settings) -> Vec<Figure> {
-    per_nation_lines(m, s, "value_added_usd", VALUE_ADDED, |mineral, _, max| {
-        let what = if mineral.is_empty() {
-            "Value added".to_string()
-        } else {
-            format!("{} value added", capitalise(&mineral_name(mineral)))
-        };
-        (what, Scale::usd(max, ""), None, "USD")
-    })
+    per_nation_lines(
+        m,
+        s,
+        "value_added_usd",
+        VALUE_ADDED,
+        |mineral, stage, _, max| {
+            // Which stage's value added, and that it is a rate (annualised, docs/output-format.md).
+            let stage = match stage {
+                "ore" => " mining",
+                "refined" => " refining",
+                _ => "",
+            };
+            let what = if mineral.is_empty() {
+                format!("Value added{stage}")
+            } else {
+                format!("{}{stage} value added", capitalise(&mineral_name(mineral)))
+            };
+            (what, Scale::usd(max, "/yr"), None, "USD/yr")
+        },
+    )
 }
 
-/// Axis text, scale, fixed top, raw unit for a mineral, given the data maximum.
-type AxisFor = fn(&str, &Settings, f64) -> (String, Scale, Option<f64>, &'static str);
+/// Axis text, scale, fixed top, raw unit for a mineral and stage, given the data maximum.
+type AxisFor = fn(&str, &str, &Settings, f64) -> (String, Scale, Option<f64>, &'static str);
 
 fn per_nation_lines(
     m: &Metrics,
@@ -164,7 +210,7 @@ fn per_nation_lines(
         let series: Vec<Series> = chart::nation_series(&grid, &chosen, &years, Kind::Lines)
             .into_iter()
             // An "Other" sum of shares is meaningless; of quantities it is useful.
-            .filter(|x| !(x.key == "other" && axis(&mineral, s, 0.0).1.percent))
+            .filter(|x| !(x.key == "other" && axis(&mineral, &stage, s, 0.0).1.percent))
             .collect();
         let mut fig = Figure {
             id,
@@ -180,7 +226,7 @@ fn per_nation_lines(
                 series,
             }],
         };
-        let (what, scale, y_max, raw_unit) = axis(&mineral, s, fig.data_max());
+        let (what, scale, y_max, raw_unit) = axis(&mineral, &stage, s, fig.data_max());
         fig.y_what = what;
         fig.scale = scale;
         fig.y_max = y_max;

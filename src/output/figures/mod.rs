@@ -133,8 +133,24 @@ pub fn figure_ids() -> impl Iterator<Item = &'static str> {
     FAMILIES.iter().map(|f| f.id)
 }
 
-/// The figures the settings ask for, built from the metrics (not yet drawn).
+/// The figures the settings ask for, built from the metrics (not yet drawn): series that are zero
+/// throughout are left out, and line series hidden under another are drawn dashed
+/// ([`Figure::drop_zero_series`], [`Figure::mark_overlaps`]).
 pub fn build_figures(metrics: &Metrics, settings: &Settings) -> Vec<Figure> {
+    build_figures_raw(metrics, settings)
+        .into_iter()
+        .map(|mut f| {
+            f.drop_zero_series();
+            f.mark_overlaps();
+            f
+        })
+        .filter(|f| !f.is_empty())
+        .collect()
+}
+
+/// The figures as the families build them, every series kept (ensemble bands need the series
+/// of the quantile figures even where they are zero throughout).
+pub fn build_figures_raw(metrics: &Metrics, settings: &Settings) -> Vec<Figure> {
     FAMILIES
         .iter()
         .filter(|f| settings.wants(f.id))
@@ -165,6 +181,41 @@ pub fn draw_figures(figures: &[Figure]) -> Result<Vec<(String, Vec<u8>)>, Figure
                 (format!("{}.svg", fig.stem), render::svg(fig).map_err(fail)?),
                 (format!("{}.png", fig.stem), render::png(fig).map_err(fail)?),
                 (format!("{}.csv", fig.stem), fig.data_csv().into_bytes()),
+            ])
+        })
+        .collect();
+    let mut out = Vec::with_capacity(figures.len() * 3);
+    for files in drawn {
+        out.extend(files?);
+    }
+    Ok(out)
+}
+
+/// Draw line figures with 5–95 % bands (ensemble and comparison figures): for each,
+/// `<stem>.svg`, `<stem>.png` and `<stem>.csv` (the data with `p50,p05,p95` columns,
+/// [`Figure::banded_data_csv`]), in figure order, drawn in parallel.
+pub fn draw_banded(
+    figures: &[(Figure, Vec<chart::Band>)],
+) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
+    ensure_font()?;
+    type Files = [(String, Vec<u8>); 3];
+    let drawn: Vec<Result<Files, FigureError>> = figures
+        .par_iter()
+        .map(|(fig, bands)| {
+            let fail = |e: String| FigureError::Render(format!("figure `{}`: {e}", fig.stem));
+            Ok([
+                (
+                    format!("{}.svg", fig.stem),
+                    render::svg_banded(fig, bands).map_err(fail)?,
+                ),
+                (
+                    format!("{}.png", fig.stem),
+                    render::png_banded(fig, bands).map_err(fail)?,
+                ),
+                (
+                    format!("{}.csv", fig.stem),
+                    fig.banded_data_csv(bands).into_bytes(),
+                ),
             ])
         })
         .collect();
@@ -214,6 +265,8 @@ pub enum FolderKind {
     Run,
     /// A sweep folder (`design.csv` and `results.csv`).
     Sweep,
+    /// An ensemble folder (`replicates.csv`, from `orechain run --replicates`).
+    Ensemble,
 }
 
 /// Tell a run folder from a sweep folder by the files in it.
@@ -226,6 +279,8 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind, FigureError> {
     }
     if dir.join("design.csv").is_file() && dir.join("results.csv").is_file() {
         Ok(FolderKind::Sweep)
+    } else if dir.join("replicates.csv").is_file() {
+        Ok(FolderKind::Ensemble)
     } else if dir.join("metrics.csv").is_file() {
         Ok(FolderKind::Run)
     } else {
@@ -242,5 +297,6 @@ pub fn render_folder(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> 
     match folder_kind(dir)? {
         FolderKind::Run => render_run(dir),
         FolderKind::Sweep => sweep::render_sweep_folder(dir),
+        FolderKind::Ensemble => crate::ensemble::figures::render_folder(dir),
     }
 }

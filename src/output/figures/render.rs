@@ -14,7 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontDesc, FontStyle, FontTransform, RGBColor};
 
 use super::bitmap_text::CrispText;
-use super::chart::{Figure, Kind, LegendEntry};
+use super::chart::{Band, Figure, Kind, LegendEntry};
 use super::style::{self, Width};
 
 /// Drawing failed inside plotters (an internal error: the inputs were already checked).
@@ -43,8 +43,31 @@ impl Drawing for Figure {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        draw(root, self)
+        draw(root, self, &[])
     }
+}
+
+/// A line figure with 5–95 % bands around its (median) lines: ensemble and comparison figures.
+struct Banded<'a>(&'a Figure, &'a [Band]);
+
+impl Drawing for Banded<'_> {
+    fn width(&self) -> Width {
+        self.0.width
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        draw(root, self.0, self.1)
+    }
+}
+
+/// A figure with bands as SVG (see [`svg`]).
+pub fn svg_banded(fig: &Figure, bands: &[Band]) -> Result<Vec<u8>, String> {
+    svg_of(&Banded(fig, bands))
+}
+
+/// A figure with bands as PNG (see [`png`]).
+pub fn png_banded(fig: &Figure, bands: &[Band]) -> Result<Vec<u8>, String> {
+    png_of(&Banded(fig, bands))
 }
 
 /// The figure as SVG text, sized in inches (with a pixel `viewBox` at 300 per inch) so that it
@@ -139,14 +162,27 @@ pub(super) fn err<E: std::fmt::Debug>(e: E) -> String {
 }
 
 /// Draw the whole figure onto `root`.
-fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> DrawResult {
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fig: &Figure,
+    bands: &[Band],
+) -> DrawResult {
     let layout = Layout::new();
     root.fill(&WHITE).map_err(err)?;
     let (w, h) = root.dim_in_pixel();
     let inner = root.margin(layout.margin, layout.margin, layout.margin, layout.margin);
 
     // Legend first: measure, flow into rows, reserve its strip.
-    let entries = fig.legend();
+    let mut entries = fig.legend();
+    if !bands.is_empty() {
+        entries.push(LegendEntry {
+            label: "Median; band: 5–95 % of seeds".into(),
+            colour: style::OTHER,
+            dashed: false,
+            emphasis: false,
+            band: true,
+        });
+    }
     let rows = flow_legend(root, &entries, w as i32 - 2 * layout.margin, &layout)?;
     let legend_h = if entries.is_empty() {
         0
@@ -157,7 +193,11 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
     let (plots, legend) = inner.split_vertically(plot_h);
 
     // Y axis: scaled values, nice ticks shared by all panels.
-    let max_raw = fig.y_max.unwrap_or_else(|| fig.data_max());
+    let band_hi = bands
+        .iter()
+        .flat_map(|b| &b.points)
+        .fold(f64::NEG_INFINITY, |m, (_, _, hi)| m.max(*hi));
+    let max_raw = fig.y_max.unwrap_or_else(|| fig.data_max()).max(band_hi);
     let max = max_raw / fig.scale.divisor;
     let min = fig
         .panels
@@ -165,8 +205,22 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
         .flat_map(|p| &p.series)
         .flat_map(|s| &s.points)
         .map(|(_, v)| v / fig.scale.divisor)
+        .chain(
+            bands
+                .iter()
+                .flat_map(|b| &b.points)
+                .map(|(_, lo, _)| lo / fig.scale.divisor),
+        )
         .fold(0.0f64, f64::min);
-    let y_ticks = style::nice_ticks(min, if max > 0.0 { max } else { 1.0 }, 5);
+    let mut y_ticks = style::nice_ticks(min, if max > 0.0 { max } else { 1.0 }, 5);
+    // A line running along the top tick (a price at its ceiling) gets a tick of headroom.
+    if fig.kind == Kind::Lines
+        && fig.y_max.is_none()
+        && max > 0.0
+        && y_ticks.last().is_some_and(|t| max >= 0.98 * t)
+    {
+        y_ticks = style::nice_ticks(min, max * 1.06, 5);
+    }
     let y_step = if y_ticks.len() > 1 {
         y_ticks[1] - y_ticks[0]
     } else {
@@ -176,7 +230,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
     // by the plotting area's edge.
     let y_first = y_ticks[0];
     let y_last = *y_ticks.last().unwrap_or(&1.0);
-    let pad = 0.02 * (y_last - y_first);
+    let pad = 0.03 * (y_last - y_first);
     let (y_lo, y_hi) = match fig.kind {
         Kind::Lines => (y_first - pad, y_last + pad),
         Kind::StackedArea | Kind::StackedBars => (y_first, y_last + pad),
@@ -303,6 +357,23 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Draw
         }
 
         let d = fig.scale.divisor;
+        // Bands first, under every line: the series' colour, mostly transparent.
+        for band in bands.iter().filter(|b| b.panel == i) {
+            let Some(s) = panel.series.iter().find(|s| s.key == band.key) else {
+                continue;
+            };
+            let mut outline: Vec<(f64, f64)> =
+                band.points.iter().map(|(x, _, hi)| (*x, hi / d)).collect();
+            outline.extend(band.points.iter().rev().map(|(x, lo, _)| (*x, lo / d)));
+            if outline.len() > 2 {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        outline,
+                        s.colour.mix(0.18).filled(),
+                    )))
+                    .map_err(err)?;
+            }
+        }
         match fig.kind {
             Kind::Lines => {
                 // "Other" first and emphasised lines (China) last, so the lines that matter are on
@@ -479,6 +550,14 @@ fn draw_legend<DB: DrawingBackend>(
             let e = &entries[*i];
             let x = *x;
             match kind {
+                Kind::Lines if e.band => {
+                    let half = layout.legend_row / 4;
+                    area.draw(&Rectangle::new(
+                        [(x, y - half), (x + layout.swatch, y + half)],
+                        e.colour.mix(0.35).filled(),
+                    ))
+                    .map_err(err)?;
+                }
                 Kind::Lines => {
                     let width = px(if e.emphasis {
                         style::EMPHASIS_LINE_PT

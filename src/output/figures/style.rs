@@ -361,15 +361,22 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Integer-year ticks from `first` to `last` (inclusive), at most `max_ticks` of them, spaced by 1,
-/// 2, 4, 5, 10, 20 or 50 years and starting at the first year.
+/// Integer-year ticks between `first` and `last` (inclusive) at round years: the multiples of the
+/// smallest step of 1, 2, 5, 10, 20, 50 or 100 years that gives at most `max_ticks` ticks
+/// (2025, 2030, 2035, 2040 for a 2024–2040 run). A span with no multiple gets `first`.
 pub fn year_ticks(first: i32, last: i32, max_ticks: usize) -> Vec<i32> {
-    let span = (last - first).max(0);
-    let step = [1, 2, 4, 5, 10, 20, 50]
-        .into_iter()
-        .find(|s| (span / s + 1) as usize <= max_ticks)
-        .unwrap_or(100);
-    (first..=last).step_by(step as usize).collect()
+    let multiples = |step: i32| -> Vec<i32> {
+        (first..=last.max(first))
+            .filter(|y| y.rem_euclid(step) == 0)
+            .collect()
+    };
+    for step in [1, 2, 5, 10, 20, 50, 100] {
+        let ticks = multiples(step);
+        if ticks.len() <= max_ticks.max(1) {
+            return if ticks.is_empty() { vec![first] } else { ticks };
+        }
+    }
+    multiples(100)
 }
 
 /// Decimals needed to print ticks spaced by `step` without losing information.
@@ -430,11 +437,13 @@ mod tests {
             nice_ticks(0.0, 87.0, 5),
             vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
         );
+        assert_eq!(year_ticks(2024, 2040, 6), vec![2025, 2030, 2035, 2040]);
         assert_eq!(
-            year_ticks(2024, 2040, 6),
-            vec![2024, 2028, 2032, 2036, 2040]
+            year_ticks(2024, 2040, 12),
+            vec![2024, 2026, 2028, 2030, 2032, 2034, 2036, 2038, 2040]
         );
         assert_eq!(year_ticks(2024, 2026, 6), vec![2024, 2025, 2026]);
+        assert_eq!(year_ticks(2031, 2034, 1), vec![2031]);
     }
 
     #[test]
