@@ -139,13 +139,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
     // A folder that cannot be used (a parent is a file, no permission) is the user's to fix and is
     // found before any work is done: exit 2. Failures later, while writing, are exit 1.
-    let staged = StagedDir::create(&out_dir, args.force, OutputKind::Run).map_err(|e| match e {
-        FolderError::Io { .. } => AppError::BadInput(format!(
-            "cannot use the output folder `{}`: {e}",
-            out_dir.display()
-        )),
-        FolderError::Exists { .. } | FolderError::NotOrechain { .. } => AppError::from(e),
-    })?;
+    let staged = stage_output(&out_dir, args.force, OutputKind::Run)?;
 
     // A non-finite value stops the run (exit 1); the staging folder is removed on drop.
     let result =
@@ -478,4 +472,21 @@ fn runs_failed(report: &crate::sweep::SweepReport) -> Result<(), AppError> {
         )));
     }
     Ok(())
+}
+
+/// Opens the staging folder of a result folder of `kind` at `out_dir`. A folder that cannot be
+/// used (a parent is a file, no permission) is the user's to fix: exit 2, as is an existing folder
+/// without `--force` or one orechain did not write.
+pub(crate) fn stage_output(
+    out_dir: &std::path::Path,
+    force: bool,
+    kind: OutputKind,
+) -> Result<StagedDir, AppError> {
+    StagedDir::create(out_dir, force, kind).map_err(|e| match e {
+        FolderError::Io { .. } => AppError::BadInput(format!(
+            "cannot use the output folder `{}`: {e}",
+            out_dir.display()
+        )),
+        FolderError::Exists { .. } | FolderError::NotOrechain { .. } => AppError::from(e),
+    })
 }

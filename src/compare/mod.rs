@@ -18,7 +18,7 @@ use crate::app::AppError;
 use crate::ensemble::{self, stats::Stats, table};
 use crate::output::figures::chart::{Band, Figure, Kind, Panel, Series};
 use crate::output::figures::style::{self, Scale, Width};
-use crate::output::folder::{FolderError, StagedDir};
+use crate::output::folder::OutputKind;
 use crate::output::manifest::{Manifest, rfc3339_utc};
 
 /// Arguments of `orechain compare`.
@@ -127,13 +127,7 @@ pub fn compare_command(args: &CompareArgs, argv: Vec<String>) -> Result<PathBuf,
     } else {
         None
     };
-    let staged = StagedDir::create(&out_dir, args.force).map_err(|e| match e {
-        FolderError::Io { .. } => AppError::BadInput(format!(
-            "cannot use the output folder `{}`: {e}",
-            out_dir.display()
-        )),
-        FolderError::Exists { .. } => AppError::from(e),
-    })?;
+    let staged = crate::app::stage_output(&out_dir, args.force, OutputKind::Compare)?;
     let (dir_a, dir_b, order) = match (scenarios, folder_seeds) {
         (Some((la, lb)), _) => {
             let opts = ensemble::Options {

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::app::AppError;
 use crate::cli::RunArgs;
 use crate::output::figures::data::Settings;
-use crate::output::folder::{FolderError, StagedDir};
+use crate::output::folder::{OutputKind, StagedDir};
 use crate::output::manifest::{Manifest, ManifestFile, rfc3339_utc, sha256_hex};
 use crate::output::tables;
 use crate::scenario::Loaded;
@@ -186,13 +186,7 @@ pub fn run_ensemble(loaded: &Loaded, out_dir: &Path, opts: &Options) -> Result<P
         )));
     }
     let s = loaded.scenario.scenario();
-    let staged = StagedDir::create(out_dir, opts.force).map_err(|e| match e {
-        FolderError::Io { .. } => AppError::BadInput(format!(
-            "cannot use the output folder `{}`: {e}",
-            out_dir.display()
-        )),
-        FolderError::Exists { .. } => AppError::from(e),
-    })?;
+    let staged = crate::app::stage_output(&out_dir, opts.force, OutputKind::Ensemble)?;
     let seeds = seeds(s.run.seed, opts.replicates);
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(j) = opts.jobs {

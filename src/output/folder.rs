@@ -118,6 +118,10 @@ pub enum OutputKind {
     Shard,
     /// `orechain merge`.
     Merge,
+    /// `orechain run --replicates`.
+    Ensemble,
+    /// `orechain compare`.
+    Compare,
 }
 
 impl OutputKind {
@@ -128,6 +132,8 @@ impl OutputKind {
             OutputKind::Sweep => "sweep",
             OutputKind::Shard => "shard",
             OutputKind::Merge => "merge",
+            OutputKind::Ensemble => "ensemble",
+            OutputKind::Compare => "compare",
         }
     }
 
@@ -137,6 +143,8 @@ impl OutputKind {
             OutputKind::Sweep,
             OutputKind::Shard,
             OutputKind::Merge,
+            OutputKind::Ensemble,
+            OutputKind::Compare,
         ]
         .into_iter()
         .find(|k| k.as_str() == word)
@@ -270,9 +278,11 @@ pub fn check_replaceable(path: &Path) -> Result<(), String> {
         Err(e) => return Err(format!("its `manifest.json` is missing or unusable ({e})")),
     };
     let parsed = match kind {
-        OutputKind::Run => serde_json::from_str::<super::manifest::Manifest>(&text)
-            .map(|m| m.engine)
-            .map_err(|e| e.to_string()),
+        OutputKind::Run | OutputKind::Ensemble | OutputKind::Compare => {
+            serde_json::from_str::<super::manifest::Manifest>(&text)
+                .map(|m| m.engine)
+                .map_err(|e| e.to_string())
+        }
         OutputKind::Sweep | OutputKind::Shard | OutputKind::Merge => {
             serde_json::from_str::<crate::sweep::manifest::SweepManifest>(&text)
                 .map(|m| m.engine)
