@@ -141,4 +141,8 @@ pub struct RunArgs {
     /// Replace an existing, non-empty output folder.
     #[arg(long)]
     pub force: bool,
+    /// Cap, in MB, on what the run's tables (metrics.csv, flows.csv, events.csv) may write; a
+    /// run that would write more stops with an error before filling the disk.
+    #[arg(long, value_name = "MB", default_value_t = crate::output::tables::DEFAULT_MAX_OUTPUT_MB)]
+    pub max_output_mb: u64,
 }

@@ -14,7 +14,9 @@
 pub mod atomic;
 pub mod design;
 pub mod exec;
+pub mod input;
 pub mod journal;
+pub mod lock;
 pub mod manifest;
 pub mod merge;
 pub mod outcome;
@@ -34,7 +36,8 @@ use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
 use crate::output::tables::push_field;
 use crate::scenario::{Problem, ScenarioError};
 use atomic::AtomicFile;
-use journal::{JOURNAL_FILE, JournalIndex, JournalWriter};
+use journal::{IndexError, JOURNAL_FILE, JournalIndex, JournalWriter, Torn};
+use lock::SweepLock;
 use manifest::{MANIFEST_FILE, ManifestParameter, Shard, SweepManifest};
 use spec::{Design, Plan};
 
@@ -133,8 +136,13 @@ fn io_error(what: &str, path: &Path, e: impl fmt::Display) -> SweepError {
     SweepError::Internal(format!("cannot {what} `{}`: {e}", path.display()))
 }
 
-/// Stream `design.csv` (header and one row per run) to `out`, returning its SHA-256.
+/// Stream `design.csv` (header and one row per run) to `out`, returning its SHA-256. A design
+/// larger than the sweep file's `max_design_mb` is refused as soon as it passes the cap (the first
+/// call, with `out = None`, runs before anything is written).
 fn design_rows(plan: &Plan, mut out: Option<&mut AtomicFile>) -> Result<String, SweepError> {
+    let cap_mb = plan.file.max_design_mb;
+    let cap = cap_mb.saturating_mul(1_000_000);
+    let mut bytes = 0u64;
     let mut hasher = Sha256::new();
     let mut line = String::from("run_id,point_id,replicate,seed");
     for name in &plan.names {
@@ -143,6 +151,16 @@ fn design_rows(plan: &Plan, mut out: Option<&mut AtomicFile>) -> Result<String, 
     }
     line.push('\n');
     let mut emit = |line: &str| -> Result<(), SweepError> {
+        bytes += line.len() as u64;
+        if bytes > cap {
+            return Err(SweepError::BadInput(format!(
+                "design.csv of this sweep would be larger than its cap of {cap_mb} MB \
+                 ({} runs of {} parameter(s)); use fewer points or replicates, or raise the cap \
+                 with `max_design_mb: N` in the sweep file",
+                plan.total_runs(),
+                plan.names.len()
+            )));
+        }
         hasher.update(line.as_bytes());
         if let Some(out) = out.as_deref_mut() {
             out.write_str(line)
@@ -219,15 +237,17 @@ fn write_design_matrix(plan: &Plan, dir: &Path) -> Result<(), SweepError> {
         .map_err(|e| SweepError::Internal(e.to_string()))
 }
 
-/// Make `dir` ready: fresh (created or replaced with `--force`) or resumed (same sweep). Returns
-/// the previous manifest when resuming.
+/// Make `dir` ready: fresh (created or replaced with `--force`) or resumed (same sweep), and
+/// locked ([`lock`]) before anything in it changes. Returns the previous manifest when resuming,
+/// and the lock, held until the sweep ends.
 fn prepare_folder(
     opts: &SweepOptions,
     design_hash: &str,
-) -> Result<Option<SweepManifest>, SweepError> {
+) -> Result<(Option<SweepManifest>, SweepLock), SweepError> {
     let dir = &opts.out_dir;
     let occupied = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) || dir.is_file();
     if occupied && opts.resume {
+        let held = SweepLock::acquire(dir)?;
         let previous = SweepManifest::read(dir).map_err(|e| {
             SweepError::BadInput(format!("cannot resume in `{}`: {e}", dir.display()))
         })?;
@@ -260,7 +280,7 @@ fn prepare_folder(
             )));
         }
         atomic::remove_leftovers(dir).map_err(|e| io_error("clean", dir, e))?;
-        return Ok(Some(previous));
+        return Ok((Some(previous), held));
     }
     if occupied {
         if !opts.force {
@@ -277,10 +297,11 @@ fn prepare_folder(
                 dir.display()
             )));
         }
+        SweepLock::check_free(dir)?;
         std::fs::remove_dir_all(dir).map_err(|e| io_error("remove", dir, e))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
-    Ok(None)
+    Ok((None, SweepLock::acquire(dir)?))
 }
 
 /// The manifest of a plan, without run counts, times or files.
@@ -424,6 +445,45 @@ fn shell_word(word: &str) -> String {
     }
 }
 
+/// A journal that cannot be read: a damaged line is the user's to fix (exit 2), never copied
+/// into the tables.
+fn journal_error(e: IndexError) -> SweepError {
+    match e {
+        IndexError::Malformed(m) => SweepError::BadInput(format!(
+            "cannot resume from the journal: {m}. Its lines are written only by orechain; remove \
+             the damaged line (that run is then executed again) or start again with --force"
+        )),
+        IndexError::Duplicate(_) => SweepError::BadInput(format!(
+            "cannot resume from the journal: {e}; start again with --force"
+        )),
+    }
+}
+
+/// On `--resume`: the folder's `design.csv` must be exactly the design this sweep file generates
+/// (the tables are written from it, so a truncated or edited copy would silently drop or mislabel
+/// runs).
+fn check_design_unchanged(dir: &Path, design_sha: &str) -> Result<(), SweepError> {
+    let path = dir.join(DESIGN_FILE);
+    let on_disk = input::sha256_file(&path).map_err(|e| {
+        SweepError::BadInput(format!(
+            "cannot resume in `{}`: cannot read `{}`: {e}",
+            dir.display(),
+            path.display()
+        ))
+    })?;
+    if on_disk != design_sha {
+        return Err(SweepError::BadInput(format!(
+            "cannot resume in `{}`: `{}` was changed since the sweep started (its SHA-256 is \
+             {}…, the design of this sweep file is {}…). Restore it, or start again with --force",
+            dir.display(),
+            path.display(),
+            &on_disk[..12],
+            &design_sha[..12]
+        )));
+    }
+    Ok(())
+}
+
 /// Run a sweep (or one shard of it) into `opts.out_dir`, resuming if asked.
 pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepError> {
     let started = SystemTime::now();
@@ -436,7 +496,10 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
         &plan.file.outcomes,
         plan.replicates(),
     );
-    let previous = prepare_folder(opts, &hash)?;
+    let (previous, _lock) = prepare_folder(opts, &hash)?;
+    if previous.is_some() {
+        check_design_unchanged(dir, &design_sha)?;
+    }
     let mut m = plan_manifest(plan, &hash);
     m.args = opts.args.clone();
     m.shard = opts.shard;
@@ -463,8 +526,7 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
 
     let journal_path = dir.join(JOURNAL_FILE);
     let journals = [journal_path.clone()];
-    let index = JournalIndex::open(&journals, total)
-        .map_err(|e| SweepError::Internal(format!("cannot read the journal: {e}")))?;
+    let index = JournalIndex::open(&journals, total, Torn::Cut).map_err(journal_error)?;
     let in_shard = |run_id: u64| opts.shard.is_none_or(|s| s.contains(run_id));
     let todo = (0..total).filter(|&r| in_shard(r) && !index.has(r)).count() as u64;
     let writer =
@@ -486,8 +548,7 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
     // From here on Ctrl-C ends the process at once (the tables are rebuilt on resume).
     drop(graceful);
 
-    let index = JournalIndex::open(&journals, total)
-        .map_err(|e| SweepError::Internal(format!("cannot read the journal: {e}")))?;
+    let index = JournalIndex::open(&journals, total, Torn::Cut).map_err(journal_error)?;
     let names: Vec<String> = plan.file.outcomes.iter().map(|o| o.name.clone()).collect();
     let totals = summary::write_tables(
         &summary::Tables {
@@ -497,6 +558,7 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
             include: &in_shard,
             summary: opts.shard.is_none(),
             sobol_parameters: sobol_parameters(plan),
+            total_runs: total,
         },
         dir,
     )?;

@@ -38,3 +38,5 @@ mod regressions;
 mod sweep_figures;
 // The scenario library (issue 8): every shipped scenario and sweep loads and runs a few steps.
 mod scenarios;
+// Hostile integrity (issue 18): merge bounds, folder lock, tampered shards and journals, caps.
+mod hostile_integrity;

@@ -365,10 +365,12 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
 /// 2, 4, 5, 10, 20 or 50 years and starting at the first year.
 pub fn year_ticks(first: i32, last: i32, max_ticks: usize) -> Vec<i32> {
     let span = (last - first).max(0);
+    // Beyond 50 years a tick, the spacing grows with the span, so the tick count stays bounded
+    // whatever years a file holds.
     let step = [1, 2, 4, 5, 10, 20, 50]
         .into_iter()
         .find(|s| (span / s + 1) as usize <= max_ticks)
-        .unwrap_or(100);
+        .unwrap_or_else(|| (span / max_ticks.max(1) as i32 + 1).max(100));
     (first..=last).step_by(step as usize).collect()
 }
 
