@@ -247,10 +247,17 @@ fn prepare_folder(
     let dir = &opts.out_dir;
     let occupied = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) || dir.is_file();
     if occupied && opts.resume {
+        let read = || {
+            SweepManifest::read(dir).map_err(|e| {
+                SweepError::BadInput(format!("cannot resume in `{}`: {e}", dir.display()))
+            })
+        };
+        // A folder without a sweep manifest gets no lock file (it may be anyone's folder); the
+        // manifest is read again under the lock, as the process that held it may have
+        // rewritten it.
+        read()?;
         let held = SweepLock::acquire(dir)?;
-        let previous = SweepManifest::read(dir).map_err(|e| {
-            SweepError::BadInput(format!("cannot resume in `{}`: {e}", dir.display()))
-        })?;
+        let previous = read()?;
         if previous.design_hash != design_hash {
             return Err(SweepError::BadInput(format!(
                 "`{}` holds a different sweep (design hash {}…, this sweep {}…): the sweep file, \

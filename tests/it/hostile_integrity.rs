@@ -234,7 +234,7 @@ fn issue18_two_real_resumes_at_once_the_second_is_refused_and_the_folder_stays_r
     let t = tmp();
     // Long runs so that the first sweep is still running when the second starts.
     let text = format!(
-        r#"Sweep(name: "slow", base: "{}", sets: ["run.end_year=2100"], seed: 1, replicates: 40,
+        r#"Sweep(name: "slow", base: "{}", sets: ["run.end_year=2100"], seed: 1, replicates: 200,
     design: (kind: "grid"),
     outcomes: [(name: "p", metric: "production", mineral: "lithium", stage: "ore", nation: "CHL")])
 "#,
@@ -260,11 +260,15 @@ fn issue18_two_real_resumes_at_once_the_second_is_refused_and_the_folder_stays_r
     }
     let second = orechain(&["sweep", "slow.ron", "-o", "out", "--resume"], t.path());
     let (code, _, err) = outcome(&second);
-    let still_running = first.try_wait().expect("wait").is_none();
-    if still_running {
-        assert_eq!(code, 2, "{err}");
-        assert!(err.contains(&format!("PID {pid}")), "{err}");
-    }
+    assert!(
+        first.try_wait().expect("wait").is_none(),
+        "the first sweep (200 runs of 77 years on one thread) is still running"
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("in use by another orechain process (PID {pid})")),
+        "{err}"
+    );
     assert!(
         first.wait().expect("wait").success(),
         "the first sweep finishes"
@@ -395,7 +399,7 @@ fn issue18_merge_verifies_shard_hashes_and_never_writes_its_inputs() {
         1,
     );
     std::fs::write(s1.join("journal.tsv"), &edited).expect("edit");
-    let before = (snapshot(&s0), snapshot(&s1));
+    let s0_before = snapshot(&s0);
     let err = merge(t.path(), &[&s0, &s1], "merged", 2);
     assert!(
         err.contains("journal.tsv` is not the file its shard wrote"),
@@ -430,7 +434,7 @@ fn issue18_merge_verifies_shard_hashes_and_never_writes_its_inputs() {
     let err = merge(t.path(), &[&s0, &s1], "merged", 2);
     assert!(err.contains("design hash"), "{err}");
     std::fs::write(s1.join("design.csv"), &design).expect("restore");
-    assert_eq!(before.0, snapshot(&s0), "merge never writes its inputs");
+    assert_eq!(s0_before, snapshot(&s0), "merge never writes its inputs");
 
     // Restored manifests merge fine, and the inputs are untouched.
     let s1_clean = {
@@ -441,7 +445,6 @@ fn issue18_merge_verifies_shard_hashes_and_never_writes_its_inputs() {
     let inputs = (snapshot(&s1_clean.0), snapshot(&s1_clean.1));
     merge(t.path(), &[&s1_clean.0, &s1_clean.1], "merged", 0);
     assert_eq!(inputs, (snapshot(&s1_clean.0), snapshot(&s1_clean.1)));
-    let _ = before.1;
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -682,7 +685,7 @@ fn issue18_a_fifo_journal_does_not_hang_resume_or_merge() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not a regular file"), "{err}");
 
-    let (s0, s1) = two_shards(&t.path().join("out").parent().expect("t").to_path_buf());
+    let (s0, s1) = two_shards(t.path());
     std::fs::remove_file(s1.join("journal.tsv")).expect("remove");
     mkfifo(&s1.join("journal.tsv"));
     let (code, err) = finish_within_a_minute(spawn(

@@ -46,6 +46,10 @@ pub struct Metrics {
 /// those steps keeps `plot`'s memory flat in the number of steps.
 pub const MAX_FIGURE_STEPS: u64 = 1_000;
 
+/// Metrics recorded per step and drawn as calendar-year totals (investment, state finance,
+/// incidents): when a long run is thinned, their rows are summed into the drawn steps.
+pub const SUMMED_METRICS: [&str; 3] = ["investment_usd", "state_finance_usd", "incidents"];
+
 /// Largest year span a figure's axis may have when the run's horizon is unknown (no
 /// `scenario.ron`): a run has at most 100,000 steps and at least one per year.
 pub const MAX_YEAR_SPAN: f64 = 100_000.0;
@@ -186,9 +190,17 @@ impl Metrics {
                     }
                 }
             }
-            if step % stride != 0 {
+            // Thinning: a step between drawn steps is dropped, except the amounts drawn as
+            // totals, which are added to the drawn step that starts their block (so totals over
+            // the run are kept; a block's amount is shown in the year of its first step).
+            let (step, year) = if step.is_multiple_of(stride) {
+                (step, year)
+            } else if SUMMED_METRICS.contains(&field(2)) {
+                let block = step - step % stride;
+                (block, horizon.map_or(year, |h| h.year(block)))
+            } else {
                 continue;
-            }
+            };
             let value = number(7)?;
             steps.entry(step).or_insert(year);
             rows.push(Row {
@@ -352,5 +364,39 @@ mod tests {
         assert!(e.to_string().contains("metrics.csv:2"), "{e}");
         let e = Metrics::parse("a,b\n1,2\n", "metrics.csv").expect_err("wrong header");
         assert!(e.to_string().contains("missing column `step`"), "{e}");
+    }
+
+    #[test]
+    fn long_runs_are_thinned_keeping_totals_and_edited_years_are_refused() {
+        // 2000 steps: every second step is drawn.
+        let h = Horizon {
+            start_year: 2024,
+            end_year: 2523,
+            steps_per_year: 4,
+        };
+        assert_eq!((h.steps(), h.stride()), (2000, 2));
+        let mut text = String::from("step,year,metric,mineral,stage,nation,partner,value\n");
+        for step in 0..2000u32 {
+            let year = h.year(step);
+            text.push_str(&format!("{step},{year},capacity,lithium,ore,CHL,,1\n"));
+            text.push_str(&format!(
+                "{step},{year},investment_usd,lithium,ore,CHL,USA,10\n"
+            ));
+        }
+        let m = Metrics::read(text.as_bytes(), "metrics.csv", Some(h)).expect("reads");
+        assert_eq!(m.years().len(), 1000);
+        let capacity = m.grid("capacity", |_| true, |r| r.nation.clone());
+        assert_eq!(capacity["CHL"].len(), 1000);
+        let invested: f64 = m.grid("investment_usd", |_| true, |r| r.nation.clone())["CHL"]
+            .iter()
+            .map(|v| v.unwrap_or(0.0))
+            .sum();
+        assert_eq!(invested, 20_000.0, "every step's amount is kept");
+
+        let edited = text.replacen("1,2024.25,capacity", "1,1e9,capacity", 1);
+        let e = Metrics::read(edited.as_bytes(), "metrics.csv", Some(h)).expect_err("edited");
+        assert!(e.to_string().contains("does not match step 1"), "{e}");
+        let e = Metrics::read(edited.as_bytes(), "metrics.csv", None).expect_err("no horizon");
+        assert!(e.to_string().contains("year"), "{e}");
     }
 }
