@@ -252,10 +252,14 @@ fn prepare_folder(
                 SweepError::BadInput(format!("cannot resume in `{}`: {e}", dir.display()))
             })
         };
-        // A folder without a sweep manifest gets no lock file (it may be anyone's folder); the
+        // A folder without a sweep manifest gets no lock file (it may be anyone's folder), but
+        // a sweep that has just started holds its lock before it writes its manifest; the
         // manifest is read again under the lock, as the process that held it may have
         // rewritten it.
-        read()?;
+        if let Err(e) = read() {
+            SweepLock::check_free(dir)?;
+            return Err(e);
+        }
         let held = SweepLock::acquire(dir)?;
         let previous = read()?;
         if previous.design_hash != design_hash {
