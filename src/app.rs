@@ -141,41 +141,52 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
     // found before any work is done: exit 2. Failures later, while writing, are exit 1.
     let staged = stage_output(&out_dir, args.force, OutputKind::Run)?;
 
-    // A non-finite value stops the run (exit 1); the staging folder is removed on drop.
-    let result =
-        crate::sim::try_run(&loaded.scenario).map_err(|e| AppError::Internal(e.to_string()))?;
+    // The tables stream into the staging folder as steps complete, so memory does not grow with
+    // the number of steps. A non-finite value stops the run (exit 1), the output cap too (exit
+    // 2); the staging folder is removed on drop.
+    let calendar = tables::Calendar {
+        start_year: s.run.start_year,
+        steps_per_year: s.run.steps_per_year,
+    };
+    let mut writer = tables::TableWriter::create(
+        staged.path(),
+        calendar,
+        loaded.scenario.steps(),
+        args.max_output_mb,
+    )
+    .map_err(|e| AppError::Internal(format!("cannot write the run's tables: {e}")))?;
+    let result = match crate::sim::try_run_streaming(&loaded.scenario, &mut writer) {
+        Ok(result) => result,
+        Err(e) if writer.cap_reached() => return Err(AppError::BadInput(e.to_string())),
+        Err(e) => return Err(AppError::Internal(e.to_string())),
+    };
+    writer
+        .finish()
+        .map_err(|e| AppError::Internal(format!("cannot write the run's tables: {e}")))?;
 
     let resolved = loaded.resolved_ron();
-    let internal = |e: tables::NonFinite| AppError::Internal(e.to_string());
-    let metrics_csv = tables::metrics_csv(&result).map_err(internal)?;
-    let drawn = if args.no_figures {
-        Vec::new()
-    } else {
-        // Drawn from the CSV text just produced, exactly as `orechain plot` would from the folder.
-        let settings = figures::data::Settings::from_scenario(s);
-        figures::render_run_csv(&metrics_csv, &settings)
-            .map_err(|e| AppError::Internal(format!("cannot draw figures of this run: {e}")))?
-    };
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("scenario.ron".into(), resolved.clone().into_bytes()),
-        ("metrics.csv".into(), metrics_csv.into_bytes()),
-        (
-            "flows.csv".into(),
-            tables::flows_csv(&result).map_err(internal)?.into_bytes(),
-        ),
-        (
-            "events.csv".into(),
-            tables::events_csv(&result).into_bytes(),
-        ),
         (
             "assets.csv".into(),
             tables::assets_csv(&result).into_bytes(),
         ),
     ];
-    files.extend(drawn.into_iter().map(|(n, b)| (format!("figures/{n}"), b)));
+    if !args.no_figures {
+        // Drawn from the metrics.csv just written, exactly as `orechain plot` would.
+        let settings = figures::data::Settings::from_scenario(s);
+        let drawn = figures::render_run_file(&staged.path().join("metrics.csv"), &settings)
+            .map_err(|e| AppError::Internal(format!("cannot draw figures of this run: {e}")))?;
+        files.extend(drawn.into_iter().map(|(n, b)| (format!("figures/{n}"), b)));
+    }
     for (name, bytes) in &files {
         staged.write_file(name, bytes)?;
     }
+    let streamed = ["metrics.csv", "flows.csv", "events.csv"];
+    let mut entries = Manifest::file_entries(staged.path(), &streamed)
+        .map_err(|e| AppError::Internal(format!("cannot hash the run's tables: {e}")))?;
+    entries.extend(Manifest::entries_of(&files));
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mut manifest = Manifest::with_build_info();
     manifest.args = argv;
     manifest.scenario_path = loaded.path.as_ref().map(|p| p.display().to_string());
@@ -185,7 +196,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
     manifest.start_time = rfc3339_utc(started);
     manifest.end_time = rfc3339_utc(SystemTime::now());
     manifest.wall_time_s = clock.elapsed().as_secs_f64();
-    manifest.files = Manifest::entries_of(&files);
+    manifest.files = entries;
     staged.write_file("manifest.json", manifest.to_json_pretty().as_bytes())?;
     let final_dir = staged.commit()?;
     say(&format!(

@@ -176,4 +176,8 @@ pub struct RunArgs {
     /// Worker threads for --replicates [default: one per core].
     #[arg(short = 'j', long = "jobs", requires = "replicates", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Cap, in MB, on what the run's tables (metrics.csv, flows.csv, events.csv) may write; a
+    /// run that would write more stops with an error before filling the disk.
+    #[arg(long, value_name = "MB", default_value_t = crate::output::tables::DEFAULT_MAX_OUTPUT_MB)]
+    pub max_output_mb: u64,
 }

@@ -102,6 +102,8 @@ impl std::error::Error for FolderError {
 
 /// Name of the marker file in every output folder orechain writes (see the module docs).
 pub const MARKER_FILE: &str = ".orechain-output";
+/// The lock file a sweep holds in its folder for its lifetime (`sweep::lock`).
+pub const SWEEP_LOCK_FILE: &str = ".orechain-sweep.lock";
 /// Format version of [`MARKER_FILE`]; a marker of a later format is still orechain's.
 pub const MARKER_FORMAT: u32 = 1;
 /// Largest marker or manifest read when checking a folder (a FIFO or a huge file is never read).
@@ -270,7 +272,9 @@ pub fn check_replaceable(path: &Path) -> Result<(), String> {
         Ok(text) => text,
         Err(_)
             if matches!(kind, OutputKind::Sweep | OutputKind::Shard)
-                && entries.iter().all(|n| n == MARKER_FILE || is_tmp_name(n)) =>
+                && entries
+                    .iter()
+                    .all(|n| n == MARKER_FILE || n == SWEEP_LOCK_FILE || is_tmp_name(n)) =>
         {
             // A sweep killed between its marker and its first manifest.
             return Ok(());
@@ -672,7 +676,14 @@ fn open_staging() -> MutexGuard<'static, Vec<PathBuf>> {
 pub fn remove_open_staging() {
     let open = open_staging();
     for staging in open.iter() {
-        let _ = fs::remove_dir_all(staging);
+        // The run may still be streaming its tables into the folder while this handler runs on
+        // another thread: a file created during the removal makes `remove_dir_all` fail with
+        // "directory not empty", so try again (a few attempts suffice: each clears what was there).
+        for _ in 0..20 {
+            if fs::remove_dir_all(staging).is_ok() || fs::symlink_metadata(staging).is_err() {
+                break;
+            }
+        }
     }
     // The guard is leaked: the process exits holding it, so no commit can begin.
     std::mem::forget(open);

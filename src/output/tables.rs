@@ -6,10 +6,13 @@
 //! never written.
 
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write as _};
+use std::path::Path;
 
 use crate::model::components::Stage;
-use crate::model::resources::Registry;
-use crate::sim::RunResult;
+use crate::model::resources::{EventRow, FlowRow, MetricRow, Registry};
+use crate::sim::{RunResult, StepSink};
 
 /// Header of `metrics.csv`.
 pub const METRICS_HEADER: &str = "step,year,metric,mineral,stage,nation,partner,value";
@@ -48,9 +51,32 @@ pub fn push_field(out: &mut String, field: &str) {
     }
 }
 
+/// The calendar of a run: what turns a step number into the decimal year written in every row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Calendar {
+    /// First year.
+    pub start_year: i32,
+    /// Steps per year.
+    pub steps_per_year: u32,
+}
+
+impl Calendar {
+    /// Decimal year of a step.
+    pub fn year(&self, step: u32) -> f64 {
+        f64::from(self.start_year) + f64::from(step) / f64::from(self.steps_per_year)
+    }
+
+    fn of(result: &RunResult) -> Self {
+        Calendar {
+            start_year: result.start_year,
+            steps_per_year: result.steps_per_year,
+        }
+    }
+}
+
 /// Decimal year of a step.
 pub fn year_of(result: &RunResult, step: u32) -> f64 {
-    f64::from(result.start_year) + f64::from(step) / f64::from(result.steps_per_year)
+    Calendar::of(result).year(step)
 }
 
 fn opt_name(list: &[String], idx: Option<usize>) -> &str {
@@ -61,16 +87,16 @@ fn stage_name(stage: Option<Stage>) -> &'static str {
     stage.map_or("", Stage::as_str)
 }
 
-/// `metrics.csv`.
-pub fn metrics_csv(result: &RunResult) -> Result<String, NonFinite> {
-    let r: &Registry = &result.registry;
-    let mut out = String::with_capacity(result.metrics.len() * 48 + 64);
-    out.push_str(METRICS_HEADER);
-    out.push('\n');
-    // `step,year,` of each step, formatted once: the metrics file has thousands of rows per step
-    // and formatting is most of the cost of writing it.
-    let mut prefixes: Vec<String> = Vec::new();
-    for row in &result.metrics {
+/// Append rows of `metrics.csv`. `prefix` caches the `step,year,` text of the last step seen: the
+/// metrics file has thousands of rows per step and formatting is most of the cost of writing it.
+fn push_metric_rows(
+    out: &mut String,
+    r: &Registry,
+    calendar: Calendar,
+    rows: &[MetricRow],
+    prefix: &mut Option<(u32, String)>,
+) -> Result<(), NonFinite> {
+    for row in rows {
         let mineral = opt_name(&r.minerals, row.mineral.map(|m| usize::from(m.0)));
         let nation = opt_name(&r.nations, row.nation.map(|n| usize::from(n.0)));
         let partner = opt_name(&r.nations, row.partner.map(|n| usize::from(n.0)));
@@ -83,29 +109,32 @@ pub fn metrics_csv(result: &RunResult) -> Result<String, NonFinite> {
                 ),
             });
         }
-        let step = row.step as usize;
-        if prefixes.len() <= step {
-            prefixes.extend(
-                (prefixes.len()..=step).map(|s| format!("{s},{},", year_of(result, s as u32))),
-            );
+        if prefix.as_ref().is_none_or(|(s, _)| *s != row.step) {
+            *prefix = Some((
+                row.step,
+                format!("{},{},", row.step, calendar.year(row.step)),
+            ));
         }
-        out.push_str(&prefixes[step]);
+        if let Some((_, p)) = prefix.as_ref() {
+            out.push_str(p);
+        }
         for field in [row.metric, mineral, stage_name(row.stage), nation, partner] {
             out.push_str(field);
             out.push(',');
         }
         let _ = writeln!(out, "{}", row.value);
     }
-    Ok(out)
+    Ok(())
 }
 
-/// `flows.csv`.
-pub fn flows_csv(result: &RunResult) -> Result<String, NonFinite> {
-    let r = &result.registry;
-    let mut out = String::with_capacity(result.flows.len() * 48 + 64);
-    out.push_str(FLOWS_HEADER);
-    out.push('\n');
-    for f in &result.flows {
+/// Append rows of `flows.csv`.
+fn push_flow_rows(
+    out: &mut String,
+    r: &Registry,
+    calendar: Calendar,
+    rows: &[FlowRow],
+) -> Result<(), NonFinite> {
+    for f in rows {
         if !(f.quantity_t.is_finite() && f.value_usd.is_finite()) {
             return Err(NonFinite {
                 file: "flows.csv",
@@ -119,7 +148,7 @@ pub fn flows_csv(result: &RunResult) -> Result<String, NonFinite> {
             out,
             "{},{},{},{},{},{},{},{}",
             f.step,
-            year_of(result, f.step),
+            calendar.year(f.step),
             r.minerals[usize::from(f.mineral.0)],
             f.stage.as_str(),
             r.nations[usize::from(f.from.0)],
@@ -128,31 +157,204 @@ pub fn flows_csv(result: &RunResult) -> Result<String, NonFinite> {
             f.value_usd
         );
     }
-    Ok(out)
+    Ok(())
 }
 
-/// `events.csv`.
-pub fn events_csv(result: &RunResult) -> String {
-    let r = &result.registry;
-    let mut out = String::with_capacity(result.events.len() * 64 + 64);
-    out.push_str(EVENTS_HEADER);
-    out.push('\n');
-    for e in &result.events {
+/// Append rows of `events.csv`.
+fn push_event_rows(out: &mut String, r: &Registry, calendar: Calendar, rows: &[EventRow]) {
+    for e in rows {
         let _ = write!(
             out,
             "{},{},{},{},{},{},{},",
             e.step,
-            year_of(result, e.step),
+            calendar.year(e.step),
             e.kind,
             opt_name(&r.assets, e.asset.map(|a| a.0 as usize)),
             opt_name(&r.firms, e.firm.map(|f| f.0 as usize)),
             opt_name(&r.nations, e.nation.map(|n| usize::from(n.0))),
             opt_name(&r.nations, e.partner.map(|n| usize::from(n.0))),
         );
-        push_field(&mut out, &e.detail);
+        push_field(out, &e.detail);
         out.push('\n');
     }
+}
+
+/// `metrics.csv` of a run held in memory.
+pub fn metrics_csv(result: &RunResult) -> Result<String, NonFinite> {
+    let mut out = String::with_capacity(result.metrics.len() * 48 + 64);
+    out.push_str(METRICS_HEADER);
+    out.push('\n');
+    push_metric_rows(
+        &mut out,
+        &result.registry,
+        Calendar::of(result),
+        &result.metrics,
+        &mut None,
+    )?;
+    Ok(out)
+}
+
+/// `flows.csv` of a run held in memory.
+pub fn flows_csv(result: &RunResult) -> Result<String, NonFinite> {
+    let mut out = String::with_capacity(result.flows.len() * 48 + 64);
+    out.push_str(FLOWS_HEADER);
+    out.push('\n');
+    push_flow_rows(
+        &mut out,
+        &result.registry,
+        Calendar::of(result),
+        &result.flows,
+    )?;
+    Ok(out)
+}
+
+/// `events.csv` of a run held in memory.
+pub fn events_csv(result: &RunResult) -> String {
+    let mut out = String::with_capacity(result.events.len() * 64 + 64);
+    out.push_str(EVENTS_HEADER);
+    out.push('\n');
+    push_event_rows(
+        &mut out,
+        &result.registry,
+        Calendar::of(result),
+        &result.events,
+    );
     out
+}
+
+/// Default of `orechain run --max-output-mb`: the most a run's streamed tables may write, in MB
+/// (10^6 bytes). The baseline writes about 5.5 MB for 68 steps; this allows it about 50,000 steps.
+pub const DEFAULT_MAX_OUTPUT_MB: u64 = 4_000;
+
+/// Streams `metrics.csv`, `flows.csv` and `events.csv` to a folder as steps complete (a
+/// [`StepSink`]), with the same bytes as [`metrics_csv`], [`flows_csv`] and [`events_csv`] of
+/// the whole run. It holds one step's text at a time, so memory does not grow with the number
+/// of steps, and it stops a run whose tables would exceed a cap: after the first step by
+/// estimate (its bytes × the run's steps), and at any step once the cap is passed.
+pub struct TableWriter {
+    metrics: BufWriter<File>,
+    flows: BufWriter<File>,
+    events: BufWriter<File>,
+    calendar: Calendar,
+    total_steps: u32,
+    prefix: Option<(u32, String)>,
+    text: String,
+    written: u64,
+    cap_mb: u64,
+    cap_reached: bool,
+}
+
+impl TableWriter {
+    /// Create the three files in `dir` with their headers.
+    pub fn create(
+        dir: &Path,
+        calendar: Calendar,
+        total_steps: u32,
+        cap_mb: u64,
+    ) -> io::Result<Self> {
+        let open = |name: &str, header: &str| -> io::Result<BufWriter<File>> {
+            let mut f = BufWriter::with_capacity(1 << 16, File::create(dir.join(name))?);
+            f.write_all(header.as_bytes())?;
+            f.write_all(b"\n")?;
+            Ok(f)
+        };
+        Ok(TableWriter {
+            metrics: open("metrics.csv", METRICS_HEADER)?,
+            flows: open("flows.csv", FLOWS_HEADER)?,
+            events: open("events.csv", EVENTS_HEADER)?,
+            calendar,
+            total_steps,
+            prefix: None,
+            text: String::new(),
+            written: (METRICS_HEADER.len() + FLOWS_HEADER.len() + EVENTS_HEADER.len() + 3) as u64,
+            cap_mb,
+            cap_reached: false,
+        })
+    }
+
+    /// Whether the run was stopped by the output cap (rather than a write error).
+    pub fn cap_reached(&self) -> bool {
+        self.cap_reached
+    }
+
+    /// Flush the files.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.metrics.flush()?;
+        self.flows.flush()?;
+        self.events.flush()
+    }
+
+    fn check_cap(&mut self, step: u32) -> Result<(), String> {
+        let cap = self.cap_mb.saturating_mul(1_000_000);
+        let estimate = if step == 0 {
+            self.written
+                .saturating_mul(u64::from(self.total_steps.max(1)))
+        } else {
+            self.written
+        };
+        if estimate <= cap {
+            return Ok(());
+        }
+        self.cap_reached = true;
+        let what = if step == 0 {
+            format!(
+                "would write about {} MB ({} bytes in its first step × {} steps)",
+                estimate / 1_000_000,
+                self.written,
+                self.total_steps
+            )
+        } else {
+            format!("passed {} MB at step {step}", self.written / 1_000_000)
+        };
+        Err(format!(
+            "the run's tables (metrics.csv, flows.csv, events.csv) {what}, more than the output \
+             cap of {} MB: shorten the run (run.end_year, run.steps_per_year) or raise the cap \
+             with --max-output-mb",
+            self.cap_mb
+        ))
+    }
+}
+
+impl StepSink for TableWriter {
+    fn step_rows(
+        &mut self,
+        registry: &Registry,
+        step: u32,
+        metrics: &[MetricRow],
+        flows: &[FlowRow],
+        events: &[EventRow],
+    ) -> Result<(), String> {
+        fn io(file: &'static str) -> impl Fn(io::Error) -> String {
+            move |e| format!("cannot write {file}: {e}")
+        }
+        self.text.clear();
+        push_metric_rows(
+            &mut self.text,
+            registry,
+            self.calendar,
+            metrics,
+            &mut self.prefix,
+        )
+        .map_err(|e| e.to_string())?;
+        self.metrics
+            .write_all(self.text.as_bytes())
+            .map_err(io("metrics.csv"))?;
+        self.written += self.text.len() as u64;
+        self.text.clear();
+        push_flow_rows(&mut self.text, registry, self.calendar, flows)
+            .map_err(|e| e.to_string())?;
+        self.flows
+            .write_all(self.text.as_bytes())
+            .map_err(io("flows.csv"))?;
+        self.written += self.text.len() as u64;
+        self.text.clear();
+        push_event_rows(&mut self.text, registry, self.calendar, events);
+        self.events
+            .write_all(self.text.as_bytes())
+            .map_err(io("events.csv"))?;
+        self.written += self.text.len() as u64;
+        self.check_cap(step)
+    }
 }
 
 /// `assets.csv`: final state of every asset, in id order.

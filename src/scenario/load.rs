@@ -807,6 +807,15 @@ fn apply_set(tree: &mut Node, scenario: &Scenario, arg: &str) -> Result<(), Scen
     if path.is_empty() || segments.iter().any(|s| s.is_empty()) {
         return Err(set_err("the path is empty or has an empty segment".into()));
     }
+    // `extends` is resolved when the file is read, before any set: setting it would be a silent
+    // no-op recorded in `scenario.ron`, and a resolved scenario that no longer reproduces its run.
+    if segments[0] == "extends" {
+        return Err(set_err(
+            "extends cannot be set from the command line or a sweep: it names the file a \
+             scenario inherits from, which is read before any --set; edit the scenario file"
+                .into(),
+        ));
+    }
     let full = serde_json::to_value(scenario).map_err(|e| set_err(e.to_string()))?;
     if !json_path_exists(&full, &segments) && !is_new_map_key(&full, &segments) {
         if path.chars().count() > MAX_SUGGESTED_PATH_LEN {

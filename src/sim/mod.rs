@@ -1,7 +1,14 @@
 //! Running one scenario: build the ECS world from a validated scenario, step it, collect results.
 //!
 //! This is the only place that turns scenario ids into dense indices (sorted by id, so spawn order
-//! and file order never matter) and the only loop over steps. Sweeps call [`run`] once per run.
+//! and file order never matter) and the only loop over steps. Sweeps call [`try_run_keeping`] once
+//! per run.
+//!
+//! Memory does not grow with the number of steps: systems append the rows of a step (metrics,
+//! flows, events) to their logs, and [`Simulation::run_streaming`] hands them to a [`StepSink`]
+//! after every step and empties the logs. `orechain run` streams them to its CSV files
+//! ([`crate::output::tables::TableWriter`]); a sweep keeps only the metric rows its outcomes read.
+//! The in-memory [`run`] (tests, benches) collects everything, as before.
 
 pub mod guard;
 pub mod rng;
@@ -65,6 +72,63 @@ pub struct RunResult {
     pub assets: Vec<AssetFinal>,
 }
 
+/// Receives the rows of each step as soon as the step is done (and checked).
+pub trait StepSink {
+    /// The rows step `step` produced, in the order the systems appended them. An error stops
+    /// the run.
+    fn step_rows(
+        &mut self,
+        registry: &Registry,
+        step: u32,
+        metrics: &[MetricRow],
+        flows: &[FlowRow],
+        events: &[EventRow],
+    ) -> Result<(), String>;
+}
+
+/// Why a streamed run stopped.
+#[derive(Debug)]
+pub enum StreamError {
+    /// A step produced a non-finite value.
+    NonFinite(guard::NonFiniteValue),
+    /// The sink refused the rows (a write failed, or a cap was reached).
+    Sink(String),
+}
+
+impl std::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamError::NonFinite(e) => write!(f, "{e}"),
+            StreamError::Sink(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for StreamError {}
+
+/// A sink that keeps the metric rows passing a filter and drops everything else (what a sweep
+/// needs for its outcomes).
+pub struct KeepMetrics<F: Fn(&MetricRow) -> bool> {
+    keep: F,
+    /// The kept rows, in step order.
+    pub rows: Vec<MetricRow>,
+}
+
+impl<F: Fn(&MetricRow) -> bool> StepSink for KeepMetrics<F> {
+    fn step_rows(
+        &mut self,
+        _: &Registry,
+        _: u32,
+        metrics: &[MetricRow],
+        _: &[FlowRow],
+        _: &[EventRow],
+    ) -> Result<(), String> {
+        self.rows
+            .extend(metrics.iter().filter(|r| (self.keep)(r)).cloned());
+        Ok(())
+    }
+}
+
 /// A world ready to step, with its schedule.
 pub struct Simulation {
     /// The ECS world.
@@ -107,6 +171,39 @@ impl Simulation {
     pub fn finished(&self) -> bool {
         let clock = self.world.resource::<Clock>();
         clock.step >= clock.total_steps
+    }
+
+    /// Run to the end, checking every step with the non-finite guard, and hand each step's rows
+    /// to `sink` as soon as the step is done; the logs are emptied after every step, so memory
+    /// does not grow with the number of steps. The result's row lists are empty.
+    pub fn run_streaming(mut self, sink: &mut dyn StepSink) -> Result<RunResult, StreamError> {
+        while !self.finished() {
+            let step = self.world.resource::<Clock>().step;
+            self.step_checked().map_err(StreamError::NonFinite)?;
+            self.drain_into(sink, step).map_err(StreamError::Sink)?;
+        }
+        Ok(self.into_result())
+    }
+
+    /// Hand the logged rows to `sink` and empty the logs (keeping their allocations).
+    fn drain_into(&mut self, sink: &mut dyn StepSink, step: u32) -> Result<(), String> {
+        let mut metrics = std::mem::take(&mut self.world.resource_mut::<Metrics>().rows);
+        let mut flows = std::mem::take(&mut self.world.resource_mut::<FlowLog>().rows);
+        let mut events = std::mem::take(&mut self.world.resource_mut::<EventLog>().rows);
+        let done = sink.step_rows(
+            self.world.resource::<Registry>(),
+            step,
+            &metrics,
+            &flows,
+            &events,
+        );
+        metrics.clear();
+        flows.clear();
+        events.clear();
+        self.world.resource_mut::<Metrics>().rows = metrics;
+        self.world.resource_mut::<FlowLog>().rows = flows;
+        self.world.resource_mut::<EventLog>().rows = events;
+        done
     }
 
     /// Run to the end and collect the results.
@@ -184,6 +281,31 @@ pub fn run(scenario: &Validated) -> RunResult {
 /// non-finite value (what `orechain run` uses).
 pub fn try_run(scenario: &Validated) -> Result<RunResult, guard::NonFiniteValue> {
     Simulation::new(scenario, false).run_to_end_checked()
+}
+
+/// Run a validated scenario, streaming each step's rows to `sink` (what `orechain run` uses):
+/// stops at the first non-finite value or sink error.
+pub fn try_run_streaming(
+    scenario: &Validated,
+    sink: &mut dyn StepSink,
+) -> Result<RunResult, StreamError> {
+    Simulation::new(scenario, false).run_streaming(sink)
+}
+
+/// Run a validated scenario keeping only the metric rows that pass `keep` (in
+/// [`RunResult::metrics`]; flows and events are dropped as the run goes): what a sweep needs for
+/// its outcomes, in memory that does not grow with the run's other rows.
+pub fn try_run_keeping(
+    scenario: &Validated,
+    keep: impl Fn(&MetricRow) -> bool,
+) -> Result<RunResult, StreamError> {
+    let mut sink = KeepMetrics {
+        keep,
+        rows: Vec::new(),
+    };
+    let mut result = try_run_streaming(scenario, &mut sink)?;
+    result.metrics = sink.rows;
+    Ok(result)
 }
 
 fn sorted_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {

@@ -40,7 +40,12 @@ pub fn execute_run(plan: &Plan, run_id: u64) -> String {
         // 64 bits, and RON integers above i64::MAX do not survive the text round trip.
         let scenario = loaded.scenario.with_seed(run_seed(plan, run_id));
         // The non-finite guard stops a run at the first NaN or infinity and names it.
-        let result = crate::sim::try_run(&scenario).map_err(|e| e.to_string())?;
+        // Only the metric rows an outcome reads are kept; the rest are dropped step by step.
+        let outcomes = &plan.file.outcomes;
+        let result = crate::sim::try_run_keeping(&scenario, |row| {
+            outcomes.iter().any(|o| o.metric == row.metric)
+        })
+        .map_err(|e| e.to_string())?;
         outcome::extract(&plan.file.outcomes, &result)
     });
     match outcome {

@@ -16,7 +16,7 @@
 //! reading one line at a time (memory: 16 bytes per run, not the runs' results).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::outcome::OutcomeValue;
@@ -59,31 +59,61 @@ pub fn fail_line(run_id: u64, message: &str) -> String {
     format!("{run_id}\tfail\t{}\n", clean.trim())
 }
 
-/// Parse one complete line (without its LF).
+/// Whether journal text is a number as [`ok_line`] writes it: finite, and only the characters of
+/// a decimal or exponent literal (so it can be pasted into `results.csv` without quoting).
+fn plain_number(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 40
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+        && text.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// Parse one complete line (without its LF). Errors never quote the line (it may be anything).
 pub fn parse_line(line: &str) -> Result<(u64, Entry), String> {
     let mut fields = line.split('\t');
     let run_id = fields
         .next()
+        .filter(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|f| f.parse::<u64>().ok())
-        .ok_or_else(|| format!("no run id in `{line}`"))?;
+        .ok_or_else(|| "no run id at the start of the line".to_string())?;
     match fields.next() {
         Some("ok") => {
             let mut values = Vec::new();
-            for field in fields {
+            for (i, field) in fields.enumerate() {
                 let mut parts = field.splitn(3, '|');
                 let (Some(o), Some(year), Some(value)) = (parts.next(), parts.next(), parts.next())
                 else {
-                    return Err(format!("malformed value `{field}` for run {run_id}"));
+                    return Err(format!(
+                        "value {} of run {run_id} is not `outcome|year|value`",
+                        i + 1
+                    ));
                 };
                 let o = o
                     .parse::<usize>()
-                    .map_err(|_| format!("malformed outcome index in `{field}`"))?;
+                    .map_err(|_| format!("value {} of run {run_id}: bad outcome index", i + 1))?;
+                if !plain_number(year) {
+                    return Err(format!(
+                        "value {} of run {run_id}: the year is not a finite number",
+                        i + 1
+                    ));
+                }
+                if !plain_number(value) {
+                    return Err(format!(
+                        "value {} of run {run_id}: the value is not a finite number (empty, NaN, \
+                         infinite or not a number)",
+                        i + 1
+                    ));
+                }
                 values.push((o, year.to_string(), value.to_string()));
             }
             Ok((run_id, Entry::Ok(values)))
         }
         Some("fail") => Ok((run_id, Entry::Fail(fields.collect::<Vec<_>>().join(" ")))),
-        _ => Err(format!("unknown status in `{line}`")),
+        _ => Err(format!(
+            "run {run_id}: the status is neither `ok` nor `fail`"
+        )),
     }
 }
 
@@ -161,19 +191,36 @@ impl std::fmt::Display for IndexError {
     }
 }
 
+/// What to do with a torn last line (no LF).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Torn {
+    /// Cut it off the file: it belongs to a run that was in flight when a sweep was killed, and
+    /// the run is executed again (a sweep resuming in its own folder).
+    Cut,
+    /// An error, and the file is left as it is (`merge` reads its inputs and never writes them).
+    Reject,
+}
+
 impl JournalIndex {
-    /// Index journals of a sweep of `total_runs` runs. A torn last line is cut off the file (it
-    /// belongs to a run that was in flight). A malformed complete line, a run id out of range or
-    /// a run id found twice is an error.
-    pub fn open(files: &[PathBuf], total_runs: u64) -> Result<Self, IndexError> {
+    /// Index journals of a sweep of `total_runs` runs (at most [`super::spec::MAX_RUNS`]). A torn
+    /// last line is handled as `torn` says. A malformed complete line, a run id out of range or a
+    /// run id found twice is an error. Only regular files are read (a FIFO would block).
+    pub fn open(files: &[PathBuf], total_runs: u64, torn: Torn) -> Result<Self, IndexError> {
+        if total_runs > super::spec::MAX_RUNS {
+            return Err(IndexError::Malformed(format!(
+                "the sweep claims {total_runs} runs; a sweep has at most {}",
+                super::spec::MAX_RUNS
+            )));
+        }
         let mut slots: Vec<Option<(u32, u64)>> = vec![None; total_runs as usize];
         for (f, path) in files.iter().enumerate() {
-            let malformed = |e: String| IndexError::Malformed(format!("{}: {e}", path.display()));
-            let torn_at = scan(path, &malformed, |offset, line| {
-                let (run_id, _) = parse_line(line).map_err(&malformed)?;
+            let malformed = |e: String| IndexError::Malformed(format!("`{}`: {e}", path.display()));
+            let torn_at = scan(path, &malformed, |offset, number, line| {
+                let (run_id, _) = parse_line(line)
+                    .map_err(|e| malformed(format!("line {number} is damaged: {e}")))?;
                 let slot = slots.get_mut(run_id as usize).ok_or_else(|| {
                     malformed(format!(
-                        "run {run_id} is beyond this sweep's {total_runs} runs"
+                        "line {number}: run {run_id} is beyond this sweep's {total_runs} runs"
                     ))
                 })?;
                 if let Some((other, _)) = *slot {
@@ -186,11 +233,19 @@ impl JournalIndex {
                 Ok(())
             })?;
             if let Some(len) = torn_at {
-                OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .and_then(|file| file.set_len(len))
-                    .map_err(|e| malformed(format!("cannot cut the torn last line: {e}")))?;
+                match torn {
+                    Torn::Cut => OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .and_then(|file| file.set_len(len))
+                        .map_err(|e| malformed(format!("cannot cut the torn last line: {e}")))?,
+                    Torn::Reject => {
+                        return Err(malformed(format!(
+                            "the last line (at byte {len}) is incomplete, so the journal was cut \
+                             or is still being written"
+                        )));
+                    }
+                }
             }
         }
         Ok(JournalIndex {
@@ -215,7 +270,7 @@ impl JournalIndex {
         let readers = self
             .files
             .iter()
-            .map(|p| Ok((BufReader::new(File::open(p)?), 0u64)))
+            .map(|p| Ok((BufReader::new(super::input::open_regular(p)?), 0u64)))
             .collect::<io::Result<Vec<_>>>()?;
         Ok(IndexReader {
             index: self,
@@ -252,39 +307,53 @@ impl IndexReader<'_> {
     }
 }
 
-/// Call `each(offset, line)` for every complete line; returns the length to cut the file to if
-/// its last line is torn (no LF). A missing file has no lines.
+/// Call `each(offset, line number, line)` for every complete line; returns the length to cut
+/// the file to if its last line is torn (no LF). A missing file has no lines; anything but a
+/// regular file is an error.
 fn scan(
     path: &Path,
     malformed: &impl Fn(String) -> IndexError,
-    mut each: impl FnMut(u64, &str) -> Result<(), IndexError>,
+    mut each: impl FnMut(u64, u64, &str) -> Result<(), IndexError>,
 ) -> Result<Option<u64>, IndexError> {
-    let file = match File::open(path) {
+    let file = match super::input::open_regular(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(malformed(e.to_string())),
     };
     let mut reader = BufReader::new(file);
     let mut offset = 0u64;
+    let mut number = 0u64;
     // Bytes, not a String: a torn line may end inside a UTF-8 character.
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = reader
+        // A line longer than any the sweep writes is damage, not a line to hold in memory.
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES + 1)
             .read_until(b'\n', &mut line)
             .map_err(|e| malformed(e.to_string()))?;
+        number += 1;
         if n == 0 {
             return Ok(None);
+        }
+        if line.len() as u64 > MAX_LINE_BYTES {
+            return Err(malformed(format!(
+                "line {number} is longer than {MAX_LINE_BYTES} bytes"
+            )));
         }
         if line.last() != Some(&b'\n') {
             return Ok(Some(offset));
         }
         let text = std::str::from_utf8(&line[..n - 1])
-            .map_err(|_| malformed(format!("the line at byte {offset} is not UTF-8")))?;
-        each(offset, text)?;
+            .map_err(|_| malformed(format!("line {number} is not UTF-8")))?;
+        each(offset, number, text)?;
         offset += n as u64;
     }
 }
+
+/// The longest journal line read: far above any real one (a few hundred outcome values, or a
+/// failure message), far below what would strain memory.
+pub const MAX_LINE_BYTES: u64 = 16 << 20;
 
 #[cfg(test)]
 mod tests {
@@ -324,7 +393,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(JOURNAL_FILE);
         std::fs::write(&path, "2\tok\t0|2030|1\n0\tfail\tx\n1\tok\t0|20").expect("write");
-        let index = JournalIndex::open(std::slice::from_ref(&path), 3).expect("index");
+        let index = JournalIndex::open(std::slice::from_ref(&path), 3, Torn::Cut).expect("index");
         assert!(index.has(0) && index.has(2) && !index.has(1));
         assert_eq!(
             std::fs::read_to_string(&path).expect("read"),
@@ -346,7 +415,7 @@ mod tests {
         let b = dir.path().join("b.tsv");
         std::fs::write(&a, "0\tfail\tx\n").expect("write");
         std::fs::write(&b, "0\tfail\tx\n").expect("write");
-        match JournalIndex::open(&[a.clone(), b.clone()], 1) {
+        match JournalIndex::open(&[a.clone(), b.clone()], 1, Torn::Cut) {
             Err(IndexError::Duplicate(dup)) => {
                 assert_eq!(dup.run_id, 0);
                 assert_eq!(dup.files, (a, b));

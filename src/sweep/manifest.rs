@@ -16,6 +16,8 @@ use crate::output::manifest::{BuildInfo, ManifestFile, build_info, sha256_hex};
 
 /// File name of the manifest.
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// Largest manifest read (a real one is a few kB per output file).
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 /// A shard: runs whose id is congruent to `index` modulo `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,10 +154,22 @@ impl SweepManifest {
     /// Read a folder's manifest.
     pub fn read(dir: &Path) -> Result<SweepManifest, String> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path)
+        let text = super::input::read_regular_text(&path, MAX_MANIFEST_BYTES)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("`{}` is not a sweep manifest: {e}", path.display()))
+        serde_json::from_str(&text).map_err(|e| {
+            // serde's own message may quote the file's text; say where and what kind instead.
+            let what = match e.classify() {
+                serde_json::error::Category::Syntax => "it is not valid JSON",
+                serde_json::error::Category::Eof => "it ends early",
+                _ => "a field is missing or has the wrong type",
+            };
+            format!(
+                "`{}` is not a sweep manifest: {what} (line {}, column {})",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })
     }
 
     /// The engine identity two folders must share to be combined: version and git hash.

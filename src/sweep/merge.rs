@@ -12,15 +12,18 @@
 //! nearest existing ancestor) and an output equal to a shard, inside a shard, or containing a
 //! shard is refused (exit 2) — with or without `--force`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use super::journal::{IndexError, JOURNAL_FILE, JournalIndex};
-use super::manifest::{MANIFEST_FILE, SweepManifest};
+use super::journal::{IndexError, JOURNAL_FILE, JournalIndex, Torn};
+use super::lock::SweepLock;
+use super::manifest::{self, MANIFEST_FILE, SweepManifest};
+use super::spec::MAX_RUNS;
 use super::summary::{Tables, write_tables};
 use super::{
     BASE_COPY, DESIGN_FILE, FIGURES_DIR, POINTS_FILE, SALIB_FILE, SWEEP_COPY, SweepError,
-    SweepReport, draw_figures, list_outputs,
+    SweepReport, draw_figures, input, list_outputs,
 };
 use crate::output::folder::{FolderError, OutputKind, StagedDir, shown};
 use crate::output::manifest::rfc3339_utc;
@@ -100,7 +103,84 @@ fn check_paths(dirs: &[PathBuf], out: &Path) -> Result<(), SweepError> {
     Ok(())
 }
 
-/// Read and check the shards; returns them sorted by shard index.
+/// Files of a shard whose SHA-256 its manifest must record and merge checks (the journal and
+/// design are what the merged tables are made of; the others are copied).
+const VERIFIED: [&str; 6] = [
+    DESIGN_FILE,
+    JOURNAL_FILE,
+    SWEEP_COPY,
+    BASE_COPY,
+    POINTS_FILE,
+    SALIB_FILE,
+];
+
+/// Largest resolved scenario read back from a shard.
+const MAX_SCENARIO_BYTES: u64 = 256 << 20;
+
+/// Check that a shard's files are the ones its manifest records (SHA-256), and that its
+/// `design.csv` and `scenario.ron` give its design hash. Returns the SHA-256 of `design.csv`.
+fn verify_shard(dir: &Path, m: &SweepManifest) -> Result<String, SweepError> {
+    let mut design_sha = String::new();
+    for name in VERIFIED {
+        let Some(entry) = m.files.iter().find(|f| f.path == name) else {
+            return Err(bad(format!(
+                "the manifest of shard `{}` records no SHA-256 for {name}, so the shard cannot \
+                 be checked; run the shard again",
+                dir.display()
+            )));
+        };
+        let path = dir.join(name);
+        let sha = input::sha256_file(&path)
+            .map_err(|e| bad(format!("cannot read `{}`: {e}", path.display())))?;
+        if sha != entry.sha256 {
+            return Err(bad(format!(
+                "`{}` is not the file its shard wrote: its SHA-256 is {}…, the shard's manifest \
+                 records {}…. The shard was changed after it finished; run it again",
+                path.display(),
+                &sha[..12],
+                &entry.sha256[..entry.sha256.len().min(12)]
+            )));
+        }
+        if name == DESIGN_FILE {
+            design_sha = sha;
+        }
+    }
+    let base_path = dir.join(BASE_COPY);
+    let base = input::read_regular_text(&base_path, MAX_SCENARIO_BYTES)
+        .map_err(|e| bad(format!("cannot read `{}`: {e}", base_path.display())))?;
+    let hash = manifest::design_hash(&design_sha, &base, &m.outcomes, m.replicates);
+    if hash != m.design_hash {
+        return Err(bad(format!(
+            "the design of shard `{}` does not give its manifest's design hash: its manifest \
+             was edited; run the shard again",
+            dir.display()
+        )));
+    }
+    Ok(design_sha)
+}
+
+/// Up to ten indices in `0..count` that `present` lacks, and how many are missing in all.
+fn missing_shards(present: &BTreeMap<u64, &PathBuf>, count: u64) -> String {
+    let missing = count - present.len() as u64;
+    // Present indices are all below `count`, so at most `present.len() + 10` steps.
+    let listed: Vec<String> = (0..count)
+        .filter(|i| !present.contains_key(i))
+        .take(10)
+        .map(|i| i.to_string())
+        .collect();
+    if missing > listed.len() as u64 {
+        format!(
+            "{} and {} more",
+            listed.join(", "),
+            missing - listed.len() as u64
+        )
+    } else {
+        listed.join(", ")
+    }
+}
+
+/// Read and check the shards; returns them sorted by shard index. Nothing here allocates in
+/// proportion to a number a manifest states: shard counts and run counts are checked first.
 fn check_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, SweepManifest)>, SweepError> {
     if dirs.is_empty() {
         return Err(bad("merge needs at least one shard folder".into()));
@@ -108,12 +188,31 @@ fn check_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, SweepManifest)>, Sweep
     let mut shards = Vec::with_capacity(dirs.len());
     for dir in dirs {
         let m = SweepManifest::read(dir).map_err(bad)?;
-        if m.shard.is_none() {
+        let Some(shard) = m.shard else {
             return Err(bad(format!(
                 "`{}` is not a shard folder (it was written without --shard)",
                 dir.display()
             )));
+        };
+        if shard.count == 0 || shard.index >= shard.count {
+            return Err(bad(format!(
+                "the manifest of `{}` says shard {} of {}: shards are numbered 0 to count - 1; \
+                 the manifest is damaged",
+                dir.display(),
+                shard.index,
+                shard.count
+            )));
         }
+        if m.total_runs > MAX_RUNS {
+            return Err(bad(format!(
+                "the manifest of `{}` says the sweep has {} runs; a sweep has at most {MAX_RUNS}: \
+                 the manifest is damaged",
+                dir.display(),
+                m.total_runs
+            )));
+        }
+        // A shard still being written (a `--resume` in progress) is not merged.
+        SweepLock::check_free(dir)?;
         shards.push((dir.clone(), m));
     }
     let (first_dir, first) = &shards[0];
@@ -139,9 +238,18 @@ fn check_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, SweepManifest)>, Sweep
                 m.engine_id()
             )));
         }
+        if m.total_runs != first.total_runs {
+            return Err(bad(format!(
+                "`{}` says the sweep has {} runs, `{}` says {}: a manifest is damaged",
+                first_dir.display(),
+                first.total_runs,
+                dir.display(),
+                m.total_runs
+            )));
+        }
     }
     let count = first.shard.map_or(1, |s| s.count);
-    let mut by_index: Vec<Option<&PathBuf>> = vec![None; count as usize];
+    let mut by_index: BTreeMap<u64, &PathBuf> = BTreeMap::new();
     for (dir, m) in &shards {
         let Some(shard) = m.shard else { continue };
         if shard.count != count {
@@ -154,7 +262,7 @@ fn check_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, SweepManifest)>, Sweep
                 count
             )));
         }
-        if let Some(other) = by_index[shard.index as usize] {
+        if let Some(other) = by_index.insert(shard.index, dir) {
             return Err(bad(format!(
                 "shard {} of {count} is given twice: `{}` and `{}`",
                 shard.index,
@@ -162,18 +270,11 @@ fn check_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, SweepManifest)>, Sweep
                 dir.display()
             )));
         }
-        by_index[shard.index as usize] = Some(dir);
     }
-    let missing: Vec<String> = by_index
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.is_none())
-        .map(|(i, _)| i.to_string())
-        .collect();
-    if !missing.is_empty() {
+    if by_index.len() as u64 != count {
         return Err(bad(format!(
             "missing shard(s) {} of {count} of sweep `{}`",
-            missing.join(", "),
+            missing_shards(&by_index, count),
             first.name
         )));
     }
@@ -187,6 +288,24 @@ fn check_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, SweepManifest)>, Sweep
                 m.sweep_path,
                 dir.display()
             )));
+        }
+    }
+    // Every shard's files must be what its manifest records, and every shard must hold the same
+    // design (merge writes the tables from one copy of it).
+    let mut first_design: Option<(String, &PathBuf)> = None;
+    for (dir, m) in &shards {
+        let sha = verify_shard(dir, m)?;
+        match &first_design {
+            None => first_design = Some((sha, dir)),
+            Some((sha0, dir0)) if *sha0 != sha => {
+                return Err(bad(format!(
+                    "`{}` and `{}` hold different design.csv files: the shards are not of one \
+                     sweep",
+                    dir0.join(DESIGN_FILE).display(),
+                    dir.join(DESIGN_FILE).display()
+                )));
+            }
+            Some(_) => {}
         }
     }
     shards.sort_by_key(|(_, m)| m.shard.map_or(0, |s| s.index));
@@ -213,15 +332,22 @@ pub fn merge(
     let internal = |e: FolderError| SweepError::Internal(e.to_string());
     for name in [SWEEP_COPY, BASE_COPY, DESIGN_FILE, POINTS_FILE, SALIB_FILE] {
         let from = first_dir.join(name);
-        let bytes = std::fs::read(&from)
-            .map_err(|e| SweepError::Internal(format!("cannot read `{}`: {e}", from.display())))?;
-        staged.write_file(name, &bytes).map_err(internal)?;
+        // Checked against the shard's manifest by `check_shards`; streamed (a design may be
+        // large).
+        let cannot = |e: std::io::Error| {
+            SweepError::Internal(format!("cannot copy `{}`: {e}", from.display()))
+        };
+        let mut reader = input::open_regular(&from).map_err(cannot)?;
+        let mut writer = std::fs::File::create(staged.path().join(name)).map_err(cannot)?;
+        std::io::copy(&mut reader, &mut writer).map_err(cannot)?;
     }
     let journals: Vec<PathBuf> = shards.iter().map(|(d, _)| d.join(JOURNAL_FILE)).collect();
-    let index = JournalIndex::open(&journals, first.total_runs).map_err(|e| match e {
-        IndexError::Duplicate(_) => bad(format!("the shards overlap: {e}")),
-        IndexError::Malformed(_) => SweepError::Internal(e.to_string()),
-    })?;
+    // Read-only: a merge never writes into its inputs (a torn line is an error, not cut).
+    let index =
+        JournalIndex::open(&journals, first.total_runs, Torn::Reject).map_err(|e| match e {
+            IndexError::Duplicate(_) => bad(format!("the shards overlap: {e}")),
+            IndexError::Malformed(_) => bad(format!("a shard's journal is damaged: {e}")),
+        })?;
     let names: Vec<String> = first.outcomes.iter().map(|o| o.name.clone()).collect();
     let sobol = (first.design == "sobol").then_some(first.parameters.len());
     let totals = write_tables(
@@ -232,6 +358,7 @@ pub fn merge(
             include: &|_| true,
             summary: true,
             sobol_parameters: sobol,
+            total_runs: first.total_runs,
         },
         staged.path(),
     )?;

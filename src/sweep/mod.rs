@@ -14,7 +14,9 @@
 pub mod atomic;
 pub mod design;
 pub mod exec;
+pub mod input;
 pub mod journal;
+pub mod lock;
 pub mod manifest;
 pub mod merge;
 pub mod outcome;
@@ -35,7 +37,8 @@ use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
 use crate::output::tables::push_field;
 use crate::scenario::{Problem, ScenarioError};
 use atomic::AtomicFile;
-use journal::{JOURNAL_FILE, JournalIndex, JournalWriter};
+use journal::{IndexError, JOURNAL_FILE, JournalIndex, JournalWriter, Torn};
+use lock::SweepLock;
 use manifest::{MANIFEST_FILE, ManifestParameter, Shard, SweepManifest};
 use spec::{Design, Plan};
 
@@ -131,8 +134,13 @@ fn io_error(what: &str, path: &Path, e: impl fmt::Display) -> SweepError {
     SweepError::Internal(format!("cannot {what} `{}`: {e}", path.display()))
 }
 
-/// Stream `design.csv` (header and one row per run) to `out`, returning its SHA-256.
+/// Stream `design.csv` (header and one row per run) to `out`, returning its SHA-256. A design
+/// larger than the sweep file's `max_design_mb` is refused as soon as it passes the cap (the first
+/// call, with `out = None`, runs before anything is written).
 fn design_rows(plan: &Plan, mut out: Option<&mut AtomicFile>) -> Result<String, SweepError> {
+    let cap_mb = plan.file.max_design_mb;
+    let cap = cap_mb.saturating_mul(1_000_000);
+    let mut bytes = 0u64;
     let mut hasher = Sha256::new();
     let mut line = String::from("run_id,point_id,replicate,seed");
     for name in &plan.names {
@@ -141,6 +149,16 @@ fn design_rows(plan: &Plan, mut out: Option<&mut AtomicFile>) -> Result<String, 
     }
     line.push('\n');
     let mut emit = |line: &str| -> Result<(), SweepError> {
+        bytes += line.len() as u64;
+        if bytes > cap {
+            return Err(SweepError::BadInput(format!(
+                "design.csv of this sweep would be larger than its cap of {cap_mb} MB \
+                 ({} runs of {} parameter(s)); use fewer points or replicates, or raise the cap \
+                 with `max_design_mb: N` in the sweep file",
+                plan.total_runs(),
+                plan.names.len()
+            )));
+        }
         hasher.update(line.as_bytes());
         if let Some(out) = out.as_deref_mut() {
             out.write_str(line)
@@ -218,12 +236,13 @@ fn write_design_matrix(plan: &Plan, dir: &Path) -> Result<(), SweepError> {
 }
 
 /// Make `dir` ready: fresh (created, or replaced with `--force` if orechain wrote it) or resumed
-/// (same sweep). Returns the previous manifest when resuming. A fresh folder gets orechain's
+/// (same sweep), and locked ([`lock`]) before anything in it changes. Returns the previous
+/// manifest when resuming, and the lock, held until the sweep ends. A fresh folder gets orechain's
 /// marker first ([`folder::MARKER_FILE`]); a folder without it is never resumed into or replaced.
 fn prepare_folder(
     opts: &SweepOptions,
     design_hash: &str,
-) -> Result<Option<SweepManifest>, SweepError> {
+) -> Result<(Option<SweepManifest>, SweepLock), SweepError> {
     let dir = &opts.out_dir;
     let shown = || folder::shown(dir);
     // A kill between the renames of an earlier --force leaves the folder hidden: put it back.
@@ -262,9 +281,21 @@ fn prepare_folder(
         && std::fs::symlink_metadata(dir.join(MANIFEST_FILE)).is_err()
         && folder::check_replaceable(dir).is_ok();
     if occupied && opts.resume && !before_manifest {
-        let previous = SweepManifest::read(dir).map_err(|e| {
-            SweepError::BadInput(format!("cannot resume in `{}`: {e}", dir.display()))
-        })?;
+        let read = || {
+            SweepManifest::read(dir).map_err(|e| {
+                SweepError::BadInput(format!("cannot resume in `{}`: {e}", dir.display()))
+            })
+        };
+        // A folder without a sweep manifest gets no lock file (it may be anyone's folder), but
+        // a sweep that has just started holds its lock before it writes its manifest; the
+        // manifest is read again under the lock, as the process that held it may have
+        // rewritten it.
+        if let Err(e) = read() {
+            SweepLock::check_free(dir)?;
+            return Err(e);
+        }
+        let held = SweepLock::acquire(dir)?;
+        let previous = read()?;
         if previous.design_hash != design_hash {
             return Err(SweepError::BadInput(format!(
                 "`{}` holds a different sweep (design hash {}…, this sweep {}…): the sweep file, \
@@ -299,7 +330,7 @@ fn prepare_folder(
             )));
         }
         atomic::remove_leftovers(dir).map_err(|e| io_error("clean", dir, e))?;
-        return Ok(Some(previous));
+        return Ok((Some(previous), held));
     }
     if occupied {
         // Killed before its first manifest, nothing ran: --resume starts it afresh.
@@ -312,6 +343,7 @@ fn prepare_folder(
             )));
         }
         folder::check_replaceable(dir).map_err(not_ours)?;
+        SweepLock::check_free(dir)?;
         folder::set_aside_and_remove(dir).map_err(|e| SweepError::Internal(e.to_string()))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
@@ -321,7 +353,7 @@ fn prepare_folder(
         OutputKind::Sweep
     };
     folder::write_marker(dir, kind).map_err(|e| SweepError::Internal(e.to_string()))?;
-    Ok(None)
+    Ok((None, SweepLock::acquire(dir)?))
 }
 
 /// The manifest of a plan, without run counts, times or files.
@@ -465,6 +497,45 @@ fn shell_word(word: &str) -> String {
     }
 }
 
+/// A journal that cannot be read: a damaged line is the user's to fix (exit 2), never copied
+/// into the tables.
+fn journal_error(e: IndexError) -> SweepError {
+    match e {
+        IndexError::Malformed(m) => SweepError::BadInput(format!(
+            "cannot resume from the journal: {m}. Its lines are written only by orechain; remove \
+             the damaged line (that run is then executed again) or start again with --force"
+        )),
+        IndexError::Duplicate(_) => SweepError::BadInput(format!(
+            "cannot resume from the journal: {e}; start again with --force"
+        )),
+    }
+}
+
+/// On `--resume`: the folder's `design.csv` must be exactly the design this sweep file generates
+/// (the tables are written from it, so a truncated or edited copy would silently drop or mislabel
+/// runs).
+fn check_design_unchanged(dir: &Path, design_sha: &str) -> Result<(), SweepError> {
+    let path = dir.join(DESIGN_FILE);
+    let on_disk = input::sha256_file(&path).map_err(|e| {
+        SweepError::BadInput(format!(
+            "cannot resume in `{}`: cannot read `{}`: {e}",
+            dir.display(),
+            path.display()
+        ))
+    })?;
+    if on_disk != design_sha {
+        return Err(SweepError::BadInput(format!(
+            "cannot resume in `{}`: `{}` was changed since the sweep started (its SHA-256 is \
+             {}…, the design of this sweep file is {}…). Restore it, or start again with --force",
+            dir.display(),
+            path.display(),
+            &on_disk[..12],
+            &design_sha[..12]
+        )));
+    }
+    Ok(())
+}
+
 /// Run a sweep (or one shard of it) into `opts.out_dir`, resuming if asked.
 pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepError> {
     let started = SystemTime::now();
@@ -477,7 +548,10 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
         &plan.file.outcomes,
         plan.replicates(),
     );
-    let previous = prepare_folder(opts, &hash)?;
+    let (previous, _lock) = prepare_folder(opts, &hash)?;
+    if previous.is_some() {
+        check_design_unchanged(dir, &design_sha)?;
+    }
     let mut m = plan_manifest(plan, &hash);
     m.args = opts.args.clone();
     m.shard = opts.shard;
@@ -515,8 +589,7 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
 
     let journal_path = dir.join(JOURNAL_FILE);
     let journals = [journal_path.clone()];
-    let index = JournalIndex::open(&journals, total)
-        .map_err(|e| SweepError::Internal(format!("cannot read the journal: {e}")))?;
+    let index = JournalIndex::open(&journals, total, Torn::Cut).map_err(journal_error)?;
     let in_shard = |run_id: u64| opts.shard.is_none_or(|s| s.contains(run_id));
     let todo = (0..total).filter(|&r| in_shard(r) && !index.has(r)).count() as u64;
     let writer =
@@ -538,8 +611,7 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
     // From here on Ctrl-C ends the process at once (the tables are rebuilt on resume).
     drop(graceful);
 
-    let index = JournalIndex::open(&journals, total)
-        .map_err(|e| SweepError::Internal(format!("cannot read the journal: {e}")))?;
+    let index = JournalIndex::open(&journals, total, Torn::Cut).map_err(journal_error)?;
     let names: Vec<String> = plan.file.outcomes.iter().map(|o| o.name.clone()).collect();
     let totals = summary::write_tables(
         &summary::Tables {
@@ -549,6 +621,7 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
             include: &in_shard,
             summary: opts.shard.is_none(),
             sobol_parameters: sobol_parameters(plan),
+            total_runs: total,
         },
         dir,
     )?;

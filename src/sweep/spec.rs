@@ -44,10 +44,21 @@ pub struct SweepFile {
     pub design: Design,
     /// What to keep from each run.
     pub outcomes: Vec<Outcome>,
+    /// Cap on the size of `design.csv`, in MB (10^6 bytes): a sweep whose design would be larger
+    /// stops before writing anything. Default [`DEFAULT_MAX_DESIGN_MB`].
+    #[serde(default = "default_max_design_mb")]
+    pub max_design_mb: u64,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// Default of [`SweepFile::max_design_mb`]: 1 GB, about 10 million runs of a few parameters.
+pub const DEFAULT_MAX_DESIGN_MB: u64 = 1_000;
+
+fn default_max_design_mb() -> u64 {
+    DEFAULT_MAX_DESIGN_MB
 }
 
 /// One varied parameter: a `--set` path and either a range or a list of levels.

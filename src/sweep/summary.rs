@@ -44,6 +44,8 @@ pub struct Tables<'a> {
     pub summary: bool,
     /// For a Sobol' design: the number of parameters `k`.
     pub sobol_parameters: Option<usize>,
+    /// Runs of the sweep: `design.csv` must list exactly runs `0..total_runs` in order.
+    pub total_runs: u64,
 }
 
 /// Counts of what the tables hold.
@@ -83,10 +85,20 @@ fn internal(what: &str) -> impl Fn(std::io::Error) -> SweepError + '_ {
 
 /// Write the tables into `out_dir`, each atomically.
 pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError> {
+    let file = super::input::open_regular(t.design_csv).map_err(|e| {
+        SweepError::BadInput(format!("cannot read `{}`: {e}", t.design_csv.display()))
+    })?;
     let mut design = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_path(t.design_csv)
-        .map_err(|e| SweepError::Internal(format!("cannot read design.csv: {e}")))?;
+        .from_reader(std::io::BufReader::new(file));
+    let damaged = |what: String| {
+        SweepError::BadInput(format!(
+            "`{}` is damaged: {what}; it must list runs 0 to {} in order, as the sweep wrote it",
+            t.design_csv.display(),
+            t.total_runs.saturating_sub(1)
+        ))
+    };
+    let mut expected_run = 0u64;
     let header = design
         .headers()
         .map_err(|e| SweepError::Internal(format!("cannot read design.csv: {e}")))?
@@ -133,14 +145,27 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
     loop {
         let more = design
             .read_record(&mut record)
-            .map_err(|e| SweepError::Internal(format!("cannot read design.csv: {e}")))?;
+            .map_err(|e| damaged(format!("row {}: {e}", expected_run + 2)))?;
         let (run_id, point_id) = if more {
             let run_id: u64 = record
                 .get(0)
                 .and_then(|f| f.parse().ok())
-                .ok_or_else(|| SweepError::Internal("design.csv: bad run_id".into()))?;
+                .filter(|&r| r == expected_run && r < t.total_runs)
+                .ok_or_else(|| {
+                    damaged(format!(
+                        "row {} does not hold run {expected_run}",
+                        expected_run + 2
+                    ))
+                })?;
+            expected_run += 1;
             (Some(run_id), record.get(1).unwrap_or("").to_string())
         } else {
+            if expected_run != t.total_runs {
+                return Err(damaged(format!(
+                    "it lists {expected_run} run(s), the sweep has {}",
+                    t.total_runs
+                )));
+            }
             (None, String::new())
         };
         // A new design point (or the end): summarise the previous one.
@@ -194,7 +219,7 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
                 totals.ok += 1;
                 for (outcome, year, value) in rows {
                     let name = t.outcome_names.get(outcome).ok_or_else(|| {
-                        SweepError::Internal(format!(
+                        SweepError::BadInput(format!(
                             "journal: run {run_id} has outcome {outcome}, the sweep has {}",
                             t.outcome_names.len()
                         ))
@@ -210,8 +235,8 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
                     results.write_str(&line).map_err(&io)?;
                     if t.summary {
                         let x: f64 = value.parse().map_err(|_| {
-                            SweepError::Internal(format!(
-                                "journal: run {run_id}: bad value {value}"
+                            SweepError::BadInput(format!(
+                                "journal: run {run_id}: a value is not a number"
                             ))
                         })?;
                         values.entry((outcome, Year(year))).or_default().push(x);

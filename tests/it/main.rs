@@ -46,3 +46,5 @@ mod scenarios;
 mod hostile_messages;
 // Ensembles, paired comparisons and HTML reports (issue 17): -j invariance, type-7 summaries, signs.
 mod ensembles;
+// Hostile integrity (issue 18): merge bounds, folder lock, tampered shards and journals, caps.
+mod hostile_integrity;

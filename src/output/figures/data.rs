@@ -41,13 +41,69 @@ pub struct Metrics {
     steps: BTreeMap<u32, f64>,
 }
 
+/// Most time points a figure draws. A longer run is drawn at every `k`-th step
+/// ([`Horizon::stride`]): a print-size chart has fewer pixels than that across, and reading only
+/// those steps keeps `plot`'s memory flat in the number of steps.
+pub const MAX_FIGURE_STEPS: u64 = 1_000;
+
+/// Metrics recorded per step and drawn as calendar-year totals (investment, state finance,
+/// incidents): when a long run is thinned, their rows are summed into the drawn steps.
+pub const SUMMED_METRICS: [&str; 3] = ["investment_usd", "state_finance_usd", "incidents"];
+
+/// Largest year span a figure's axis may have when the run's horizon is unknown (no
+/// `scenario.ron`): a run has at most 100,000 steps and at least one per year.
+pub const MAX_YEAR_SPAN: f64 = 100_000.0;
+
+/// The run's calendar, from its scenario: which steps exist and what year each one is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Horizon {
+    /// First year.
+    pub start_year: i32,
+    /// Last year (inclusive).
+    pub end_year: i32,
+    /// Steps per year.
+    pub steps_per_year: u32,
+}
+
+impl Horizon {
+    /// Steps of the run.
+    pub fn steps(&self) -> u64 {
+        ((i64::from(self.end_year) - i64::from(self.start_year) + 1).max(0) as u64)
+            * u64::from(self.steps_per_year)
+    }
+
+    /// Decimal year of a step, exactly as the run writes it.
+    pub fn year(&self, step: u32) -> f64 {
+        f64::from(self.start_year) + f64::from(step) / f64::from(self.steps_per_year.max(1))
+    }
+
+    /// Every how many steps a figure keeps one (1 up to [`MAX_FIGURE_STEPS`] steps).
+    pub fn stride(&self) -> u32 {
+        u32::try_from(self.steps().div_ceil(MAX_FIGURE_STEPS).max(1)).unwrap_or(u32::MAX)
+    }
+}
+
 impl Metrics {
     /// Parse the text of `metrics.csv`; `file` names it in error messages.
     pub fn parse(text: &str, file: &str) -> Result<Self, FigureError> {
+        Self::read(text.as_bytes(), file, None)
+    }
+
+    /// Read `metrics.csv` from `input`, row by row. With the run's `horizon` (from its
+    /// `scenario.ron`), every row's step and year must be ones the run has (a year edited to 1e9
+    /// is an error, not an axis a billion years long) and only every [`Horizon::stride`]-th step
+    /// is kept. Without it, years must be consistent per step and span at most
+    /// [`MAX_YEAR_SPAN`].
+    pub fn read(
+        input: impl std::io::Read,
+        file: &str,
+        horizon: Option<Horizon>,
+    ) -> Result<Self, FigureError> {
         let bad = |line: u64, msg: String| FigureError::Input(format!("{file}:{line}: {msg}"));
+        let stride = horizon.map_or(1, |h| h.stride());
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
-            .from_reader(text.as_bytes());
+            .from_reader(input);
         let header = reader
             .headers()
             .map_err(|e| bad(1, format!("cannot read the header: {e}")))?
@@ -90,6 +146,61 @@ impl Metrics {
                 )
             })?;
             let year = number(1)?;
+            match horizon {
+                Some(h) => {
+                    if u64::from(step) >= h.steps() {
+                        return Err(bad(
+                            line,
+                            format!(
+                                "step {step} is beyond this run's {} steps ({}–{}, {} per year, \
+                                 from scenario.ron)",
+                                h.steps(),
+                                h.start_year,
+                                h.end_year,
+                                h.steps_per_year
+                            ),
+                        ));
+                    }
+                    if year != h.year(step) {
+                        return Err(bad(
+                            line,
+                            format!(
+                                "column `year` does not match step {step}, which is year {} of \
+                                 this run (from scenario.ron); the file was edited",
+                                h.year(step)
+                            ),
+                        ));
+                    }
+                }
+                None => {
+                    if year.abs() > MAX_YEAR_SPAN * 10.0 {
+                        return Err(bad(
+                            line,
+                            format!(
+                                "column `year` is outside ±{}; the file was edited",
+                                MAX_YEAR_SPAN * 10.0
+                            ),
+                        ));
+                    }
+                    if steps.get(&step).is_some_and(|&y: &f64| y != year) {
+                        return Err(bad(
+                            line,
+                            format!("column `year` differs from other rows of step {step}"),
+                        ));
+                    }
+                }
+            }
+            // Thinning: a step between drawn steps is dropped, except the amounts drawn as
+            // totals, which are added to the drawn step that starts their block (so totals over
+            // the run are kept; a block's amount is shown in the year of its first step).
+            let (step, year) = if step.is_multiple_of(stride) {
+                (step, year)
+            } else if SUMMED_METRICS.contains(&field(2)) {
+                let block = step - step % stride;
+                (block, horizon.map_or(year, |h| h.year(block)))
+            } else {
+                continue;
+            };
             let value = number(7)?;
             steps.entry(step).or_insert(year);
             rows.push(Row {
@@ -106,7 +217,15 @@ impl Metrics {
         if rows.is_empty() {
             return Err(bad(1, "no data rows".into()));
         }
-        Ok(Metrics { rows, steps })
+        let metrics = Metrics { rows, steps };
+        let (first, last) = metrics.year_range();
+        if last - first > MAX_YEAR_SPAN || first > last {
+            return Err(FigureError::Input(format!(
+                "{file}: the years run from {first} to {last}, which no run spans (at most \
+                 {MAX_YEAR_SPAN} years, increasing with the step); the file was edited"
+            )));
+        }
+        Ok(metrics)
     }
 
     /// Metrics from rows already in memory (e.g. a quantile of every row over an ensemble's
@@ -201,6 +320,8 @@ pub struct Settings {
     pub price_ceilings: BTreeMap<String, f64>,
     /// `market.price_ceiling_ratio` (for the ceiling's legend text).
     pub price_ceiling_ratio: f64,
+    /// The run's calendar (unknown when a folder has no `scenario.ron`).
+    pub horizon: Option<Horizon>,
 }
 
 impl Settings {
@@ -227,6 +348,11 @@ impl Settings {
                 })
                 .collect(),
             price_ceiling_ratio: s.market.price_ceiling_ratio,
+            horizon: Some(Horizon {
+                start_year: s.run.start_year,
+                end_year: s.run.end_year,
+                steps_per_year: s.run.steps_per_year,
+            }),
         }
     }
 
@@ -264,5 +390,39 @@ mod tests {
         assert!(e.to_string().contains("metrics.csv:2"), "{e}");
         let e = Metrics::parse("a,b\n1,2\n", "metrics.csv").expect_err("wrong header");
         assert!(e.to_string().contains("missing column `step`"), "{e}");
+    }
+
+    #[test]
+    fn long_runs_are_thinned_keeping_totals_and_edited_years_are_refused() {
+        // 2000 steps: every second step is drawn.
+        let h = Horizon {
+            start_year: 2024,
+            end_year: 2523,
+            steps_per_year: 4,
+        };
+        assert_eq!((h.steps(), h.stride()), (2000, 2));
+        let mut text = String::from("step,year,metric,mineral,stage,nation,partner,value\n");
+        for step in 0..2000u32 {
+            let year = h.year(step);
+            text.push_str(&format!("{step},{year},capacity,lithium,ore,CHL,,1\n"));
+            text.push_str(&format!(
+                "{step},{year},investment_usd,lithium,ore,CHL,USA,10\n"
+            ));
+        }
+        let m = Metrics::read(text.as_bytes(), "metrics.csv", Some(h)).expect("reads");
+        assert_eq!(m.years().len(), 1000);
+        let capacity = m.grid("capacity", |_| true, |r| r.nation.clone());
+        assert_eq!(capacity["CHL"].len(), 1000);
+        let invested: f64 = m.grid("investment_usd", |_| true, |r| r.nation.clone())["CHL"]
+            .iter()
+            .map(|v| v.unwrap_or(0.0))
+            .sum();
+        assert_eq!(invested, 20_000.0, "every step's amount is kept");
+
+        let edited = text.replacen("1,2024.25,capacity", "1,1e9,capacity", 1);
+        let e = Metrics::read(edited.as_bytes(), "metrics.csv", Some(h)).expect_err("edited");
+        assert!(e.to_string().contains("does not match step 1"), "{e}");
+        let e = Metrics::read(edited.as_bytes(), "metrics.csv", None).expect_err("no horizon");
+        assert!(e.to_string().contains("year"), "{e}");
     }
 }

@@ -235,13 +235,28 @@ pub fn render_run_csv(
     draw_figures(&build_figures(&metrics, settings))
 }
 
-/// All figures of a finished run folder: reads `metrics.csv` (required) and `scenario.ron` (for the
-/// output settings and mineral units; defaults when absent).
-pub fn render_run(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
-    let metrics_path = dir.join("metrics.csv");
-    let text = std::fs::read_to_string(&metrics_path).map_err(|e| {
+/// All figures of a run from its `metrics.csv` file (streamed: only the steps the figures draw
+/// are held) and its output settings. `orechain run` draws its figures with this from the file
+/// it just wrote, and `plot` from the folder, so both give the same bytes.
+pub fn render_run_file(
+    metrics_path: &Path,
+    settings: &Settings,
+) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
+    let file = crate::sweep::input::open_regular(metrics_path).map_err(|e| {
         FigureError::Input(format!("cannot read `{}`: {e}", metrics_path.display()))
     })?;
+    let metrics = Metrics::read(
+        std::io::BufReader::new(file),
+        &metrics_path.display().to_string(),
+        settings.horizon,
+    )?;
+    draw_figures(&build_figures(&metrics, settings))
+}
+
+/// All figures of a finished run folder: reads `metrics.csv` (required) and `scenario.ron` (for the
+/// output settings, mineral units and calendar; defaults when absent).
+pub fn render_run(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
+    let metrics_path = dir.join("metrics.csv");
     let scenario_path = dir.join("scenario.ron");
     let settings = if scenario_path.exists() {
         let loaded = crate::scenario::load_file(&scenario_path, &[]).map_err(|e| {
@@ -254,8 +269,7 @@ pub fn render_run(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
     } else {
         Settings::default()
     };
-    let metrics = Metrics::parse(&text, &metrics_path.display().to_string())?;
-    draw_figures(&build_figures(&metrics, &settings))
+    render_run_file(&metrics_path, &settings)
 }
 
 /// What kind of result folder `orechain plot` was given.
@@ -277,11 +291,13 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind, FigureError> {
             dir.display()
         )));
     }
-    if dir.join("design.csv").is_file() && dir.join("results.csv").is_file() {
+    // A sweep folder has its design from the start; an unfinished one (no results.csv yet) is
+    // recognised as a sweep so that `plot` can say it is unfinished.
+    if dir.join("design.csv").is_file() && dir.join("manifest.json").is_file() {
         Ok(FolderKind::Sweep)
     } else if dir.join("replicates.csv").is_file() {
         Ok(FolderKind::Ensemble)
-    } else if dir.join("metrics.csv").is_file() {
+    } else if dir.join("metrics.csv").exists() {
         Ok(FolderKind::Run)
     } else {
         Err(FigureError::Input(format!(

@@ -365,18 +365,32 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
 /// smallest step of 1, 2, 5, 10, 20, 50 or 100 years that gives at most `max_ticks` ticks
 /// (2025, 2030, 2035, 2040 for a 2024–2040 run). A span with no multiple gets `first`.
 pub fn year_ticks(first: i32, last: i32, max_ticks: usize) -> Vec<i32> {
-    let multiples = |step: i32| -> Vec<i32> {
-        (first..=last.max(first))
-            .filter(|y| y.rem_euclid(step) == 0)
-            .collect()
-    };
-    for step in [1, 2, 5, 10, 20, 50, 100] {
-        let ticks = multiples(step);
-        if ticks.len() <= max_ticks.max(1) {
-            return if ticks.is_empty() { vec![first] } else { ticks };
+    // Round years, computed arithmetically so the tick count stays bounded whatever years a
+    // file holds: the smallest step of 1, 2, 5 × 10^k years giving at most `max_ticks` ticks.
+    let last = last.max(first);
+    let max_ticks = max_ticks.max(1) as i64;
+    let (first64, last64) = (i64::from(first), i64::from(last));
+    let mut magnitude: i64 = 1;
+    loop {
+        for m in [1, 2, 5] {
+            let step = m * magnitude;
+            let t0 = first64.div_euclid(step) * step
+                + if first64.rem_euclid(step) == 0 {
+                    0
+                } else {
+                    step
+                };
+            if t0 > last64 {
+                // No multiple of this step in the span: the first year alone.
+                return vec![first];
+            }
+            let count = (last64 - t0) / step + 1;
+            if count <= max_ticks {
+                return (0..count).map(|i| (t0 + i * step) as i32).collect();
+            }
         }
+        magnitude *= 10;
     }
-    multiples(100)
 }
 
 /// Decimals needed to print ticks spaced by `step` without losing information.

@@ -79,10 +79,12 @@ type CsvText = (Vec<String>, Vec<(u64, Vec<String>)>);
 
 /// Read a CSV file fully: header and records, with the file name in every error.
 fn read_csv(path: &Path) -> Result<CsvText, FigureError> {
+    // Only a regular file: a FIFO would block `plot` forever.
+    let file = crate::sweep::input::open_regular(path)
+        .map_err(|e| input(format!("cannot read `{}`: {e}", path.display())))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_path(path)
-        .map_err(|e| input(format!("cannot read `{}`: {e}", path.display())))?;
+        .from_reader(std::io::BufReader::new(file));
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| input(format!("{}:1: cannot read the header: {e}", path.display())))?

@@ -129,5 +129,14 @@ pub fn render_sweep(
 /// Every figure of a finished sweep folder, reading its `manifest.json`.
 pub fn render_sweep_folder(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
     let manifest = SweepManifest::read(dir).map_err(FigureError::Input)?;
+    if !manifest.complete {
+        return Err(FigureError::Input(format!(
+            "`{}` holds an unfinished sweep (its manifest says complete: false), so its tables \
+             are missing or stale; finish it with `orechain sweep SWEEP_FILE -o {} --resume`, \
+             then plot",
+            dir.display(),
+            dir.display()
+        )));
+    }
     render_sweep(dir, &manifest)
 }
