@@ -146,7 +146,7 @@ pub fn merge(
         IndexError::Malformed(_) => SweepError::Internal(e.to_string()),
     })?;
     let names: Vec<String> = first.outcomes.iter().map(|o| o.name.clone()).collect();
-    let sobol = (first.design == "sobol").then_some(first.parameters.len());
+    let analysis = super::analysis::Analysis::of_folder(staged.path())?;
     let totals = write_tables(
         &Tables {
             design_csv: &staged.path().join(DESIGN_FILE),
@@ -154,7 +154,7 @@ pub fn merge(
             index: &index,
             include: &|_| true,
             summary: true,
-            sobol_parameters: sobol,
+            analysis: &analysis,
         },
         staged.path(),
     )?;

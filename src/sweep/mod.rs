@@ -11,6 +11,7 @@
 //! any thread count, completion order, kill-and-resume, or set of shards ([`shard`], [`merge`]). Memory does
 //! not grow with the number of runs beyond 16 bytes of journal index per run.
 
+pub mod analysis;
 pub mod atomic;
 pub mod design;
 pub mod exec;
@@ -36,7 +37,7 @@ use crate::scenario::{Problem, ScenarioError};
 use atomic::AtomicFile;
 use journal::{JOURNAL_FILE, JournalIndex, JournalWriter};
 use manifest::{MANIFEST_FILE, ManifestParameter, Shard, SweepManifest};
-use spec::{Design, Plan};
+use spec::Plan;
 
 /// Copy of the sweep file in the output folder.
 pub const SWEEP_COPY: &str = "sweep.ron";
@@ -369,11 +370,6 @@ fn write_figures(dir: &Path, m: &SweepManifest) -> Result<(), SweepError> {
     Ok(())
 }
 
-/// The number of parameters, when the design is a Sobol' (Saltelli) design.
-fn sobol_parameters(plan: &Plan) -> Option<usize> {
-    matches!(plan.file.design, Design::Sobol { .. }).then_some(plan.names.len())
-}
-
 /// After Ctrl-C: the journal is synced (by [`exec::execute`]); record the sweep as incomplete in
 /// its manifest and say how to resume. The tables are not written: `--resume` writes them from
 /// the whole journal.
@@ -496,7 +492,7 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
             index: &index,
             include: &in_shard,
             summary: opts.shard.is_none(),
-            sobol_parameters: sobol_parameters(plan),
+            analysis: &analysis::Analysis::of(&plan.file),
         },
         dir,
     )?;

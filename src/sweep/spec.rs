@@ -32,8 +32,13 @@ pub struct SweepFile {
     /// Fixed `--set` overrides applied to the base before any parameter (e.g. a longer horizon).
     #[serde(default)]
     pub sets: Vec<String>,
-    /// Sweep seed: run `r` has seed `derive_seed(seed, r)`; random designs also derive from it.
+    /// Sweep seed: replicate `r` has seed `derive_seed(seed, r)` at every design point (common
+    /// random numbers, the default) or run `i` has `derive_seed(seed, i)` (`seeds: independent`);
+    /// random designs and the bootstrap also derive from it.
     pub seed: u64,
+    /// How runs get their seeds: `common` (default) or `independent`.
+    #[serde(default)]
+    pub seeds: Seeds,
     /// Runs per design point, each with its own seed. Default 1.
     #[serde(default = "one")]
     pub replicates: u32,
@@ -48,6 +53,19 @@ pub struct SweepFile {
 
 fn one() -> u32 {
     1
+}
+
+/// How the runs of a sweep get their seeds.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Seeds {
+    /// Common random numbers (default): replicate `r` has the seed `derive_seed(seed, r)` at
+    /// every design point, so differences between points are not blurred by different draws
+    /// (Law 2015, Simulation Modeling and Analysis, 5th ed., §11.2).
+    #[default]
+    Common,
+    /// Every run its own seed, `derive_seed(seed, run_id)` (orechain before 0.x: see CHANGELOG).
+    Independent,
 }
 
 /// One varied parameter: a `--set` path and either a range or a list of levels.
@@ -100,6 +118,12 @@ pub enum Design {
     Sobol {
         /// Base rows `n` (a power of two is best).
         base_points: u32,
+        /// Bootstrap resamples for the confidence intervals (default 1000; 0 = none).
+        #[serde(default)]
+        resamples: Option<u32>,
+        /// Confidence level of the intervals (default 0.95).
+        #[serde(default)]
+        conf_level: Option<f64>,
     },
     /// Explicit points from a CSV file (relative to the sweep file): a header naming every
     /// parameter (by name) and one row per point.
@@ -498,10 +522,15 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
                 );
             }
         }
-        Design::Sobol { base_points } => {
+        Design::Sobol {
+            base_points,
+            resamples,
+            conf_level,
+        } => {
             if *base_points == 0 {
                 problems.push("design.base_points", "must be at least 1".into());
             }
+            check_bootstrap(*resamples, *conf_level, problems);
             if k == 0 || k > design::MAX_SALTELLI_PARAMETERS {
                 problems.push(
                     "parameters",
@@ -546,6 +575,24 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
     }
 }
 
+/// Most bootstrap resamples: each costs one pass over the outputs per outcome and year.
+pub const MAX_RESAMPLES: u32 = 100_000;
+
+fn check_bootstrap(resamples: Option<u32>, conf_level: Option<f64>, problems: &mut Problems<'_>) {
+    if resamples.is_some_and(|b| b > MAX_RESAMPLES) {
+        problems.push(
+            "design.resamples",
+            format!("at most {MAX_RESAMPLES} bootstrap resamples"),
+        );
+    }
+    if conf_level.is_some_and(|c| !(c > 0.0 && c < 1.0)) {
+        problems.push(
+            "design.conf_level",
+            "must be strictly between 0 and 1 (e.g. 0.95)".into(),
+        );
+    }
+}
+
 /// Most design points a sweep may have: the points are held in memory (about 32 bytes per
 /// parameter value), and a million points is already weeks of baseline runs on one machine.
 pub const MAX_DESIGN_POINTS: u64 = 1_000_000;
@@ -566,7 +613,7 @@ fn check_size(s: &SweepFile, problems: &mut Problems<'_>) {
             n.checked_mul(axis)
         }),
         Design::Random { points } | Design::LatinHypercube { points } => Some(u64::from(*points)),
-        Design::Sobol { base_points } => u64::from(*base_points).checked_mul(k + 2),
+        Design::Sobol { base_points, .. } => u64::from(*base_points).checked_mul(k + 2),
         // Counted when the CSV is read.
         Design::Csv { .. } => Some(0),
     };
@@ -690,7 +737,7 @@ fn build_points(
         Design::LatinHypercube { points } => {
             from_units(design::latin_hypercube_points(k, *points as usize, s.seed))
         }
-        Design::Sobol { base_points } => {
+        Design::Sobol { base_points, .. } => {
             from_units(design::saltelli_points(k, *base_points as usize))
         }
         Design::Csv { .. } => read_csv_points(csv_text.unwrap_or(""), names, problems),

@@ -337,6 +337,68 @@ fn a_sobol_sweep_writes_first_and_total_order_indices() {
         "{sens}"
     );
     assert!(index(1, 3) == 0.0 && index(1, 4) == 0.0, "{sens}");
+    // Bootstrap intervals (1000 resamples, 95%): for f = cap the first-order terms
+    // (f(B) - f0)(f(AB) - f(A)) have sd ≈ 1.34 V, so ±1.96 · 1.34 / sqrt(64) ≈ ±0.33 for `cap`
+    // (the bootstrap treats the quasi-random rows as independent, as SALib does, so it
+    // overstates the error of a Sobol' sample); exactly zero for `opex` (every resample gives
+    // 0); and the indices are resolved.
+    assert_eq!(
+        sens.lines().next(),
+        Some(
+            "outcome,year,parameter,first_order,total_order,first_order_conf,total_order_conf,warning"
+        )
+    );
+    assert!(index(0, 5) > 0.15 && index(0, 5) < 0.5, "{sens}");
+    assert!(index(0, 6) > 0.1 && index(0, 6) < 0.5, "{sens}");
+    assert!(index(1, 5) == 0.0 && index(1, 6) == 0.0, "{sens}");
+    assert_eq!((rows[0][7], rows[1][7]), ("", ""), "{sens}");
+}
+
+#[test]
+fn noisy_sobol_indices_are_flagged_in_the_file_and_on_stderr() {
+    // An outcome that no parameter moves but the seed does: with independent seeds the Sobol'
+    // indices are seed noise and must be flagged; with common random numbers (one replicate,
+    // the same seed at every point) the outcome is constant and has no indices at all.
+    let t = tmp();
+    let body = |seeds: &str| {
+        format!(
+            r#"
+    seed: 5,
+    seeds: {seeds},
+    sets: ["run.end_year=2030", "assets.atacama.outage.probability_per_step=0.3"],
+    parameters: [
+        (path: "assets.usa_refinery.unit_opex_usd_per_t", name: "opex", min: 2000.0, max: 2001.0),
+        (path: "nations.CHL.governance.regulatory_stability", name: "stab", min: 0.5, max: 0.5001),
+    ],
+    design: (kind: "sobol", base_points: 32, resamples: 200),
+    outcomes: [(name: "prod", metric: "production", mineral: "lithium", stage: "ore", nation: "CHL", years: [2030])],"#
+        )
+    };
+    let run = |name: &str, seeds: &str| {
+        let sweep = sweep_file(t.path(), name, &body(seeds));
+        let out = orechain(
+            &["sweep", sweep.to_str().expect("utf-8"), "-o", name],
+            t.path(),
+        );
+        let (code, _, err) = outcome(&out);
+        assert_eq!(code, 0, "{err}");
+        (read(&t.path().join(name).join("sensitivity.csv")), err)
+    };
+    let (sens, err) = run("independent", "independent");
+    assert!(sens.lines().count() == 3, "{sens}");
+    assert!(
+        sens.lines()
+            .skip(1)
+            .all(|l| l.contains("interaction_or_noise")),
+        "{sens}"
+    );
+    assert!(
+        err.contains("warning: the Sobol' indices of 1 of 1 outcome-years"),
+        "{err}"
+    );
+    let (sens, err) = run("common", "common");
+    assert_eq!(sens.lines().count(), 1, "{sens}");
+    assert!(!err.contains("warning"), "{err}");
 }
 
 #[test]
