@@ -542,3 +542,52 @@ fn the_slurm_script_submits_an_array_and_a_dependent_merge() {
     );
     assert!(!cluster.exists(), "--slurm-script only prints");
 }
+
+#[test]
+fn the_salib_problem_gives_the_bounds_of_what_salib_would_draw() {
+    // SALib samples each parameter uniformly within its bounds: for levels that is the level
+    // index in [0, count) (value = levels[floor(x)]), for an integer range [min, max + 1)
+    // (value = floor(x)); before issue 17 both were written as [0, 1] or [min, max].
+    let t = tmp();
+    let sweep = sweep_file(
+        t.path(),
+        "bounds",
+        r#"
+    seed: 1,
+    sets: ["run.end_year=2025"],
+    parameters: [
+        (path: "assets.atacama.capacity_t_per_yr", name: "cap", min: 50000.0, max: 150000.0),
+        (path: "assets.atacama.outage.duration_steps", name: "steps", min: 1.0, max: 4.0, integer: true),
+        (path: "assets.atacama.outage.probability_per_step", name: "p", levels: [0.0, 0.2, 0.4]),
+    ],
+    design: (kind: "sobol", base_points: 2),
+    outcomes: [(name: "h", metric: "hhi", mineral: "lithium", stage: "ore")],"#,
+    );
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "sweep",
+            sweep.to_str().expect("utf-8"),
+            "-o",
+            "s",
+            "--no-figures",
+        ],
+        t.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let problem: serde_json::Value =
+        serde_json::from_str(&read(&t.path().join("s/salib_problem.json"))).expect("json");
+    assert_eq!(
+        problem["bounds"],
+        serde_json::json!([[50000.0, 150000.0], [1.0, 5.0], [0.0, 3.0]])
+    );
+    assert_eq!(
+        problem["orechain_parameters"][2]["levels"],
+        serde_json::json!([0.0, 0.2, 0.4])
+    );
+    // Every level value in points.csv is one of the levels: the index maps back.
+    let points = read(&t.path().join("s/points.csv"));
+    for line in points.lines().skip(1) {
+        let p = line.rsplit(',').next().expect("cell");
+        assert!(["0", "0.2", "0.4"].contains(&p), "{line}");
+    }
+}
