@@ -31,6 +31,13 @@ pub enum Analysis {
         /// Interval settings.
         boot: Bootstrap,
     },
+    /// Lever attribution over the replicates ([`super::attribution`]).
+    Levers {
+        /// Replicates per point.
+        replicates: usize,
+        /// Confidence level of the intervals.
+        conf_level: f64,
+    },
 }
 
 impl Analysis {
@@ -49,8 +56,17 @@ impl Analysis {
                     seed: file.seed,
                 },
             },
+            Design::Levers { conf_level, .. } => Analysis::Levers {
+                replicates: file.replicates as usize,
+                conf_level: conf_level.unwrap_or(sensitivity::DEFAULT_CONF_LEVEL),
+            },
             _ => Analysis::None,
         }
+    }
+
+    /// Whether the analysis needs every run's value per outcome and year (by run id).
+    pub fn needs_run_values(&self) -> bool {
+        matches!(self, Analysis::Levers { .. })
     }
 
     /// The analysis of the sweep whose output folder is `dir` (from its copy of the sweep file,
@@ -74,17 +90,32 @@ impl Analysis {
 pub type SeriesKey = (usize, Year);
 
 /// Write the analysis tables into `out_dir` from the design-point means (`None` where every run
-/// of a point failed). Returns the warnings to show the user.
+/// of a point failed) or the runs' values. Returns the warnings to show the user.
 pub fn write(
     analysis: &Analysis,
     out_dir: &Path,
     params: &[&str],
     names: &[String],
     means: &BTreeMap<SeriesKey, Vec<Option<f64>>>,
+    runs: &BTreeMap<SeriesKey, Vec<Option<f64>>>,
     points: usize,
 ) -> std::io::Result<Vec<String>> {
     match analysis {
         Analysis::None => Ok(Vec::new()),
+        Analysis::Levers {
+            replicates,
+            conf_level,
+        } => {
+            super::attribution::write_attribution(
+                out_dir,
+                params,
+                names,
+                runs,
+                *replicates,
+                *conf_level,
+            )?;
+            Ok(Vec::new())
+        }
         Analysis::Sobol { k, boot } => {
             write_sensitivity(out_dir, *k, boot, params, names, means, points)
         }

@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod atomic;
+pub mod attribution;
 pub mod design;
 pub mod exec;
 pub mod journal;
@@ -233,6 +234,15 @@ pub fn salib_problem(plan: &Plan) -> serde_json::Value {
             described.push(serde_json::json!({"name": name, "kind": "range", "value": "x"}));
         }
     }
+    if let spec::Design::Levers { .. } = plan.file.design {
+        // A lever is a two-level factor: off (0) or on (1).
+        for name in &plan.names {
+            bounds.push([0.0, 2.0]);
+            described.push(serde_json::json!({
+                "name": name, "kind": "levels", "levels": [0, 1], "value": "levels[floor(x)]",
+            }));
+        }
+    }
     serde_json::json!({
         "num_vars": plan.names.len(),
         "names": plan.names,
@@ -351,6 +361,7 @@ pub fn list_outputs(dir: &Path) -> Result<Vec<crate::output::manifest::ManifestF
         summary::FAILURES_FILE,
         summary::SUMMARY_FILE,
         summary::SENSITIVITY_FILE,
+        attribution::ATTRIBUTION_FILE,
     ];
     let mut present: Vec<String> = names
         .into_iter()

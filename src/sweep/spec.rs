@@ -131,6 +131,29 @@ pub enum Design {
         /// CSV file.
         file: String,
     },
+    /// Lever attribution: the full factorial (`2^k` points, `k` ≤ [`MAX_LEVERS`]) of named
+    /// levers, each on (its `sets` applied) or off, with `attribution.csv` (main effects,
+    /// two-way interactions, Shapley values) over the replicates. Takes no `parameters`.
+    Levers {
+        /// The levers, in column order.
+        levers: Vec<Lever>,
+        /// Confidence level of the intervals over replicates (default 0.95).
+        #[serde(default)]
+        conf_level: Option<f64>,
+    },
+}
+
+/// Most levers a `levers` design may have (256 points).
+pub const MAX_LEVERS: usize = 8;
+
+/// A lever: a name and the `--set` overrides that switch it on.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Lever {
+    /// Column name (as a parameter name).
+    pub name: String,
+    /// `--set PATH=VALUE` overrides applied, after the sweep's `sets`, when the lever is on.
+    pub sets: Vec<String>,
 }
 
 impl Design {
@@ -142,6 +165,7 @@ impl Design {
             Design::LatinHypercube { .. } => "latin_hypercube",
             Design::Sobol { .. } => "sobol",
             Design::Csv { .. } => "csv",
+            Design::Levers { .. } => "levers",
         }
     }
 }
@@ -242,6 +266,14 @@ impl Plan {
     /// The `--set` arguments of a design point (without the seed).
     pub fn point_sets(&self, point_id: u64) -> Vec<String> {
         let point = &self.points[point_id as usize];
+        if let Design::Levers { levers, .. } = &self.file.design {
+            return levers
+                .iter()
+                .zip(point)
+                .filter(|(_, on)| **on == ParamValue::Number(1.0))
+                .flat_map(|(lever, _)| lever.sets.iter().cloned())
+                .collect();
+        }
         self.paths
             .iter()
             .zip(point)
@@ -330,7 +362,22 @@ pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
     if !problems.is_empty() {
         return Err(problems.into_error());
     }
-    let names: Vec<String> = doc.value.parameters.iter().map(param_name).collect();
+    if let Design::Levers { levers, .. } = &doc.value.design {
+        for (i, lever) in levers.iter().enumerate() {
+            if let Err(e @ (ScenarioError::Set { .. } | ScenarioError::Invalid { .. })) =
+                base.load(&lever.sets)
+            {
+                problems.push(&format!("design.levers.{i}.sets"), one_line(&e));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.into_error());
+        }
+    }
+    let names: Vec<String> = match &doc.value.design {
+        Design::Levers { levers, .. } => levers.iter().map(|l| l.name.clone()).collect(),
+        _ => doc.value.parameters.iter().map(param_name).collect(),
+    };
     let points = build_points(
         &doc.value,
         &names,
@@ -352,12 +399,18 @@ pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
     if !problems.is_empty() {
         return Err(problems.into_error());
     }
-    let paths = doc
-        .value
-        .parameters
-        .iter()
-        .map(|p| p.path.clone())
-        .collect();
+    let paths = match &doc.value.design {
+        Design::Levers { levers, .. } => levers
+            .iter()
+            .map(|l| format!("lever: {}", l.sets.join("; ")))
+            .collect(),
+        _ => doc
+            .value
+            .parameters
+            .iter()
+            .map(|p| p.path.clone())
+            .collect(),
+    };
     Ok(Plan {
         file: doc.value,
         sweep_path: sweep_path.to_path_buf(),
@@ -549,6 +602,43 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
                 );
             }
         }
+        Design::Levers { levers, conf_level } => {
+            if k > 0 {
+                problems.push(
+                    "parameters",
+                    "a levers design takes no parameters: its levers are its factors".into(),
+                );
+            }
+            if levers.is_empty() || levers.len() > MAX_LEVERS {
+                problems.push(
+                    "design.levers",
+                    format!("needs 1 to {MAX_LEVERS} levers, found {}", levers.len()),
+                );
+            }
+            check_bootstrap(None, *conf_level, problems);
+            let mut seen: Vec<&str> = Vec::new();
+            for (i, lever) in levers.iter().enumerate() {
+                let name = lever.name.as_str();
+                if name.is_empty() || name.contains(['\n', '\r', '"', ',']) {
+                    problems.push(
+                        &format!("design.levers.{i}.name"),
+                        "must be non-empty, without quotes, commas or line breaks".into(),
+                    );
+                } else if RESERVED_NAMES.contains(&name) || seen.contains(&name) {
+                    problems.push(
+                        &format!("design.levers.{i}.name"),
+                        format!("`{name}` is taken (an output column or another lever)"),
+                    );
+                }
+                seen.push(name);
+                if lever.sets.is_empty() {
+                    problems.push(
+                        &format!("design.levers.{i}.sets"),
+                        "a lever needs at least one `--set` override".into(),
+                    );
+                }
+            }
+        }
     }
     check_size(s, problems);
     if s.outcomes.is_empty() {
@@ -616,6 +706,7 @@ fn check_size(s: &SweepFile, problems: &mut Problems<'_>) {
         Design::Sobol { base_points, .. } => u64::from(*base_points).checked_mul(k + 2),
         // Counted when the CSV is read.
         Design::Csv { .. } => Some(0),
+        Design::Levers { levers, .. } => Some(1u64 << levers.len().min(MAX_LEVERS)),
     };
     match points {
         Some(n) if n <= MAX_DESIGN_POINTS => {
@@ -741,6 +832,15 @@ fn build_points(
             from_units(design::saltelli_points(k, *base_points as usize))
         }
         Design::Csv { .. } => read_csv_points(csv_text.unwrap_or(""), names, problems),
+        // The full factorial, the first lever varying slowest; 1 = on.
+        Design::Levers { levers, .. } => design::grid_indices(&vec![2; levers.len()])
+            .into_iter()
+            .map(|idx| {
+                idx.into_iter()
+                    .map(|on| ParamValue::Number(on as f64))
+                    .collect()
+            })
+            .collect(),
     }
 }
 

@@ -127,6 +127,7 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
     let mut point: Option<(String, String)> = None; // (point_id, param cells as CSV)
     let mut values: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
     let mut means: BTreeMap<Key, Vec<Option<f64>>> = BTreeMap::new();
+    let mut runs: BTreeMap<Key, Vec<Option<f64>>> = BTreeMap::new();
     let mut point_count = 0usize;
     let mut record = csv::StringRecord::new();
     let mut line = String::new();
@@ -214,6 +215,14 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
                                 "journal: run {run_id}: bad value {value}"
                             ))
                         })?;
+                        if t.analysis.needs_run_values() {
+                            let slot = runs.entry((outcome, Year(year.clone()))).or_default();
+                            let at = run_id as usize;
+                            if slot.len() <= at {
+                                slot.resize(at + 1, None);
+                            }
+                            slot[at] = Some(x);
+                        }
                         values.entry((outcome, Year(year))).or_default().push(x);
                     }
                 }
@@ -232,6 +241,7 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
             &params,
             t.outcome_names,
             &means,
+            &runs,
             point_count,
         )
         .map_err(&io)?;

@@ -591,3 +591,98 @@ fn the_salib_problem_gives_the_bounds_of_what_salib_would_draw() {
         assert!(["0", "0.2", "0.4"].contains(&p), "{line}");
     }
 }
+
+#[test]
+fn a_levers_design_attributes_a_known_effect_to_its_lever() {
+    // Two levers on tiny.ron: `cap` raises Atacama's capacity from 100,000 to 130,000 t/yr,
+    // `opex` changes the US refinery's cost, which does not move CHL's ore capacity. With common
+    // random numbers every replicate sees exactly +30,000 from `cap`: main effect, effect alone
+    // and Shapley value 30,000 with sd 0; `opex` and the interaction 0; Shapley values sum to
+    // the bundle.
+    let t = tmp();
+    let sweep = sweep_file(
+        t.path(),
+        "levers",
+        r#"
+    seed: 8,
+    sets: ["run.end_year=2026"],
+    replicates: 3,
+    design: (kind: "levers", levers: [
+        (name: "cap", sets: ["assets.atacama.capacity_t_per_yr=130000.0"]),
+        (name: "opex", sets: ["assets.usa_refinery.unit_opex_usd_per_t=2500.0"]),
+    ]),
+    outcomes: [
+        (name: "cap", metric: "capacity", mineral: "lithium", stage: "ore", nation: "CHL", aggregate: "last", years: [2026]),
+        (name: "prod", metric: "production", mineral: "lithium", stage: "ore", nation: "CHL", years: [2026]),
+    ],"#,
+    );
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "sweep",
+            sweep.to_str().expect("utf-8"),
+            "-o",
+            "s",
+            "--no-figures",
+        ],
+        t.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let design = read(&t.path().join("s/design.csv"));
+    assert_eq!(design.lines().count(), 1 + 4 * 3, "{design}");
+    // Common random numbers: replicate r has the same seed at every point.
+    let seeds: Vec<Vec<&str>> = (0..3)
+        .map(|r| {
+            design
+                .lines()
+                .skip(1)
+                .filter(|l| l.split(',').nth(2) == Some(&r.to_string()))
+                .map(|l| l.split(',').nth(3).expect("seed"))
+                .collect()
+        })
+        .collect();
+    for s in &seeds {
+        assert!(s.len() == 4 && s.iter().all(|x| *x == s[0]), "{design}");
+    }
+    assert_ne!(seeds[0][0], seeds[1][0]);
+    let text = read(&t.path().join("s/attribution.csv"));
+    assert_eq!(
+        text.lines().next(),
+        Some("outcome,year,term,levers,n,mean,sd,ci_low,ci_high")
+    );
+    let row = |term: &str, levers: &str| -> Vec<f64> {
+        let prefix = format!("cap,2026,{term},{levers},");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+        line[prefix.len()..]
+            .split(',')
+            .map(|c| c.parse().expect("number"))
+            .collect()
+    };
+    for (term, levers, want) in [
+        ("bundle", "", 30000.0),
+        ("main", "cap", 30000.0),
+        ("alone", "cap", 30000.0),
+        ("shapley", "cap", 30000.0),
+        ("main", "opex", 0.0),
+        ("shapley", "opex", 0.0),
+        ("interaction", "cap:opex", 0.0),
+    ] {
+        let r = row(term, levers);
+        assert_eq!(r, vec![3.0, want, 0.0, want, want], "{term} {levers}");
+    }
+    // Efficiency holds for the stochastic outcome too, replicate by replicate and so on average.
+    let prod = |term: &str, levers: &str| -> f64 {
+        let prefix = format!("prod,2026,{term},{levers},");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).expect("row");
+        line[prefix.len()..]
+            .split(',')
+            .nth(1)
+            .expect("mean")
+            .parse()
+            .expect("number")
+    };
+    let sum = prod("shapley", "cap") + prod("shapley", "opex");
+    assert!((sum - prod("bundle", "")).abs() < 1e-6 * prod("bundle", "").abs().max(1.0));
+}
