@@ -1,8 +1,8 @@
 //! Parallel execution: (design point × replicate) flattened into one rayon iterator, one ECS
 //! world per run, each finished run appended to the journal at once.
 //!
-//! A run is a pure function of its run id: its `--set` list (the point's values and the seed
-//! `derive_seed(sweep seed, run id)`) applied to the base scenario parsed once. A run whose
+//! A run is a pure function of its run id: its `--set` list (the point's values and its seed,
+//! [`run_seed`]) applied to the base scenario parsed once. A run whose
 //! values fail validation, whose systems panic, or whose kept outcomes are not finite becomes a
 //! `fail` journal line with a one-line message; the sweep goes on. Panics are caught per run with
 //! `catch_unwind`; a process-wide panic hook (installed once) keeps a caught panic's location for
@@ -19,12 +19,17 @@ use rayon::prelude::*;
 use super::SweepError;
 use super::journal::{self, JournalWriter};
 use super::outcome;
-use super::spec::{Plan, one_line};
+use super::spec::{Plan, Seeds, one_line};
 use crate::sim::rng::derive_seed;
 
-/// The seed of a run.
+/// The seed of a run: with common random numbers (the default) `derive_seed(sweep seed,
+/// replicate)`, the same at every design point; with `seeds: independent`, `derive_seed(sweep
+/// seed, run id)`.
 pub fn run_seed(plan: &Plan, run_id: u64) -> u64 {
-    derive_seed(plan.file.seed, run_id)
+    match plan.file.seeds {
+        Seeds::Common => derive_seed(plan.file.seed, plan.locate(run_id).1),
+        Seeds::Independent => derive_seed(plan.file.seed, run_id),
+    }
 }
 
 /// Run one run and return its journal line.

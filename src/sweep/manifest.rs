@@ -70,7 +70,7 @@ pub struct SweepManifest {
     pub base_path: String,
     /// SHA-256 of the resolved base scenario (`scenario.ron`).
     pub base_sha256: String,
-    /// Sweep seed; run `r` has seed `derive_seed(seed, r)` (listed in `design.csv`).
+    /// Sweep seed; run seeds derive from it (`seeds` of the sweep file; listed in `design.csv`).
     pub seed: u64,
     /// Design kind (`grid`, `random`, `latin_hypercube`, `sobol`, `csv`).
     pub design: String,

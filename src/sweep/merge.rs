@@ -349,7 +349,7 @@ pub fn merge(
             IndexError::Malformed(_) => bad(format!("a shard's journal is damaged: {e}")),
         })?;
     let names: Vec<String> = first.outcomes.iter().map(|o| o.name.clone()).collect();
-    let sobol = (first.design == "sobol").then_some(first.parameters.len());
+    let analysis = super::analysis::Analysis::of_folder(staged.path())?;
     let totals = write_tables(
         &Tables {
             design_csv: &staged.path().join(DESIGN_FILE),
@@ -357,7 +357,7 @@ pub fn merge(
             index: &index,
             include: &|_| true,
             summary: true,
-            sobol_parameters: sobol,
+            analysis: &analysis,
             total_runs: first.total_runs,
         },
         staged.path(),

@@ -11,7 +11,9 @@
 //! any thread count, completion order, kill-and-resume, or set of shards ([`shard`], [`merge`]). Memory does
 //! not grow with the number of runs beyond 16 bytes of journal index per run.
 
+pub mod analysis;
 pub mod atomic;
+pub mod attribution;
 pub mod design;
 pub mod exec;
 pub mod input;
@@ -40,7 +42,7 @@ use atomic::AtomicFile;
 use journal::{IndexError, JOURNAL_FILE, JournalIndex, JournalWriter, Torn};
 use lock::SweepLock;
 use manifest::{MANIFEST_FILE, ManifestParameter, Shard, SweepManifest};
-use spec::{Design, Plan};
+use spec::Plan;
 
 /// Copy of the sweep file in the output folder.
 pub const SWEEP_COPY: &str = "sweep.ron";
@@ -210,29 +212,65 @@ fn write_design_matrix(plan: &Plan, dir: &Path) -> Result<(), SweepError> {
     }
     f.commit().map_err(|e| io_error("write", &path, e))?;
 
-    // SALib reads `num_vars`, `names` and `bounds`; a parameter given by levels is described by
-    // the unit interval its levels are picked from (level floor(u * count)).
-    let bounds: Vec<[f64; 2]> = plan
-        .file
-        .parameters
-        .iter()
-        .map(|p| match (p.min, p.max) {
-            (Some(lo), Some(hi)) => [lo, hi],
-            _ => [0.0, 1.0],
-        })
-        .collect();
-    let problem = serde_json::json!({
+    let problem = salib_problem(plan);
+    let text = serde_json::to_string_pretty(&problem).unwrap_or_default() + "\n";
+    crate::output::folder::write_atomic(&dir.join(SALIB_FILE), text.as_bytes())
+        .map_err(|e| SweepError::Internal(e.to_string()))
+}
+
+/// The SALib problem of a plan. SALib reads `num_vars`, `names` and `bounds`, and samples each
+/// parameter uniformly within its bounds; orechain maps a unit coordinate `u` to a value as
+/// [`spec`] documents, so the bounds are those of the quantity SALib would draw:
+/// - a range: `[min, max]`, the value itself;
+/// - an `integer` range: `[min, max + 1]`, the value being `floor(x)` (every integer equally
+///   likely, as in orechain);
+/// - `levels`: `[0, count]`, the value being `levels[floor(x)]` (the level index; `points.csv`
+///   holds the level itself). `orechain_parameters` lists the levels so that a SALib sample can
+///   be mapped back.
+pub fn salib_problem(plan: &Plan) -> serde_json::Value {
+    let mut bounds = Vec::new();
+    let mut described = Vec::new();
+    for (p, name) in plan.file.parameters.iter().zip(&plan.names) {
+        let (lo, hi) = (p.min.unwrap_or(0.0), p.max.unwrap_or(1.0));
+        if !p.levels.is_empty() {
+            bounds.push([0.0, p.levels.len() as f64]);
+            described.push(serde_json::json!({
+                "name": name,
+                "kind": "levels",
+                "levels": p.levels,
+                "value": "levels[floor(x)]",
+            }));
+        } else if p.integer {
+            bounds.push([lo, hi + 1.0]);
+            described.push(serde_json::json!({
+                "name": name, "kind": "integer", "value": "floor(x)",
+            }));
+        } else {
+            bounds.push([lo, hi]);
+            described.push(serde_json::json!({"name": name, "kind": "range", "value": "x"}));
+        }
+    }
+    if let spec::Design::Levers { .. } = plan.file.design {
+        // A lever is a two-level factor: off (0) or on (1).
+        for name in &plan.names {
+            bounds.push([0.0, 2.0]);
+            described.push(serde_json::json!({
+                "name": name, "kind": "levels", "levels": [0, 1], "value": "levels[floor(x)]",
+            }));
+        }
+    }
+    serde_json::json!({
         "num_vars": plan.names.len(),
         "names": plan.names,
         "bounds": bounds,
         "orechain_design": plan.file.design.kind(),
-        "orechain_note": "Rows of points.csv are the design matrix X in point_id order; for a \
+        "orechain_parameters": described,
+        "orechain_note": "Rows of points.csv are the design matrix X in point_id order (parameter \
+            values, not SALib's x: see orechain_parameters for levels and integers); for a \
             sobol design they follow SALib's saltelli layout with calc_second_order=False. \
-            Y = the `mean` column of summary.csv for one outcome and year, in point_id order.",
-    });
-    let text = serde_json::to_string_pretty(&problem).unwrap_or_default() + "\n";
-    crate::output::folder::write_atomic(&dir.join(SALIB_FILE), text.as_bytes())
-        .map_err(|e| SweepError::Internal(e.to_string()))
+            Y = the `mean` column of summary.csv for one outcome and year, in point_id order. \
+            tests/salib/check.py feeds them to SALib.analyze.sobol.analyze.",
+    })
 }
 
 /// Make `dir` ready: fresh (created, or replaced with `--force` if orechain wrote it) or resumed
@@ -396,6 +434,7 @@ pub fn list_outputs(dir: &Path) -> Result<Vec<crate::output::manifest::ManifestF
         summary::FAILURES_FILE,
         summary::SUMMARY_FILE,
         summary::SENSITIVITY_FILE,
+        attribution::ATTRIBUTION_FILE,
     ];
     let mut present: Vec<String> = names
         .into_iter()
@@ -440,11 +479,6 @@ fn write_figures(dir: &Path, m: &SweepManifest) -> Result<(), SweepError> {
     }
     staged.commit().map_err(folder_error)?;
     Ok(())
-}
-
-/// The number of parameters, when the design is a Sobol' (Saltelli) design.
-fn sobol_parameters(plan: &Plan) -> Option<usize> {
-    matches!(plan.file.design, Design::Sobol { .. }).then_some(plan.names.len())
 }
 
 /// After Ctrl-C: the journal is synced (by [`exec::execute`]); record the sweep as incomplete in
@@ -620,7 +654,7 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
             index: &index,
             include: &in_shard,
             summary: opts.shard.is_none(),
-            sobol_parameters: sobol_parameters(plan),
+            analysis: &analysis::Analysis::of(&plan.file),
             total_runs: total,
         },
         dir,

@@ -32,8 +32,13 @@ pub struct SweepFile {
     /// Fixed `--set` overrides applied to the base before any parameter (e.g. a longer horizon).
     #[serde(default)]
     pub sets: Vec<String>,
-    /// Sweep seed: run `r` has seed `derive_seed(seed, r)`; random designs also derive from it.
+    /// Sweep seed: replicate `r` has seed `derive_seed(seed, r)` at every design point (common
+    /// random numbers, the default) or run `i` has `derive_seed(seed, i)` (`seeds: independent`);
+    /// random designs and the bootstrap also derive from it.
     pub seed: u64,
+    /// How runs get their seeds: `common` (default) or `independent`.
+    #[serde(default)]
+    pub seeds: Seeds,
     /// Runs per design point, each with its own seed. Default 1.
     #[serde(default = "one")]
     pub replicates: u32,
@@ -59,6 +64,19 @@ pub const DEFAULT_MAX_DESIGN_MB: u64 = 1_000;
 
 fn default_max_design_mb() -> u64 {
     DEFAULT_MAX_DESIGN_MB
+}
+
+/// How the runs of a sweep get their seeds.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Seeds {
+    /// Common random numbers (default): replicate `r` has the seed `derive_seed(seed, r)` at
+    /// every design point, so differences between points are not blurred by different draws
+    /// (Law 2015, Simulation Modeling and Analysis, 5th ed., §11.2).
+    #[default]
+    Common,
+    /// Every run its own seed, `derive_seed(seed, run_id)` (orechain before 0.x: see CHANGELOG).
+    Independent,
 }
 
 /// One varied parameter: a `--set` path and either a range or a list of levels.
@@ -111,6 +129,12 @@ pub enum Design {
     Sobol {
         /// Base rows `n` (a power of two is best).
         base_points: u32,
+        /// Bootstrap resamples for the confidence intervals (default 1000; 0 = none).
+        #[serde(default)]
+        resamples: Option<u32>,
+        /// Confidence level of the intervals (default 0.95).
+        #[serde(default)]
+        conf_level: Option<f64>,
     },
     /// Explicit points from a CSV file (relative to the sweep file): a header naming every
     /// parameter (by name) and one row per point.
@@ -118,6 +142,29 @@ pub enum Design {
         /// CSV file.
         file: String,
     },
+    /// Lever attribution: the full factorial (`2^k` points, `k` ≤ [`MAX_LEVERS`]) of named
+    /// levers, each on (its `sets` applied) or off, with `attribution.csv` (main effects,
+    /// two-way interactions, Shapley values) over the replicates. Takes no `parameters`.
+    Levers {
+        /// The levers, in column order.
+        levers: Vec<Lever>,
+        /// Confidence level of the intervals over replicates (default 0.95).
+        #[serde(default)]
+        conf_level: Option<f64>,
+    },
+}
+
+/// Most levers a `levers` design may have (256 points).
+pub const MAX_LEVERS: usize = 8;
+
+/// A lever: a name and the `--set` overrides that switch it on.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Lever {
+    /// Column name (as a parameter name).
+    pub name: String,
+    /// `--set PATH=VALUE` overrides applied, after the sweep's `sets`, when the lever is on.
+    pub sets: Vec<String>,
 }
 
 impl Design {
@@ -129,6 +176,7 @@ impl Design {
             Design::LatinHypercube { .. } => "latin_hypercube",
             Design::Sobol { .. } => "sobol",
             Design::Csv { .. } => "csv",
+            Design::Levers { .. } => "levers",
         }
     }
 }
@@ -229,6 +277,14 @@ impl Plan {
     /// The `--set` arguments of a design point (without the seed).
     pub fn point_sets(&self, point_id: u64) -> Vec<String> {
         let point = &self.points[point_id as usize];
+        if let Design::Levers { levers, .. } = &self.file.design {
+            return levers
+                .iter()
+                .zip(point)
+                .filter(|(_, on)| **on == ParamValue::Number(1.0))
+                .flat_map(|(lever, _)| lever.sets.iter().cloned())
+                .collect();
+        }
         self.paths
             .iter()
             .zip(point)
@@ -320,7 +376,22 @@ pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
     if !problems.is_empty() {
         return Err(problems.into_error());
     }
-    let names: Vec<String> = doc.value.parameters.iter().map(param_name).collect();
+    if let Design::Levers { levers, .. } = &doc.value.design {
+        for (i, lever) in levers.iter().enumerate() {
+            if let Err(e @ (ScenarioError::Set { .. } | ScenarioError::Invalid { .. })) =
+                base.load(&lever.sets)
+            {
+                problems.push(&format!("design.levers.{i}.sets"), one_line(&e));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.into_error());
+        }
+    }
+    let names: Vec<String> = match &doc.value.design {
+        Design::Levers { levers, .. } => levers.iter().map(|l| l.name.clone()).collect(),
+        _ => doc.value.parameters.iter().map(param_name).collect(),
+    };
     let points = build_points(
         &doc.value,
         &names,
@@ -342,12 +413,18 @@ pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
     if !problems.is_empty() {
         return Err(problems.into_error());
     }
-    let paths = doc
-        .value
-        .parameters
-        .iter()
-        .map(|p| p.path.clone())
-        .collect();
+    let paths = match &doc.value.design {
+        Design::Levers { levers, .. } => levers
+            .iter()
+            .map(|l| format!("lever: {}", l.sets.join("; ")))
+            .collect(),
+        _ => doc
+            .value
+            .parameters
+            .iter()
+            .map(|p| p.path.clone())
+            .collect(),
+    };
     Ok(Plan {
         file: doc.value,
         sweep_path: sweep_path.to_path_buf(),
@@ -529,10 +606,15 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
                 );
             }
         }
-        Design::Sobol { base_points } => {
+        Design::Sobol {
+            base_points,
+            resamples,
+            conf_level,
+        } => {
             if *base_points == 0 {
                 problems.push("design.base_points", "must be at least 1".into());
             }
+            check_bootstrap(*resamples, *conf_level, problems);
             if k == 0 || k > design::MAX_SALTELLI_PARAMETERS {
                 problems.push(
                     "parameters",
@@ -549,6 +631,43 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
                     "parameters",
                     "an explicit design names its parameters here".into(),
                 );
+            }
+        }
+        Design::Levers { levers, conf_level } => {
+            if k > 0 {
+                problems.push(
+                    "parameters",
+                    "a levers design takes no parameters: its levers are its factors".into(),
+                );
+            }
+            if levers.is_empty() || levers.len() > MAX_LEVERS {
+                problems.push(
+                    "design.levers",
+                    format!("needs 1 to {MAX_LEVERS} levers, found {}", levers.len()),
+                );
+            }
+            check_bootstrap(None, *conf_level, problems);
+            let mut seen: Vec<&str> = Vec::new();
+            for (i, lever) in levers.iter().enumerate() {
+                let name = lever.name.as_str();
+                if name.is_empty() || name.contains(['\n', '\r', '"', ',']) {
+                    problems.push(
+                        &format!("design.levers.{i}.name"),
+                        "must be non-empty, without quotes, commas or line breaks".into(),
+                    );
+                } else if RESERVED_NAMES.contains(&name) || seen.contains(&name) {
+                    problems.push(
+                        &format!("design.levers.{i}.name"),
+                        format!("`{name}` is taken (an output column or another lever)"),
+                    );
+                }
+                seen.push(name);
+                if lever.sets.is_empty() {
+                    problems.push(
+                        &format!("design.levers.{i}.sets"),
+                        "a lever needs at least one `--set` override".into(),
+                    );
+                }
             }
         }
     }
@@ -577,6 +696,24 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
     }
 }
 
+/// Most bootstrap resamples: each costs one pass over the outputs per outcome and year.
+pub const MAX_RESAMPLES: u32 = 100_000;
+
+fn check_bootstrap(resamples: Option<u32>, conf_level: Option<f64>, problems: &mut Problems<'_>) {
+    if resamples.is_some_and(|b| b > MAX_RESAMPLES) {
+        problems.push(
+            "design.resamples",
+            format!("at most {MAX_RESAMPLES} bootstrap resamples"),
+        );
+    }
+    if conf_level.is_some_and(|c| !(c > 0.0 && c < 1.0)) {
+        problems.push(
+            "design.conf_level",
+            "must be strictly between 0 and 1 (e.g. 0.95)".into(),
+        );
+    }
+}
+
 /// Most design points a sweep may have: the points are held in memory (about 32 bytes per
 /// parameter value), and a million points is already weeks of baseline runs on one machine.
 pub const MAX_DESIGN_POINTS: u64 = 1_000_000;
@@ -597,9 +734,10 @@ fn check_size(s: &SweepFile, problems: &mut Problems<'_>) {
             n.checked_mul(axis)
         }),
         Design::Random { points } | Design::LatinHypercube { points } => Some(u64::from(*points)),
-        Design::Sobol { base_points } => u64::from(*base_points).checked_mul(k + 2),
+        Design::Sobol { base_points, .. } => u64::from(*base_points).checked_mul(k + 2),
         // Counted when the CSV is read.
         Design::Csv { .. } => Some(0),
+        Design::Levers { levers, .. } => Some(1u64 << levers.len().min(MAX_LEVERS)),
     };
     match points {
         Some(n) if n <= MAX_DESIGN_POINTS => {
@@ -721,10 +859,19 @@ fn build_points(
         Design::LatinHypercube { points } => {
             from_units(design::latin_hypercube_points(k, *points as usize, s.seed))
         }
-        Design::Sobol { base_points } => {
+        Design::Sobol { base_points, .. } => {
             from_units(design::saltelli_points(k, *base_points as usize))
         }
         Design::Csv { .. } => read_csv_points(csv_text.unwrap_or(""), names, problems),
+        // The full factorial, the first lever varying slowest; 1 = on.
+        Design::Levers { levers, .. } => design::grid_indices(&vec![2; levers.len()])
+            .into_iter()
+            .map(|idx| {
+                idx.into_iter()
+                    .map(|on| ParamValue::Number(on as f64))
+                    .collect()
+            })
+            .collect(),
     }
 }
 

@@ -16,9 +16,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::SweepError;
+use super::analysis::{self, Analysis};
 use super::atomic::AtomicFile;
 use super::journal::{Entry, JournalIndex};
-use super::sensitivity;
 use crate::output::tables::push_field;
 
 /// File names.
@@ -40,10 +40,10 @@ pub struct Tables<'a> {
     pub index: &'a JournalIndex,
     /// Which runs belong in these tables (a shard's, or all).
     pub include: &'a dyn Fn(u64) -> bool,
-    /// Also write `summary.csv` (and `sensitivity.csv` for a Sobol' design).
+    /// Also write `summary.csv` and the design's analysis tables ([`analysis`]).
     pub summary: bool,
-    /// For a Sobol' design: the number of parameters `k`.
-    pub sobol_parameters: Option<usize>,
+    /// The design's analysis ([`Analysis::of`] the sweep file).
+    pub analysis: &'a Analysis,
     /// Runs of the sweep: `design.csv` must list exactly runs `0..total_runs` in order.
     pub total_runs: u64,
 }
@@ -61,7 +61,7 @@ pub struct Totals {
 
 /// A year as written, ordered by its numeric value.
 #[derive(Clone, Debug, PartialEq)]
-struct Year(String);
+pub struct Year(pub String);
 
 impl Eq for Year {}
 impl Ord for Year {
@@ -139,6 +139,7 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
     let mut point: Option<(String, String)> = None; // (point_id, param cells as CSV)
     let mut values: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
     let mut means: BTreeMap<Key, Vec<Option<f64>>> = BTreeMap::new();
+    let mut runs: BTreeMap<Key, Vec<Option<f64>>> = BTreeMap::new();
     let mut point_count = 0usize;
     let mut record = csv::StringRecord::new();
     let mut line = String::new();
@@ -174,7 +175,7 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
                 if let Some(f) = summary.as_mut() {
                     write_point_summary(f, &pid, &cells, t.outcome_names, &values).map_err(&io)?;
                 }
-                if t.sobol_parameters.is_some() {
+                if t.analysis.needs_point_means() {
                     for (key, v) in &values {
                         let slot = means.entry(key.clone()).or_default();
                         slot.resize(point_count, None);
@@ -239,6 +240,14 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
                                 "journal: run {run_id}: a value is not a number"
                             ))
                         })?;
+                        if t.analysis.needs_run_values() {
+                            let slot = runs.entry((outcome, Year(year.clone()))).or_default();
+                            let at = run_id as usize;
+                            if slot.len() <= at {
+                                slot.resize(at + 1, None);
+                            }
+                            slot[at] = Some(x);
+                        }
                         values.entry((outcome, Year(year))).or_default().push(x);
                     }
                 }
@@ -250,9 +259,20 @@ pub fn write_tables(t: &Tables<'_>, out_dir: &Path) -> Result<Totals, SweepError
     if let Some(f) = summary {
         f.commit().map_err(&io)?;
     }
-    if let (Some(k), true) = (t.sobol_parameters, t.summary) {
-        write_sensitivity(out_dir, k, &params, t.outcome_names, &means, point_count)
-            .map_err(&io)?;
+    if t.summary {
+        let warnings = analysis::write(
+            t.analysis,
+            out_dir,
+            &params,
+            t.outcome_names,
+            &means,
+            &runs,
+            point_count,
+        )
+        .map_err(&io)?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
     }
     Ok(totals)
 }
@@ -273,34 +293,6 @@ fn write_point_summary(
         ))?;
     }
     Ok(())
-}
-
-fn write_sensitivity(
-    out_dir: &Path,
-    k: usize,
-    params: &[&str],
-    names: &[String],
-    means: &BTreeMap<Key, Vec<Option<f64>>>,
-    points: usize,
-) -> std::io::Result<()> {
-    let mut f = AtomicFile::create(&out_dir.join(SENSITIVITY_FILE))?;
-    f.write_str("outcome,year,parameter,first_order,total_order\n")?;
-    for ((outcome, year), m) in means {
-        // Every design point needs a value; a point whose runs all failed leaves a hole.
-        let y: Option<Vec<f64>> = (0..points).map(|i| m.get(i).copied().flatten()).collect();
-        let Some(indices) = y.and_then(|y| sensitivity::sobol_indices(k, &y)) else {
-            continue;
-        };
-        for (p, idx) in params.iter().zip(indices) {
-            let mut cell = String::new();
-            push_field(&mut cell, p);
-            f.write_str(&format!(
-                "{},{},{cell},{},{}\n",
-                names[*outcome], year.0, idx.first, idx.total
-            ))?;
-        }
-    }
-    f.commit()
 }
 
 /// Summary statistics of one sample.

@@ -337,6 +337,68 @@ fn a_sobol_sweep_writes_first_and_total_order_indices() {
         "{sens}"
     );
     assert!(index(1, 3) == 0.0 && index(1, 4) == 0.0, "{sens}");
+    // Bootstrap intervals (1000 resamples, 95%): for f = cap the first-order terms
+    // (f(B) - f0)(f(AB) - f(A)) have sd ≈ 1.34 V, so ±1.96 · 1.34 / sqrt(64) ≈ ±0.33 for `cap`
+    // (the bootstrap treats the quasi-random rows as independent, as SALib does, so it
+    // overstates the error of a Sobol' sample); exactly zero for `opex` (every resample gives
+    // 0); and the indices are resolved.
+    assert_eq!(
+        sens.lines().next(),
+        Some(
+            "outcome,year,parameter,first_order,total_order,first_order_conf,total_order_conf,warning"
+        )
+    );
+    assert!(index(0, 5) > 0.15 && index(0, 5) < 0.5, "{sens}");
+    assert!(index(0, 6) > 0.1 && index(0, 6) < 0.5, "{sens}");
+    assert!(index(1, 5) == 0.0 && index(1, 6) == 0.0, "{sens}");
+    assert_eq!((rows[0][7], rows[1][7]), ("", ""), "{sens}");
+}
+
+#[test]
+fn noisy_sobol_indices_are_flagged_in_the_file_and_on_stderr() {
+    // An outcome that no parameter moves but the seed does: with independent seeds the Sobol'
+    // indices are seed noise and must be flagged; with common random numbers (one replicate,
+    // the same seed at every point) the outcome is constant and has no indices at all.
+    let t = tmp();
+    let body = |seeds: &str| {
+        format!(
+            r#"
+    seed: 5,
+    seeds: {seeds},
+    sets: ["run.end_year=2030", "assets.atacama.outage.probability_per_step=0.3"],
+    parameters: [
+        (path: "assets.usa_refinery.unit_opex_usd_per_t", name: "opex", min: 2000.0, max: 2001.0),
+        (path: "nations.CHL.governance.regulatory_stability", name: "stab", min: 0.5, max: 0.5001),
+    ],
+    design: (kind: "sobol", base_points: 32, resamples: 200),
+    outcomes: [(name: "prod", metric: "production", mineral: "lithium", stage: "ore", nation: "CHL", years: [2030])],"#
+        )
+    };
+    let run = |name: &str, seeds: &str| {
+        let sweep = sweep_file(t.path(), name, &body(seeds));
+        let out = orechain(
+            &["sweep", sweep.to_str().expect("utf-8"), "-o", name],
+            t.path(),
+        );
+        let (code, _, err) = outcome(&out);
+        assert_eq!(code, 0, "{err}");
+        (read(&t.path().join(name).join("sensitivity.csv")), err)
+    };
+    let (sens, err) = run("independent", "independent");
+    assert!(sens.lines().count() == 3, "{sens}");
+    assert!(
+        sens.lines()
+            .skip(1)
+            .all(|l| l.contains("interaction_or_noise")),
+        "{sens}"
+    );
+    assert!(
+        err.contains("warning: the Sobol' indices of 1 of 1 outcome-years"),
+        "{err}"
+    );
+    let (sens, err) = run("common", "common");
+    assert_eq!(sens.lines().count(), 1, "{sens}");
+    assert!(!err.contains("warning"), "{err}");
 }
 
 #[test]
@@ -479,4 +541,148 @@ fn the_slurm_script_submits_an_array_and_a_dependent_merge() {
         "{script}"
     );
     assert!(!cluster.exists(), "--slurm-script only prints");
+}
+
+#[test]
+fn the_salib_problem_gives_the_bounds_of_what_salib_would_draw() {
+    // SALib samples each parameter uniformly within its bounds: for levels that is the level
+    // index in [0, count) (value = levels[floor(x)]), for an integer range [min, max + 1)
+    // (value = floor(x)); before issue 17 both were written as [0, 1] or [min, max].
+    let t = tmp();
+    let sweep = sweep_file(
+        t.path(),
+        "bounds",
+        r#"
+    seed: 1,
+    sets: ["run.end_year=2025"],
+    parameters: [
+        (path: "assets.atacama.capacity_t_per_yr", name: "cap", min: 50000.0, max: 150000.0),
+        (path: "assets.atacama.outage.duration_steps", name: "steps", min: 1.0, max: 4.0, integer: true),
+        (path: "assets.atacama.outage.probability_per_step", name: "p", levels: [0.0, 0.2, 0.4]),
+    ],
+    design: (kind: "sobol", base_points: 2),
+    outcomes: [(name: "h", metric: "hhi", mineral: "lithium", stage: "ore")],"#,
+    );
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "sweep",
+            sweep.to_str().expect("utf-8"),
+            "-o",
+            "s",
+            "--no-figures",
+        ],
+        t.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let problem: serde_json::Value =
+        serde_json::from_str(&read(&t.path().join("s/salib_problem.json"))).expect("json");
+    assert_eq!(
+        problem["bounds"],
+        serde_json::json!([[50000.0, 150000.0], [1.0, 5.0], [0.0, 3.0]])
+    );
+    assert_eq!(
+        problem["orechain_parameters"][2]["levels"],
+        serde_json::json!([0.0, 0.2, 0.4])
+    );
+    // Every level value in points.csv is one of the levels: the index maps back.
+    let points = read(&t.path().join("s/points.csv"));
+    for line in points.lines().skip(1) {
+        let p = line.rsplit(',').next().expect("cell");
+        assert!(["0", "0.2", "0.4"].contains(&p), "{line}");
+    }
+}
+
+#[test]
+fn a_levers_design_attributes_a_known_effect_to_its_lever() {
+    // Two levers on tiny.ron: `cap` raises Atacama's capacity from 100,000 to 130,000 t/yr,
+    // `opex` changes the US refinery's cost, which does not move CHL's ore capacity. With common
+    // random numbers every replicate sees exactly +30,000 from `cap`: main effect, effect alone
+    // and Shapley value 30,000 with sd 0; `opex` and the interaction 0; Shapley values sum to
+    // the bundle.
+    let t = tmp();
+    let sweep = sweep_file(
+        t.path(),
+        "levers",
+        r#"
+    seed: 8,
+    sets: ["run.end_year=2026"],
+    replicates: 3,
+    design: (kind: "levers", levers: [
+        (name: "cap", sets: ["assets.atacama.capacity_t_per_yr=130000.0"]),
+        (name: "opex", sets: ["assets.usa_refinery.unit_opex_usd_per_t=2500.0"]),
+    ]),
+    outcomes: [
+        (name: "cap", metric: "capacity", mineral: "lithium", stage: "ore", nation: "CHL", aggregate: "last", years: [2026]),
+        (name: "prod", metric: "production", mineral: "lithium", stage: "ore", nation: "CHL", years: [2026]),
+    ],"#,
+    );
+    let (code, _, err) = outcome(&orechain(
+        &[
+            "sweep",
+            sweep.to_str().expect("utf-8"),
+            "-o",
+            "s",
+            "--no-figures",
+        ],
+        t.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    let design = read(&t.path().join("s/design.csv"));
+    assert_eq!(design.lines().count(), 1 + 4 * 3, "{design}");
+    // Common random numbers: replicate r has the same seed at every point.
+    let seeds: Vec<Vec<&str>> = (0..3)
+        .map(|r| {
+            design
+                .lines()
+                .skip(1)
+                .filter(|l| l.split(',').nth(2) == Some(&r.to_string()))
+                .map(|l| l.split(',').nth(3).expect("seed"))
+                .collect()
+        })
+        .collect();
+    for s in &seeds {
+        assert!(s.len() == 4 && s.iter().all(|x| *x == s[0]), "{design}");
+    }
+    assert_ne!(seeds[0][0], seeds[1][0]);
+    let text = read(&t.path().join("s/attribution.csv"));
+    assert_eq!(
+        text.lines().next(),
+        Some("outcome,year,term,levers,n,mean,sd,ci_low,ci_high")
+    );
+    let row = |term: &str, levers: &str| -> Vec<f64> {
+        let prefix = format!("cap,2026,{term},{levers},");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+        line[prefix.len()..]
+            .split(',')
+            .map(|c| c.parse().expect("number"))
+            .collect()
+    };
+    for (term, levers, want) in [
+        ("bundle", "", 30000.0),
+        ("main", "cap", 30000.0),
+        ("alone", "cap", 30000.0),
+        ("shapley", "cap", 30000.0),
+        ("main", "opex", 0.0),
+        ("shapley", "opex", 0.0),
+        ("interaction", "cap:opex", 0.0),
+    ] {
+        let r = row(term, levers);
+        assert_eq!(r, vec![3.0, want, 0.0, want, want], "{term} {levers}");
+    }
+    // Efficiency holds for the stochastic outcome too, replicate by replicate and so on average.
+    let prod = |term: &str, levers: &str| -> f64 {
+        let prefix = format!("prod,2026,{term},{levers},");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).expect("row");
+        line[prefix.len()..]
+            .split(',')
+            .nth(1)
+            .expect("mean")
+            .parse()
+            .expect("number")
+    };
+    let sum = prod("shapley", "cap") + prod("shapley", "opex");
+    assert!((sum - prod("bundle", "")).abs() < 1e-6 * prod("bundle", "").abs().max(1.0));
 }

@@ -183,9 +183,10 @@ fn a_sobol_sweep_draws_sensitivity_bars_and_no_figures_skips_them() {
             "Parameter",
             "First order (S1)",
             "Total order (ST)",
+            "Bootstrap interval",
             "Sobol' index of CHL lithium mining capacity, 2026",
         ],
-        "outcome,year,parameter,first_order,total_order",
+        "outcome,year,parameter,first_order,total_order,first_order_conf,total_order_conf",
     );
     // The chart's numbers are sensitivity.csv's rows of the last year.
     let sens = read(&t.path().join("s/sensitivity.csv"));

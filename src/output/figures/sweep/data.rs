@@ -47,6 +47,10 @@ pub struct SensitivityRow {
     pub first: f64,
     /// Total-order index.
     pub total: f64,
+    /// Half-width of the first-order interval (empty in files of orechain before intervals).
+    pub first_conf: Option<f64>,
+    /// Half-width of the total-order interval.
+    pub total_conf: Option<f64>,
 }
 
 /// Everything the sweep figures are drawn from.
@@ -214,13 +218,19 @@ impl SweepData {
         let mut sensitivity = Vec::new();
         if sens_path.is_file() {
             let (header, rows) = read_csv(&sens_path)?;
-            expect_header(
-                &sens_path,
-                &header,
-                &["outcome", "year", "parameter", "first_order", "total_order"],
-            )?;
+            // Folders written before the intervals have the first five columns only.
+            let with_ci = header.len() > 5;
+            let mut want = vec!["outcome", "year", "parameter", "first_order", "total_order"];
+            if with_ci {
+                want.extend(["first_order_conf", "total_order_conf", "warning"]);
+            }
+            expect_header(&sens_path, &header, &want)?;
             for (line, row) in rows {
                 let p = &sens_path;
+                let optional = |column: usize, what: &str| match row.get(column).map(|c| c.trim()) {
+                    None | Some("") => Ok(None),
+                    Some(c) => number(c, what, p, line).map(Some),
+                };
                 let parameter = parameters
                     .iter()
                     .position(|n| *n == row[2])
@@ -237,6 +247,8 @@ impl SweepData {
                     parameter,
                     first: number(&row[3], "first_order", p, line)?,
                     total: number(&row[4], "total_order", p, line)?,
+                    first_conf: optional(5, "first_order_conf")?,
+                    total_conf: optional(6, "total_order_conf")?,
                 });
             }
         }

@@ -6,6 +6,8 @@
 //! order `S1` is the share of the outcome's variance a parameter explains alone, the total order
 //! `ST` includes its interactions; a gap between the two bars shows interaction. Estimates can
 //! fall slightly below 0 or above 1 by sampling error; the axis then extends to show them.
+//! Whiskers show the bootstrap confidence interval of each index (`first_order_conf`,
+//! `total_order_conf`), so an index whose whisker crosses zero reads as unresolved.
 
 use std::fmt::Write as _;
 
@@ -41,8 +43,35 @@ pub struct SensitivityChart {
     pub what: String,
     /// The year.
     pub year: f64,
-    /// `(parameter, first order, total order)`, in parameter column order.
-    pub bars: Vec<(String, f64, f64)>,
+    /// One bar pair per parameter, in parameter column order.
+    pub bars: Vec<Bar>,
+}
+
+/// The indices of one parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    /// Parameter name.
+    pub parameter: String,
+    /// First-order index.
+    pub first: f64,
+    /// Total-order index.
+    pub total: f64,
+    /// Half-width of the first-order interval.
+    pub first_conf: Option<f64>,
+    /// Half-width of the total-order interval.
+    pub total_conf: Option<f64>,
+}
+
+impl Bar {
+    /// Lowest and highest value the bar and its whisker reach.
+    fn span(&self) -> (f64, f64) {
+        let f = self.first_conf.unwrap_or(0.0);
+        let t = self.total_conf.unwrap_or(0.0);
+        (
+            (self.first - f).min(self.total - t),
+            (self.first + f).max(self.total + t),
+        )
+    }
 }
 
 /// One chart per outcome with indices.
@@ -71,7 +100,13 @@ pub fn charts(d: &SweepData) -> Vec<SensitivityChart> {
             year,
             bars: rows
                 .iter()
-                .map(|r| (d.parameters[r.parameter].clone(), r.first, r.total))
+                .map(|r| Bar {
+                    parameter: d.parameters[r.parameter].clone(),
+                    first: r.first,
+                    total: r.total,
+                    first_conf: r.first_conf,
+                    total_conf: r.total_conf,
+                })
                 .collect(),
         });
     }
@@ -84,14 +119,25 @@ impl SensitivityChart {
         Width::Single
     }
 
-    /// `outcome,year,parameter,first_order,total_order`, one row per parameter.
+    /// `outcome,year,parameter,first_order,total_order,first_order_conf,total_order_conf`, one
+    /// row per parameter.
     pub fn data_csv(&self) -> String {
-        let mut out = String::from("outcome,year,parameter,first_order,total_order\n");
-        for (p, first, total) in &self.bars {
+        let mut out = String::from(
+            "outcome,year,parameter,first_order,total_order,first_order_conf,total_order_conf\n",
+        );
+        let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
+        for b in &self.bars {
             push_field(&mut out, &self.outcome);
             let _ = write!(out, ",{},", self.year);
-            push_field(&mut out, p);
-            let _ = writeln!(out, ",{first},{total}");
+            push_field(&mut out, &b.parameter);
+            let _ = writeln!(
+                out,
+                ",{},{},{},{}",
+                b.first,
+                b.total,
+                opt(b.first_conf),
+                opt(b.total_conf)
+            );
         }
         out
     }
@@ -105,16 +151,8 @@ impl SensitivityChart {
         let legend_h = layout.legend_row + layout.margin;
         let (plot, legend) = inner.split_vertically(h as i32 - 2 * layout.margin - legend_h);
 
-        let lo = self
-            .bars
-            .iter()
-            .map(|b| b.1.min(b.2))
-            .fold(0.0f64, f64::min);
-        let hi = self
-            .bars
-            .iter()
-            .map(|b| b.1.max(b.2))
-            .fold(1.0f64, f64::max);
+        let lo = self.bars.iter().map(|b| b.span().0).fold(0.0f64, f64::min);
+        let hi = self.bars.iter().map(|b| b.span().1).fold(1.0f64, f64::max);
         let x = Axis::numeric(
             lo,
             hi,
@@ -123,13 +161,22 @@ impl SensitivityChart {
             format!("Sobol' index of {}, {}", lower_first(&self.what), self.year),
         );
         // Categories from the top: the first parameter gets the highest y.
-        let names: Vec<String> = self.bars.iter().rev().map(|b| b.0.clone()).collect();
+        let names: Vec<String> = self
+            .bars
+            .iter()
+            .rev()
+            .map(|b| b.parameter.clone())
+            .collect();
         let y = Axis::categories(&names, "Parameter".into());
         let mut chart = frame::frame(root, &plot, &x, &y, px(8.0))?;
         let n = self.bars.len();
-        for (i, (_, first, total)) in self.bars.iter().enumerate() {
+        let whisker = style::INK.stroke_width(px(style::AXIS_PT).max(1) as u32);
+        for (i, b) in self.bars.iter().enumerate() {
             let row = (n - 1 - i) as f64;
-            for (offset, value, colour) in [(0.0, *first, FIRST), (-0.36, *total, TOTAL)] {
+            for (offset, value, conf, colour) in [
+                (0.0, b.first, b.first_conf, FIRST),
+                (-0.36, b.total, b.total_conf, TOTAL),
+            ] {
                 let top = row + 0.36 + offset;
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
@@ -137,6 +184,20 @@ impl SensitivityChart {
                         colour.filled(),
                     )))
                     .map_err(err)?;
+                if let Some(c) = conf.filter(|c| *c > 0.0) {
+                    // The interval as a whisker with end caps, centred in the bar.
+                    let mid = top - 0.17;
+                    let cap = 0.09;
+                    for path in [
+                        vec![(value - c, mid), (value + c, mid)],
+                        vec![(value - c, mid - cap), (value - c, mid + cap)],
+                        vec![(value + c, mid - cap), (value + c, mid + cap)],
+                    ] {
+                        chart
+                            .draw_series(std::iter::once(PathElement::new(path, whisker)))
+                            .map_err(err)?;
+                    }
+                }
             }
         }
         if lo < 0.0 {
@@ -153,13 +214,31 @@ impl SensitivityChart {
         let y = layout.margin + layout.legend_row / 2;
         let half = layout.legend_row / 4;
         let mut x = 0;
-        for (label, colour) in [("First order (S1)", FIRST), ("Total order (ST)", TOTAL)] {
-            legend
-                .draw(&Rectangle::new(
-                    [(x, y - half), (x + layout.swatch, y + half)],
-                    colour.filled(),
-                ))
-                .map_err(err)?;
+        let mut entries = vec![
+            ("First order (S1)", Some(FIRST)),
+            ("Total order (ST)", Some(TOTAL)),
+        ];
+        if self.bars.iter().any(|b| b.first_conf.is_some()) {
+            entries.push(("Bootstrap interval", None));
+        }
+        for (label, colour) in entries {
+            match colour {
+                Some(colour) => legend
+                    .draw(&Rectangle::new(
+                        [(x, y - half), (x + layout.swatch, y + half)],
+                        colour.filled(),
+                    ))
+                    .map_err(err)?,
+                None => {
+                    for path in [
+                        vec![(x, y), (x + layout.swatch, y)],
+                        vec![(x, y - half), (x, y + half)],
+                        vec![(x + layout.swatch, y - half), (x + layout.swatch, y + half)],
+                    ] {
+                        legend.draw(&PathElement::new(path, whisker)).map_err(err)?;
+                    }
+                }
+            }
             legend
                 .draw(&Text::new(
                     label,
