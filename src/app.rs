@@ -99,6 +99,7 @@ pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
         Command::Plot { dir } => plot_command(&dir).map(|_| ()),
         Command::Sweep(args) => sweep_command(&args, argv),
         Command::Merge(args) => merge_command(&args, argv),
+        Command::Backtest(args) => crate::validation::command::run(&args, argv),
     }
 }
 

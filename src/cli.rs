@@ -38,6 +38,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Join the shard folders of a sweep into what one machine would have written.
     Merge(MergeArgs),
+    /// Run backtests (validation/*.expect.ron) over an ensemble of seeds and report each check.
+    Backtest(crate::validation::command::BacktestArgs),
 }
 
 /// Arguments of `orechain generate`.

@@ -40,3 +40,5 @@ mod regressions;
 mod sweep_figures;
 // The scenario library (issue 8): every shipped scenario and sweep loads and runs a few steps.
 mod scenarios;
+// Backtests (issue 17): every validation/*.expect.ron over its ensemble; failing set = known-failing set.
+mod backtests;
