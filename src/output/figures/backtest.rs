@@ -147,8 +147,15 @@ impl Drawing for BacktestChart {
             self.y_desc.clone()
         } else {
             // "Price (USD/t)" -> "Price (thousand USD/t)".
-            self.y_desc
-                .replacen('(', &format!("({} ", unit_note.trim()), 1)
+            match self.y_desc.rfind('(') {
+                Some(i) => format!(
+                    "{}({} {}",
+                    &self.y_desc[..i],
+                    unit_note.trim(),
+                    &self.y_desc[i + 1..]
+                ),
+                None => format!("{}, {}", self.y_desc, unit_note.trim()),
+            }
         };
         let y = Axis::numeric(lo / div, hi * 1.05 / div, 5, false, desc);
         let x = Axis::years(first, last, 6);
@@ -158,7 +165,8 @@ impl Drawing for BacktestChart {
         let (w, _) = inner.dim_in_pixel();
         let (legend, plot) = inner.split_vertically(legend_h);
         let tick = font(style::TICK_PT);
-        let mut cursor = 0;
+        // The legend starts where the plotting area does (about the width of the y labels).
+        let mut cursor = px(26.0);
         let swatch = px(10.0);
         let mid = legend_h / 2;
         // Median line.
