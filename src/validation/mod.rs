@@ -194,16 +194,6 @@ pub enum Op {
     Le,
 }
 
-impl Op {
-    #[allow(dead_code)]
-    fn as_str(self) -> &'static str {
-        match self {
-            Op::Ge => ">=",
-            Op::Le => "<=",
-        }
-    }
-}
-
 /// One expectation: `left op factor × right`, evaluated per seed.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -377,11 +367,14 @@ fn parse_stage(s: &str) -> Option<Stage> {
 }
 
 /// A series of one run: `(year, value)` per step.
-pub type Path2 = Vec<(f64, f64)>;
+pub type SeriesPath = Vec<(f64, f64)>;
+
+/// One step of a series over the ensemble: `(year, p05, p50, p95, seeds with a value)`.
+pub type BandRow = (f64, f64, f64, f64, usize);
 
 /// Read a series from a run. Metric series skip steps without a matching row; flow series are 0
 /// at steps without a flow.
-pub fn extract(result: &RunResult, spec: &SeriesSpec) -> Path2 {
+pub fn extract(result: &RunResult, spec: &SeriesSpec) -> SeriesPath {
     let reg = &result.registry;
     let k = f64::from(result.steps_per_year.max(1));
     let year = |step: u32| f64::from(result.start_year) + f64::from(step) / k;
@@ -418,10 +411,11 @@ pub fn extract(result: &RunResult, spec: &SeriesSpec) -> Path2 {
                 let partner = row.partner.and_then(|n| nation_id(usize::from(n.0)));
                 let partner_ok =
                     partners.is_empty() || partner.is_some_and(|p| partners.iter().any(|e| e == p));
-                if nation_ok && partner_ok {
-                    if let Some(slot) = sums.get_mut(row.step as usize) {
-                        *slot = Some(slot.unwrap_or(0.0) + row.value);
-                    }
+                if nation_ok
+                    && partner_ok
+                    && let Some(slot) = sums.get_mut(row.step as usize)
+                {
+                    *slot = Some(slot.unwrap_or(0.0) + row.value);
                 }
             }
         }
@@ -433,9 +427,7 @@ pub fn extract(result: &RunResult, spec: &SeriesSpec) -> Path2 {
             ..
         } => {
             let stages: Vec<Stage> = stages.iter().filter_map(|s| parse_stage(s)).collect();
-            for slot in &mut sums {
-                *slot = Some(0.0);
-            }
+            sums.fill(Some(0.0));
             for row in &result.flows {
                 let f = nation_id(usize::from(row.from.0));
                 let t = nation_id(usize::from(row.to.0));
@@ -494,7 +486,7 @@ pub struct SeedOutcome {
     pub pass: bool,
 }
 
-fn operand(op: &Operand, paths: &BTreeMap<String, Path2>) -> Option<f64> {
+fn operand(op: &Operand, paths: &BTreeMap<String, SeriesPath>) -> Option<f64> {
     match op {
         Operand::Value { value } => Some(*value),
         Operand::Stat {
@@ -507,7 +499,7 @@ fn operand(op: &Operand, paths: &BTreeMap<String, Path2>) -> Option<f64> {
 }
 
 /// Evaluate one check on one run's series.
-pub fn evaluate(check: &Check, paths: &BTreeMap<String, Path2>) -> SeedOutcome {
+pub fn evaluate(check: &Check, paths: &BTreeMap<String, SeriesPath>) -> SeedOutcome {
     let left = operand(&check.left, paths);
     let right = operand(&check.right, paths).map(|r| check.factor * r);
     let pass = match (left, right) {
@@ -551,7 +543,7 @@ pub struct BacktestResult {
     /// Seeds run.
     pub seeds: Vec<u64>,
     /// Series per seed: `paths[series][seed index]`.
-    pub paths: BTreeMap<String, Vec<Path2>>,
+    pub paths: BTreeMap<String, Vec<SeriesPath>>,
     /// Checks, in file order.
     pub checks: Vec<CheckResult>,
 }
@@ -631,7 +623,7 @@ impl BacktestResult {
     }
 
     /// Per series: `(year, p05, p50, p95, n)` over seeds, for years present in any seed.
-    pub fn bands(&self) -> BTreeMap<String, Vec<(f64, f64, f64, f64, usize)>> {
+    pub fn bands(&self) -> BTreeMap<String, Vec<BandRow>> {
         let mut out = BTreeMap::new();
         for (name, per_seed) in &self.paths {
             let mut by_year: BTreeMap<i64, (f64, Vec<f64>)> = BTreeMap::new();
@@ -718,7 +710,7 @@ pub fn run(bt: &Backtest, seeds: Option<u32>) -> Result<BacktestResult, Backtest
     // Load once first so that a bad scenario is one error, not one per seed.
     load_file(&scenario_path, &[])?;
     let seed_list: Vec<u64> = (0..u64::from(n)).map(|i| spec.first_seed + i).collect();
-    let runs: Vec<Result<BTreeMap<String, Path2>, BacktestError>> = seed_list
+    let runs: Vec<Result<BTreeMap<String, SeriesPath>, BacktestError>> = seed_list
         .par_iter()
         .map(|seed| {
             let loaded = load_file(&scenario_path, &[format!("run.seed={seed}")])?;
@@ -751,7 +743,7 @@ pub fn run(bt: &Backtest, seeds: Option<u32>) -> Result<BacktestResult, Backtest
             }
         })
         .collect();
-    let mut paths: BTreeMap<String, Vec<Path2>> = BTreeMap::new();
+    let mut paths: BTreeMap<String, Vec<SeriesPath>> = BTreeMap::new();
     for p in per_seed {
         for (name, path) in p {
             paths.entry(name).or_default().push(path);

@@ -20,7 +20,12 @@ fn results() -> Vec<validation::BacktestResult> {
     let files = validation::discover(&dir).expect("validation/ is readable");
     let names: Vec<String> = files
         .iter()
-        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .map(|f| {
+            f.file_name()
+                .expect("backtest test step")
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     assert_eq!(names, EXPECTED, "the shipped backtests");
     validation::command::run_all(&files, None).expect("every backtest loads and runs")
@@ -70,6 +75,13 @@ fn each_backtest_has_a_passing_check_and_the_ensemble_varies() {
             "{}: at least one check passes",
             r.spec.name
         );
+        // The seeds differ (random outages), so the ensemble is not one run repeated.
+        let varies = r
+            .bands()
+            .values()
+            .flatten()
+            .any(|(_, p05, _, p95, _)| p95 > p05);
+        assert!(varies, "{}: some series differs across seeds", r.spec.name);
     }
 }
 
@@ -101,7 +113,8 @@ fn price_check(op: Op, factor: f64) -> Check {
 
 #[test]
 fn the_harness_can_fail() {
-    let mut bt = validation::load(&repo("validation").join("cobalt_2017.expect.ron")).unwrap();
+    let mut bt = validation::load(&repo("validation").join("cobalt_2017.expect.ron"))
+        .expect("backtest test step");
     bt.spec.checks = vec![
         // The peak price can never be below the trough: impossible, must fail on every seed.
         {
@@ -129,8 +142,13 @@ fn the_harness_can_fail() {
             c
         },
     ];
-    let r = validation::run(&bt, Some(3)).unwrap();
-    let by_id = |id: &str| r.checks.iter().find(|c| c.check.id == id).unwrap();
+    let r = validation::run(&bt, Some(3)).expect("backtest test step");
+    let by_id = |id: &str| {
+        r.checks
+            .iter()
+            .find(|c| c.check.id == id)
+            .expect("backtest test step")
+    };
     assert_eq!(by_id("impossible").passed, 0);
     assert!(!by_id("impossible").pass);
     assert_eq!(by_id("trivial").passed, 3);
@@ -150,16 +168,16 @@ fn cli_writes_the_table_and_figures_and_flags_surprises() {
     let o = orechain(
         &[
             "backtest",
-            file.to_str().unwrap(),
+            file.to_str().expect("backtest test step"),
             "-n",
             "3",
             "-o",
-            out.to_str().unwrap(),
+            out.to_str().expect("backtest test step"),
         ],
         tmp.path(),
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let csv = std::fs::read_to_string(out.join("backtest.csv")).unwrap();
+    let csv = std::fs::read_to_string(out.join("backtest.csv")).expect("backtest test step");
     assert!(csv.starts_with("backtest,check,claim,source,seeds_passed,n,share,min_share,pass,"));
     assert_eq!(csv.lines().count(), 1 + 4);
     assert!(out.join("series.csv").is_file());
@@ -169,14 +187,14 @@ fn cli_writes_the_table_and_figures_and_flags_surprises() {
 
     // A malformed expectations file: exit 2, a located message, no folder.
     let bad = tmp.path().join("bad.expect.ron");
-    std::fs::write(&bad, "Expectations(name: \"x\", scenario: 3)").unwrap();
+    std::fs::write(&bad, "Expectations(name: \"x\", scenario: 3)").expect("backtest test step");
     let out2 = tmp.path().join("bt2");
     let o = orechain(
         &[
             "backtest",
-            bad.to_str().unwrap(),
+            bad.to_str().expect("backtest test step"),
             "-o",
-            out2.to_str().unwrap(),
+            out2.to_str().expect("backtest test step"),
         ],
         tmp.path(),
     );
