@@ -111,6 +111,10 @@ pub enum SeriesSpec {
         label: String,
         /// Unit for figures (`USD/t`).
         unit: String,
+        /// If given, each seed's series is divided by its own mean over `[from, to)` (a ratio to
+        /// a reference period; observed points are then ratios too).
+        #[serde(default)]
+        relative_to: Option<(f64, f64)>,
     },
     /// Bilateral flows of `flows.csv`, t/yr (tonnes of the step × steps per year), summed.
     Flow {
@@ -127,6 +131,10 @@ pub enum SeriesSpec {
         label: String,
         /// Unit for figures (`t/yr`).
         unit: String,
+        /// If given, each seed's series is divided by its own mean over `[from, to)` (a ratio to
+        /// a reference period; observed points are then ratios too).
+        #[serde(default)]
+        relative_to: Option<(f64, f64)>,
     },
 }
 
@@ -294,8 +302,12 @@ pub fn load(path: &Path) -> Result<Backtest, BacktestError> {
                 stage,
                 nations,
                 except,
+                relative_to,
                 ..
             } => {
+                if relative_to.is_some_and(|(a, b)| a >= b) {
+                    return bad(format!("series `{name}`: `relative_to` window is empty"));
+                }
                 if parse_stage(stage).is_none() {
                     return bad(format!(
                         "series `{name}`: stage must be \"ore\" or \"refined\""
@@ -307,7 +319,15 @@ pub fn load(path: &Path) -> Result<Backtest, BacktestError> {
                     ));
                 }
             }
-            SeriesSpec::Flow { stages, from, .. } => {
+            SeriesSpec::Flow {
+                stages,
+                from,
+                relative_to,
+                ..
+            } => {
+                if relative_to.is_some_and(|(a, b)| a >= b) {
+                    return bad(format!("series `{name}`: `relative_to` window is empty"));
+                }
                 if stages.is_empty() || stages.iter().any(|s| parse_stage(s).is_none()) {
                     return bad(format!(
                         "series `{name}`: `stages` must list \"ore\" and/or \"refined\""
@@ -375,6 +395,21 @@ pub type BandRow = (f64, f64, f64, f64, usize);
 /// Read a series from a run. Metric series skip steps without a matching row; flow series are 0
 /// at steps without a flow.
 pub fn extract(result: &RunResult, spec: &SeriesSpec) -> SeriesPath {
+    let path = extract_raw(result, spec);
+    let (SeriesSpec::Metric { relative_to, .. } | SeriesSpec::Flow { relative_to, .. }) = spec;
+    match relative_to {
+        None => path,
+        Some((from, to)) => match stat(&path, Stat::Mean, *from, *to) {
+            Some(base) if base != 0.0 && base.is_finite() => {
+                path.into_iter().map(|(y, v)| (y, v / base)).collect()
+            }
+            // No reference: no series (every check on it fails).
+            _ => Vec::new(),
+        },
+    }
+}
+
+fn extract_raw(result: &RunResult, spec: &SeriesSpec) -> SeriesPath {
     let reg = &result.registry;
     let k = f64::from(result.steps_per_year.max(1));
     let year = |step: u32| f64::from(result.start_year) + f64::from(step) / k;
