@@ -203,3 +203,51 @@ fn cli_writes_the_table_and_figures_and_flags_surprises() {
     assert!(err.contains("bad.expect.ron"), "{err}");
     assert!(!out2.exists());
 }
+
+#[test]
+fn inconsistent_expectation_files_are_rejected_with_the_reason() {
+    let tmp = tmp();
+    let write = |name: &str, body: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, body).expect("write a test file");
+        p
+    };
+    let head = r#"Expectations(name: "x", scenario: "s.ron",
+        series: {"p": (kind: "metric", metric: "price", mineral: "cobalt", stage: "refined", label: "P", unit: "USD/t")},"#;
+    let check = |series: &str, from: f64, to: f64| {
+        format!(
+            r#"checks: [(id: "c", claim: "", observed: "", source: "s", tolerance: "",
+            left: (series: "{series}", stat: "max", from: {from:?}, to: {to:?}), op: ">=", right: (value: 1.0))])"#
+        )
+    };
+    let cases = [
+        (
+            "unknown_series.expect.ron",
+            check("q", 2016.0, 2017.0),
+            "series `q`",
+        ),
+        (
+            "empty_window.expect.ron",
+            check("p", 2017.0, 2016.0),
+            "window",
+        ),
+    ];
+    for (name, tail, expected) in cases {
+        let p = write(name, &format!("{head}\n{tail}"));
+        let err = validation::load(&p).expect_err("an inconsistent file is rejected");
+        let msg = err.to_string();
+        assert!(msg.contains(expected) && msg.contains(name), "{msg}");
+    }
+    // A type error carries the file, line and column (the scenario loader's error quality).
+    let p = write(
+        "typo.expect.ron",
+        &format!(
+            "{head}\n{}",
+            check("p", 2016.0, 2017.0).replace("op: \">=\"", "op: \"=>\"")
+        ),
+    );
+    let msg = validation::load(&p)
+        .expect_err("a bad operator")
+        .to_string();
+    assert!(msg.contains("typo.expect.ron:"), "{msg}");
+}
