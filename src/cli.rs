@@ -50,6 +50,8 @@ pub enum Command {
         #[arg(value_name = "RESULT_DIR")]
         dir: PathBuf,
     },
+    /// Run backtests (validation/*.expect.ron) over an ensemble of seeds and report each check.
+    Backtest(crate::validation::command::BacktestArgs),
 }
 
 /// Arguments of `orechain generate`.

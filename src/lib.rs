@@ -24,3 +24,4 @@ pub mod output;
 pub mod scenario;
 pub mod sim;
 pub mod sweep;
+pub mod validation;

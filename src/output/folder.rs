@@ -124,6 +124,8 @@ pub enum OutputKind {
     Ensemble,
     /// `orechain compare`.
     Compare,
+    /// `orechain backtest`.
+    Backtest,
 }
 
 impl OutputKind {
@@ -136,6 +138,7 @@ impl OutputKind {
             OutputKind::Merge => "merge",
             OutputKind::Ensemble => "ensemble",
             OutputKind::Compare => "compare",
+            OutputKind::Backtest => "backtest",
         }
     }
 
@@ -147,6 +150,7 @@ impl OutputKind {
             OutputKind::Merge,
             OutputKind::Ensemble,
             OutputKind::Compare,
+            OutputKind::Backtest,
         ]
         .into_iter()
         .find(|k| k.as_str() == word)
@@ -282,7 +286,7 @@ pub fn check_replaceable(path: &Path) -> Result<(), String> {
         Err(e) => return Err(format!("its `manifest.json` is missing or unusable ({e})")),
     };
     let parsed = match kind {
-        OutputKind::Run | OutputKind::Ensemble | OutputKind::Compare => {
+        OutputKind::Run | OutputKind::Ensemble | OutputKind::Compare | OutputKind::Backtest => {
             serde_json::from_str::<super::manifest::Manifest>(&text)
                 .map(|m| m.engine)
                 .map_err(|e| e.to_string())

@@ -14,7 +14,7 @@ use orechain::scenario::load_file;
 
 /// Every CSV shipped in `data/`. `sea_network.csv` is geometry with one source for the whole file
 /// (named in data/README.md and in the script that exported it), so it has no `source` column.
-const CSVS: [&str; 14] = [
+const CSVS: [&str; 15] = [
     "mine_production.csv",
     "refining.csv",
     "demand.csv",
@@ -29,6 +29,7 @@ const CSVS: [&str; 14] = [
     "transport_costs.csv",
     "trade_2024.csv",
     "import_sources.csv",
+    "validation_episodes.csv",
 ];
 const WITHOUT_SOURCE_COLUMN: [&str; 1] = ["sea_network.csv"];
 

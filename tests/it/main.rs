@@ -48,3 +48,5 @@ mod hostile_messages;
 mod ensembles;
 // Hostile integrity (issue 18): merge bounds, folder lock, tampered shards and journals, caps.
 mod hostile_integrity;
+// Backtests (issue 17): every validation/*.expect.ron over its ensemble; failing set = known-failing set.
+mod backtests;

@@ -8,6 +8,7 @@
 //! so charts appear by themselves as the model grows. The families are listed in [`FAMILIES`] and
 //! documented in `docs/output-format.md`.
 
+pub mod backtest;
 pub mod bitmap_text;
 pub mod chart;
 pub mod data;

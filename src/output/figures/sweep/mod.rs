@@ -10,7 +10,7 @@
 pub mod axis;
 pub mod data;
 pub mod fan;
-mod frame;
+pub(in crate::output::figures) mod frame;
 pub mod heatmap;
 pub mod sensitivity;
 
