@@ -186,7 +186,7 @@ pub fn run_ensemble(loaded: &Loaded, out_dir: &Path, opts: &Options) -> Result<P
         )));
     }
     let s = loaded.scenario.scenario();
-    let staged = crate::app::stage_output(&out_dir, opts.force, OutputKind::Ensemble)?;
+    let staged = crate::app::stage_output(out_dir, opts.force, OutputKind::Ensemble)?;
     let seeds = seeds(s.run.seed, opts.replicates);
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(j) = opts.jobs {
