@@ -38,3 +38,5 @@ mod regressions;
 mod sweep_figures;
 // The scenario library (issue 8): every shipped scenario and sweep loads and runs a few steps.
 mod scenarios;
+// Markets v2 (issue 14): closed-form 2x2 equilibria (tariff, export tax, ban, quota), id renaming.
+mod markets_v2;
