@@ -77,8 +77,8 @@ fn a_grid_sweep_draws_fan_charts_and_heatmaps_and_plot_redraws_them() {
             &[
                 "Year",
                 y_label,
-                "chl_stability = 0.3, outage_p = 0.05",
-                "chl_stability = 0.7, outage_p = 0.4",
+                "chl_stability = 0.3; outage_p = 0.05",
+                "chl_stability = 0.7; outage_p = 0.4",
             ],
             fan_header,
         );
@@ -213,4 +213,88 @@ fn a_sobol_sweep_draws_sensitivity_bars_and_no_figures_skips_them() {
     assert_eq!(code, 0, "{err}");
     assert!(!t.path().join("bare/figures").exists());
     assert!(!read(&t.path().join("bare/manifest.json")).contains("figures/"));
+}
+
+/// Issue 17: a `csv` design whose rows fill a two-parameter grid gets heatmaps (levels in
+/// ascending order), fan panels are titled by their parameter values with thousands grouped
+/// (never "Point N"), and sparse or single outcome years are drawn as error bars, not bands.
+#[test]
+fn a_csv_grid_gets_heatmaps_and_sparse_years_are_error_bars_under_value_titles() {
+    let t = tmp();
+    let base = repo("scenarios/tiny.ron");
+    // A 3 × 2 factorial given as a table, rows out of order.
+    fs::write(
+        t.path().join("pts.csv"),
+        "opex,stab\n2000,0.5\n4000,0.5\n3000,0.5\n2000,0.7\n3000,0.7\n4000,0.7\n",
+    )
+    .expect("write");
+    let sweep = |file: &str| {
+        format!(
+            r#"Sweep(
+    name: "csv_grid",
+    base: "{}",
+    seed: 5,
+    replicates: 3,
+    sets: ["run.end_year=2030"],
+    parameters: [
+        (path: "assets.usa_refinery.unit_opex_usd_per_t", name: "opex", min: 2000.0, max: 4000.0),
+        (path: "nations.CHL.governance.regulatory_stability", name: "stab", min: 0.5, max: 0.7),
+    ],
+    design: (kind: "csv", file: "{file}"),
+    outcomes: [
+        (name: "sparse", metric: "share_location", mineral: "lithium", stage: "refined",
+         nation: "CHN", years: [2026, 2030]),
+        (name: "single", metric: "share_location", mineral: "lithium", stage: "refined",
+         nation: "CHN", years: [2030]),
+        (name: "yearly", metric: "production", mineral: "lithium", stage: "ore",
+         nation: "CHL", aggregate: "last"),
+    ],
+)
+"#,
+            base.display()
+        )
+    };
+    fs::write(t.path().join("g.ron"), sweep("pts.csv")).expect("write");
+    let (code, _, err) = outcome(&orechain(&["sweep", "g.ron", "-o", "g"], t.path()));
+    assert_eq!(code, 0, "{err}");
+    let figures = t.path().join("g/figures");
+    check_figure(
+        &figures,
+        "heatmap_sparse",
+        SINGLE,
+        &["opex", "stab", "2000", "3000", "4000", "0.5", "0.7"],
+        "point_id,opex,stab,year,n,mean,unit",
+    );
+    // Levels in ascending order: the 4000 cell (point 1) is the last column.
+    let heat = read(&figures.join("heatmap_sparse.csv"));
+    assert!(heat.contains("\n1,4000,0.5,2030,"), "{heat}");
+    let texts = svg_texts(&figures.join("fan_sparse.svg"));
+    assert!(
+        texts.iter().any(|t| t == "opex = 2,000; stab = 0.5"),
+        "{texts:?}"
+    );
+    assert!(!texts.iter().any(|t| t.starts_with("Point ")), "{texts:?}");
+    // Sparse and single years: no band (a filled polygon), a capped whisker per year instead;
+    // adjacent yearly values keep their band.
+    let svg = |stem: &str| read(&figures.join(format!("{stem}.svg")));
+    for stem in ["fan_sparse", "fan_single"] {
+        assert!(!svg(stem).contains("<polygon"), "{stem} draws a band");
+        assert!(svg(stem).contains("<circle"), "{stem} has no medians");
+    }
+    assert!(
+        svg("fan_yearly").contains("<polygon"),
+        "yearly lost its band"
+    );
+
+    // Rows that do not fill the grid (one pair missing): no heatmap.
+    fs::write(
+        t.path().join("holes.csv"),
+        "opex,stab\n2000,0.5\n4000,0.5\n3000,0.5\n2000,0.7\n3000,0.7\n",
+    )
+    .expect("write");
+    fs::write(t.path().join("h.ron"), sweep("holes.csv")).expect("write");
+    let (code, _, err) = outcome(&orechain(&["sweep", "h.ron", "-o", "h"], t.path()));
+    assert_eq!(code, 0, "{err}");
+    assert!(t.path().join("h/figures/fan_sparse.svg").exists());
+    assert!(!t.path().join("h/figures/heatmap_sparse.svg").exists());
 }

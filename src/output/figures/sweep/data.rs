@@ -296,9 +296,40 @@ impl SweepData {
         self.parameters
             .iter()
             .zip(&self.points[point])
-            .map(|(n, v)| format!("{n} = {}", short_number(v)))
+            .map(|(n, v)| format!("{n} = {}", grouped(&short_number(v))))
             .collect()
     }
+}
+
+/// A plain number with its integer digits grouped by thousands (`2000` → `2,000`,
+/// `-12500.5` → `-12,500.5`); anything else (levels such as `high`, exponents) unchanged.
+pub fn grouped(text: &str) -> String {
+    if text.parse::<f64>().is_err() || text.contains(['e', 'E']) {
+        return text.to_string();
+    }
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    if int.len() < 4 || !int.bytes().all(|b| b.is_ascii_digit()) {
+        return text.to_string();
+    }
+    let mut out = String::from(sign);
+    for (k, ch) in int.chars().enumerate() {
+        if k > 0 && (int.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
 }
 
 /// A number as written, cut to four significant digits when that is shorter (`69014.67` →
@@ -340,5 +371,16 @@ mod tests {
         assert_eq!(short_number("0.05"), "0.05");
         assert_eq!(short_number("120000"), "120000");
         assert_eq!(short_number("high"), "high");
+    }
+
+    #[test]
+    fn label_numbers_are_grouped_by_thousands() {
+        assert_eq!(grouped("2000"), "2,000");
+        assert_eq!(grouped("120000"), "120,000");
+        assert_eq!(grouped("-12500.5"), "-12,500.5");
+        assert_eq!(grouped("999"), "999");
+        assert_eq!(grouped("0.05"), "0.05");
+        assert_eq!(grouped("1e5"), "1e5");
+        assert_eq!(grouped("high"), "high");
     }
 }

@@ -30,14 +30,24 @@ pub const ID: &str = "fan";
 /// Most design points drawn in one fan chart.
 pub const MAX_POINTS: usize = 6;
 
-/// Most lines of a panel label; a point whose parameter values need more is labelled by its id.
+/// Most lines of a panel label; longer labels are shortened (see [`label_lines`]).
 const MAX_LABEL_LINES: usize = 3;
+
+/// Characters kept of a parameter name that has to be shortened for its panel label.
+const SHORT_NAME: usize = 8;
 
 /// Colour of bands and medians (Okabe–Ito blue).
 const COLOUR: RGBColor = okabe_ito::BLUE;
 
 /// Medians get a dot per year when an outcome has at most this many years.
 const MAX_DOTTED_YEARS: usize = 12;
+
+/// Half the width of an error bar's cap (pt).
+const CAP_PT: f64 = 2.5;
+
+/// Largest gap (years) between recorded years that a band may span: a yearly outcome's
+/// consecutive years (or a series' quarters) are joined, anything sparser is drawn as error bars.
+const MAX_JOINED_GAP: f64 = 1.0 + 1e-9;
 
 /// Opacity of a band.
 const BAND_ALPHA: f64 = 0.18;
@@ -139,6 +149,16 @@ impl FanChart {
         Width::Double
     }
 
+    /// Whether the outcome's years are adjacent recorded years (drawn as a band), rather than
+    /// one year or sparse years (drawn as a median with a 5–95 % error bar per year). Every
+    /// drawn point must have at least two years, none more than a year apart.
+    pub fn continuous(&self) -> bool {
+        !self.fans.is_empty()
+            && self.fans.iter().all(|f| {
+                f.rows.len() > 1 && f.rows.windows(2).all(|w| w[1].0 - w[0].0 <= MAX_JOINED_GAP)
+            })
+    }
+
     /// `point_id,<parameters>,year,n,p05,p50,p95,unit`, one row per drawn point and year.
     pub fn data_csv(&self) -> String {
         let mut out = String::from("point_id,");
@@ -197,7 +217,9 @@ impl FanChart {
             self.axis.scale.percent,
             self.axis.label(),
         );
-        let x = Axis::years(first, last, (12 / cols as usize).max(3));
+        // Error bars keep half a year clear of the frame so their caps are not cut.
+        let pad = if self.continuous() { 0.0 } else { 0.5 };
+        let x = Axis::years(first - pad, last + pad, (12 / cols as usize).max(3));
 
         // Strips for the two descriptions, drawn once for the whole grid.
         let y_desc = self.axis.label();
@@ -239,7 +261,7 @@ impl FanChart {
             let (xs, ys) = chart.plotting_area().get_pixel_range();
             plot_rows = (plot_rows.0.min(ys.start), plot_rows.1.max(ys.end));
 
-            if f.rows.len() > 1 {
+            if self.continuous() {
                 let mut outline: Vec<(f64, f64)> = f.rows.iter().map(|r| (r.0, r.4 / d)).collect();
                 outline.extend(f.rows.iter().rev().map(|r| (r.0, r.2 / d)));
                 chart
@@ -265,18 +287,27 @@ impl FanChart {
                         .map_err(err)?;
                 }
             } else {
-                // A single year: the median as a dot, the band as a whisker.
+                // Sparse or single years: nothing was recorded between them, so each year is a
+                // median dot with a capped 5–95 % error bar, never a band joining them.
+                let span = f64::from((xs.end - xs.start).max(1));
+                let cap = f64::from(px(CAP_PT)) * (x.hi - x.lo) / span;
                 for r in &f.rows {
+                    let (lo_v, hi_v) = (r.2 / d, r.4 / d);
+                    let bars = [
+                        vec![(r.0, lo_v), (r.0, hi_v)],
+                        vec![(r.0 - cap, lo_v), (r.0 + cap, lo_v)],
+                        vec![(r.0 - cap, hi_v), (r.0 + cap, hi_v)],
+                    ];
                     chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            vec![(r.0, r.2 / d), (r.0, r.4 / d)],
-                            COLOUR.stroke_width(line),
-                        )))
+                        .draw_series(
+                            bars.into_iter()
+                                .map(|b| PathElement::new(b, COLOUR.stroke_width(line))),
+                        )
                         .map_err(err)?;
                     chart
                         .draw_series(std::iter::once(Circle::new(
                             (r.0, r.3 / d),
-                            px(2.0),
+                            px(2.2),
                             COLOUR.filled(),
                         )))
                         .map_err(err)?;
@@ -319,44 +350,91 @@ impl FanChart {
     }
 }
 
-/// A panel's label as lines that fit `room` pixels: its `name = value` pairs, as many to a line
-/// as fit, or `Point <id>` when that takes more than [`MAX_LABEL_LINES`] lines (or a single pair
-/// is too wide).
+/// A panel's label as lines that fit `room` pixels: its parameter values as `name = value`
+/// pairs joined by "; ", as many to a line as fit, in at most [`MAX_LABEL_LINES`] lines. When the
+/// full names do not fit, names are shortened to [`SHORT_NAME`] characters (with "…"); a line
+/// still too wide is cut with "…". Only a point without parameters is labelled by its id.
 fn label_lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     f: &Fan,
     room: i32,
 ) -> Result<Vec<String>, String> {
+    if f.pairs.is_empty() {
+        return Ok(vec![format!("Point {}", f.point)]);
+    }
     let tick = font(style::TICK_PT);
-    let width = |t: &str| root.estimate_text_size(t, &tick).map(|(w, _)| w as i32);
-    let mut lines: Vec<String> = Vec::new();
-    for (k, pair) in f.pairs.iter().enumerate() {
-        let piece = if k + 1 < f.pairs.len() {
-            format!("{pair},")
-        } else {
-            pair.clone()
-        };
-        let joined = lines.last().map(|l| format!("{l} {piece}"));
-        match joined {
-            Some(j) if width(&j).map_err(err)? <= room => {
-                if let Some(last) = lines.last_mut() {
-                    *last = j;
+    let width = |t: &str| {
+        root.estimate_text_size(t, &tick)
+            .map(|(w, _)| w as i32)
+            .map_err(err)
+    };
+    let wrap = |pairs: &[String]| -> Result<Vec<String>, String> {
+        let mut lines: Vec<String> = Vec::new();
+        for (k, pair) in pairs.iter().enumerate() {
+            let piece = if k + 1 < pairs.len() {
+                format!("{pair};")
+            } else {
+                pair.clone()
+            };
+            let joined = lines.last().map(|l| format!("{l} {piece}"));
+            match joined {
+                Some(j) if width(&j)? <= room => {
+                    if let Some(last) = lines.last_mut() {
+                        *last = j;
+                    }
                 }
+                _ => lines.push(piece),
             }
-            _ => lines.push(piece),
+        }
+        Ok(lines)
+    };
+    let fits = |lines: &[String]| -> Result<bool, String> {
+        if lines.len() > MAX_LABEL_LINES {
+            return Ok(false);
+        }
+        for l in lines {
+            if width(l)? > room {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    let full = wrap(&f.pairs)?;
+    if fits(&full)? {
+        return Ok(full);
+    }
+    let short: Vec<String> = f.pairs.iter().map(|p| shorten_name(p)).collect();
+    let mut lines = wrap(&short)?;
+    if lines.len() > MAX_LABEL_LINES {
+        lines.truncate(MAX_LABEL_LINES);
+        if let Some(last) = lines.last_mut() {
+            last.push_str(" …");
         }
     }
-    let too_wide = lines
-        .iter()
-        .map(|l| width(l).map_err(err))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .any(|w| w > room);
-    if lines.is_empty() || lines.len() > MAX_LABEL_LINES || too_wide {
-        Ok(vec![format!("Point {}", f.point)])
-    } else {
-        Ok(lines)
+    for line in &mut lines {
+        while width(line)? > room && line.chars().count() > 1 {
+            let mut kept: String = line.chars().collect::<Vec<_>>()
+                [..line.chars().count().saturating_sub(2)]
+                .iter()
+                .collect();
+            kept = kept.trim_end().to_string();
+            kept.push('…');
+            *line = kept;
+        }
     }
+    Ok(lines)
+}
+
+/// `name = value` with the name cut to [`SHORT_NAME`] characters plus "…" when longer.
+fn shorten_name(pair: &str) -> String {
+    let Some((name, value)) = pair.split_once(" = ") else {
+        return pair.to_string();
+    };
+    if name.chars().count() <= SHORT_NAME {
+        return pair.to_string();
+    }
+    let cut: String = name.chars().take(SHORT_NAME).collect();
+    format!("{cut}… = {value}")
 }
 
 /// The type size (pt) at which `text` fits `room` pixels: 8 pt, or smaller down to 6 pt.

@@ -1,7 +1,9 @@
 //! Heatmaps of two-parameter grids: the mean of an outcome over the replicates of each design
 //! point, in the outcome's last year, as one coloured cell per (first parameter, second parameter)
-//! pair, with a colour bar. Drawn only for `grid` designs of exactly two parameters, where the
-//! points fill a rectangle.
+//! pair, with a colour bar. Drawn for designs of exactly two parameters whose points fill a
+//! rectangle: every `grid` design, and a `csv` design whose rows hold each pair of the two
+//! parameters' distinct values exactly once (a full factorial given as a table). Numeric levels
+//! of a `csv` design are drawn in ascending order, others in order of first appearance.
 //!
 //! The colour scale is viridis (van der Walt & Smith 2015, matplotlib's default): perceptually
 //! uniform, readable in greyscale and for the common colour-vision deficiencies. It is
@@ -90,19 +92,11 @@ pub struct Heatmap {
     pub cells: Vec<Cell>,
 }
 
-/// One heatmap per outcome, for a two-parameter grid.
+/// One heatmap per outcome, for a two-parameter grid (see [`grid_levels`]).
 pub fn charts(d: &SweepData) -> Vec<Heatmap> {
-    if d.design != "grid" || d.parameters.len() != 2 {
+    let Some(levels) = grid_levels(&d.design, &d.parameters, &d.points) else {
         return Vec::new();
-    }
-    let mut levels: [Vec<String>; 2] = [Vec::new(), Vec::new()];
-    for point in &d.points {
-        for (axis, value) in levels.iter_mut().zip(point) {
-            if !axis.contains(value) {
-                axis.push(value.clone());
-            }
-        }
-    }
+    };
     let mut out = Vec::new();
     for (index, outcome) in d.outcomes.iter().enumerate() {
         let Some(year) = d.last_year(index) else {
@@ -142,6 +136,56 @@ pub fn charts(d: &SweepData) -> Vec<Heatmap> {
         });
     }
     out
+}
+
+/// The two parameters' levels when the design's points fill a two-parameter grid, else `None`:
+/// a `grid` design of two parameters, or a `csv` (or any other) design of two parameters whose
+/// points hold each (x, y) pair of distinct values exactly once. Sobol' designs sample, so they are
+/// never read as a grid.
+pub fn grid_levels(
+    design: &str,
+    parameters: &[String],
+    points: &[Vec<String>],
+) -> Option<[Vec<String>; 2]> {
+    if parameters.len() != 2 || design == "sobol" || points.is_empty() {
+        return None;
+    }
+    let mut levels: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for point in points {
+        if point.len() != 2 {
+            return None;
+        }
+        for (axis, value) in levels.iter_mut().zip(point) {
+            if !axis.contains(value) {
+                axis.push(value.clone());
+            }
+        }
+    }
+    if design == "grid" {
+        return Some(levels);
+    }
+    // A full grid: as many points as pairs, and no pair twice.
+    if levels[0].len() * levels[1].len() != points.len() || levels.iter().any(|l| l.len() < 2) {
+        return None;
+    }
+    let pairs: std::collections::BTreeSet<(&str, &str)> = points
+        .iter()
+        .map(|p| (p[0].as_str(), p[1].as_str()))
+        .collect();
+    if pairs.len() != points.len() {
+        return None;
+    }
+    for axis in &mut levels {
+        let numbers: Option<Vec<f64>> = axis.iter().map(|v| v.parse::<f64>().ok()).collect();
+        if let Some(numbers) = numbers
+            && numbers.iter().all(|v| v.is_finite())
+        {
+            let mut order: Vec<usize> = (0..axis.len()).collect();
+            order.sort_by(|&a, &b| numbers[a].total_cmp(&numbers[b]));
+            *axis = order.into_iter().map(|i| axis[i].clone()).collect();
+        }
+    }
+    Some(levels)
 }
 
 /// Relative luminance of an sRGB colour (WCAG 2.1), for choosing dark or light text on a cell.
