@@ -1,5 +1,6 @@
 //! What a sweep's design is analysed with once its runs are in: Sobol' indices with bootstrap
-//! intervals (`sensitivity.csv`, [`super::sensitivity`]).
+//! intervals (`sensitivity.csv`, [`super::sensitivity`]), Morris elementary effects
+//! (`morris.csv`, [`super::morris`]) or lever attribution (`attribution.csv`).
 //!
 //! The analysis is a function of the sweep file alone ([`Analysis::of`]), so a merge of shards
 //! (which reads the sweep file's copy) writes the same bytes as a single-machine sweep.

@@ -251,6 +251,15 @@ fn sweep_file_errors_are_located_and_exit_2() {
                 "3 problem",
             ],
         ),
+        (
+            "bad_morris",
+            "    seed: 1,\n    parameters: [(path: \"assets.atacama.capacity_t_per_yr\", min: 5.0, max: 6.0)],\n    design: (kind: \"morris\", trajectories: 0, levels: 3),\n    outcomes: [(name: \"h\", metric: \"hhi\", mineral: \"lithium\", stage: \"ore\")],",
+            vec![
+                "design.trajectories: must be at least 1",
+                "design.levels: must be an even number from 2 to 1000, found 3",
+                "2 problem",
+            ],
+        ),
     ];
     for (name, body, expected) in cases {
         let sweep = sweep_file(t.path(), name, body);
