@@ -1,5 +1,6 @@
 //! What a sweep's design is analysed with once its runs are in: Sobol' indices with bootstrap
-//! intervals (`sensitivity.csv`, [`super::sensitivity`]).
+//! intervals (`sensitivity.csv`, [`super::sensitivity`]), Morris elementary effects
+//! (`morris.csv`, [`super::morris`]) or lever attribution (`attribution.csv`).
 //!
 //! The analysis is a function of the sweep file alone ([`Analysis::of`]), so a merge of shards
 //! (which reads the sweep file's copy) writes the same bytes as a single-machine sweep.
@@ -31,6 +32,17 @@ pub enum Analysis {
         /// Interval settings.
         boot: Bootstrap,
     },
+    /// Morris elementary effects of `k` parameters ([`super::morris`]).
+    Morris {
+        /// Parameters.
+        k: usize,
+        /// Trajectories.
+        trajectories: usize,
+        /// Grid levels.
+        levels: usize,
+        /// Interval settings (its seed is the sweep seed, which also drew the design).
+        boot: Bootstrap,
+    },
     /// Lever attribution over the replicates ([`super::attribution`]).
     Levers {
         /// Replicates per point.
@@ -50,6 +62,21 @@ impl Analysis {
                 ..
             } => Analysis::Sobol {
                 k: file.parameters.len(),
+                boot: Bootstrap {
+                    resamples: resamples.unwrap_or(sensitivity::DEFAULT_RESAMPLES),
+                    conf_level: conf_level.unwrap_or(sensitivity::DEFAULT_CONF_LEVEL),
+                    seed: file.seed,
+                },
+            },
+            Design::Morris {
+                trajectories,
+                levels,
+                resamples,
+                conf_level,
+            } => Analysis::Morris {
+                k: file.parameters.len(),
+                trajectories: *trajectories as usize,
+                levels: *levels as usize,
                 boot: Bootstrap {
                     resamples: resamples.unwrap_or(sensitivity::DEFAULT_RESAMPLES),
                     conf_level: conf_level.unwrap_or(sensitivity::DEFAULT_CONF_LEVEL),
@@ -82,7 +109,7 @@ impl Analysis {
 
     /// Whether the analysis needs the mean of every design point per outcome and year.
     pub fn needs_point_means(&self) -> bool {
-        matches!(self, Analysis::Sobol { .. })
+        matches!(self, Analysis::Sobol { .. } | Analysis::Morris { .. })
     }
 }
 
@@ -118,6 +145,22 @@ pub fn write(
         }
         Analysis::Sobol { k, boot } => {
             write_sensitivity(out_dir, *k, boot, params, names, means, points)
+        }
+        Analysis::Morris {
+            k,
+            trajectories,
+            levels,
+            boot,
+        } => {
+            write_morris(
+                out_dir,
+                (*k, *trajectories, *levels),
+                boot,
+                params,
+                names,
+                means,
+            )?;
+            Ok(Vec::new())
         }
     }
 }
@@ -162,6 +205,42 @@ pub fn sobol_flags(indices: &[IndicesCi]) -> Vec<&'static str> {
 
 fn fmt_opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| v.to_string())
+}
+
+/// `morris.csv`: μ, μ*, σ and the μ* interval per outcome, year and parameter. An outcome-year
+/// with a design point whose runs all failed is left out (its trajectory has a hole).
+fn write_morris(
+    out_dir: &Path,
+    (k, trajectories, levels): (usize, usize, usize),
+    boot: &Bootstrap,
+    params: &[&str],
+    names: &[String],
+    means: &BTreeMap<SeriesKey, Vec<Option<f64>>>,
+) -> std::io::Result<()> {
+    // The design is a function of the sweep file: rebuilt here, not read back from points.csv.
+    let x = super::design::morris_points(k, trajectories, levels, boot.seed);
+    let mut f = AtomicFile::create(&out_dir.join(super::morris::MORRIS_FILE))?;
+    f.write_str("outcome,year,parameter,mu,mu_star,sigma,mu_star_conf\n")?;
+    for ((outcome, year), m) in means {
+        let y: Option<Vec<f64>> = (0..x.len()).map(|i| m.get(i).copied().flatten()).collect();
+        let Some(ee) = y.and_then(|y| super::morris::elementary_effects(k, &x, &y)) else {
+            continue;
+        };
+        for (p, mm) in params.iter().zip(super::morris::measures(&ee, k, boot)) {
+            let mut cell = String::new();
+            push_field(&mut cell, p);
+            f.write_str(&format!(
+                "{},{},{cell},{},{},{},{}\n",
+                names[*outcome],
+                year.0,
+                mm.mu,
+                mm.mu_star,
+                fmt_opt(mm.sigma),
+                fmt_opt(mm.mu_star_conf),
+            ))?;
+        }
+    }
+    f.commit()
 }
 
 fn write_sensitivity(

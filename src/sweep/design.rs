@@ -190,6 +190,54 @@ pub fn latin_hypercube_points(k: usize, n: usize, seed: u64) -> Vec<Vec<f64>> {
     points
 }
 
+/// Morris (1991) one-at-a-time trajectories: `r` trajectories of `k + 1` points each on the
+/// `p`-level grid `{0, 1/(p-1), ..., 1}` of `[0, 1]^k`, with the standard step
+/// `Δ = p / (2 (p - 1))` (`p` even). Per trajectory, every factor `i` gets a base value `x*_i`
+/// drawn uniformly from `{0, 1/(p-1), ..., 1 - Δ}` and a direction: it starts at `x*_i` or at
+/// `x*_i + Δ` with probability 1/2 each, and the factors move by `±Δ`, one at a time, in a
+/// uniformly random order (Morris 1991, Technometrics 33:161, the `B*` construction). The
+/// points are listed trajectory by trajectory.
+pub fn morris_points(k: usize, r: usize, p: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = design_rng(seed);
+    let grid = (p - 1) as f64;
+    let mut out = Vec::with_capacity(r * (k + 1));
+    for _ in 0..r {
+        // Grid index of each factor's start, and whether it moves up (from `x*`) or down.
+        let mut start = Vec::with_capacity(k);
+        let mut up = Vec::with_capacity(k);
+        for _ in 0..k {
+            let base = rng.random_range(0..p / 2);
+            let rises = rng.random::<bool>();
+            start.push(if rises { base } else { base + p / 2 });
+            up.push(rises);
+        }
+        let mut x: Vec<f64> = start.iter().map(|&j| j as f64 / grid).collect();
+        // Fisher–Yates shuffle of the order in which the factors move.
+        let mut order: Vec<usize> = (0..k).collect();
+        for i in (1..k).rev() {
+            let j = rng.random_range(0..=i);
+            order.swap(i, j);
+        }
+        out.push(x.clone());
+        for i in order {
+            // Δ is `p/2` grid steps; values stay exact multiples of 1/(p-1).
+            let j = if up[i] {
+                start[i] + p / 2
+            } else {
+                start[i] - p / 2
+            };
+            x[i] = j as f64 / grid;
+            out.push(x.clone());
+        }
+    }
+    out
+}
+
+/// The Morris step `Δ = p / (2 (p - 1))` for `p` (even) grid levels.
+pub fn morris_step(p: usize) -> f64 {
+    p as f64 / (2.0 * (p - 1) as f64)
+}
+
 /// The full factorial of `levels[i]` counts: every combination of level indices, the first
 /// parameter varying slowest (like `itertools.product`).
 pub fn grid_indices(levels: &[usize]) -> Vec<Vec<usize>> {

@@ -21,6 +21,7 @@ pub mod journal;
 pub mod lock;
 pub mod manifest;
 pub mod merge;
+pub mod morris;
 pub mod outcome;
 pub mod sensitivity;
 pub mod shard;
@@ -435,6 +436,7 @@ pub fn list_outputs(dir: &Path) -> Result<Vec<crate::output::manifest::ManifestF
         summary::SUMMARY_FILE,
         summary::SENSITIVITY_FILE,
         attribution::ATTRIBUTION_FILE,
+        morris::MORRIS_FILE,
     ];
     let mut present: Vec<String> = names
         .into_iter()

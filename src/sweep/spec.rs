@@ -136,6 +136,21 @@ pub enum Design {
         #[serde(default)]
         conf_level: Option<f64>,
     },
+    /// Morris (1991) elementary-effects screening: `trajectories` one-at-a-time trajectories on a
+    /// `levels`-level grid, `trajectories * (parameters + 1)` points, and μ, μ*, σ per parameter
+    /// in `morris.csv`.
+    Morris {
+        /// Trajectories `r`.
+        trajectories: u32,
+        /// Grid levels `p` (even, at least 2; 4 is usual).
+        levels: u32,
+        /// Bootstrap resamples for the μ* intervals (default 1000; 0 = none).
+        #[serde(default)]
+        resamples: Option<u32>,
+        /// Confidence level of the intervals (default 0.95).
+        #[serde(default)]
+        conf_level: Option<f64>,
+    },
     /// Explicit points from a CSV file (relative to the sweep file): a header naming every
     /// parameter (by name) and one row per point.
     Csv {
@@ -175,6 +190,7 @@ impl Design {
             Design::Random { .. } => "random",
             Design::LatinHypercube { .. } => "latin_hypercube",
             Design::Sobol { .. } => "sobol",
+            Design::Morris { .. } => "morris",
             Design::Csv { .. } => "csv",
             Design::Levers { .. } => "levers",
         }
@@ -625,6 +641,29 @@ fn check_fields(s: &SweepFile, problems: &mut Problems<'_>) {
                 );
             }
         }
+        Design::Morris {
+            trajectories,
+            levels,
+            resamples,
+            conf_level,
+        } => {
+            if *trajectories == 0 {
+                problems.push("design.trajectories", "must be at least 1".into());
+            }
+            if *levels < 2 || levels % 2 != 0 || *levels > MAX_MORRIS_LEVELS {
+                problems.push(
+                    "design.levels",
+                    format!("must be an even number from 2 to {MAX_MORRIS_LEVELS}, found {levels}"),
+                );
+            }
+            check_bootstrap(*resamples, *conf_level, problems);
+            if k == 0 {
+                problems.push(
+                    "parameters",
+                    "a Morris design needs at least one parameter".into(),
+                );
+            }
+        }
         Design::Csv { .. } => {
             if k == 0 {
                 problems.push(
@@ -735,6 +774,7 @@ fn check_size(s: &SweepFile, problems: &mut Problems<'_>) {
         }),
         Design::Random { points } | Design::LatinHypercube { points } => Some(u64::from(*points)),
         Design::Sobol { base_points, .. } => u64::from(*base_points).checked_mul(k + 2),
+        Design::Morris { trajectories, .. } => u64::from(*trajectories).checked_mul(k + 1),
         // Counted when the CSV is read.
         Design::Csv { .. } => Some(0),
         Design::Levers { levers, .. } => Some(1u64 << levers.len().min(MAX_LEVERS)),
@@ -796,6 +836,26 @@ fn from_unit(p: &Parameter, u: f64) -> ParamValue {
         ParamValue::Number(lo + u * (hi - lo))
     }
 }
+
+/// The value of grid coordinate `x` in `[0, 1]` of a Morris design: `min + x (max - min)` for a
+/// range (rounded for an integer one), the level of index `round(x (count - 1))` for levels.
+fn morris_value(p: &Parameter, x: f64) -> ParamValue {
+    if !p.levels.is_empty() {
+        let n = p.levels.len();
+        let i = ((x * (n - 1) as f64).round() as usize).min(n - 1);
+        return ParamValue::from_json(&p.levels[i]);
+    }
+    let (lo, hi) = (p.min.unwrap_or(0.0), p.max.unwrap_or(1.0));
+    let v = lo + x * (hi - lo);
+    ParamValue::Number(if p.integer {
+        v.round()
+    } else {
+        format!("{v:.11e}").parse().unwrap_or(v)
+    })
+}
+
+/// Most grid levels a Morris design may have.
+pub const MAX_MORRIS_LEVELS: u32 = 1000;
 
 /// A grid value, rounded to 12 significant digits so that `0.1 + 2 * 0.1` prints as `0.3`.
 fn grid_value(lo: f64, hi: f64, i: u32, n: u32, integer: bool) -> f64 {
@@ -862,6 +922,20 @@ fn build_points(
         Design::Sobol { base_points, .. } => {
             from_units(design::saltelli_points(k, *base_points as usize))
         }
+        Design::Morris {
+            trajectories,
+            levels,
+            ..
+        } => design::morris_points(k, *trajectories as usize, *levels as usize, s.seed)
+            .into_iter()
+            .map(|x| {
+                s.parameters
+                    .iter()
+                    .zip(x)
+                    .map(|(p, x)| morris_value(p, x))
+                    .collect()
+            })
+            .collect(),
         Design::Csv { .. } => read_csv_points(csv_text.unwrap_or(""), names, problems),
         // The full factorial, the first lever varying slowest; 1 = on.
         Design::Levers { levers, .. } => design::grid_indices(&vec![2; levers.len()])

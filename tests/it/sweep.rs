@@ -251,6 +251,15 @@ fn sweep_file_errors_are_located_and_exit_2() {
                 "3 problem",
             ],
         ),
+        (
+            "bad_morris",
+            "    seed: 1,\n    parameters: [(path: \"assets.atacama.capacity_t_per_yr\", min: 5.0, max: 6.0)],\n    design: (kind: \"morris\", trajectories: 0, levels: 3),\n    outcomes: [(name: \"h\", metric: \"hhi\", mineral: \"lithium\", stage: \"ore\")],",
+            vec![
+                "design.trajectories: must be at least 1",
+                "design.levels: must be an even number from 2 to 1000, found 3",
+                "2 problem",
+            ],
+        ),
     ];
     for (name, body, expected) in cases {
         let sweep = sweep_file(t.path(), name, body);
@@ -685,4 +694,54 @@ fn a_levers_design_attributes_a_known_effect_to_its_lever() {
     };
     let sum = prod("shapley", "cap") + prod("shapley", "opex");
     assert!((sum - prod("bundle", "")).abs() < 1e-6 * prod("bundle", "").abs().max(1.0));
+}
+
+#[test]
+fn a_morris_sweep_writes_elementary_effects() {
+    let t = tmp();
+    let sweep = sweep_file(
+        t.path(),
+        "morris",
+        r#"
+    seed: 5,
+    replicates: 2,
+    parameters: [
+        (path: "assets.atacama.capacity_t_per_yr", name: "cap", min: 50000.0, max: 150000.0),
+        (path: "assets.usa_refinery.unit_opex_usd_per_t", name: "opex", min: 2000.0, max: 4000.0),
+    ],
+    design: (kind: "morris", trajectories: 5, levels: 4, resamples: 50),
+    outcomes: [(name: "cap", metric: "capacity", mineral: "lithium", stage: "ore", nation: "CHL", years: [2024])],"#,
+    );
+    let (code, _, err) = outcome(&orechain(
+        &["sweep", sweep.to_str().expect("utf-8"), "-o", "m"],
+        t.path(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    // r (k + 1) = 5 × 3 design points.
+    let points = read(&t.path().join("m/points.csv"));
+    assert_eq!(points.lines().count(), 1 + 5 * 3, "{points}");
+    let morris = read(&t.path().join("m/morris.csv"));
+    let rows: Vec<Vec<&str>> = morris
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        morris.lines().next(),
+        Some("outcome,year,parameter,mu,mu_star,sigma,mu_star_conf")
+    );
+    assert_eq!(rows.len(), 2, "{morris}");
+    assert_eq!((rows[0][2], rows[1][2]), ("cap", "opex"));
+    let v = |r: usize, c: usize| -> f64 { rows[r][c].parse().expect("number") };
+    // CHL's ore capacity is Atacama's capacity: every elementary effect of `cap` is its range
+    // (100,000 t/yr), so μ = μ* = 100,000 and σ = 0 (interval 0); `opex` has no effect at all.
+    assert!(
+        (v(0, 3) - 1e5).abs() < 1e-6 && (v(0, 4) - 1e5).abs() < 1e-6,
+        "{morris}"
+    );
+    assert!(v(0, 5).abs() < 1e-6 && v(0, 6).abs() < 1e-6, "{morris}");
+    assert!(
+        v(1, 3) == 0.0 && v(1, 4) == 0.0 && v(1, 5) == 0.0,
+        "{morris}"
+    );
 }
