@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::Duration;
 
 /// Path of the built `orechain` binary.
 pub fn bin() -> PathBuf {
@@ -92,4 +93,23 @@ pub fn metric(
                 && r[6].is_empty()
         })
         .and_then(|r| r[7].parse().ok())
+}
+
+/// Send signal `sig` (e.g. `"INT"`, `"TERM"`, `"HUP"`) to a child process with `kill`.
+pub fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{sig} failed");
+}
+
+/// Poll until `ready()` holds; fail if the child ends first (the test needs it mid-way).
+pub fn wait_until(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
+    while !ready() {
+        if let Some(status) = child.try_wait().expect("wait") {
+            panic!("the process ended ({status}) before {what}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }

@@ -5,10 +5,9 @@
 //! killed before its first manifest are recoverable.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
-use crate::common::{bin, orechain, outcome, read, repo, tmp};
+use crate::common::{bin, orechain, outcome, read, repo, signal, tmp, wait_until};
 
 /// Every path under `dir` (recursively, symlinks not followed) with the file bytes, sorted.
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -430,24 +429,6 @@ fn issue18_the_slurm_script_never_runs_text_from_names_or_paths() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("control character"), "{err}");
     assert!(stdout.is_empty());
-}
-
-fn signal(child: &Child, sig: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{sig}"), &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill -{sig} failed");
-}
-
-/// Poll until `ready()` holds; fail if the child ends first.
-fn wait_until(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
-    while !ready() {
-        if let Some(status) = child.try_wait().expect("wait") {
-            panic!("the process ended ({status}) before {what}");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// Hidden entries of `dir` starting with `prefix`.

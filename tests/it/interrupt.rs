@@ -2,10 +2,9 @@
 //! an interrupted `run` leaves no hidden staging folder. SIGINT is sent with `kill -INT`.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
-use crate::common::{bin, orechain, outcome, read, repo, tmp};
+use crate::common::{bin, orechain, outcome, read, repo, signal, tmp, wait_until};
 
 /// 30 points × 4 replicates = 120 runs of 37 years over tiny.ron: long enough to interrupt.
 fn long_sweep(dir: &Path) -> String {
@@ -32,24 +31,6 @@ fn long_sweep(dir: &Path) -> String {
     path.to_str().expect("utf-8 path").to_string()
 }
 
-fn sigint(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill -INT failed");
-}
-
-/// Poll until `ready()` holds; fail if the child ends first (the test needs it mid-way).
-fn wait_until(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
-    while !ready() {
-        if let Some(status) = child.try_wait().expect("wait") {
-            panic!("the process ended ({status}) before {what}");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 #[test]
 fn sigint_stops_a_sweep_with_its_journal_saved_and_resume_gives_identical_results() {
     let t = tmp();
@@ -66,7 +47,7 @@ fn sigint_stops_a_sweep_with_its_journal_saved_and_resume_gives_identical_result
     wait_until(&mut child, "three runs were journaled", || {
         std::fs::read_to_string(&journal).is_ok_and(|j| j.matches('\n').count() >= 3)
     });
-    sigint(&child);
+    signal(&child, "INT");
     let out = child.wait_with_output().expect("the sweep is reaped");
     let (code, _, err) = outcome(&out);
     assert_eq!(code, 130, "{err}");
@@ -131,7 +112,7 @@ fn sigint_during_a_run_removes_its_staging_folder() {
     wait_until(&mut child, "the staging folder existed", || {
         !staging().is_empty()
     });
-    sigint(&child);
+    signal(&child, "INT");
     let out = child.wait_with_output().expect("the run is reaped");
     let (code, _, err) = outcome(&out);
     assert_eq!(code, 130, "{err}");
