@@ -14,7 +14,7 @@ use orechain::scenario::load_file;
 
 /// Every CSV shipped in `data/`. `sea_network.csv` is geometry with one source for the whole file
 /// (named in data/README.md and in the script that exported it), so it has no `source` column.
-const CSVS: [&str; 15] = [
+const CSVS: [&str; 18] = [
     "mine_production.csv",
     "refining.csv",
     "demand.csv",
@@ -30,6 +30,9 @@ const CSVS: [&str; 15] = [
     "trade_2024.csv",
     "import_sources.csv",
     "validation_episodes.csv",
+    "reserves_2024.csv",
+    "deposit_costs.csv",
+    "stage_durations.csv",
 ];
 const WITHOUT_SOURCE_COLUMN: [&str; 1] = ["sea_network.csv"];
 
