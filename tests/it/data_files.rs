@@ -14,7 +14,7 @@ use orechain::scenario::load_file;
 
 /// Every CSV shipped in `data/`. `sea_network.csv` is geometry with one source for the whole file
 /// (named in data/README.md and in the script that exported it), so it has no `source` column.
-const CSVS: [&str; 18] = [
+const CSVS: [&str; 19] = [
     "mine_production.csv",
     "refining.csv",
     "demand.csv",
@@ -33,6 +33,7 @@ const CSVS: [&str; 18] = [
     "reserves_2024.csv",
     "deposit_costs.csv",
     "stage_durations.csv",
+    "material_intensity.csv",
 ];
 const WITHOUT_SOURCE_COLUMN: [&str; 1] = ["sea_network.csv"];
 
