@@ -14,7 +14,7 @@ use orechain::scenario::load_file;
 
 /// Every CSV shipped in `data/`. `sea_network.csv` is geometry with one source for the whole file
 /// (named in data/README.md and in the script that exported it), so it has no `source` column.
-const CSVS: [&str; 19] = [
+const CSVS: [&str; 23] = [
     "mine_production.csv",
     "refining.csv",
     "demand.csv",
@@ -34,6 +34,10 @@ const CSVS: [&str; 19] = [
     "deposit_costs.csv",
     "stage_durations.csv",
     "material_intensity.csv",
+    "downstream_2024.csv",
+    "chemistry_shares.csv",
+    "end_of_life.csv",
+    "recycling_2024.csv",
 ];
 const WITHOUT_SOURCE_COLUMN: [&str; 1] = ["sea_network.csv"];
 
