@@ -633,8 +633,14 @@ impl StagedDir {
                 })?;
         }
         let (parent, name) = split_path(&self.final_path)?;
-        // Every file of the staged tree reaches the disk before the rename makes it visible.
-        sync_tree(&self.staging).map_err(|e| FolderError::io(&self.staging, "sync", e))?;
+        // Every file of the staged tree reaches the disk before the rename makes it visible. A
+        // vanished staging folder is left to the rename below, which fails and restores.
+        match sync_tree(&self.staging) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(FolderError::io(&self.final_path, "sync the results for", e));
+            }
+            _ => {}
+        }
 
         let old = match fs::symlink_metadata(&self.final_path) {
             Ok(_) => {

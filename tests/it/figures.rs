@@ -309,8 +309,18 @@ fn figures_are_byte_identical_across_thread_counts() {
         let b = std::fs::read(runs[1].join("figures").join(name)).expect("read");
         assert!(a == b, "figures/{name} differs between 1 and 3 threads");
     }
-    for name in ["metrics.csv", "flows.csv", "events.csv", "assets.csv", "scenario.ron"] {
-        assert_eq!(read(&runs[0].join(name)), read(&runs[1].join(name)), "{name}");
+    for name in [
+        "metrics.csv",
+        "flows.csv",
+        "events.csv",
+        "assets.csv",
+        "scenario.ron",
+    ] {
+        assert_eq!(
+            read(&runs[0].join(name)),
+            read(&runs[1].join(name)),
+            "{name}"
+        );
     }
     let entries = |d: &Path| {
         let m: serde_json::Value =
