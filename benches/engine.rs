@@ -1,12 +1,17 @@
 //! Criterion benches on seeded scenes: a full baseline run, one step at increasing scale,
-//! scenario load + validate, and a sweep of 200 baseline runs. Numbers of the latest measurement live in `benches/README.md`.
+//! scenario load + validate (the baseline and a 10^4-asset synthetic world), every figure of a
+//! baseline run, the CSV tables of a baseline run, and a sweep of 200 baseline runs. Numbers of the latest measurement live in `benches/README.md`.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use orechain::output::figures::data::Settings;
+use orechain::output::figures::render_run_csv;
+use orechain::output::tables::{events_csv, flows_csv, metrics_csv};
+use orechain::scenario::load::resolved_ron;
 use orechain::scenario::synthetic::{SyntheticSize, synthetic};
-use orechain::scenario::{load_file, validate};
+use orechain::scenario::{load_file, load_str, validate};
 use orechain::sim::{Simulation, run};
 use orechain::sweep::exec::execute_run;
 use orechain::sweep::spec::load_plan;
@@ -110,10 +115,61 @@ fn bench_sweep(c: &mut Criterion) {
     group.finish();
 }
 
+/// Loading a 10^4-asset synthetic scenario from its RON text (parse, deserialise, validate).
+fn bench_load_synthetic(c: &mut Criterion) {
+    let scenario = synthetic(SyntheticSize {
+        nations: 40,
+        firms: 1_000,
+        assets: 10_000,
+        prospects: 0,
+        seed: 1,
+        end_year: 2026,
+    });
+    let text = resolved_ron(&scenario);
+    let mut group = c.benchmark_group("load_synthetic");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(10_000));
+    group.bench_function("10000", |b| {
+        b.iter(|| black_box(load_str(&text, "synthetic.ron", &[]).expect("it loads")))
+    });
+    group.finish();
+}
+
+/// Every figure of a baseline run (SVG, PNG and data CSV), drawn from its `metrics.csv` text as
+/// `orechain run` and `plot` do (in parallel on rayon's pool).
+fn bench_figures(c: &mut Criterion) {
+    let loaded = load_file(&baseline_path(), &[]).expect("baseline.ron loads");
+    let result = run(&loaded.scenario);
+    let metrics = metrics_csv(&result).expect("finite metrics");
+    let settings = Settings::from_scenario(loaded.scenario.scenario());
+    let mut group = c.benchmark_group("figures");
+    group.sample_size(10);
+    group.bench_function("baseline_all", |b| {
+        b.iter(|| black_box(render_run_csv(&metrics, &settings).expect("figures draw")))
+    });
+    group.finish();
+}
+
+/// The CSV tables of a baseline run (`metrics.csv`, `flows.csv`, `events.csv`) as text.
+fn bench_tables(c: &mut Criterion) {
+    let loaded = load_file(&baseline_path(), &[]).expect("baseline.ron loads");
+    let result = run(&loaded.scenario);
+    c.bench_function("tables_baseline", |b| {
+        b.iter(|| {
+            black_box(metrics_csv(&result).expect("finite"));
+            black_box(flows_csv(&result).expect("finite"));
+            black_box(events_csv(&result));
+        })
+    });
+}
+
 criterion_group!(
     benches,
     bench_baseline_run,
     bench_load,
+    bench_load_synthetic,
+    bench_figures,
+    bench_tables,
     bench_step_scale,
     bench_sweep
 );

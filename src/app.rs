@@ -161,7 +161,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         Err(e) if writer.cap_reached() => return Err(AppError::BadInput(e.to_string())),
         Err(e) => return Err(AppError::Internal(e.to_string())),
     };
-    writer
+    let mut entries = writer
         .finish()
         .map_err(|e| AppError::Internal(format!("cannot write the run's tables: {e}")))?;
 
@@ -183,9 +183,6 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
     for (name, bytes) in &files {
         staged.write_file(name, bytes)?;
     }
-    let streamed = ["metrics.csv", "flows.csv", "events.csv"];
-    let mut entries = Manifest::file_entries(staged.path(), &streamed)
-        .map_err(|e| AppError::Internal(format!("cannot hash the run's tables: {e}")))?;
     entries.extend(Manifest::entries_of(&files));
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mut manifest = Manifest::with_build_info();

@@ -199,7 +199,8 @@ fn hash_file(path: &Path) -> io::Result<(u64, String)> {
     Ok((total, hex(&hasher.finalize())))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -10,8 +10,11 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write as _};
 use std::path::Path;
 
+use sha2::{Digest as _, Sha256};
+
 use crate::model::components::Stage;
 use crate::model::resources::{EventRow, FlowRow, MetricRow, Registry};
+use crate::output::manifest::ManifestFile;
 use crate::sim::{RunResult, StepSink};
 
 /// Header of `metrics.csv`.
@@ -79,6 +82,66 @@ pub fn year_of(result: &RunResult, step: u32) -> f64 {
     Calendar::of(result).year(step)
 }
 
+/// Largest magnitude below which every integer is an exact `f64` (2^53).
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+/// Append `v` exactly as `format!("{v}")` writes it (Rust's shortest round-trip `Display`).
+///
+/// Integral values below 2^53 — about 60 % of the baseline's metric values, most of them zero —
+/// take a fast path: for them `Display` writes the integer's digits (with a `-` for negative
+/// values, `-0` for negative zero) and nothing else, since no other decimal with as few
+/// significant digits lies within half an ulp (≤ 0.5) of an integer below 2^53. Every other
+/// value goes through `core::fmt` unchanged, so the bytes never differ (property test
+/// `push_f64_is_display`).
+pub fn push_f64(out: &mut String, v: f64) {
+    if v.trunc() == v && v.abs() < EXACT_INTEGERS {
+        if v.is_sign_negative() {
+            out.push('-');
+        }
+        // Exact: |v| < 2^53 is an integer.
+        push_u64(out, v.abs() as u64);
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+/// Append the decimal digits of `n` (as `format!("{n}")`).
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// Caches the `step,year,` text of the last step seen: every table writes it on every row, and
+/// formatting the decimal year is as costly as formatting a value.
+#[derive(Default)]
+struct StepPrefix(Option<(u32, String)>);
+
+impl StepPrefix {
+    fn push(&mut self, out: &mut String, calendar: Calendar, step: u32) {
+        if self.0.as_ref().is_none_or(|(s, _)| *s != step) {
+            let mut text = String::with_capacity(24);
+            push_u64(&mut text, u64::from(step));
+            text.push(',');
+            push_f64(&mut text, calendar.year(step));
+            text.push(',');
+            self.0 = Some((step, text));
+        }
+        if let Some((_, p)) = self.0.as_ref() {
+            out.push_str(p);
+        }
+    }
+}
+
 fn opt_name(list: &[String], idx: Option<usize>) -> &str {
     idx.and_then(|i| list.get(i)).map_or("", String::as_str)
 }
@@ -94,7 +157,7 @@ fn push_metric_rows(
     r: &Registry,
     calendar: Calendar,
     rows: &[MetricRow],
-    prefix: &mut Option<(u32, String)>,
+    prefix: &mut StepPrefix,
 ) -> Result<(), NonFinite> {
     for row in rows {
         let mineral = opt_name(&r.minerals, row.mineral.map(|m| usize::from(m.0)));
@@ -109,20 +172,13 @@ fn push_metric_rows(
                 ),
             });
         }
-        if prefix.as_ref().is_none_or(|(s, _)| *s != row.step) {
-            *prefix = Some((
-                row.step,
-                format!("{},{},", row.step, calendar.year(row.step)),
-            ));
-        }
-        if let Some((_, p)) = prefix.as_ref() {
-            out.push_str(p);
-        }
+        prefix.push(out, calendar, row.step);
         for field in [row.metric, mineral, stage_name(row.stage), nation, partner] {
             out.push_str(field);
             out.push(',');
         }
-        let _ = writeln!(out, "{}", row.value);
+        push_f64(out, row.value);
+        out.push('\n');
     }
     Ok(())
 }
@@ -133,6 +189,7 @@ fn push_flow_rows(
     r: &Registry,
     calendar: Calendar,
     rows: &[FlowRow],
+    prefix: &mut StepPrefix,
 ) -> Result<(), NonFinite> {
     for f in rows {
         if !(f.quantity_t.is_finite() && f.value_usd.is_finite()) {
@@ -144,18 +201,20 @@ fn push_flow_rows(
                 ),
             });
         }
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{}",
-            f.step,
-            calendar.year(f.step),
-            r.minerals[usize::from(f.mineral.0)],
+        prefix.push(out, calendar, f.step);
+        for field in [
+            r.minerals[usize::from(f.mineral.0)].as_str(),
             f.stage.as_str(),
-            r.nations[usize::from(f.from.0)],
-            r.nations[usize::from(f.to.0)],
-            f.quantity_t,
-            f.value_usd
-        );
+            r.nations[usize::from(f.from.0)].as_str(),
+            r.nations[usize::from(f.to.0)].as_str(),
+        ] {
+            out.push_str(field);
+            out.push(',');
+        }
+        push_f64(out, f.quantity_t);
+        out.push(',');
+        push_f64(out, f.value_usd);
+        out.push('\n');
     }
     Ok(())
 }
@@ -189,7 +248,7 @@ pub fn metrics_csv(result: &RunResult) -> Result<String, NonFinite> {
         &result.registry,
         Calendar::of(result),
         &result.metrics,
-        &mut None,
+        &mut StepPrefix::default(),
     )?;
     Ok(out)
 }
@@ -204,6 +263,7 @@ pub fn flows_csv(result: &RunResult) -> Result<String, NonFinite> {
         &result.registry,
         Calendar::of(result),
         &result.flows,
+        &mut StepPrefix::default(),
     )?;
     Ok(out)
 }
@@ -232,16 +292,56 @@ pub const DEFAULT_MAX_OUTPUT_MB: u64 = 4_000;
 /// of steps, and it stops a run whose tables would exceed a cap: after the first step by
 /// estimate (its bytes × the run's steps), and at any step once the cap is passed.
 pub struct TableWriter {
-    metrics: BufWriter<File>,
-    flows: BufWriter<File>,
-    events: BufWriter<File>,
+    metrics: Hashed,
+    flows: Hashed,
+    events: Hashed,
     calendar: Calendar,
     total_steps: u32,
-    prefix: Option<(u32, String)>,
+    prefix: StepPrefix,
+    flow_prefix: StepPrefix,
     text: String,
     written: u64,
     cap_mb: u64,
     cap_reached: bool,
+}
+
+/// A streamed table file and the SHA-256 and size of everything written to it, so the manifest
+/// entry needs no second read of the file.
+struct Hashed {
+    name: &'static str,
+    file: BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Hashed {
+    fn create(dir: &Path, name: &'static str, header: &str) -> io::Result<Self> {
+        let mut f = Hashed {
+            name,
+            file: BufWriter::with_capacity(1 << 16, File::create(dir.join(name))?),
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        f.write_all(header.as_bytes())?;
+        f.write_all(b"\n")?;
+        Ok(f)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.hasher.update(bytes);
+        self.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<ManifestFile> {
+        self.file.flush()?;
+        Ok(ManifestFile {
+            path: self.name.to_string(),
+            bytes: self.bytes,
+            sha256: crate::output::manifest::hex(&self.hasher.finalize()),
+        })
+    }
 }
 
 impl TableWriter {
@@ -252,19 +352,14 @@ impl TableWriter {
         total_steps: u32,
         cap_mb: u64,
     ) -> io::Result<Self> {
-        let open = |name: &str, header: &str| -> io::Result<BufWriter<File>> {
-            let mut f = BufWriter::with_capacity(1 << 16, File::create(dir.join(name))?);
-            f.write_all(header.as_bytes())?;
-            f.write_all(b"\n")?;
-            Ok(f)
-        };
         Ok(TableWriter {
-            metrics: open("metrics.csv", METRICS_HEADER)?,
-            flows: open("flows.csv", FLOWS_HEADER)?,
-            events: open("events.csv", EVENTS_HEADER)?,
+            metrics: Hashed::create(dir, "metrics.csv", METRICS_HEADER)?,
+            flows: Hashed::create(dir, "flows.csv", FLOWS_HEADER)?,
+            events: Hashed::create(dir, "events.csv", EVENTS_HEADER)?,
             calendar,
             total_steps,
-            prefix: None,
+            prefix: StepPrefix::default(),
+            flow_prefix: StepPrefix::default(),
             text: String::new(),
             written: (METRICS_HEADER.len() + FLOWS_HEADER.len() + EVENTS_HEADER.len() + 3) as u64,
             cap_mb,
@@ -277,11 +372,16 @@ impl TableWriter {
         self.cap_reached
     }
 
-    /// Flush the files.
-    pub fn finish(mut self) -> io::Result<()> {
-        self.metrics.flush()?;
-        self.flows.flush()?;
-        self.events.flush()
+    /// Flush the files; returns their manifest entries (path, size and SHA-256 of the bytes
+    /// written), in file-name order.
+    pub fn finish(self) -> io::Result<Vec<ManifestFile>> {
+        let mut entries = vec![
+            self.metrics.finish()?,
+            self.flows.finish()?,
+            self.events.finish()?,
+        ];
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
     }
 
     fn check_cap(&mut self, step: u32) -> Result<(), String> {
@@ -341,8 +441,14 @@ impl StepSink for TableWriter {
             .map_err(io("metrics.csv"))?;
         self.written += self.text.len() as u64;
         self.text.clear();
-        push_flow_rows(&mut self.text, registry, self.calendar, flows)
-            .map_err(|e| e.to_string())?;
+        push_flow_rows(
+            &mut self.text,
+            registry,
+            self.calendar,
+            flows,
+            &mut self.flow_prefix,
+        )
+        .map_err(|e| e.to_string())?;
         self.flows
             .write_all(self.text.as_bytes())
             .map_err(io("flows.csv"))?;
@@ -386,4 +492,68 @@ pub fn assets_csv(result: &RunResult) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn shown(v: f64) -> String {
+        let mut s = String::new();
+        push_f64(&mut s, v);
+        s
+    }
+
+    #[test]
+    fn push_f64_is_display_at_the_edges() {
+        let edges = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            1e15,
+            1e16,
+            1e22,
+            1e300,
+            -1e300,
+            EXACT_INTEGERS,
+            EXACT_INTEGERS - 1.0,
+            -(EXACT_INTEGERS - 1.0),
+            EXACT_INTEGERS + 2.0,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            2024.25,
+            838_349_955_472.0 + 0.406_25,
+            u64::MAX as f64,
+        ];
+        for v in edges {
+            assert_eq!(shown(v), format!("{v}"), "{v:e}");
+        }
+        for n in [0u64, 1, 9, 10, 99, 100, 12_345, u64::MAX] {
+            let mut s = String::new();
+            push_u64(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn push_f64_is_display(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assume!(v.is_finite());
+            prop_assert_eq!(shown(v), format!("{}", v));
+        }
+
+        #[test]
+        fn push_f64_is_display_for_integers(n in any::<i64>(), scale in 0i32..4) {
+            let v = n as f64 / f64::from(10i32.pow(scale as u32));
+            prop_assert_eq!(shown(v), format!("{}", v));
+            let w = (n >> 10) as f64;
+            prop_assert_eq!(shown(w), format!("{}", w));
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //! column the offending value came from.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::error::{Location, ScenarioError};
 use super::ron_tree::{self, Key, Node, NodeKind, Span};
@@ -94,7 +95,7 @@ pub fn clip_for_message(text: &str, max: usize) -> String {
 
 /// Load a scenario file, follow `extends`, apply `--set` arguments (`PATH=VALUE`) and validate.
 pub fn load_file(path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
-    parse_file(path)?.load(sets)
+    parse_file(path)?.into_loaded(sets)
 }
 
 /// A scenario file read and parsed once, `extends` merged, not yet deserialised: a sweep builds
@@ -104,11 +105,36 @@ pub struct Parsed {
     tree: Node,
     sources: Sources,
     path: Option<PathBuf>,
+    /// The deserialised scenario as JSON (every field explicit), made on the first
+    /// [`Parsed::load`] with sets: the paths a set may name. `None` inside when the tree alone
+    /// does not deserialise (then every load takes the general path and reports it).
+    base_json: OnceLock<Option<serde_json::Value>>,
 }
 
 impl Parsed {
+    fn new(tree: Node, sources: Sources, path: Option<PathBuf>) -> Self {
+        Parsed {
+            tree,
+            sources,
+            path,
+            base_json: OnceLock::new(),
+        }
+    }
+
     /// Apply `--set` arguments and validate: the same result as [`load_file`] with these sets.
+    ///
+    /// Sets that each replace a distinct scalar value (a number, string or boolean other than an
+    /// `id`) with a scalar take a fast path (issue 19: a sweep applies one set per parameter to
+    /// every run): their paths are checked against the base scenario once, all of them are
+    /// written into the tree, and it is deserialised once. Replacing scalars leaves every other
+    /// path as it was, so each check gives the answer the general path gives after the earlier
+    /// sets, and the final tree is the one it builds. Anything else, and any failure of the
+    /// fast path, goes through the general path ([`finish`]: deserialise after each set), so
+    /// errors and their attribution are exactly those of [`load_file`].
     pub fn load(&self, sets: &[String]) -> Result<Loaded, ScenarioError> {
+        if let Some(loaded) = self.load_scalar_sets(sets) {
+            return Ok(loaded);
+        }
         finish(
             self.tree.clone(),
             self.sources.clone(),
@@ -117,15 +143,78 @@ impl Parsed {
         )
     }
 
+    /// The fast path of [`Parsed::load`], or `None` to take the general one.
+    fn load_scalar_sets(&self, sets: &[String]) -> Option<Loaded> {
+        if sets.is_empty() {
+            return None;
+        }
+        let base = self
+            .base_json
+            .get_or_init(|| {
+                let scenario: Scenario = deserialize(&self.tree, &self.sources).ok()?;
+                serde_json::to_value(&scenario).ok()
+            })
+            .as_ref()?;
+        let mut tree = self.tree.clone();
+        let mut seen: Vec<&str> = Vec::with_capacity(sets.len());
+        for arg in sets {
+            let (path, value_text) = arg.split_once('=')?;
+            let path = path.trim();
+            let segments: Vec<&str> = path.split('.').collect();
+            if path.is_empty()
+                || segments.iter().any(|s| s.is_empty())
+                || segments[0] == "extends"
+                || segments.last() == Some(&"id")
+                || seen.contains(&path)
+            {
+                return None;
+            }
+            match json_get(base, &segments)? {
+                serde_json::Value::Bool(_)
+                | serde_json::Value::Number(_)
+                | serde_json::Value::String(_) => {}
+                _ => return None,
+            }
+            let value = ron_tree::parse(value_text.trim(), u16::MAX).ok()?;
+            let kind = match value.kind {
+                kind @ (NodeKind::Bool(_)
+                | NodeKind::Int(_)
+                | NodeKind::UInt(_)
+                | NodeKind::Float(_)
+                | NodeKind::Str(_)) => kind,
+                _ => return None,
+            };
+            let value = Node {
+                kind,
+                span: Span::SYNTHETIC,
+            };
+            set_in_tree(&mut tree, &segments, value);
+            seen.push(path);
+        }
+        let scenario: Scenario = deserialize(&tree, &self.sources).ok()?;
+        let validated = validate(scenario).ok()?;
+        Some(Loaded {
+            scenario: validated,
+            tree,
+            sources: self.sources.clone(),
+            path: self.path.clone(),
+        })
+    }
+
+    /// [`Parsed::load`] without copying the tree and the source texts (issue 19: the copy was
+    /// a large part of the peak memory of loading a big scenario once).
+    pub fn into_loaded(self, sets: &[String]) -> Result<Loaded, ScenarioError> {
+        if sets.is_empty() {
+            return finish(self.tree, self.sources, self.path, sets);
+        }
+        self.load(sets)
+    }
+
     /// A new parsed scenario with `sets` applied to the tree (they must give a valid scenario).
     /// Later sets go on top, so fixed overrides can be applied once and per-run ones many times.
     pub fn with_sets(&self, sets: &[String]) -> Result<Parsed, ScenarioError> {
         let loaded = self.load(sets)?;
-        Ok(Parsed {
-            tree: loaded.tree,
-            sources: loaded.sources,
-            path: loaded.path,
-        })
+        Ok(Parsed::new(loaded.tree, loaded.sources, loaded.path))
     }
 }
 
@@ -134,11 +223,7 @@ pub fn parse_file(path: &Path) -> Result<Parsed, ScenarioError> {
     let mut sources = Sources::default();
     let mut chain = Vec::new();
     let tree = read_tree(path, &mut sources, &mut chain)?;
-    Ok(Parsed {
-        tree,
-        sources,
-        path: Some(path.to_path_buf()),
-    })
+    Ok(Parsed::new(tree, sources, Some(path.to_path_buf())))
 }
 
 /// [`parse_file`] for a scenario named by another file at `from` (a sweep file's `base`): a file
@@ -147,11 +232,7 @@ pub fn parse_file_named_at(path: &Path, from: Location) -> Result<Parsed, Scenar
     let mut sources = Sources::default();
     let mut chain = Vec::new();
     let tree = read_tree_from(path, &mut sources, &mut chain, Some((from, "base")))?;
-    Ok(Parsed {
-        tree,
-        sources,
-        path: Some(path.to_path_buf()),
-    })
+    Ok(Parsed::new(tree, sources, Some(path.to_path_buf())))
 }
 
 /// A RON document deserialised into any serde type, with what is needed to locate its values.
@@ -926,6 +1007,25 @@ fn is_new_map_key(full: &serde_json::Value, segments: &[&str]) -> bool {
     }
 }
 
+/// The value at `segments` (as [`json_path_exists`] finds it: object keys, list elements by
+/// `id` or index).
+fn json_get<'a>(value: &'a serde_json::Value, segments: &[&str]) -> Option<&'a serde_json::Value> {
+    let Some((first, rest)) = segments.split_first() else {
+        return Some(value);
+    };
+    match value {
+        serde_json::Value::Object(map) => json_get(map.get(*first)?, rest),
+        serde_json::Value::Array(items) => {
+            let by_id = items
+                .iter()
+                .find(|v| v.get("id").and_then(|id| id.as_str()) == Some(*first));
+            let by_index = first.parse::<usize>().ok().and_then(|i| items.get(i));
+            json_get(by_id.or(by_index)?, rest)
+        }
+        _ => None,
+    }
+}
+
 fn json_path_exists(value: &serde_json::Value, segments: &[&str]) -> bool {
     let Some((first, rest)) = segments.split_first() else {
         return true;
@@ -1050,6 +1150,47 @@ mod tests {
         // Applying sets does not change the parsed base.
         let again = parsed.load(&[]).expect("valid");
         assert_eq!(again.scenario.scenario().run.end_year, 2026);
+    }
+
+    /// Issue 19: the fast path of `Parsed::load` (scalar sets written together, one
+    /// deserialisation) gives the general path's scenario, and for every set it cannot take or
+    /// that fails, exactly the general path's error.
+    #[test]
+    fn issue19_scalar_set_fast_path_is_the_general_path() {
+        let parsed = parse_file(&tiny()).expect("tiny parses");
+        let cases: Vec<Vec<&str>> = vec![
+            vec!["nations.CHL.governance.regulatory_stability=0.4"],
+            vec!["run.end_year=2030", "run.seed=9"],
+            vec!["run.end_year=2030", "run.end_year=2031"],
+            vec!["run.end_year=\"late\""],
+            vec!["run.end_year=2030", "run.end_year=\"late\""],
+            vec!["run.end_year=1990"],
+            vec!["run.end_yeer=2030"],
+            vec!["run=(end_year: 2030)"],
+            vec!["nations.CHL.id=\"PER\""],
+            vec!["extends=\"x.ron\""],
+            vec!["run.end_year"],
+            vec!["nations.CHL.governance.regulatory_stability=[1]"],
+            vec!["nations.0.governance.infrastructure=0.5"],
+        ];
+        for sets in cases {
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            let fast = parsed.load(&sets);
+            let general = finish(
+                parsed.tree.clone(),
+                parsed.sources.clone(),
+                parsed.path.clone(),
+                &sets,
+            );
+            match (fast, general) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.resolved_ron(), b.resolved_ron(), "{sets:?}");
+                    assert_eq!(a.tree, b.tree, "{sets:?}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{sets:?}"),
+                (a, b) => panic!("{sets:?}: fast {:?} vs general {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{orechain, outcome, png_size, read, repo, svg_texts, tmp};
+use crate::common::{bin, orechain, outcome, png_size, read, repo, svg_texts, tmp};
 
 /// Run `scenarios/tiny.ron` into `dir/run` and return that folder.
 fn tiny_run(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
@@ -264,4 +264,68 @@ fn dependency_tree_has_no_system_font_crates() {
             "`{banned}` is in Cargo.lock: plotters must keep default-features = false and no `ttf`"
         );
     }
+}
+
+/// Figures are drawn in parallel (rayon): every file of the run folder but the manifest's
+/// timestamps is byte-identical with one worker thread and with three, and so are the manifest's
+/// file entries (issue 19: the fast PNG encoder must stay deterministic).
+#[test]
+fn figures_are_byte_identical_across_thread_counts() {
+    let dir = tmp();
+    let scenario = repo("scenarios/tiny.ron");
+    let mut runs = Vec::new();
+    for threads in ["1", "3"] {
+        let out = dir.path().join(format!("t{threads}"));
+        let status = std::process::Command::new(bin())
+            .args([
+                "run",
+                scenario.to_str().expect("utf-8 path"),
+                "-o",
+                out.to_str().expect("utf-8 path"),
+            ])
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(dir.path())
+            .output()
+            .expect("the orechain binary runs");
+        assert_eq!(outcome(&status).0, 0, "run failed: {}", outcome(&status).2);
+        runs.push(out);
+    }
+    let files = |d: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(d.join("figures"))
+            .expect("figures folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let names = files(&runs[0]);
+    assert_eq!(names, files(&runs[1]));
+    assert!(
+        names.iter().filter(|n| n.ends_with(".png")).count() >= 5,
+        "too few figures to compare: {names:?}"
+    );
+    for name in &names {
+        let a = std::fs::read(runs[0].join("figures").join(name)).expect("read");
+        let b = std::fs::read(runs[1].join("figures").join(name)).expect("read");
+        assert!(a == b, "figures/{name} differs between 1 and 3 threads");
+    }
+    for name in [
+        "metrics.csv",
+        "flows.csv",
+        "events.csv",
+        "assets.csv",
+        "scenario.ron",
+    ] {
+        assert_eq!(
+            read(&runs[0].join(name)),
+            read(&runs[1].join(name)),
+            "{name}"
+        );
+    }
+    let entries = |d: &Path| {
+        let m: serde_json::Value =
+            serde_json::from_str(&read(&d.join("manifest.json"))).expect("manifest is JSON");
+        m["files"].clone()
+    };
+    assert_eq!(entries(&runs[0]), entries(&runs[1]));
 }

@@ -33,7 +33,8 @@ pub(super) fn px(points: f64) -> i32 {
 pub(super) trait Drawing {
     /// Print size.
     fn width(&self) -> Width;
-    /// Draw onto `root` (already sized to [`Drawing::width`]).
+    /// Draw onto `root` (already sized to [`Drawing::width`]), painting the whole canvas first
+    /// (the PNG canvas starts zeroed, that is black).
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
@@ -102,7 +103,9 @@ pub(super) fn svg_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
 /// Any drawing as a PNG at 300 dpi.
 pub(super) fn png_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
     let (w, h) = fig.width().pixels();
-    let mut rgb = vec![255u8; w as usize * h as usize * 3];
+    // Zeroed (fresh pages from the allocator, no fill pass): `draw` paints the whole canvas
+    // white first anyway.
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
     {
         let font = ab_glyph::FontRef::try_from_slice(style::DEJAVU_SANS)
             .map_err(|e| format!("the embedded font cannot be read: {e}"))?;
@@ -115,13 +118,23 @@ pub(super) fn png_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
 }
 
 /// RGB8 pixels → PNG bytes, deterministic (fixed filter and compression).
+///
+/// Compression is the `png` crate's `Fast` level, which runs `fdeflate` (a single-pass deflate
+/// specialised for filtered image rows) instead of zlib level 6: the figures are mostly flat
+/// white with thin lines, and encoding costs about a tenth of what it did (issue 19: deflate was
+/// 68 % of the figures' CPU) for files about 1.8 times larger (baseline: 8.8 MB for 88 PNGs
+/// against 5.0 MB). The `Paeth` filter, fixed for every row (no adaptive choice), gave the
+/// smallest files of the fixed filters with `Fast` (Sub 11.5 MB, Up 14.9 MB, none 224 MB). Neither the compressor nor
+/// the filter depends on threads or timing, so the bytes are deterministic.
 fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut out, w, h);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Default);
+        encoder.set_compression(png::Compression::Fast);
+        encoder.set_filter(png::FilterType::Paeth);
+        encoder.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
         // 300 dpi = 11 811 pixels per metre.
         let ppm = (style::DPI / 0.0254).round() as u32;
         encoder.set_pixel_dims(Some(png::PixelDimensions {
