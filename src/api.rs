@@ -16,8 +16,9 @@
 //!   byte-identical to the CLI's file for the same scenario and seed, and [`RunOutput::columns`]
 //!   gives the same table as typed columns (what a data frame is built from, no text parsed).
 //! - [`run_ensemble`] runs the seeds `orechain run --replicates N` runs
-//!   ([`crate::ensemble::seeds`]), in parallel, and computes `metrics_summary.csv` and
-//!   `metrics_annual.csv` in memory with the CLI's own summary code.
+//!   ([`crate::ensemble::seeds`]), in parallel; [`summaries`] computes `metrics_summary.csv` and
+//!   `metrics_annual.csv` in memory with the CLI's own summary code (byte-identical), and
+//!   [`statistics`] one row of the annual table without the rest (what the EMA adapter reads).
 //! - [`sweep`] and [`compare`] run the CLI's sweep and compare into a result folder (a sweep is
 //!   resumable through its on-disk journal by design) and return where it is.
 //!
