@@ -243,6 +243,25 @@ def test_sweep_and_compare(tmp_path):
         orechain.compare(SCEN / "tiny.ron", SCEN / "tiny.ron", output=tmp_path / "c2", replicates=1)
 
 
+def test_sweep_file_error_is_located(tmp_path):
+    text = (SCEN / "sweeps" / "finance_race.ron").read_text()
+    assert "financiers.dfc.annual_budget_usd" in text
+    text = text.replace("financiers.dfc.annual_budget_usd", "financiers.dfc.annual_budgt_usd")
+    text = text.replace('"../finance_race.ron"', f'"{SCEN / "finance_race.ron"}"')
+    text = text.replace('"finance_race_points.csv"', f'"{SCEN / "sweeps" / "finance_race_points.csv"}"')
+    bad = tmp_path / "bad_sweep.ron"
+    bad.write_text(text)
+    with pytest.raises(orechain.OrechainError) as info:
+        orechain.sweep(bad, output=tmp_path / "out")
+    e = info.value
+    line = 1 + text[: text.index("annual_budgt_usd")].count("\n")
+    assert (e.file, e.line, e.path) == (str(bad), line, "parameters.0.path")
+    assert "nearest valid paths: financiers.dfc.annual_budget_usd" in str(e)
+    assert not (tmp_path / "out").exists()
+    out = cli("sweep", str(bad), "-o", str(tmp_path / "out_cli"))
+    assert out.returncode == 2 and out.stderr.strip() == f"error: {e}"
+
+
 # ------------------------------------------------------------------------------------ EMA adapter
 
 
