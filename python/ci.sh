@@ -19,6 +19,7 @@ PY="$VENV/bin/python"
 "$PY" -m pip install --quiet --upgrade pip
 "$PY" -m pip install --quiet "maturin>=1.9,<2" pytest "pandas>=2" "ema_workbench>=2.5,<3" \
     papermill ipykernel
+"$PY" -m pip uninstall --quiet --yes orechain 2>/dev/null || true
 
 rm -f "$WHEELS"/orechain-*.whl
 "$VENV/bin/maturin" build --release --interpreter "$PY" --out "$WHEELS"
@@ -27,7 +28,10 @@ rm -f "$WHEELS"/orechain-*.whl
 # Import the installed wheel, not the source folder.
 (cd "$ROOT/target" && "$PY" -c "import orechain, sys; assert 'site-packages' in orechain.__file__, orechain.__file__")
 
-ORECHAIN_BIN="$BIN" "$PY" -m pytest -q -p no:cacheprovider tests
+# Run from target/, with the pytest script (not `python -m pytest`, which would put the current
+# folder on sys.path): the tests must import the installed wheel, never python/orechain/.
+(cd "$ROOT/target" && ORECHAIN_BIN="$BIN" "$VENV/bin/pytest" -q -p no:cacheprovider \
+    --rootdir "$ROOT/python" "$ROOT/python/tests")
 
 OUT="$ROOT/target/notebooks"
 mkdir -p "$OUT"
