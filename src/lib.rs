@@ -10,10 +10,13 @@
 //! - [`sweep`]: parameter sweeps (designs, parallel runs, journal, summaries, shards).
 //! - [`ensemble`]: one scenario under many seeds, summarised per metric row (`run --replicates`).
 //! - [`compare`]: paired differences between two ensembles (`orechain compare`).
+//! - [`api`]: the library API (load with overrides, run in memory, ensembles, sweeps, compare)
+//!   that the Python package wraps.
 //! - [`app`] and [`cli`]: the command line.
 //!
 //! The model is described in `docs/ODD.md`; the output files in `docs/output-format.md`.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod compare;

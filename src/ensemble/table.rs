@@ -167,12 +167,23 @@ impl Tables {
     /// Read one replicate's `metrics.csv` into slot `replicate`.
     pub fn read_replicate(&mut self, path: &Path, replicate: usize) -> Result<(), AppError> {
         let shown = path.display().to_string();
-        let bad = |line: u64, m: String| AppError::BadInput(format!("{shown}:{line}: {m}"));
         let file = std::fs::File::open(path)
             .map_err(|e| AppError::BadInput(format!("cannot read `{shown}`: {e}")))?;
+        self.read_replicate_from(std::io::BufReader::new(file), &shown, replicate)
+    }
+
+    /// [`Tables::read_replicate`] from any reader (the library API reads the CSV text of a run
+    /// held in memory); `shown` names the source in messages.
+    pub fn read_replicate_from(
+        &mut self,
+        source: impl std::io::Read,
+        shown: &str,
+        replicate: usize,
+    ) -> Result<(), AppError> {
+        let bad = |line: u64, m: String| AppError::BadInput(format!("{shown}:{line}: {m}"));
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
-            .from_reader(std::io::BufReader::new(file));
+            .from_reader(source);
         let header = reader
             .headers()
             .map_err(|e| bad(1, format!("cannot read the header: {e}")))?
