@@ -562,3 +562,36 @@ proptest! {
         }
     }
 }
+
+/// Baseline check of issue 14: the share of Chile's copper exports (ore and refined, tonnes of
+/// contained copper) going to China in 2024 lies in [0.45, 0.65] (observed: a little over half;
+/// Cochilco 2020 concentrate 0.63, 2019 cathode 0.44). The merit-order market gave 1.00. 2024 has
+/// no investment-driven capacity yet, so the seed does not matter here.
+#[test]
+fn chiles_copper_exports_to_china_in_2024_are_about_half() {
+    let loaded = orechain::scenario::load_file(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.ron"),
+        &[],
+    )
+    .expect("baseline loads");
+    let r = run(&loaded.scenario);
+    let reg = &r.registry;
+    let (chl, chn) = (
+        reg.nation("CHL").expect("CHL"),
+        reg.nation("CHN").expect("CHN"),
+    );
+    let copper = reg.mineral("copper").expect("copper");
+    let (mut to_china, mut exported) = (0.0, 0.0);
+    for f in r
+        .flows
+        .iter()
+        .filter(|f| f.step < 4 && f.mineral == copper && f.from == chl && f.to != chl)
+    {
+        exported += f.quantity_t;
+        if f.to == chn {
+            to_china += f.quantity_t;
+        }
+    }
+    let share = to_china / exported;
+    assert!((0.45..=0.65).contains(&share), "share {share}");
+}

@@ -604,7 +604,7 @@ impl Problem<'_> {
         } else if total_at(b) < 0.0 {
             a = b;
         } else {
-            for _ in 0..60 {
+            for _ in 0..32 {
                 let m = 0.5 * (a + b);
                 if total_at(m) > 0.0 {
                     b = m;
@@ -638,7 +638,7 @@ impl Problem<'_> {
                 continue;
             }
             let (mut a, mut b) = (lo, hi);
-            for _ in 0..60 {
+            for _ in 0..36 {
                 let m = 0.5 * (a + b);
                 if z_at(m, u) > 0.0 {
                     b = m;
