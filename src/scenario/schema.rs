@@ -126,6 +126,18 @@ pub struct MarketSettings {
     pub price_ceiling_ratio: f64,
     /// Weight of the latest price in firms' adaptive price expectations per step (0..=1).
     pub expectation_weight: f64,
+    /// Feed-stock target of every refinery, weeks of its available capacity (default 4, range
+    /// 0..=52; ASSUMPTION: smelters and converters hold a few weeks of concentrate, see
+    /// `docs/ODD.md` §7.6.2). Refineries bid for the ore to run at capacity plus this cover less
+    /// the stock they hold, so stocks are built in surplus and drawn in deficit.
+    pub feed_stock_cover_weeks: f64,
+    /// Elasticity of refineries' feed-stock target to the ratio netback / ore price (default 0 =
+    /// a fixed target, range 0..=10): the supply-of-storage curve of Working (1949), stocks
+    /// built when ore is cheap relative to what it is worth to the plant and drawn when it is
+    /// dear. Positive values make the derived ore demand strictly decreasing but, with a
+    /// one-step lag in the netback, produce inventory cycles (stock-outs every few years at
+    /// annual steps); a sensitivity knob, not a calibrated default (`docs/ODD.md` §7.6.2).
+    pub feed_stock_price_elasticity: f64,
 }
 
 impl Default for MarketSettings {
@@ -142,6 +154,8 @@ impl Default for MarketSettings {
             price_floor_ratio: 0.25,
             price_ceiling_ratio: 5.0,
             expectation_weight: 0.2,
+            feed_stock_cover_weeks: 4.0,
+            feed_stock_price_elasticity: 0.0,
         }
     }
 }

@@ -530,6 +530,18 @@ fn check_market(c: &mut Checker, m: &MarketSettings) {
             format!("must be in (0, 0.001], found {}", m.solver_tolerance),
         );
     }
+    c.range(
+        "market.feed_stock_cover_weeks",
+        m.feed_stock_cover_weeks,
+        0.0,
+        52.0,
+    );
+    c.range(
+        "market.feed_stock_price_elasticity",
+        m.feed_stock_price_elasticity,
+        0.0,
+        10.0,
+    );
     if !(1..=10_000).contains(&m.solver_max_iterations) {
         c.push(
             "market.solver_max_iterations",

@@ -329,7 +329,9 @@ proptest! {
         let r = run_text(&random_scenario(&mines, &plants, &demand, control, ore_ban));
         let spy = 4.0;
         let tol = |x: f64| 1e-6 * x.abs().max(1.0);
-        let mut previous_stock = 0.0;
+        // Opening feed stocks are at their targets: 4 weeks (market.feed_stock_cover_weeks) of
+        // each plant's available capacity (capacity x default utilisation 0.85) in ore (recovery 0.8).
+        let mut previous_stock: f64 = plants.iter().map(|(_, cap, _)| cap * 0.85 / 0.8 * 4.0 / 52.0).sum();
         for step in 0..r.steps {
             // Ore: every tonne mined is shipped to a refinery.
             let mined = total(&r, step, "production", Stage::Ore) / spy;

@@ -73,9 +73,52 @@ pub enum DemandCurve {
         /// Lowest price the buyer reacts to, USD/t (the price floor).
         floor_usd_per_t: f64,
     },
-    /// Derived demand of plants: `X = Σ_j q_j · (1 − F(P; v_j))`, each plant `j` buying `q_j`
-    /// tonnes while the price is below its willingness to pay `v_j` (smoothed like supply).
-    Staircase(Vec<(f64, f64)>),
+    /// Derived demand of plants for their feed (`docs/ODD.md` §7.6.2):
+    /// `X = Σ_j g_j(P) · (1 − F(P; v_j))` with `g_j(P) = max(0, run_j + cover_j · (v_j / P)^η −
+    /// stock_j)`: plant `j` buys the feed to run this step plus its stock target less its stock
+    /// while the price is below its netback `v_j` (in full up to `v_j`, ramping to zero at
+    /// `v_j (1 + w)²`; `F` centred at `v_j (1 + w)`); the stock target rises
+    /// as the price falls below the netback with elasticity `η` (the supply of storage, Working
+    /// 1949; Kaldor 1939), which makes the demand strictly decreasing where stocks matter.
+    Plants {
+        /// One bid per plant.
+        bids: Vec<PlantBid>,
+        /// Elasticity `η` of the stock target to netback / price (>= 0).
+        stock_elasticity: f64,
+    },
+}
+
+/// One plant's bid for its feed (see [`DemandCurve::Plants`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlantBid {
+    /// Feed to run at available capacity this step, t.
+    pub run_t: f64,
+    /// Stock target at price = netback, t.
+    pub cover_t: f64,
+    /// Feed stock held, t.
+    pub stock_t: f64,
+    /// Netback: what a tonne of feed is worth to the plant, USD/t (0 = does not buy).
+    pub netback_usd_per_t: f64,
+}
+
+impl PlantBid {
+    /// Tonnes wanted at price `p` and their derivative in `p`.
+    fn at(&self, p: f64, smoothing: f64, eta: f64) -> (f64, f64) {
+        let v = self.netback_usd_per_t;
+        if v <= 0.0 || p <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let ratio = (v / p).powf(eta);
+        let g = self.run_t + self.cover_t * ratio - self.stock_t;
+        if g <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let dg = -eta * self.cover_t * ratio / p;
+        // The plant buys in full up to its netback (at zero margin it still runs) and stops over
+        // the band above it: the ramp is centred at v (1 + w).
+        let (f, df) = ramp(p, v * (1.0 + smoothing), smoothing);
+        (g * (1.0 - f), dg * (1.0 - f) - g * df)
+    }
 }
 
 impl DemandCurve {
@@ -100,19 +143,30 @@ impl DemandCurve {
                 let x = reference_t * (net / reference_usd_per_t).powf(*elasticity);
                 (x, elasticity * p / net)
             }
-            DemandCurve::Staircase(steps) => {
+            DemandCurve::Plants {
+                bids,
+                stock_elasticity,
+            } => {
                 let mut x = 0.0;
                 let mut dx = 0.0;
-                for &(q, v) in steps {
-                    let (f, df) = ramp(p, v, smoothing);
-                    x += q * (1.0 - f);
-                    dx -= q * df;
+                for bid in bids {
+                    let (xj, dxj) = bid.at(p, smoothing, *stock_elasticity);
+                    x += xj;
+                    dx += dxj;
                 }
                 let elasticity = if x > 0.0 { dx * p / x } else { 0.0 };
                 (x, elasticity)
             }
         }
     }
+}
+
+/// Tonnes each plant of a [`DemandCurve::Plants`] takes at price `p` (before any rationing):
+/// its share in its buyer's demand.
+pub fn plant_takes(bids: &[PlantBid], p: f64, smoothing: f64, stock_elasticity: f64) -> Vec<f64> {
+    bids.iter()
+        .map(|b| b.at(p, smoothing, stock_elasticity).0)
+        .collect()
 }
 
 /// Smoothed step `F(p; r)`: 0 below `r(1 − w)`, 1 above `r(1 + w)`, linear between; with its

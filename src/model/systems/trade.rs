@@ -19,7 +19,7 @@ use bevy_ecs::prelude::*;
 
 use crate::model::order::counting_sort;
 use crate::model::systems::equilibrium::{
-    Buyer, DemandCurve, Lot, Solution, SolverSettings, SourcingTerms, solve,
+    Buyer, DemandCurve, Lot, PlantBid, Solution, SolverSettings, SourcingTerms, plant_takes, solve,
 };
 use crate::model::systems::routes::{RouteInputs, RouteTables};
 
@@ -180,15 +180,29 @@ pub fn clear_markets(
         sigma: settings.armington_elasticity,
         reference_usd_per_t: &prices.reference_usd_per_t,
     });
+    // Guards: floor and ceiling as multiples of the reference price; the ore ceiling is at
+    // least what the refined ceiling is worth in ore (recovery × refined ceiling), so the guard
+    // never caps an ore price below the netback refiners can pay (docs/ODD.md §7.7).
     let solver = |c: usize| {
         let reference = prices.reference_usd_per_t.get(c).copied().unwrap_or(1.0);
+        let mut ceiling = reference * settings.price_ceiling_ratio;
+        if c % 2 == 0 {
+            let m = c / 2;
+            let recovery = config.recovery.get(m).copied().unwrap_or(1.0);
+            let refined = prices
+                .reference_usd_per_t
+                .get(c + 1)
+                .copied()
+                .unwrap_or(0.0);
+            ceiling = ceiling.max(recovery * refined * settings.price_ceiling_ratio);
+        }
         SolverSettings {
             sigma: settings.armington_elasticity,
             smoothing: settings.supply_smoothing,
             tolerance: settings.solver_tolerance,
             max_iterations: settings.solver_max_iterations,
             floor_usd_per_t: (reference * settings.price_floor_ratio).max(1e-9),
-            ceiling_usd_per_t: (reference * settings.price_ceiling_ratio).max(2e-9),
+            ceiling_usd_per_t: ceiling.max(2e-9),
         }
     };
     let warm = |c: usize| -> Vec<f64> {
@@ -256,7 +270,8 @@ pub fn clear_markets(
         };
         let refined_links = route_tables.links(c_ref);
 
-        // Pass A: tentative refined equilibrium with refinery capacity.
+        // Pass A: a tentative refined equilibrium with refinery capacity (cash cost at last
+        // step's ore price) tells each plant what it can expect to sell this step.
         let lots_a: Vec<Lot> = refineries
             .iter()
             .map(|s| refinery_lot(s, s.potential_t, &ore_paid_last))
@@ -268,35 +283,66 @@ pub fn clear_markets(
             &solver(c_ref),
             &warm(c_ref),
         );
-        let need: Vec<f64> = refineries
-            .iter()
-            .zip(&tentative.dispatched_t)
-            .map(|(s, y)| (y / recovery - stocks.ore_t[s.idx.0 as usize]).max(0.0))
-            .collect();
-
-        // Pass B: ore market; buyers are refinery host nations ordering what they need.
-        let mut ore_need = vec![0.0; n];
-        for (s, q) in refineries.iter().zip(&need) {
-            ore_need[usize::from(s.site.host.0)] += q;
+        // Feed-stock target of each plant: `market.feed_stock_cover_weeks` of its available
+        // capacity; opening stocks at their targets, so the first step is a steady state.
+        let cover_steps = settings.feed_stock_cover_weeks / 52.0 / dt;
+        if clock.step == 0 {
+            for s in &refineries {
+                stocks.ore_t[s.idx.0 as usize] = s.potential_t / recovery * cover_steps;
+            }
         }
+
+        // Pass B: ore market. Each refinery host bids for its plants' ore with a derived demand
+        // (docs/ODD.md §7.6.2): plant j wants the ore for its tentative output plus its stock
+        // target less its stock while the delivered ore price is below its netback
+        // v_j = r · (p_h − c_j), what a tonne of ore is worth to it at its host's refined producer
+        // price of the last step p_h (the quotational period of formula pricing) less its
+        // conversion cost c_j. When ore is scarce the ore price rises to the marginal plant's
+        // netback (the mine captures the rent, the margin stays at the conversion cost); when
+        // refining is short the plants cannot take the ore on offer, the ore price falls to what
+        // clears the mines and the margin widens.
+        let mut by_host: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (j, r) in refineries.iter().enumerate() {
+            by_host[usize::from(r.site.host.0)].push(j);
+        }
+        let current_refined = prices.usd_per_t.get(c_ref).copied().unwrap_or(0.0);
+        let refined_last = warm(c_ref);
+        let netback: Vec<f64> = refineries
+            .iter()
+            .map(|s| {
+                let h = usize::from(s.site.host.0);
+                let p = refined_last
+                    .get(h)
+                    .copied()
+                    .filter(|p| *p > 0.0)
+                    .unwrap_or(current_refined);
+                (recovery * (p - s.opex_usd_per_t)).max(0.0)
+            })
+            .collect();
         let mut ore_buyers: Vec<NationIdx> = refineries.iter().map(|s| s.site.host).collect();
         ore_buyers.sort();
         ore_buyers.dedup();
-        let ore_reference = prices
-            .reference_usd_per_t
-            .get(c_ore)
-            .copied()
-            .unwrap_or(0.0);
+        let bids = |h: usize| -> Vec<PlantBid> {
+            by_host[h]
+                .iter()
+                .map(|&j| {
+                    let s = refineries[j];
+                    PlantBid {
+                        run_t: tentative.dispatched_t[j].min(s.potential_t) / recovery,
+                        cover_t: s.potential_t / recovery * cover_steps,
+                        stock_t: stocks.ore_t[s.idx.0 as usize],
+                        netback_usd_per_t: netback[j],
+                    }
+                })
+                .collect()
+        };
         let ore_bids: Vec<Buyer> = ore_buyers
             .iter()
             .map(|&b| Buyer {
                 nation: b,
-                curve: DemandCurve::ConstantElasticity {
-                    reference_t: ore_need[usize::from(b.0)],
-                    reference_usd_per_t: ore_reference,
-                    elasticity: 0.0,
-                    credit_usd_per_t: 0.0,
-                    floor_usd_per_t: 0.0,
+                curve: DemandCurve::Plants {
+                    bids: bids(usize::from(b.0)),
+                    stock_elasticity: settings.feed_stock_price_elasticity,
                 },
                 sourcing: None,
             })
@@ -334,23 +380,26 @@ pub fn clear_markets(
             actual[s.idx.0 as usize] = *q;
         }
 
-        // Share each host's ore among its refineries pro rata to need (last takes the remainder).
+        // Share each host's ore among its plants in proportion to what each takes at the price
+        // the host paid (last member takes the remainder, so mass is exact).
         let mut got = vec![0.0; refineries.len()];
-        let mut by_host: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (j, r) in refineries.iter().enumerate() {
-            by_host[usize::from(r.site.host.0)].push(j);
-        }
         for &h in &ore_buyers {
             let hs = usize::from(h.0);
             let members = &by_host[hs];
-            let total_need = ore_need[hs];
+            let takes = plant_takes(
+                &bids(hs),
+                ore.buyer_usd_per_t[hs],
+                settings.supply_smoothing,
+                settings.feed_stock_price_elasticity,
+            );
+            let total: f64 = takes.iter().sum();
             let received = ore.received_t[hs];
             let mut given = 0.0;
             for (k, &j) in members.iter().enumerate() {
                 got[j] = if k + 1 == members.len() {
                     (received - given).max(0.0)
-                } else if total_need > 0.0 {
-                    received * need[j] / total_need
+                } else if total > 0.0 {
+                    received * takes[k] / total
                 } else {
                     0.0
                 };
@@ -381,7 +430,7 @@ pub fn clear_markets(
             &refined_buyers,
             refined_links,
             &solver(c_ref),
-            &tentative.producer_usd_per_t,
+            &refined_last,
         );
         let mut ore_used = vec![0.0; n];
         for ((s, g), y) in refineries.iter().zip(&got).zip(&refined.dispatched_t) {
