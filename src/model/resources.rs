@@ -76,6 +76,9 @@ pub struct Registry {
     pub transport_usd_per_t: Vec<f64>,
     /// Whether firms of a nation are entities of concern.
     pub entity_of_concern: Vec<bool>,
+    /// Calibrated log preference terms β of the origin choice (`docs/ODD.md` §7.6), by
+    /// `[commodity][exporter * n + importer]` (`scenario.trade_preferences`; 0 where none).
+    pub preference: Vec<Vec<f64>>,
 }
 
 impl Registry {
@@ -149,6 +152,9 @@ pub struct ScheduledPolicy {
     /// `delay_steps` steps after the policy's real start date (which may precede the run), i.e. when
     /// the first licences have been granted. Equal to `start_step` otherwise.
     pub licence_open_step: u32,
+    /// For an export control with a licence delay: the decimal year the first licences are
+    /// granted (real start date + delay); the start year otherwise.
+    pub licence_open_year: f64,
     /// What it does.
     pub action: crate::scenario::PolicyAction,
 }
@@ -207,14 +213,41 @@ pub struct TradeRules {
     pub fta_agreements: Vec<(NationIdx, NationIdx)>,
 }
 
-/// Prices, USD/t, per commodity ([`commodity`]), one world price each (markets segmented by export
-/// controls add their own, see the trade system).
+/// Prices, USD/t, per commodity ([`commodity`]): the world reference price of each commodity,
+/// the volume-weighted producer price of the tonnes traded at the last clearing (always defined:
+/// it keeps its last value while nothing trades). Read by investment and reported as `price`.
 #[derive(Clone, Debug, Default, Resource)]
 pub struct Prices {
-    /// Current price.
+    /// Current reference (volume-weighted transaction) price.
     pub usd_per_t: Vec<f64>,
-    /// Reference (step-0) price; bounds are multiples of it.
+    /// Scenario (step-0) price; the guards are multiples of it.
     pub reference_usd_per_t: Vec<f64>,
+}
+
+/// Producer price of each exporter at the last clearing, USD/t, by `[commodity][nation]`: what
+/// its sellers net (after export taxes). Nations that offered nothing carry the world price.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct ProducerPrices {
+    /// Producer price, USD/t.
+    pub usd_per_t: Vec<Vec<f64>>,
+    /// Whether the nation offered supply at the last clearing.
+    pub exporter: Vec<Vec<bool>>,
+}
+
+/// Host terms of every (nation, commodity), the one source of truth read by trade and
+/// investment (`docs/ODD.md` §7.6): rebuilt each step after host politics from the trade rules
+/// (dated policies) and the hosts' priorities.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct HostTerms {
+    /// Export tax rate `[commodity][nation]`, 0..1: the dated `export_tax` policies plus, for ore,
+    /// the host's own `ore_export_tax` (summed, capped at 0.95; a rate at the cap is prohibitive).
+    pub export_tax: Vec<Vec<f64>>,
+    /// Ore export ban `[mineral][nation]`.
+    pub ore_export_ban: Vec<Vec<bool>>,
+    /// Local-processing mandate `[mineral][nation]`: the host's priority or a dated policy.
+    pub local_processing_mandate: Vec<Vec<bool>>,
+    /// Royalty rate on ore `[nation]`.
+    pub royalty: Vec<f64>,
 }
 
 /// One observation: a row of `metrics.csv`.
@@ -334,18 +367,21 @@ pub struct DemandSchedule {
 pub struct Demand {
     /// Demand at the reference price from the trajectory, t/yr.
     pub reference_t_per_yr: Vec<Vec<f64>>,
-    /// Demand at the price the nation faces, t/yr.
+    /// Demand at the price the nation paid at this step's clearing, t/yr.
     pub t_per_yr: Vec<Vec<f64>>,
+    /// Sourcing credit per tonne consumed the nation earned last step, USD/t (§7.6.1).
+    pub credit_usd_per_t: Vec<Vec<f64>>,
 }
 
-/// The price each buyer nation faces, USD/t, by `[commodity][nation]`. It equals the world price
-/// ([`Prices::usd_per_t`]) unless export controls put the buyer in a segmented market.
+/// The price each buyer nation pays, USD/t, by `[commodity][nation]`: its unit value (delivered
+/// prices averaged over its purchases, tariffs, export taxes, transport and quota rents
+/// included) at the last clearing. Nations that did not buy carry the world price.
 #[derive(Clone, Debug, Default, Resource)]
 pub struct BuyerPrices {
-    /// Price faced, USD/t.
+    /// Price paid, USD/t.
     pub usd_per_t: Vec<Vec<f64>>,
-    /// Whether the buyer was in a restricted (segmented) market at the last clearing.
-    pub segmented: Vec<Vec<bool>>,
+    /// Whether the nation was a buyer of the commodity at the last clearing (gets a `price` row).
+    pub buyer: Vec<Vec<bool>>,
 }
 
 /// Adaptive price expectations, USD/t, per commodity: `e <- (1 - w) e + w p` each step with
@@ -368,23 +404,6 @@ pub struct FeedStocks {
     pub ore_t: Vec<f64>,
 }
 
-/// One buyer group of a market: the buyer nations that see the same set of suppliers.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SegmentOutcome {
-    /// Buyer nations, sorted.
-    pub buyers: Vec<NationIdx>,
-    /// Whether any export control or ore export ban restricts these buyers.
-    pub restricted: bool,
-    /// Demand of the segment this step, t.
-    pub demand_t: f64,
-    /// Supply the segment could reach this step (lots left after earlier segments, within quotas), t.
-    pub accessible_t: f64,
-    /// Tonnes delivered to the segment this step.
-    pub served_t: f64,
-    /// Reservation price of the most expensive lot dispatched to the segment, USD/t.
-    pub marginal_usd_per_t: Option<f64>,
-}
-
 /// A bilateral shipment of one clearing.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Shipment {
@@ -399,8 +418,14 @@ pub struct Shipment {
 /// The final clearing of one commodity this step.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommodityOutcome {
-    /// Buyer segments, in clearing order (restricted segments first, the open market last).
-    pub segments: Vec<SegmentOutcome>,
+    /// Producer price by nation, USD/t (0 where nothing was offered).
+    pub producer_usd_per_t: Vec<f64>,
+    /// Unit-value price paid by each buyer, USD/t (0 for non-buyers).
+    pub buyer_usd_per_t: Vec<f64>,
+    /// Volume-weighted producer price of the tonnes traded, USD/t (`None` when nothing traded).
+    pub transaction_usd_per_t: Option<f64>,
+    /// Quota rent on each exporter's capped links this step, USD.
+    pub quota_rent_usd: Vec<f64>,
     /// Shipments, sorted by (from, to).
     pub shipments: Vec<Shipment>,
     /// Demand by buyer nation, t this step.

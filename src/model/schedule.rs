@@ -61,6 +61,7 @@ pub fn build_schedule(strict: bool) -> Schedule {
         (
             systems::sourcing::update_sourcing_rules,
             systems::politics::adapt_host_policies,
+            systems::host_terms::update_host_terms,
         )
             .chain()
             .in_set(Phase::Politics),

@@ -57,6 +57,10 @@ pub struct Scenario {
     /// Bilateral transport costs that differ from `market.default_transport_usd_per_t`.
     #[serde(default)]
     pub transport: Vec<TransportCost>,
+    /// Calibrated bilateral preference terms of the origin choice (`docs/ODD.md` §7.6): log
+    /// shifters of the Armington weight of exporter `from` in importer `to`'s purchases.
+    #[serde(default)]
+    pub trade_preferences: Vec<TradePreference>,
     /// Dated policies and shocks.
     #[serde(default)]
     pub policies: Vec<Policy>,
@@ -99,17 +103,41 @@ pub struct MarketSettings {
     pub default_transport_usd_per_t: f64,
     /// Transport cost inside one nation (USD/t).
     pub domestic_transport_usd_per_t: f64,
-    /// Price response per step to excess demand (default 0.5, range 0..=2, dimensionless):
-    /// price *= exp(speed * (demand - supply) / max(demand, supply)), where supply is what the
-    /// market segment could reach; the result never falls below the reservation price of the
-    /// dearest lot dispatched (docs/ODD.md §7.7). Larger reacts faster and oscillates more.
+    /// Deprecated and ignored since markets clear within the step (docs/ODD.md §7.6, CHANGELOG):
+    /// accepted (range 0..=2) so existing scenario files still load.
     pub price_adjustment_speed: f64,
+    /// Armington elasticity of substitution between origins, σ (dimensionless, > 0; default 8:
+    /// GTAP's trade elasticity for non-ferrous metals, Hertel et al. 2007). Larger makes buyers
+    /// more sensitive to differences in delivered prices (σ → ∞ is the homogeneous-good limit).
+    pub armington_elasticity: f64,
+    /// Half-width of the band over which each lot's supply ramps from 0 to its quantity, as a
+    /// share of its reservation price (default 0.05, range (0, 1)): makes supply continuous so
+    /// the equilibrium is unique and equal-cost lots run at equal rates.
+    pub supply_smoothing: f64,
+    /// Convergence tolerance of the market solver: largest excess supply of an exporter as a
+    /// share of its potential supply (default 1e-11, range (0, 1e-3]); tight so that results
+    /// do not depend on the order in which the solver visits nations (to 1e-9).
+    pub solver_tolerance: f64,
+    /// Iteration cap of the market solver per commodity and pass (default 200, range 1..=10000).
+    pub solver_max_iterations: u32,
     /// Lower bound of every price as a multiple of its reference price (0 < floor < 1).
     pub price_floor_ratio: f64,
     /// Upper bound of every price as a multiple of its reference price (> 1).
     pub price_ceiling_ratio: f64,
     /// Weight of the latest price in firms' adaptive price expectations per step (0..=1).
     pub expectation_weight: f64,
+    /// Feed-stock target of every refinery, weeks of its available capacity (default 4, range
+    /// 0..=52; ASSUMPTION: smelters and converters hold a few weeks of concentrate, see
+    /// `docs/ODD.md` §7.6.2). Refineries bid for the ore to run at capacity plus this cover less
+    /// the stock they hold, so stocks are built in surplus and drawn in deficit.
+    pub feed_stock_cover_weeks: f64,
+    /// Elasticity of refineries' feed-stock target to the ratio netback / ore price (default 0 =
+    /// a fixed target, range 0..=10): the supply-of-storage curve of Working (1949), stocks
+    /// built when ore is cheap relative to what it is worth to the plant and drawn when it is
+    /// dear. Positive values make the derived ore demand strictly decreasing but, with a
+    /// one-step lag in the netback, produce inventory cycles (stock-outs every few years at
+    /// annual steps); a sensitivity knob, not a calibrated default (`docs/ODD.md` §7.6.2).
+    pub feed_stock_price_elasticity: f64,
 }
 
 impl Default for MarketSettings {
@@ -119,9 +147,15 @@ impl Default for MarketSettings {
             default_transport_usd_per_t: 80.0,
             domestic_transport_usd_per_t: 10.0,
             price_adjustment_speed: 0.5,
+            armington_elasticity: 8.0,
+            supply_smoothing: 0.05,
+            solver_tolerance: 1e-11,
+            solver_max_iterations: 200,
             price_floor_ratio: 0.25,
             price_ceiling_ratio: 5.0,
             expectation_weight: 0.2,
+            feed_stock_cover_weeks: 4.0,
+            feed_stock_price_elasticity: 0.0,
         }
     }
 }
@@ -673,6 +707,25 @@ pub struct TransportCost {
     pub to: String,
     /// USD per tonne shipped.
     pub usd_per_t: f64,
+}
+
+/// A calibrated bilateral preference term (`docs/ODD.md` §7.6).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TradePreference {
+    /// Exporting nation.
+    pub from: String,
+    /// Importing nation.
+    pub to: String,
+    /// Mineral it applies to (all minerals when absent).
+    #[serde(default)]
+    pub mineral: Option<String>,
+    /// Stage it applies to (both when absent).
+    #[serde(default)]
+    pub stage: Option<Stage>,
+    /// Log shifter β added to the Armington weight of `from` in `to`'s purchases (dimensionless;
+    /// +1 multiplies the share ratio by e at equal delivered prices).
+    pub log_weight: f64,
 }
 
 /// A date: a decimal year (`2026.0`, `2025.75`) or an ISO date string (`"2025-09-30"`).

@@ -326,6 +326,16 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
         c.usd(&format!("{p}.usd_per_t"), t.usd_per_t);
     }
 
+    for (i, t) in s.trade_preferences.iter().enumerate() {
+        let p = format!("trade_preferences.{i}");
+        c.known(&format!("{p}.from"), "nation", &t.from, &nations);
+        c.known(&format!("{p}.to"), "nation", &t.to, &nations);
+        if let Some(m) = &t.mineral {
+            c.known(&format!("{p}.mineral"), "mineral", m, &minerals);
+        }
+        c.range(&format!("{p}.log_weight"), t.log_weight, -20.0, 20.0);
+    }
+
     let assets: BTreeSet<&str> = s.assets.iter().map(|a| a.id.as_str()).collect();
     for pol in &s.policies {
         check_policy(
@@ -502,6 +512,42 @@ fn check_market(c: &mut Checker, m: &MarketSettings) {
         100.0,
     );
     c.unit("market.expectation_weight", m.expectation_weight);
+    c.range(
+        "market.armington_elasticity",
+        m.armington_elasticity,
+        0.1,
+        200.0,
+    );
+    if !(m.supply_smoothing > 0.0 && m.supply_smoothing < 1.0) {
+        c.push(
+            "market.supply_smoothing",
+            format!("must be in (0, 1), found {}", m.supply_smoothing),
+        );
+    }
+    if !(m.solver_tolerance > 0.0 && m.solver_tolerance <= 1e-3) {
+        c.push(
+            "market.solver_tolerance",
+            format!("must be in (0, 0.001], found {}", m.solver_tolerance),
+        );
+    }
+    c.range(
+        "market.feed_stock_cover_weeks",
+        m.feed_stock_cover_weeks,
+        0.0,
+        52.0,
+    );
+    c.range(
+        "market.feed_stock_price_elasticity",
+        m.feed_stock_price_elasticity,
+        0.0,
+        10.0,
+    );
+    if !(1..=10_000).contains(&m.solver_max_iterations) {
+        c.push(
+            "market.solver_max_iterations",
+            format!("must be in 1..=10000, found {}", m.solver_max_iterations),
+        );
+    }
 }
 
 fn check_nation(c: &mut Checker, n: &Nation, nations: &BTreeSet<&str>, minerals: &BTreeSet<&str>) {

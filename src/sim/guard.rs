@@ -16,7 +16,7 @@ use bevy_ecs::prelude::*;
 use crate::model::components::{AssetIdx, Capacity, Esg, Outages, Output, Ownership, UnitCost};
 use crate::model::resources::{
     BuyerPrices, Demand, FeedStocks, FinanceBudgets, FlowLog, Metrics, PriceExpectations, Prices,
-    Registry,
+    ProducerPrices, Registry,
 };
 
 /// A value that stopped being finite: what it is, whose it is, and when.
@@ -164,6 +164,18 @@ pub fn check_step(world: &mut World, step: u32) -> Result<(), NonFiniteValue> {
                     name(&registry.nations, n)
                 );
                 return Err(bad("buyer_price_usd_per_t", who, p));
+            }
+        }
+    }
+    if let Some(b) = world.get_resource::<ProducerPrices>() {
+        for (c, row) in b.usd_per_t.iter().enumerate() {
+            if let Some((n, &p)) = row.iter().enumerate().find(|(_, p)| !p.is_finite()) {
+                let who = format!(
+                    "{}, exporter `{}`",
+                    commodity_name(c),
+                    name(&registry.nations, n)
+                );
+                return Err(bad("producer_price_usd_per_t", who, p));
             }
         }
     }

@@ -394,6 +394,26 @@ pub fn build_registry(scenario: &Validated) -> Registry {
             reg.transport_usd_per_t[b * n + a] = t.usd_per_t;
         }
     }
+    // Preference terms by commodity; a term without mineral or stage applies to all of them.
+    reg.preference = vec![vec![0.0; n * n]; reg.n_minerals() * 2];
+    for t in &s.trade_preferences {
+        let (Some(a), Some(b)) = (reg.nation(&t.from), reg.nation(&t.to)) else {
+            continue;
+        };
+        let at = usize::from(a.0) * n + usize::from(b.0);
+        for (m, id) in reg.minerals.iter().enumerate() {
+            if t.mineral.as_ref().is_some_and(|x| x != id) {
+                continue;
+            }
+            for stage in [Stage::Ore, Stage::Refined] {
+                if t.stage.is_some_and(|x| x != stage) {
+                    continue;
+                }
+                let c = commodity(crate::model::components::MineralIdx(m as u16), stage);
+                reg.preference[c][at] += t.log_weight;
+            }
+        }
+    }
     reg
 }
 
@@ -529,6 +549,7 @@ pub fn build_world(scenario: &Validated) -> World {
                 .and_then(|e| when_to_year(e).ok())
                 .map_or(u32::MAX, |y| clock.step_at(y)),
             licence_open_step: licence_open_step(p, &clock),
+            licence_open_year: licence_open_year(p, &clock),
             action: p.action.clone(),
         })
         .collect();
@@ -577,6 +598,21 @@ fn licence_open_step(policy: &crate::scenario::Policy, clock: &Clock) -> u32 {
             ..
         } => clock.step_at(start + f64::from(*delay_steps) / f64::from(clock.steps_per_year)),
         _ => clock.step_at(start),
+    }
+}
+
+/// The decimal year the first licences of a licence-delay control are granted (the policy's real
+/// start plus the delay, a delay step being a quarter with quarterly steps); the start otherwise.
+/// The market opens the links for the part of the step after this date (`docs/ODD.md` §7.6).
+fn licence_open_year(policy: &crate::scenario::Policy, clock: &Clock) -> f64 {
+    let start = when_to_year(&policy.start).map_or(f64::INFINITY, |y| y);
+    match &policy.action {
+        crate::scenario::PolicyAction::ExportControl {
+            mode: crate::scenario::ControlMode::LicenceDelay,
+            delay_steps,
+            ..
+        } => start + f64::from(*delay_steps) / f64::from(clock.steps_per_year),
+        _ => start,
     }
 }
 
@@ -718,8 +754,13 @@ fn insert_market_resources(
     }
     let buyer_prices = BuyerPrices {
         usd_per_t: prices.usd_per_t.iter().map(|&p| vec![p; n]).collect(),
-        segmented: vec![vec![false; n]; prices.usd_per_t.len()],
+        buyer: vec![vec![false; n]; prices.usd_per_t.len()],
     };
+    world.insert_resource(ProducerPrices {
+        usd_per_t: prices.usd_per_t.iter().map(|&p| vec![p; n]).collect(),
+        exporter: vec![vec![false; n]; prices.usd_per_t.len()],
+    });
+    world.insert_resource(HostTerms::default());
     world.insert_resource(config);
     world.insert_resource(schedule);
     world.insert_resource(Demand::default());

@@ -108,30 +108,45 @@ fn close(a: f64, b: f64) -> bool {
 /// Steps 4..8 are 2025, while the rule (2024.5 to 2026) is in force.
 const IN_FORCE: std::ops::Range<u32> = 4..8;
 
+// Markets v2 (issue 14): buyers spread purchases over origins (Armington shares), so the US buys
+// from every refinery in proportion to its weight and delivered price, never a corner. A rule gives
+// qualifying origins the premium as a discount in the rule-holder's perceived cost, earned on
+// qualifying tonnes up to the required share; the tests check that mechanism comparatively.
+
 #[test]
 fn a_rule_raises_the_consumers_share_of_qualifying_supply_to_the_required_share() {
     let without = world("", 0.0);
     let with = world(&rule(true), 0.0);
-    let partners = ["AUS", "MEX", "JPN"];
     for step in IN_FORCE {
-        // Without a rule China's cheapest refinery serves the US entirely.
-        assert_eq!(usa_share_from(&without, step, &partners), 0.0);
         assert_eq!(value(&without, step, "qualifying_share", "USA"), None);
-        // With it the US buys half its needs (the required share) from the Australian refinery:
-        // the only one in an FTA partner not controlled by an entity of concern.
+        // With it the US buys more from the Australian refinery, the only one in an FTA partner
+        // not controlled by an entity of concern.
+        let before = usa_share_from(&without, step, &["AUS"]);
         let share = usa_share_from(&with, step, &["AUS"]);
-        assert!(close(share, 0.5), "step {step}: AUS share {share}");
+        assert!(
+            share > before + 0.05,
+            "step {step}: AUS share {share} vs {before}"
+        );
         let reported = value(&with, step, "qualifying_share", "USA").expect("metric row");
         assert!(
-            close(reported, 0.5),
+            close(reported, share),
             "step {step}: qualifying_share {reported}"
         );
-        // 50 t/yr credited at 500 USD/t.
+        // The premium is earned on qualifying tonnes up to the required share of consumption.
         let premium = value(&with, step, "sourcing_premium_usd", "USA").expect("metric row");
-        assert!(close(premium, 0.5 * 200.0 * 500.0), "premium {premium}");
+        let consumed = value(&with, step, "consumption", "USA").expect("metric row");
+        let cap = 0.5 * consumed * 500.0;
+        assert!(
+            premium > 0.0 && premium <= cap * (1.0 + 1e-9),
+            "premium {premium}"
+        );
+        assert!(close(premium, reported.min(0.5) * consumed * 500.0));
     }
     // Before the rule starts nothing changes.
-    assert_eq!(usa_share_from(&with, 0, &partners), 0.0);
+    assert!(close(
+        usa_share_from(&with, 0, &["AUS"]),
+        usa_share_from(&without, 0, &["AUS"])
+    ));
 }
 
 #[test]
@@ -139,11 +154,14 @@ fn an_fta_agreement_makes_japanese_supply_count() {
     let without = world(&rule(true), 0.0);
     let with = world(&format!("{}, {US_JAPAN}", rule(true)), 0.0);
     for step in IN_FORCE {
-        assert_eq!(flow(&without, step, "JPN", "USA"), 0.0);
-        // Japan's refinery is cheaper than Australia's: with the agreement the US buys there.
-        let share = usa_share_from(&with, step, &["JPN"]);
-        assert!(close(share, 0.5), "step {step}: JPN share {share}");
-        assert_eq!(flow(&with, step, "AUS", "USA"), 0.0);
+        // With the agreement Japanese tonnes earn the premium: the US buys more there and less
+        // from Australia.
+        let (j0, j1) = (
+            usa_share_from(&without, step, &["JPN"]),
+            usa_share_from(&with, step, &["JPN"]),
+        );
+        assert!(j1 > j0 + 0.02, "step {step}: JPN share {j1} vs {j0}");
+        assert!(usa_share_from(&with, step, &["AUS"]) < usa_share_from(&without, step, &["AUS"]));
     }
 }
 
@@ -152,31 +170,51 @@ fn chinese_controlled_refineries_abroad_qualify_only_without_the_entity_of_conce
     let excluded = world(&rule(true), 0.0);
     let allowed = world(&rule(false), 0.0);
     for step in IN_FORCE {
-        // The Mexican plant (60% Chinese-owned) is the cheaper FTA refinery: it wins when entities
-        // of concern count, and gets nothing when they are excluded.
-        assert!(close(usa_share_from(&allowed, step, &["MEX"]), 0.5));
-        assert_eq!(flow(&allowed, step, "AUS", "USA"), 0.0);
-        assert_eq!(flow(&excluded, step, "MEX", "USA"), 0.0);
-        assert!(close(usa_share_from(&excluded, step, &["AUS"]), 0.5));
+        // The Mexican plant (60% Chinese-owned) qualifies only when entities of concern count.
+        let (m_allowed, m_excluded) = (
+            usa_share_from(&allowed, step, &["MEX"]),
+            usa_share_from(&excluded, step, &["MEX"]),
+        );
+        assert!(
+            m_allowed > m_excluded + 0.02,
+            "step {step}: {m_allowed} vs {m_excluded}"
+        );
+        assert!(
+            usa_share_from(&excluded, step, &["AUS"]) > usa_share_from(&allowed, step, &["AUS"])
+        );
     }
 }
 
 #[test]
 fn the_effect_disappears_after_the_rules_end_date() {
     let with = world(&rule(true), 0.0);
+    let without = world("", 0.0);
     assert!(
-        usa_share_from(&with, 7, &["AUS"]) > 0.0,
+        usa_share_from(&with, 7, &["AUS"]) > usa_share_from(&without, 7, &["AUS"]) + 0.05,
         "in force up to step 7"
     );
-    // The rule ends at 2026.0 (step 8): from then on China serves the US again.
+    // The rule ends at 2026.0 (step 8): from then on the US buys as without the rule, up to the
+    // history the rule left in refiners' feed stocks (markets v2 stage 2), which fades: the gap
+    // is small at once, shrinks from the second step after the end, and is gone to 1e-3
+    // by the end of the run.
+    let gap = |step: u32| {
+        let abroad = ["AUS", "MEX", "JPN"];
+        (usa_share_from(&with, step, &abroad) - usa_share_from(&without, step, &abroad)).abs()
+    };
+    let mut previous = gap(10);
+    assert!(gap(8) < 0.01, "step 8: gap {}", gap(8));
     for step in 8..with.steps {
-        assert_eq!(
-            usa_share_from(&with, step, &["AUS", "MEX", "JPN"]),
-            0.0,
-            "step {step}"
-        );
         assert_eq!(value(&with, step, "qualifying_share", "USA"), None);
+        if step > 10 {
+            let now = gap(step);
+            assert!(
+                now <= previous + 1e-12,
+                "step {step}: gap {now} > {previous}"
+            );
+            previous = now;
+        }
     }
+    assert!(previous < 1e-3, "gap at the end {previous}");
 }
 
 #[test]
@@ -186,9 +224,9 @@ fn the_credit_passed_through_raises_the_consumers_demand() {
     let step = IN_FORCE.end - 1;
     let base = value(&without, step, "demand", "USA").expect("demand row");
     let more = value(&with, step, "demand", "USA").expect("demand row");
-    // Half the tonnes earn 500 USD/t: the US reacts to a price 250 USD/t lower.
+    // Qualifying tonnes earn 500 USD/t: the US reacts to a lower effective price.
     assert!(more > base * 1.01, "demand {more} vs {base}");
-    // Other consumers see no credit.
+    // Other consumers see no credit: their demand moves much less (only through prices).
     let chn = |r: &RunResult| value(r, step, "demand", "CHN").expect("demand row");
-    assert!((chn(&with) / chn(&without) - 1.0).abs() < 0.01);
+    assert!((chn(&with) / chn(&without) - 1.0).abs() < (more / base - 1.0) / 2.0);
 }

@@ -54,6 +54,7 @@ fn close(a: f64, b: f64) -> bool {
 const TWO_SUPPLIERS: &str = r#"Scenario(
     name: "two_suppliers",
     run: (start_year: 2024, end_year: 2033, steps_per_year: 1),
+    market: (armington_elasticity: 200.0, supply_smoothing: 0.001),
     minerals: [(id: "x", ore_price_usd_per_t: 1000.0, refined_price_usd_per_t: 3000.0,
                 recovery: 1.0, demand_elasticity: 0.0)],
     nations: [
@@ -72,18 +73,30 @@ const TWO_SUPPLIERS: &str = r#"Scenario(
     ],
 )"#;
 
+/// Within 1% (the homogeneous-good limit is approached with σ = 200 and a 0.1% supply band).
+fn near(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 0.01 * b.abs().max(1.0)
+}
+
 #[test]
 fn two_suppliers_give_the_analytic_price_and_allocation() {
+    // Markets v2: with a near-homogeneous good (σ = 200) the equilibrium approaches the
+    // merit order: the cheap mine runs flat out, the dear one supplies the rest of the 100 t at
+    // its cash cost, and the refined price passes the ore price through.
     let r = run_text(TWO_SUPPLIERS);
     let last = r.steps - 1;
-    // The cheap mine runs flat out, the dear one supplies the rest of the 100 t.
-    assert!(close(flow(&r, last, Stage::Ore, "AAA", "CCC"), 40.0));
-    assert!(close(flow(&r, last, Stage::Ore, "BBB", "CCC"), 60.0));
-    // The ore price is the marginal (dear) mine's cash cost; the refined price passes it through.
+    assert!(near(flow(&r, last, Stage::Ore, "AAA", "CCC"), 40.0));
+    assert!(near(flow(&r, last, Stage::Ore, "BBB", "CCC"), 60.0));
     let ore = value(&r, last, "price", Stage::Ore, "").expect("ore price row");
     let refined = value(&r, last, "price", Stage::Refined, "").expect("refined price row");
-    assert!(close(ore, 800.0), "ore price {ore}");
-    assert!(close(refined, 200.0 + 800.0), "refined price {refined}");
+    let dear = value(&r, last, "producer_price", Stage::Ore, "BBB").expect("producer price");
+    assert!(near(dear, 800.0), "dear mine's price {dear}");
+    assert!(near(ore, 800.0), "ore price {ore}");
+    // The refinery in CCC pays the ore price plus transport (default 80 USD/t).
+    assert!(
+        near(refined, 200.0 + 800.0 + 80.0),
+        "refined price {refined}"
+    );
     assert_eq!(
         value(&r, last, "unmet_demand", Stage::Refined, "CCC"),
         Some(0.0)
@@ -142,16 +155,16 @@ fn a_ban_from_the_only_supplier_cuts_that_buyer_off_and_leaves_others_alone() {
             Some(0.0)
         );
     }
+    // Markets v2: the supply trapped in China lowers its price, so Japan (and China) consume
+    // at least as much as without the ban; the cut-off buyer's price is the ceiling guard
+    // (5 × 3000) at which it is rationed to zero.
     let jpn = |r: &RunResult| value(r, last, "consumption", Stage::Refined, "JPN").expect("row");
-    assert!(close(jpn(&banned), jpn(&open)));
-    // The cut-off buyer's price climbs to the ceiling (5 x 3000); the world price settles where it
-    // does without the ban (the marginal cost of the one refinery).
+    assert!(jpn(&banned) >= jpn(&open) * (1.0 - 1e-9));
     let usa = value(&banned, last, "price", Stage::Refined, "USA").expect("row");
     assert!(close(usa, 15000.0), "USA price {usa}");
     let with_ban = value(&banned, last, "price", Stage::Refined, "").expect("row");
     let without = value(&open, last, "price", Stage::Refined, "").expect("row");
-    assert!(close(with_ban, without), "{with_ban} vs {without}");
-    assert!(value(&open, last, "price", Stage::Refined, "USA").is_none());
+    assert!(with_ban < without, "{with_ban} vs {without}");
 }
 
 /// USA buys from CHN (cheap route) or its ally AUS (dear route); CHN buys the rest.
@@ -210,8 +223,10 @@ fn raising_the_friend_shoring_weight_moves_flows_to_allies_monotonically() {
     for pair in shares.windows(2) {
         assert!(pair[1] >= pair[0] - 1e-12, "not monotonic: {shares:?}");
     }
+    // Markets v2: friend-shoring is a preference term in the Armington shares, so shares move
+    // smoothly instead of jumping between corner solutions.
     assert!(
-        shares[shares.len() - 1] > shares[0] + 0.3,
+        shares[shares.len() - 1] > shares[0] + 0.2,
         "friend-shoring should move flows: {shares:?}"
     );
 }
@@ -314,7 +329,9 @@ proptest! {
         let r = run_text(&random_scenario(&mines, &plants, &demand, control, ore_ban));
         let spy = 4.0;
         let tol = |x: f64| 1e-6 * x.abs().max(1.0);
-        let mut previous_stock = 0.0;
+        // Opening feed stocks are at their targets: 4 weeks (market.feed_stock_cover_weeks) of
+        // each plant's available capacity (capacity x default utilisation 0.85) in ore (recovery 0.8).
+        let mut previous_stock: f64 = plants.iter().map(|(_, cap, _)| cap * 0.85 / 0.8 * 4.0 / 52.0).sum();
         for step in 0..r.steps {
             // Ore: every tonne mined is shipped to a refinery.
             let mined = total(&r, step, "production", Stage::Ore) / spy;
@@ -364,21 +381,30 @@ fn graphite_ban_segments_the_market_until_non_chinese_supply_arrives() {
     let get = |step: u32, name: &str, nation: &str| {
         metric(&rows, step, name, "graphite", "refined", nation)
     };
-    // Before the ban (2025) one price, nobody short.
-    assert!(get(7, "price", "USA").is_none());
-    assert_eq!(get(7, "unmet_demand", "USA"), Some(0.0));
-    // 2026 (step 8) onwards: the US and Japan pay more than the world and go short.
-    let gap_2026 = get(9, "price", "USA").expect("segmented") - get(9, "price", "").expect("world");
-    assert!(gap_2026 > 0.0);
-    let unmet_2026 = get(8, "unmet_demand", "USA").expect("row");
-    let unmet_2027 = get(14, "unmet_demand", "USA").expect("row");
-    assert!(unmet_2026 > 0.0 && get(8, "unmet_demand", "JPN").expect("row") > 0.0);
-    // Shortage falls as US capacity (2027) arrives and ends once Japanese and other capacity (2028) is in.
-    assert!(unmet_2027 < unmet_2026, "{unmet_2027} vs {unmet_2026}");
-    assert_eq!(get(20, "unmet_demand", "USA"), Some(0.0));
-    // China and the rest of the world stay fully supplied.
+    // Markets v2: before the ban (2025) the US pays about what China's buyers pay.
+    let before = get(7, "price", "USA").expect("row") / get(7, "price", "CHN").expect("row");
+    assert!((before - 1.0).abs() < 0.1, "{before}");
+    // 2026 (step 8) onwards: the US and Japan pay more than China, whose supply is trapped at
+    // home, and consume less than before the ban.
+    for step in [9, 14] {
+        let usa = get(step, "price", "USA").expect("row");
+        let jpn = get(step, "price", "JPN").expect("row");
+        let chn = get(step, "price", "CHN").expect("row");
+        assert!(usa > chn && jpn > chn, "step {step}: {usa} {jpn} {chn}");
+    }
+    assert!(
+        get(9, "consumption", "USA").expect("row") < get(7, "consumption", "USA").expect("row")
+    );
+    // Nobody is rationed by a ban that leaves other suppliers open, except by the ceiling guard
+    // on an exporter whose capacity binds (a pro-rata cut of at most 0.1% here).
     for step in 8..36 {
-        assert_eq!(get(step, "unmet_demand", "CHN"), Some(0.0));
-        assert_eq!(get(step, "unmet_demand", "ROW"), Some(0.0));
+        for nation in ["CHN", "ROW"] {
+            let unmet = get(step, "unmet_demand", nation).expect("row");
+            let demand = get(step, "demand", nation).expect("row");
+            assert!(
+                unmet <= 1e-3 * demand,
+                "step {step} {nation}: {unmet} of {demand}"
+            );
+        }
     }
 }

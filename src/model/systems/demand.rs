@@ -1,24 +1,22 @@
 //! Demand for refined minerals (first system of the trade phase).
 //!
 //! Each consumer nation has a demand trajectory at reference prices (`Nation.demand`: `(year, t/yr)`
-//! points, linear in between, flat outside). Consumers respond to the price they faced at the end of
-//! the previous step with a constant elasticity ε (`Mineral.demand_elasticity`, default −0.3):
+//! points, linear in between, flat outside). In the market clearing ([`super::equilibrium`])
+//! consumers answer the price they pay this step with a constant elasticity ε
+//! (`Mineral.demand_elasticity`, default −0.3):
 //!
-//! `D_b(t) = D⁰_b(t) · (p_b / p_ref)^ε`
+//! `D_b(t) = D⁰_b(t) · (max(P_b − credit_b, f · p_ref) / p_ref)^ε`
 //!
-//! Reacting to last step's price (not this step's) keeps the clearing a dispatch of known
-//! quantities; with quarterly steps the lag is short against the months that real buyers need to
-//! change contracts or chemistries. Elasticity sources: `parameters.csv` (cobalt −0.28, copper −0.5).
-//!
-//! A consumer with a sourcing rule in force reacts to the price net of the credit it earned last
-//! step, per tonne consumed (`docs/ODD.md` §7.6.1): the credit is passed through to its buyers.
+//! Elasticity sources: `parameters.csv` (cobalt −0.28, copper −0.5). A consumer with a sourcing
+//! rule in force reacts to the price net of the credit it earned last step, per tonne consumed
+//! (`docs/ODD.md` §7.6.1): the credit is passed through to its buyers. This system computes `D⁰`
+//! and the credit.
 
 use bevy_ecs::prelude::*;
 
 use crate::model::components::{MineralIdx, NationIdx, Stage};
 use crate::model::resources::{
-    BuyerPrices, Clock, Demand, DemandSchedule, MarketConfig, MarketOutcome, Prices, SourcingRules,
-    commodity,
+    Clock, Demand, DemandSchedule, MarketOutcome, SourcingRules, commodity,
 };
 
 /// Value of a piecewise-linear trajectory at a decimal year; flat before the first and after the
@@ -77,14 +75,12 @@ fn credit_per_tonne(
     }
 }
 
-/// Compute this step's demand of every consumer nation.
-#[allow(clippy::too_many_arguments)]
+/// Compute this step's reference demand (the trajectory) and sourcing credit of every consumer
+/// nation. The demand at the price, [`Demand::t_per_yr`], is set by the market clearing
+/// ([`super::trade`]), where consumers answer this step's price.
 pub fn update_demand(
     clock: Res<Clock>,
     schedule: Res<DemandSchedule>,
-    config: Res<MarketConfig>,
-    prices: Res<Prices>,
-    buyer_prices: Res<BuyerPrices>,
     sourcing: Res<SourcingRules>,
     last: Res<MarketOutcome>,
     mut demand: ResMut<Demand>,
@@ -92,37 +88,19 @@ pub fn update_demand(
     let year = clock.year();
     let n_minerals = schedule.points.len();
     demand.reference_t_per_yr.resize(n_minerals, Vec::new());
-    demand.t_per_yr.resize(n_minerals, Vec::new());
+    demand.credit_usd_per_t.resize(n_minerals, Vec::new());
     for m in 0..n_minerals {
         let mineral = MineralIdx(m as u16);
-        let c = commodity(mineral, Stage::Refined);
         let n = schedule.points[m].len();
-        let reference_price = prices.reference_usd_per_t.get(c).copied().unwrap_or(0.0);
-        let elasticity = config.demand_elasticity.get(m).copied().unwrap_or(0.0);
-        let floor = reference_price * config.settings.price_floor_ratio;
         let mut reference = vec![0.0; n];
-        let mut at_price = vec![0.0; n];
+        let mut credit = vec![0.0; n];
         for &b in &schedule.consumers[m] {
             let b = usize::from(b.0);
-            let d0 = trajectory_at(&schedule.points[m][b], year).max(0.0);
-            let price = buyer_prices
-                .usd_per_t
-                .get(c)
-                .and_then(|row| row.get(b))
-                .copied()
-                .unwrap_or(reference_price);
-            // The credit lowers the price the consumer reacts to, never below the price floor.
-            let credit = credit_per_tonne(&sourcing, &last, mineral, b);
-            let price = if credit > 0.0 {
-                (price - credit).max(floor)
-            } else {
-                price
-            };
-            reference[b] = d0;
-            at_price[b] = price_response(d0, price, reference_price, elasticity);
+            reference[b] = trajectory_at(&schedule.points[m][b], year).max(0.0);
+            credit[b] = credit_per_tonne(&sourcing, &last, mineral, b);
         }
         demand.reference_t_per_yr[m] = reference;
-        demand.t_per_yr[m] = at_price;
+        demand.credit_usd_per_t[m] = credit;
     }
 }
 

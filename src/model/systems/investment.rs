@@ -25,8 +25,8 @@ use crate::model::components::{
     Ownership, Priorities, Project, Site, Stage, Status, UnitCost,
 };
 use crate::model::resources::{
-    Clock, EventLog, EventRow, FinanceBudgets, HostRecord, InvestmentConfig, InvestmentLedger,
-    LearningCurves, PriceExpectations, Registry, SocialLicence, TradeRules, commodity,
+    Clock, EventLog, EventRow, FinanceBudgets, HostRecord, HostTerms, InvestmentConfig,
+    InvestmentLedger, LearningCurves, PriceExpectations, Registry, SocialLicence, commodity,
 };
 use crate::scenario::{FirmKind, InvestmentSettings};
 use crate::sim::kind_fits;
@@ -163,7 +163,7 @@ struct Context<'a> {
     registry: &'a Registry,
     snapshot: &'a Snapshot,
     expectations: &'a PriceExpectations,
-    rules: &'a TradeRules,
+    terms: &'a HostTerms,
     learning: &'a LearningCurves,
     budgets: &'a FinanceBudgets,
     recovery: &'a [f64],
@@ -187,7 +187,8 @@ fn value_prospect(
     let com = commodity(c.site.mineral, c.site.stage);
     let factor = learning_factor(ctx.learning, com, host, s.learning_rate);
     let capex_usd = c.project.capex_usd * factor;
-    let mandate = prio.local_processing_mandate || ctx.rules.local_processing_mandate[m][h];
+    let flag = |t: &Vec<Vec<bool>>| t.get(m).and_then(|r| r.get(h)).copied().unwrap_or(false);
+    let mandate = flag(&ctx.terms.local_processing_mandate);
     let commits = c.project.local_processing_commitment || ctx.snapshot.refinery_present[m * n + h];
     let ore_price = ctx.expectations.usd_per_t[commodity(c.site.mineral, Stage::Ore)];
     let net_price_usd_per_t = match c.site.stage {
@@ -195,15 +196,24 @@ fn value_prospect(
             // Ore that stays in the host escapes the export tax; a ban takes all its value.
             let tax = if commits {
                 0.0
-            } else if ctx.rules.ore_export_ban[m][h] {
+            } else if flag(&ctx.terms.ore_export_ban) {
                 1.0
             } else {
-                prio.ore_export_tax.max(ctx.rules.export_tax[com][h])
+                // The same export tax the ore market applies (`HostTerms`, docs/ODD.md §7.6).
+                ctx.terms
+                    .export_tax
+                    .get(com)
+                    .and_then(|r| r.get(h))
+                    .copied()
+                    .unwrap_or(0.0)
             };
-            ore_price * (1.0 - prio.royalty_rate - tax)
+            // Buyers pay p / (1 − t), so a seller nets (1 − t) of the delivered price; the
+            // royalty is levied on what it nets (as in the mine's reservation price in trade).
+            ore_price * (1.0 - tax) * (1.0 - prio.royalty_rate)
         }
-        // A refinery sells into its host's market: under export controls that segment's price,
-        // otherwise the world price (the two expectations coincide for an unsegmented host).
+        // A refinery sells into its host's market: the expected price the host's buyers pay
+        // (`BuyerPrices`: higher when export controls cut the host off), or the reference price
+        // for a host that buys none.
         Stage::Refined => {
             let product = ctx
                 .expectations
@@ -335,9 +345,9 @@ pub fn propose_projects(
         Res<RngStreams>,
         Res<InvestmentConfig>,
     ),
-    (expectations, rules, licence, learning): (
+    (expectations, terms, licence, learning): (
         Res<PriceExpectations>,
-        Res<TradeRules>,
+        Res<HostTerms>,
         Res<SocialLicence>,
         Res<LearningCurves>,
     ),
@@ -445,7 +455,7 @@ pub fn propose_projects(
         registry: &registry,
         snapshot: &snapshot,
         expectations: &expectations,
-        rules: &rules,
+        terms: &terms,
         learning: &learning,
         recovery: &config.recovery,
         licence: &licence,
@@ -566,7 +576,7 @@ struct Round<'a> {
     registry: &'a Registry,
     snapshot: &'a Snapshot,
     expectations: &'a PriceExpectations,
-    rules: &'a TradeRules,
+    terms: &'a HostTerms,
     learning: &'a LearningCurves,
     recovery: &'a [f64],
     licence: &'a SocialLicence,
@@ -591,7 +601,7 @@ impl Round<'_> {
             registry: self.registry,
             snapshot: self.snapshot,
             expectations: self.expectations,
-            rules: self.rules,
+            terms: self.terms,
             learning: self.learning,
             budgets,
             recovery: self.recovery,

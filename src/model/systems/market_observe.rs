@@ -75,11 +75,12 @@ pub fn record_market_metrics(
                     .unwrap_or(prices.usd_per_t[c])
             };
 
-            // Prices: the open market, then each buyer in a segmented market.
+            // Prices: the reference (volume-weighted transaction) price, each buyer's price, each
+            // exporter's producer price, and quota rents where a quota binds.
             metrics
                 .rows
                 .push(row("price", None, None, prices.usd_per_t[c]));
-            if let Some(flags) = buyer_prices.segmented.get(c) {
+            if let Some(flags) = buyer_prices.buyer.get(c) {
                 for b in (0..n).filter(|&b| flags[b]) {
                     let b = NationIdx(b as u16);
                     metrics
@@ -87,8 +88,32 @@ pub fn record_market_metrics(
                         .push(row("price", Some(b), None, buyer_price(b)));
                 }
             }
+            for (h, &p) in market.producer_usd_per_t.iter().enumerate() {
+                if p > 0.0 {
+                    metrics
+                        .rows
+                        .push(row("producer_price", Some(NationIdx(h as u16)), None, p));
+                }
+            }
+            for (h, &rent) in market.quota_rent_usd.iter().enumerate() {
+                if rent > 0.0 {
+                    metrics.rows.push(row(
+                        "quota_rent_usd",
+                        Some(NationIdx(h as u16)),
+                        None,
+                        rent * spy,
+                    ));
+                }
+            }
 
-            // Flows, valued at the price the buyer's market paid.
+            // Flows, valued at the seller's (producer) price.
+            let producer = |h: NationIdx| {
+                market
+                    .producer_usd_per_t
+                    .get(usize::from(h.0))
+                    .copied()
+                    .unwrap_or(0.0)
+            };
             for s in &market.shipments {
                 flows.rows.push(FlowRow {
                     step,
@@ -97,7 +122,7 @@ pub fn record_market_metrics(
                     from: s.from,
                     to: s.to,
                     quantity_t: s.t,
-                    value_usd: s.t * buyer_price(s.to),
+                    value_usd: s.t * producer(s.from),
                 });
             }
 
@@ -127,7 +152,7 @@ pub fn record_market_metrics(
                     // Value added by refining: refined sales minus the ore used, at market prices.
                     let ore_c = commodity(mineral, Stage::Ore);
                     let ore_market = &outcome.commodities[ore_c];
-                    let sales = sales_by_exporter(market, n, buyer_price);
+                    let sales = sales_by_exporter(market, n, producer);
                     for &h in &pairs.hosts[c] {
                         let sales = sales[usize::from(h.0)];
                         let ore_price = buyer_prices
@@ -186,7 +211,7 @@ pub fn record_market_metrics(
                             ));
                         }
                     }
-                    let sales = sales_by_exporter(market, n, buyer_price);
+                    let sales = sales_by_exporter(market, n, producer);
                     for &h in &pairs.hosts[c] {
                         let sales = sales[usize::from(h.0)];
                         metrics
@@ -235,16 +260,16 @@ fn record_sourcing(
     }
 }
 
-/// Value of each exporter's shipments at the prices its buyers paid, USD this step, summed in
-/// shipment order (one pass over the shipments, not one per host).
+/// Value of each exporter's shipments at its producer price (what its sellers net), USD this
+/// step, summed in shipment order (one pass over the shipments, not one per host).
 fn sales_by_exporter(
     market: &CommodityOutcome,
     n: usize,
-    buyer_price: impl Fn(NationIdx) -> f64,
+    producer_price: impl Fn(NationIdx) -> f64,
 ) -> Vec<f64> {
     let mut sales = vec![0.0; n];
     for s in &market.shipments {
-        sales[usize::from(s.from.0)] += s.t * buyer_price(s.to);
+        sales[usize::from(s.from.0)] += s.t * producer_price(s.from);
     }
     sales
 }

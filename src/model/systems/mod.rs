@@ -3,7 +3,9 @@
 
 pub mod capacity;
 pub mod demand;
+pub mod equilibrium;
 pub mod finance;
+pub mod host_terms;
 pub mod investment;
 pub mod market_observe;
 pub mod observe;

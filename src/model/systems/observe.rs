@@ -30,6 +30,7 @@ pub fn record_metrics(
     let spy = f64::from(clock.steps_per_year);
     let mut capacity = vec![0.0; nc * n];
     let mut production = vec![0.0; nc * n];
+    let mut available = vec![0.0; nc * n];
     let mut controlled = vec![0.0; nc * n];
     // Stable order for float sums.
     let rows = counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
@@ -42,6 +43,7 @@ pub fn record_metrics(
         ) {
             capacity[c * n + h] += cap.t_per_yr;
         }
+        available[c * n + h] += output.potential_t * spy;
         let annual = output.t * spy;
         if annual > 0.0 {
             production[c * n + h] += annual;
@@ -73,6 +75,13 @@ pub fn record_metrics(
             metrics
                 .rows
                 .push(row("capacity", h, capacity[c * n + usize::from(h.0)]));
+        }
+        for &h in hosts {
+            metrics.rows.push(row(
+                "available_capacity",
+                h,
+                available[c * n + usize::from(h.0)],
+            ));
         }
         for &h in hosts {
             metrics

@@ -1,113 +1,64 @@
 //! Prices and expectations (phase 7 of a step). See `docs/ODD.md` §7.7.
 //!
-//! Each market segment's price responds to the balance of the step just cleared (a tâtonnement
-//! step) and never falls below the reservation price of the dearest lot it needed (competitive
-//! sellers do not sell below cash cost):
+//! Prices are set by the equilibrium of the step just cleared ([`super::equilibrium`]); this
+//! system records them and updates the expectations investment reads:
 //!
-//! `p' = clamp( max( p · exp(κ · (D − S) / max(D, S)), r_marginal ), floor · p_ref, ceiling · p_ref )`
+//! - the **reference price** of each commodity ([`Prices::usd_per_t`], metric `price` without a
+//!   nation): the volume-weighted producer price of the tonnes traded. Always defined: while
+//!   nothing trades it keeps its last value. It replaces the "open-market" price, which had no
+//!   meaning once export controls segmented every buyer;
+//! - each **buyer's price** ([`BuyerPrices`]): the unit value it paid (wedges and transport
+//!   included); nations that bought nothing carry the reference price;
+//! - each **producer price** ([`ProducerPrices`]): what an exporter's sellers net; nations that
+//!   offered nothing carry the reference price. Also the solver's warm start next step.
 //!
-//! with `D` the segment's demand, `S` the supply it could reach, `κ` =
-//! `market.price_adjustment_speed`. Under scarcity (`D > S`) the price rises geometrically towards
-//! the ceiling; under surplus it falls towards the marginal cost of supply. A segmented (restricted)
-//! market never has a price below the open market's: its sellers could sell there instead.
+//! Expectations are adaptive, `e′ = (1 − w) e + w p` with `w = market.expectation_weight`, for
+//! the reference price and for every buyer price.
 
 use bevy_ecs::prelude::*;
 
 use crate::model::resources::{
-    BuyerPrices, MarketConfig, MarketOutcome, PriceExpectations, Prices, SegmentOutcome,
+    BuyerPrices, MarketConfig, MarketOutcome, PriceExpectations, Prices, ProducerPrices,
 };
 
-/// The new price of a segment after one step.
-pub fn next_price(
-    price: f64,
-    segment: &SegmentOutcome,
-    speed: f64,
-    floor_usd_per_t: f64,
-    ceiling_usd_per_t: f64,
-) -> f64 {
-    let scale = segment.demand_t.max(segment.accessible_t);
-    let excess = if scale > 0.0 {
-        (segment.demand_t - segment.accessible_t) / scale
-    } else {
-        0.0
-    };
-    let mut next = price * (speed * excess).exp();
-    if let Some(marginal) = segment.marginal_usd_per_t {
-        next = next.max(marginal);
-    }
-    next.clamp(floor_usd_per_t, ceiling_usd_per_t.max(floor_usd_per_t))
-}
-
-/// Update the open-market price and every buyer's price from this step's clearing, then the
-/// expectations.
+/// Record this step's equilibrium prices, then update the expectations.
 pub fn update_prices(
     config: Res<MarketConfig>,
     outcome: Res<MarketOutcome>,
     mut prices: ResMut<Prices>,
     mut buyer_prices: ResMut<BuyerPrices>,
+    mut producer_prices: ResMut<ProducerPrices>,
     mut expectations: ResMut<PriceExpectations>,
 ) {
     let s = &config.settings;
     for (c, market) in outcome.commodities.iter().enumerate() {
-        let (Some(&reference), Some(&current)) =
-            (prices.reference_usd_per_t.get(c), prices.usd_per_t.get(c))
-        else {
+        let Some(&current) = prices.usd_per_t.get(c) else {
             continue;
         };
-        let floor = reference * s.price_floor_ratio;
-        let ceiling = reference * s.price_ceiling_ratio;
-        let world = market
-            .segments
-            .iter()
-            .find(|seg| !seg.restricted)
-            .map_or(current, |seg| {
-                next_price(current, seg, s.price_adjustment_speed, floor, ceiling)
-            });
-        prices.usd_per_t[c] = world;
-        let (Some(row), Some(flags)) = (
-            buyer_prices.usd_per_t.get(c).cloned(),
-            buyer_prices.segmented.get(c).cloned(),
-        ) else {
-            continue;
-        };
-        let mut new_row = vec![world; row.len()];
-        let mut new_flags = vec![false; flags.len()];
-        for seg in market.segments.iter().filter(|seg| seg.restricted) {
-            // A segment's previous price: demand-weighted mean of what its members faced (they
-            // faced the same price whenever they were in the same segment before).
-            let mut weight = 0.0;
-            let mut sum = 0.0;
-            for &b in &seg.buyers {
-                let b = usize::from(b.0);
-                let d = market.demand_t.get(b).copied().unwrap_or(0.0);
-                weight += d;
-                sum += d * row[b];
-            }
-            let previous = if weight > 0.0 {
-                sum / weight
-            } else {
-                seg.buyers
-                    .iter()
-                    .map(|&b| row[usize::from(b.0)])
-                    .fold(world, f64::max)
-            };
-            let price = next_price(previous, seg, s.price_adjustment_speed, floor, ceiling)
-                .max(world)
-                .min(ceiling.max(world));
-            for &b in &seg.buyers {
-                new_row[usize::from(b.0)] = price;
-                new_flags[usize::from(b.0)] = true;
+        let reference = market.transaction_usd_per_t.unwrap_or(current);
+        prices.usd_per_t[c] = reference;
+        let bp = &mut *buyer_prices;
+        if let (Some(row), Some(flags)) = (bp.usd_per_t.get_mut(c), bp.buyer.get_mut(c)) {
+            for (b, (price, flag)) in row.iter_mut().zip(flags.iter_mut()).enumerate() {
+                let paid = market.buyer_usd_per_t.get(b).copied().unwrap_or(0.0);
+                let bought = market.demand_t.get(b).copied().unwrap_or(0.0) > 0.0 && paid > 0.0;
+                *flag = bought;
+                *price = if bought { paid } else { reference };
             }
         }
-        buyer_prices.usd_per_t[c] = new_row;
-        buyer_prices.segmented[c] = new_flags;
+        let pp = &mut *producer_prices;
+        if let (Some(row), Some(flags)) = (pp.usd_per_t.get_mut(c), pp.exporter.get_mut(c)) {
+            for (h, (price, flag)) in row.iter_mut().zip(flags.iter_mut()).enumerate() {
+                let p = market.producer_usd_per_t.get(h).copied().unwrap_or(0.0);
+                *flag = p > 0.0;
+                *price = if p > 0.0 { p } else { reference };
+            }
+        }
     }
     let w = s.expectation_weight;
     for (e, p) in expectations.usd_per_t.iter_mut().zip(&prices.usd_per_t) {
         *e = (1.0 - w) * *e + w * p;
     }
-    // The price a refinery in nation h expects to sell at is what h's buyers face: the world price
-    // unless export controls segment h's market (a US refinery sells into the US segment).
     for (row, faced) in expectations
         .buyer_usd_per_t
         .iter_mut()
@@ -116,42 +67,5 @@ pub fn update_prices(
         for (e, p) in row.iter_mut().zip(faced) {
             *e = (1.0 - w) * *e + w * p;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn segment(demand: f64, accessible: f64, marginal: Option<f64>) -> SegmentOutcome {
-        SegmentOutcome {
-            demand_t: demand,
-            accessible_t: accessible,
-            served_t: demand.min(accessible),
-            marginal_usd_per_t: marginal,
-            ..SegmentOutcome::default()
-        }
-    }
-
-    #[test]
-    fn scarcity_raises_and_surplus_lowers_the_price_within_bounds() {
-        let up = next_price(100.0, &segment(10.0, 5.0, Some(50.0)), 0.5, 25.0, 500.0);
-        assert!((up - 100.0 * 0.25f64.exp()).abs() < 1e-9);
-        let down = next_price(100.0, &segment(5.0, 10.0, Some(50.0)), 0.5, 25.0, 500.0);
-        assert!((50.0..100.0).contains(&down));
-        assert_eq!(
-            next_price(490.0, &segment(10.0, 0.0, None), 2.0, 25.0, 500.0),
-            500.0
-        );
-        assert_eq!(
-            next_price(30.0, &segment(0.0, 10.0, None), 2.0, 25.0, 500.0),
-            25.0
-        );
-    }
-
-    #[test]
-    fn the_price_never_falls_below_the_marginal_cost() {
-        let p = next_price(100.0, &segment(5.0, 50.0, Some(95.0)), 1.0, 25.0, 500.0);
-        assert_eq!(p, 95.0);
     }
 }

@@ -1,146 +1,113 @@
-//! Route tables of every commodity, kept from one step to the next (used by [`super::trade`]).
+//! Link tables of every commodity for the market solver ([`super::equilibrium`]), kept from one
+//! step to the next (used by [`super::trade`]).
 //!
-//! The cost a buyer perceives on a route is `price · (tariff + export tax) + transport −
-//! friend_shoring · affinity` (`docs/ODD.md` §7.6). Of its inputs only the buyer's price moves every
-//! step. Transport and affinity are fixed for the run; access, quotas and ad-valorem rates change
-//! only when the trade rules are rebuilt (a policy starts or ends), when a licence delay runs out,
-//! or, for ore, when a host changes its ore export tax. Rebuilding the full `nations²` tables of
-//! every commodity each step cost about 45 % of a baseline run, so [`RouteTables`] keeps them and
-//! rebuilds each part only when its inputs change. Every number is computed by the same
-//! expression, in the same order, as a full rebuild would, so the results are identical.
+//! A link `h → b` carries the wedges of the delivered price
+//! `d_hb = p_h · (1 + τ_bh) / (1 − t_h) + T_hb` (`docs/ODD.md` §7.6): the importer's tariff τ, the
+//! exporter's export tax t from the [`HostTerms`] (the same numbers investment reads), transport T,
+//! and the log preference term `β_hb`: the calibrated term (`trade_preferences`), plus
+//! `σ · φ · affinity_bh / p_ref` for friend-shoring (at the reference price, equivalent to a
+//! discount of φ · affinity USD/t), plus the log of the open share for a licence that opens during
+//! the step. Access: export bans and ore export bans block links, a licence delay blocks them until
+//! the first licences are granted (dated by the real start date plus the delay; in the step in
+//! which that date falls the link is open for the remaining share of the step), quotas cap them.
+//! Tables are rebuilt only when an input changes; every number is computed by the same expression
+//! either way.
 
 use crate::model::components::{MineralIdx, NationIdx, Stage};
-use crate::model::resources::{PolicyTimeline, Registry, TradeRules, commodity};
-use crate::model::systems::trade::{Access, Routes};
+use crate::model::resources::{HostTerms, PolicyTimeline, Registry, TradeRules, commodity};
+use crate::model::systems::equilibrium::{Access, Links};
 use crate::scenario::ControlMode;
 
-/// The route tables of every commodity, and what they were built from.
+/// The link tables of every commodity, and what they were built from.
 #[derive(Debug, Default)]
 pub struct RouteTables {
-    /// Number of nations the tables are built for (0 = not built yet).
-    n: usize,
-    /// `transport(exporter, buyer)`, USD/t, by `[exporter * n + buyer]`. Fixed for the run.
-    transport: Vec<f64>,
-    /// `friend_shoring · affinity(buyer, exporter)`, USD/t, by `[exporter * n + buyer]`. Fixed.
-    friend_shoring: Vec<f64>,
-    /// Each export control's first step with licences flowing (controls in rule order).
-    licence_open_step: Vec<u32>,
-    /// Whether each export control blocks its routes, as the access tables were built.
-    blocked: Vec<bool>,
-    /// The ore export tax of each host, as the ad-valorem rates were built.
-    ore_export_tax: Vec<f64>,
-    /// Tables by commodity ([`commodity`]); route costs are refreshed by [`Self::price`].
-    routes: Vec<Routes>,
-    /// Ad-valorem rate of each route (tariff + export tax [+ ore export tax]) by commodity.
-    ad_valorem: Vec<Vec<f64>>,
+    /// Tables by commodity ([`commodity`]).
+    links: Vec<Links>,
+    /// Open share of each export control's links this step (0 = blocked, 1 = open), in rule
+    /// order, as the tables were built.
+    open_share: Vec<f64>,
+    /// Export taxes the tables were built with.
+    export_tax: Vec<Vec<f64>>,
+    /// Ore export bans the tables were built with.
+    ore_export_ban: Vec<Vec<bool>>,
 }
 
-/// What the route tables depend on, besides the buyer prices.
+/// What the link tables depend on.
 pub struct RouteInputs<'a> {
-    /// Nations, transport and affinity.
+    /// Nations, transport, affinity and preference terms.
     pub registry: &'a Registry,
     /// Trade rules in force.
     pub rules: &'a TradeRules,
     /// Whether the rules, the registry or the market settings may have changed since the last
     /// refresh (Bevy change detection; a false positive only costs a rebuild).
     pub rules_changed: bool,
-    /// Policies (for the licence opening steps of export controls).
+    /// Policies (for the licence dates of export controls).
     pub timeline: &'a PolicyTimeline,
-    /// Current step.
-    pub step: u32,
-    /// Ore export tax of each host nation (a rate).
-    pub ore_export_tax: &'a [f64],
+    /// Decimal year at the start of the step and the step length in years.
+    pub year: f64,
+    /// Step length, years.
+    pub dt_years: f64,
+    /// Host terms (export taxes, ore export bans).
+    pub host_terms: &'a HostTerms,
     /// Friend-shoring preference, USD/t per unit of affinity.
     pub friend_shoring_usd_per_t: f64,
+    /// Armington elasticity σ.
+    pub sigma: f64,
+    /// Reference price of each commodity, USD/t.
+    pub reference_usd_per_t: &'a [f64],
 }
 
 impl RouteTables {
-    /// Bring access, quotas and ad-valorem rates up to date for this step: rebuild what depends on
-    /// an input that changed since the last call.
+    /// Bring the tables up to date for this step.
     pub fn refresh(&mut self, inputs: &RouteInputs) {
         let registry = inputs.registry;
         let n = registry.n_nations();
         let n_commodities = registry.n_minerals() * 2;
-        let rebuild_all = inputs.rules_changed || self.n != n || self.routes.len() != n_commodities;
-        if rebuild_all {
-            self.n = n;
-            let pairs = || (0..n).flat_map(move |h| (0..n).map(move |b| (h, b)));
-            self.transport = pairs()
-                .map(|(h, b)| registry.transport(nation(h), nation(b)))
-                .collect();
-            self.friend_shoring = pairs()
-                .map(|(h, b)| {
-                    inputs.friend_shoring_usd_per_t * registry.affinity(nation(b), nation(h))
-                })
-                .collect();
-            self.licence_open_step = inputs
-                .rules
-                .export_controls
-                .iter()
-                .map(|control| {
-                    inputs
+        let open_share: Vec<f64> = inputs
+            .rules
+            .export_controls
+            .iter()
+            .map(|control| match control.mode {
+                ControlMode::Ban => 0.0,
+                ControlMode::Quota => 1.0,
+                ControlMode::LicenceDelay => {
+                    let open_year = inputs
                         .timeline
                         .policies
                         .iter()
                         .find(|p| p.id == control.policy)
-                        .map_or(0, |p| p.licence_open_step)
-                })
-                .collect();
-        }
-        let blocked: Vec<bool> = inputs
-            .rules
-            .export_controls
-            .iter()
-            .zip(&self.licence_open_step)
-            .map(|(control, &open)| match control.mode {
-                ControlMode::Ban => true,
-                ControlMode::LicenceDelay => inputs.step < open,
-                ControlMode::Quota => false,
+                        .map_or(f64::NEG_INFINITY, |p| p.licence_open_year);
+                    let end = inputs.year + inputs.dt_years;
+                    if open_year <= inputs.year {
+                        1.0
+                    } else if open_year >= end {
+                        0.0
+                    } else {
+                        (end - open_year) / inputs.dt_years
+                    }
+                }
             })
             .collect();
-        if rebuild_all || blocked != self.blocked {
-            self.blocked = blocked;
-            self.routes = (0..n_commodities)
-                .map(|c| access_tables(n, inputs.rules, &self.blocked, c))
-                .collect();
+        let stale = inputs.rules_changed
+            || self.links.len() != n_commodities
+            || self.links.first().is_some_and(|l| l.n != n)
+            || open_share != self.open_share
+            || inputs.host_terms.export_tax != self.export_tax
+            || inputs.host_terms.ore_export_ban != self.ore_export_ban;
+        if !stale {
+            return;
         }
-        if rebuild_all || inputs.ore_export_tax != self.ore_export_tax.as_slice() {
-            self.ore_export_tax = inputs.ore_export_tax.to_vec();
-            self.ad_valorem = (0..n_commodities)
-                .map(|c| ad_valorem_rates(n, inputs.rules, &self.ore_export_tax, c))
-                .collect();
-        }
+        self.open_share = open_share;
+        self.export_tax = inputs.host_terms.export_tax.clone();
+        self.ore_export_ban = inputs.host_terms.ore_export_ban.clone();
+        self.links = (0..n_commodities)
+            .map(|c| build_links(n, inputs, &self.open_share, c))
+            .collect();
     }
 
-    /// Set the route costs of commodity `c` for these buyer prices (USD/t by buyer nation).
-    /// Call [`Self::refresh`] first in each step.
-    pub fn price(&mut self, c: usize, buyer_price: &[f64]) {
-        let n = self.n;
-        let routes = &mut self.routes[c];
-        let ad_valorem = &self.ad_valorem[c];
-        for h in 0..n {
-            let row = h * n..(h + 1) * n;
-            let inputs = ad_valorem[row.clone()]
-                .iter()
-                .zip(&self.transport[row.clone()])
-                .zip(&self.friend_shoring[row.clone()]);
-            for (b, (cost, ((ad_valorem, transport), friend_shoring))) in routes.cost_usd_per_t[row]
-                .iter_mut()
-                .zip(inputs)
-                .enumerate()
-            {
-                // A buyer without a price keeps a zero cost, as a fresh table has.
-                *cost = match buyer_price.get(b) {
-                    Some(&price) => price * ad_valorem + transport - friend_shoring,
-                    None => 0.0,
-                };
-            }
-        }
-    }
-
-    /// The route tables of commodity `c`, as of the last [`Self::refresh`] and [`Self::price`].
-    pub fn routes(&self, c: usize) -> &Routes {
-        &self.routes[c]
+    /// The link tables of commodity `c`, as of the last [`Self::refresh`].
+    pub fn links(&self, c: usize) -> &Links {
+        &self.links[c]
     }
 }
 
@@ -159,77 +126,81 @@ fn split(c: usize) -> (MineralIdx, Stage) {
     (mineral, stage)
 }
 
-/// Access and quotas of commodity `c`, with zero costs: export controls (`blocked[i]` says whether
-/// control `i` closes its routes this step; a licence delay blocks them until `delay_steps` steps
-/// after the policy's start date, the time to obtain the first licence, see
-/// [`crate::model::resources::ScheduledPolicy::licence_open_step`]) and ore export bans.
-fn access_tables(n: usize, rules: &TradeRules, blocked: &[bool], c: usize) -> Routes {
+/// The links of commodity `c`.
+fn build_links(n: usize, inputs: &RouteInputs, open_share: &[f64], c: usize) -> Links {
     let (mineral, stage) = split(c);
-    let mut routes = Routes::open(n);
-    for (control, &blocked) in rules
+    let registry = inputs.registry;
+    let rules = inputs.rules;
+    let mut links = Links::open(n);
+    let reference = inputs.reference_usd_per_t.get(c).copied().unwrap_or(0.0);
+    let preference = registry.preference.get(c);
+    for h in 0..n {
+        let tax = inputs
+            .host_terms
+            .export_tax
+            .get(c)
+            .and_then(|t| t.get(h))
+            .copied()
+            .unwrap_or(0.0)
+            .clamp(0.0, 0.95);
+        for b in 0..n {
+            let at = h * n + b;
+            links.transport_usd_per_t[at] = registry.transport(nation(h), nation(b));
+            let mut beta = preference.and_then(|p| p.get(at)).copied().unwrap_or(0.0);
+            if reference > 0.0 && h != b {
+                beta += inputs.sigma
+                    * inputs.friend_shoring_usd_per_t
+                    * registry.affinity(nation(b), nation(h))
+                    / reference;
+            }
+            links.ln_preference[at] = beta;
+            if h != b {
+                let tariff = rules
+                    .tariff
+                    .get(c)
+                    .and_then(|t| t.get(b * n + h))
+                    .copied()
+                    .unwrap_or(0.0)
+                    .max(0.0);
+                links.markup[at] = (1.0 + tariff) / (1.0 - tax);
+            }
+        }
+    }
+    for (control, &open) in rules
         .export_controls
         .iter()
-        .zip(blocked)
+        .zip(open_share)
         .filter(|(x, _)| x.commodity == c)
     {
-        if control.mode == ControlMode::LicenceDelay && !blocked {
-            // Licences are flowing: the route is open.
-            continue;
-        }
-        let quota = routes.quota_t.len();
-        if !blocked {
-            routes.quota_t.push(control.quota_t_per_step.max(0.0));
-        }
-        for b in 0..n {
-            let to = nation(b);
-            if !control.covers(to) {
+        let quota = (control.mode == ControlMode::Quota).then(|| {
+            links.quota_t.push(control.quota_t_per_step.max(0.0));
+            links.quota_t.len() - 1
+        });
+        for b in (0..n).filter(|&b| control.covers(nation(b))) {
+            let at = usize::from(control.exporter.0) * n + b;
+            if links.access[at] == Access::Blocked {
                 continue;
             }
-            let at = usize::from(control.exporter.0) * n + b;
-            routes.access[at] = match (routes.access[at], blocked) {
-                (_, true) | (Access::Blocked, _) => Access::Blocked,
-                (Access::Quota(k), false) => Access::Quota(k),
-                (Access::Open, false) => Access::Quota(quota),
-            };
+            if open <= 0.0 {
+                links.access[at] = Access::Blocked;
+            } else if let Some(k) = quota {
+                // A link under two quotas keeps the first (scenario order).
+                if links.access[at] == Access::Open {
+                    links.access[at] = Access::Quota(k);
+                }
+            } else if open < 1.0 {
+                links.ln_preference[at] += open.ln();
+            }
         }
     }
     if stage == Stage::Ore
-        && let Some(bans) = rules.ore_export_ban.get(usize::from(mineral.0))
+        && let Some(bans) = inputs.host_terms.ore_export_ban.get(usize::from(mineral.0))
     {
         for (h, _) in bans.iter().enumerate().filter(|(_, ban)| **ban) {
             for b in (0..n).filter(|&b| b != h) {
-                routes.access[h * n + b] = Access::Blocked;
+                links.access[h * n + b] = Access::Blocked;
             }
         }
     }
-    routes
-}
-
-/// Ad-valorem rate of each route of commodity `c`, by `[exporter * n + buyer]`: the buyer's tariff
-/// on the exporter plus the exporter's export tax, plus its ore export tax for ore. Zero at home.
-fn ad_valorem_rates(n: usize, rules: &TradeRules, ore_export_tax: &[f64], c: usize) -> Vec<f64> {
-    let (_, stage) = split(c);
-    let mut rates = vec![0.0; n * n];
-    for h in 0..n {
-        for b in (0..n).filter(|&b| b != h) {
-            let mut ad_valorem = 0.0;
-            ad_valorem += rules
-                .tariff
-                .get(c)
-                .and_then(|t| t.get(b * n + h))
-                .copied()
-                .unwrap_or(0.0);
-            ad_valorem += rules
-                .export_tax
-                .get(c)
-                .and_then(|t| t.get(h))
-                .copied()
-                .unwrap_or(0.0);
-            if stage == Stage::Ore {
-                ad_valorem += ore_export_tax.get(h).copied().unwrap_or(0.0);
-            }
-            rates[h * n + b] = ad_valorem;
-        }
-    }
-    rates
+    links
 }

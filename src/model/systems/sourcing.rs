@@ -201,6 +201,7 @@ mod tests {
             start_step: 0,
             end_step: u32::MAX,
             licence_open_step: 0,
+            licence_open_year: 0.0,
             action: PolicyAction::SourcingRule {
                 consumer: "USA".into(),
                 minerals: vec!["lithium".into()],
@@ -216,6 +217,7 @@ mod tests {
                 start_step: 0,
                 end_step: u32::MAX,
                 licence_open_step: 0,
+                licence_open_year: 0.0,
                 action: PolicyAction::FtaAgreement {
                     nation: "USA".into(),
                     partner: "JPN".into(),
