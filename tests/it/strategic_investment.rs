@@ -51,12 +51,12 @@ fn a_chinese_refined_ban_on_the_usa_raises_us_refining_built() {
     let mut open = load("invest_test.ron");
     open.run.end_year = 2035;
     // Firms' own choices only: the price signal, not finance, is under test.
-    open.investment.max_sponsored_per_financier_per_year = 0;
     let mut banned = open.clone();
     banned.policies.push(Policy {
         id: "chn_ban".into(),
         start: When::Year(2025.0),
         end: None,
+        announced: None,
         action: PolicyAction::ExportControl {
             exporter: "CHN".into(),
             mineral: "lithium".into(),
@@ -139,7 +139,7 @@ fn sponsored_approvals(r: &RunResult, financiers: &[&str]) -> usize {
         let sponsored = e.kind == "proposal"
             && financiers
                 .iter()
-                .any(|f| e.detail.ends_with(&format!("sponsor={f}")));
+                .any(|f| e.detail.contains(&format!("finance={f}:")));
         if sponsored
             && r.events[i + 1..]
                 .iter()
@@ -154,10 +154,9 @@ fn sponsored_approvals(r: &RunResult, financiers: &[&str]) -> usize {
 }
 
 #[test]
-fn a_larger_us_budget_sponsors_more_and_moves_lithium_refining_out_of_china() {
+fn a_larger_us_budget_finances_more_approvals() {
     // The small investment world: DFC (USA, rival CHN) against CDB.
-    let mut base = load("invest_test.ron");
-    base.investment.max_sponsored_per_financier_per_year = 4;
+    let base = load("invest_test.ron");
     let with_budget = |usd: f64| {
         let mut s = base.clone();
         for f in s.financiers.iter_mut().filter(|f| f.id == "DFC") {
@@ -171,7 +170,7 @@ fn a_larger_us_budget_sponsors_more_and_moves_lithium_refining_out_of_china() {
         for seed in 1..=seeds {
             let r = run_seed(s, seed);
             sponsored += sponsored_approvals(&r, &["DFC"]);
-            let (chn, all) = refining_capacity_in(&r, 2030, "lithium", "CHN");
+            let (chn, all) = refining_capacity_in(&r, 2035, "lithium", "CHN");
             outside += all - chn;
             total += all;
         }
@@ -183,9 +182,9 @@ fn a_larger_us_budget_sponsors_more_and_moves_lithium_refining_out_of_china() {
         high_sponsored > low_sponsored,
         "a larger DFC budget should sponsor more approvals: {high_sponsored} vs {low_sponsored}"
     );
-    assert!(
-        high_share > low_share,
-        "a larger DFC budget should raise the non-Chinese share of lithium refining: \
-         {high_share:.3} vs {low_share:.3}"
-    );
+    // Not asserted: the non-Chinese share of refining. With capital budgets and builder speeds
+    // (docs/ODD.md §7.3), DFC money moves prospects from Ganfeng (state-backed, faster builds) to
+    // Albemarle, which crowds out rather than adds: 10 seeds give 0.476 (1 bn) vs 0.485 (0.1 bn)
+    // in 2035. Reported in docs/scenarios.md.
+    let _ = (low_share, high_share);
 }
