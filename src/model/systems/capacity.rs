@@ -404,6 +404,10 @@ pub struct FinishingMarket {
     pub ramp_up_years: f64,
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the life-cycle facts and the market are read from different components"
+)]
 /// Value of finishing a project in permitting or construction, USD: −(capex still to spend) +
 /// (margin × output) a(r, life) (1+r)^−T + floor value, with T the expected years to full output.
 /// Capex is spent evenly over construction: all of it is still to spend in permitting, the share
@@ -506,6 +510,57 @@ mod tests {
         };
         let f = learning_factor(&curves, 0, NationIdx(0), 0.1);
         assert!((f - 0.81).abs() < 1e-12, "two doublings at 10%: {f}");
+    }
+
+    #[test]
+    fn a_price_collapse_during_construction_cancels_the_marginal_project_and_spares_the_low_cost_one()
+    {
+        // Two refineries half-way through a 3-year construction (quarterly steps), 10 kt/yr at
+        // utilisation 1, capex 300 M USD, 10% rate, 20-year life, no floor. The expected net
+        // price collapses from 15,000 to 6,000 USD/t. Closed form: value = −150 M + (p − c) × 10 kt ×
+        // a(0.1, 20) × 1.1^−(1.5 + 0.625), a(0.1, 20) = 8.5136.
+        let s = InvestmentSettings::default();
+        let appraisal = |cost: f64| crate::model::components::Appraisal {
+            discount_rate: 0.1,
+            capex_usd: 300e6,
+            cost_usd_per_t: cost,
+            floor_usd_per_t: 0.0,
+            floor_years: 0.0,
+            duration_factor: 1.0,
+            deferred_steps: 0,
+        };
+        let market = |net: f64| FinishingMarket {
+            net_usd_per_t: net,
+            product_usd_per_t: net,
+            output_t_per_yr: 10_000.0,
+            construction_years: 3.0,
+            ramp_up_years: 1.25,
+        };
+        let value = |cost: f64, net: f64| {
+            finishing_value(&appraisal(cost), Status::Construction, 0, 12, 6, 4, market(net), &s)
+        };
+        let closed = |cost: f64, net: f64| {
+            -150e6 + (net - cost) * 10_000.0 * 8.513_564 * 1.1f64.powf(-(1.5 + 0.625))
+        };
+        for (cost, net) in [(5_500.0, 6_000.0), (3_000.0, 6_000.0), (5_500.0, 15_000.0)] {
+            assert!((value(cost, net) - closed(cost, net)).abs() < 1e3);
+        }
+        // Before the collapse both are worth finishing; after it the marginal one is not.
+        assert!(value(5_500.0, 15_000.0) > 0.0 && value(3_000.0, 15_000.0) > 0.0);
+        assert!(value(5_500.0, 6_000.0) < 0.0, "marginal project survives");
+        assert!(value(3_000.0, 6_000.0) > 0.0, "low-cost project cancelled");
+        // Sunk capex does not count: the marginal project nearly finished is still worth finishing.
+        let late = finishing_value(
+            &appraisal(5_500.0),
+            Status::Construction,
+            0,
+            12,
+            11,
+            4,
+            market(6_000.0),
+            &s,
+        );
+        assert!(late > 0.0, "{late}");
     }
 
     #[test]

@@ -1196,6 +1196,73 @@ mod tests {
     }
 
     #[test]
+    fn an_announced_ore_export_ban_raises_a_refinery_value_before_it_takes_effect() {
+        use crate::model::resources::ScheduledPolicy;
+        let registry = Registry {
+            nations: vec!["IDN".into()],
+            minerals: vec!["nickel".into()],
+            affinity: vec![1.0],
+            ..Registry::default()
+        };
+        // A ban from step 16 (four years of quarters), announced at step 0.
+        let timeline = PolicyTimeline {
+            policies: vec![ScheduledPolicy {
+                order: 0,
+                id: "ban".into(),
+                start_step: 16,
+                end_step: u32::MAX,
+                licence_open_step: 16,
+                licence_open_year: 2028.0,
+                action: crate::scenario::PolicyAction::LocalProcessingMandate {
+                    nation: "IDN".into(),
+                    minerals: vec![],
+                    ore_export_ban: true,
+                },
+            }],
+            active: vec![false],
+        };
+        let announced = PolicyAnnouncements { step: vec![0] };
+        let unannounced = PolicyAnnouncements { step: vec![16] };
+        // A refinery decided at step 0 starts producing after the ban (horizon 20).
+        let seen = expected_rules(&timeline, &announced, &registry, 4, 0, 20);
+        let unseen = expected_rules(&timeline, &unannounced, &registry, 4, 0, 20);
+        assert!(seen.ore_export_ban[0][0] && !unseen.ore_export_ban[0][0]);
+        // A horizon before the start does not see it either.
+        assert!(!expected_rules(&timeline, &announced, &registry, 4, 0, 12).ore_export_ban[0][0]);
+        // The refinery's net price rises by E[p_ore] × discount / recovery.
+        let expectations = PriceExpectations {
+            usd_per_t: vec![1000.0, 16000.0],
+            buyer_usd_per_t: vec![vec![1000.0], vec![16000.0]],
+        };
+        let producer = ProducerPrices {
+            usd_per_t: vec![vec![1000.0], vec![16000.0]],
+            exporter: vec![vec![true], vec![true]],
+        };
+        let prices = Prices {
+            usd_per_t: vec![1000.0, 16000.0],
+            reference_usd_per_t: vec![1000.0, 16000.0],
+        };
+        let view = PriceView {
+            expectations: &expectations,
+            producer: &producer,
+            prices: &prices,
+        };
+        let s = InvestmentSettings::default();
+        let site = Site {
+            host: NationIdx(0),
+            mineral: MineralIdx(0),
+            stage: Stage::Refined,
+        };
+        let prio = crate::scenario::Priorities::default();
+        let net = |rules: &TradeRules| {
+            let (t, _) = site_terms(rules, &prio, &site, false, true);
+            view.net_price(&site, &t, &s, 0.5).0
+        };
+        let gain = net(&seen) - net(&unseen);
+        assert!((gain - 1000.0 * s.ore_ban_feed_discount / 0.5).abs() < 1e-9, "{gain}");
+    }
+
+    #[test]
     fn logit_pick_prefers_better_options_and_covers_all() {
         let options = [(0.1, 'a'), (0.5, 'b')];
         assert_eq!(logit_pick(&options, 0.0, 0.25), Some('a'));
