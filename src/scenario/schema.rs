@@ -663,9 +663,10 @@ pub struct InvestmentSettings {
     /// before it is cancelled, 0..=20. Default 2 (ASSUMPTION).
     pub max_deferral_years: f64,
     /// Multiplier on the permitting and construction time of refinery projects built by a
-    /// state-backed firm (the Chinese EPC model), 0.05..=2. Default 0.5: Chinese-built HPAL and NPI
-    /// lines in Indonesia took 2–3 years from decision to output against about 6 for refineries
-    /// elsewhere (data/lead_times.csv).
+    /// state-backed firm (the Chinese EPC model), 0.05..=2. Default 0.5: Chinese-built refineries
+    /// in Indonesia were contracted or built in 1.5–2 years (HPAL contract term 24 months; RKEF NPI
+    /// lines about 18 months) against 3.5 years for refinery construction in general
+    /// (data/stage_durations.csv, from the data branch; data/parameters.csv `refinery_build`).
     pub state_backed_build_factor: f64,
 }
 

@@ -313,7 +313,12 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
         c.usd(&format!("{p}.annual_budget_usd"), f.annual_budget_usd);
         c.unit(&format!("{p}.max_share"), f.max_share);
         c.unit(&format!("{p}.concessional_rate"), f.concessional_rate);
-        c.range(&format!("{p}.loan_tenor_years"), f.loan_tenor_years, 0.0, 50.0);
+        c.range(
+            &format!("{p}.loan_tenor_years"),
+            f.loan_tenor_years,
+            0.0,
+            50.0,
+        );
         c.range(
             &format!("{p}.loan_grace_years"),
             f.loan_grace_years,
@@ -328,8 +333,18 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
                 "max_share + grant_share must be at most 1",
             );
         }
-        c.range(&format!("{p}.price_floor_ratio"), f.price_floor_ratio, 0.0, 10.0);
-        c.range(&format!("{p}.price_floor_years"), f.price_floor_years, 0.0, 50.0);
+        c.range(
+            &format!("{p}.price_floor_ratio"),
+            f.price_floor_ratio,
+            0.0,
+            10.0,
+        );
+        c.range(
+            &format!("{p}.price_floor_years"),
+            f.price_floor_years,
+            0.0,
+            50.0,
+        );
         c.unit(&format!("{p}.insurance_cover"), f.insurance_cover);
     }
 
@@ -797,7 +812,10 @@ fn check_investment(c: &mut Checker, i: &InvestmentSettings) {
         0.0,
         50.0,
     );
-    c.usd("investment.min_capital_budget_usd", i.min_capital_budget_usd);
+    c.usd(
+        "investment.min_capital_budget_usd",
+        i.min_capital_budget_usd,
+    );
     c.unit(
         "investment.state_backed_risk_factor",
         i.state_backed_risk_factor,
@@ -811,7 +829,12 @@ fn check_investment(c: &mut Checker, i: &InvestmentSettings) {
     c.unit("investment.inframarginal_weight", i.inframarginal_weight);
     c.range("investment.price_volatility", i.price_volatility, 0.0, 3.0);
     c.unit("investment.ore_ban_feed_discount", i.ore_ban_feed_discount);
-    c.range("investment.max_deferral_years", i.max_deferral_years, 0.0, 20.0);
+    c.range(
+        "investment.max_deferral_years",
+        i.max_deferral_years,
+        0.0,
+        20.0,
+    );
     c.range(
         "investment.state_backed_build_factor",
         i.state_backed_build_factor,

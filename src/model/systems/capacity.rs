@@ -140,6 +140,16 @@ fn next_status(status: Status) -> Option<Status> {
     }
 }
 
+/// The asset components the life-cycle step reads and writes.
+type ProjectData = (
+    &'static AssetIdx,
+    &'static Site,
+    &'static Capacity,
+    &'static Ownership,
+    &'static mut Lifecycle,
+    Option<&'static mut Project>,
+);
+
 /// Advance every project in permitting, construction or ramp-up by one step.
 #[expect(
     clippy::too_many_arguments,
@@ -160,14 +170,7 @@ pub fn advance_projects(
         Res<HostTerms>,
     ),
     nations: Query<(&NationIdx, &Governance)>,
-    mut assets: Query<(
-        &AssetIdx,
-        &Site,
-        &Capacity,
-        &Ownership,
-        &mut Lifecycle,
-        Option<&mut Project>,
-    )>,
+    mut assets: Query<ProjectData>,
 ) {
     let s = &config.investment;
     let step = clock.step;
@@ -284,10 +287,7 @@ pub fn advance_projects(
                 if appraisal.deferred_steps == 1 {
                     events.rows.push(event(
                         "deferral",
-                        format!(
-                            "stage={}; value_usd={finish:.0}",
-                            life.status.as_str()
-                        ),
+                        format!("stage={}; value_usd={finish:.0}", life.status.as_str()),
                     ));
                 }
                 // The timer stops while deferred.
@@ -365,9 +365,7 @@ pub fn advance_projects(
         } else {
             // The builder's speed applies to permitting and construction, not to ramp-up.
             let factor = match (next, project.as_deref()) {
-                (Status::Construction, Some(p)) => {
-                    p.appraisal.map_or(1.0, |a| a.duration_factor)
-                }
+                (Status::Construction, Some(p)) => p.appraisal.map_or(1.0, |a| a.duration_factor),
                 _ => 1.0,
             };
             let mean = factor * mean_stage_years(next, site.stage, gov, s);
@@ -514,7 +512,7 @@ mod tests {
 
     #[test]
     fn a_price_collapse_during_construction_cancels_the_marginal_project_and_spares_the_low_cost_one()
-    {
+     {
         // Two refineries half-way through a 3-year construction (quarterly steps), 10 kt/yr at
         // utilisation 1, capex 300 M USD, 10% rate, 20-year life, no floor. The expected net
         // price collapses from 15,000 to 6,000 USD/t. Closed form: value = −150 M + (p − c) × 10 kt ×
@@ -537,7 +535,16 @@ mod tests {
             ramp_up_years: 1.25,
         };
         let value = |cost: f64, net: f64| {
-            finishing_value(&appraisal(cost), Status::Construction, 0, 12, 6, 4, market(net), &s)
+            finishing_value(
+                &appraisal(cost),
+                Status::Construction,
+                0,
+                12,
+                6,
+                4,
+                market(net),
+                &s,
+            )
         };
         let closed = |cost: f64, net: f64| {
             -150e6 + (net - cost) * 10_000.0 * 8.513_564 * 1.1f64.powf(-(1.5 + 0.625))

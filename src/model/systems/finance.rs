@@ -396,7 +396,10 @@ mod tests {
         let expect = 1.0 - 0.05 * 3.790_787 - 1.1f64.powf(-5.0);
         assert!((b - expect).abs() < 1e-6, "{b} vs {expect}");
         // A cheaper loan is worth more.
-        assert!(loan_subsidy_usd(1.0, 0.1, 0.04, 12.0, 3.0) > loan_subsidy_usd(1.0, 0.1, 0.07, 12.0, 3.0));
+        assert!(
+            loan_subsidy_usd(1.0, 0.1, 0.04, 12.0, 3.0)
+                > loan_subsidy_usd(1.0, 0.1, 0.07, 12.0, 3.0)
+        );
     }
 
     #[test]
@@ -443,7 +446,10 @@ mod tests {
         let p = cash();
         let (base, cost0) = financed_npv(&p, &Package::default());
         let closed = -1e9 + 1e8 * annuity(0.12, 20.0) * 1.12f64.powf(-4.0);
-        assert!((base - closed).abs() < 1e-3 && cost0 == 0.0, "{base} {closed}");
+        assert!(
+            (base - closed).abs() < 1e-3 && cost0 == 0.0,
+            "{base} {closed}"
+        );
         // A grant adds exactly its amount and costs exactly its amount.
         let grant = Package {
             grant_usd: 1e8,

@@ -353,7 +353,13 @@ fn site_terms(
 }
 
 /// Value a prepared prospect for a firm, with a financier's package or without (commercial).
-fn value(s: &InvestmentSettings, p: &Prepared, firm: &FirmProfile, min_esg: f64, package: &Package) -> Valuation {
+fn value(
+    s: &InvestmentSettings,
+    p: &Prepared,
+    firm: &FirmProfile,
+    min_esg: f64,
+    package: &Package,
+) -> Valuation {
     let risk = if firm.state_backed {
         p.country_risk_premium * s.state_backed_risk_factor
     } else {
@@ -564,8 +570,9 @@ pub fn propose_projects(
                             / config.recovery.get(m).copied().unwrap_or(1.0).max(1e-9)
                     }
                 };
-                let margin =
-                    (price - feed - cost.opex_usd_per_t).max(0.0) * capacity.t_per_yr * capacity.utilisation;
+                let margin = (price - feed - cost.opex_usd_per_t).max(0.0)
+                    * capacity.t_per_yr
+                    * capacity.utilisation;
                 for (f, share) in &owners.0 {
                     let home = registry.firm_home[f.0 as usize];
                     sh.controlled[usize::from(home.0)] += capacity.t_per_yr * share;
@@ -606,7 +613,10 @@ pub fn propose_projects(
     // Budgets are reported even in a year with nothing to decide.
     let report_budgets = |budgets: &FinanceBudgets, ledger: &mut InvestmentLedger| {
         for fin in &budgets.financiers {
-            let slot = ledger.finance_budget_usd.entry(fin.nation).or_insert((0.0, 0.0));
+            let slot = ledger
+                .finance_budget_usd
+                .entry(fin.nation)
+                .or_insert((0.0, 0.0));
             slot.0 += fin.annual_budget_usd;
             slot.1 += fin.remaining_usd.max(0.0);
         }
@@ -666,8 +676,7 @@ pub fn propose_projects(
                 mandate,
                 lead_years,
                 lead_years_state,
-                country_risk_premium: s.max_country_risk_premium
-                    * (1.0 - gov.regulatory_stability),
+                country_risk_premium: s.max_country_risk_premium * (1.0 - gov.regulatory_stability),
                 output_t_per_yr: c.capacity.t_per_yr * c.capacity.utilisation,
             }
         })
@@ -1259,7 +1268,10 @@ mod tests {
             view.net_price(&site, &t, &s, 0.5).0
         };
         let gain = net(&seen) - net(&unseen);
-        assert!((gain - 1000.0 * s.ore_ban_feed_discount / 0.5).abs() < 1e-9, "{gain}");
+        assert!(
+            (gain - 1000.0 * s.ore_ban_feed_discount / 0.5).abs() < 1e-9,
+            "{gain}"
+        );
     }
 
     #[test]

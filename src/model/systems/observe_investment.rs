@@ -106,7 +106,10 @@ pub fn record_investment_metrics(
         let mut by_pair: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64> =
             std::collections::BTreeMap::new();
         for (site, capacity, life, owners) in &assets {
-            if !matches!(life.status, Status::Operating | Status::RampUp | Status::Suspended) {
+            if !matches!(
+                life.status,
+                Status::Operating | Status::RampUp | Status::Suspended
+            ) {
                 continue;
             }
             for (f, share) in &owners.0 {
