@@ -1,7 +1,7 @@
-//! Investment that answers to policy: refinery projects valued at the price of their host's
-//! (possibly segmented) market, and state financiers sponsoring projects beyond firms' own
-//! proposals (docs/ODD.md §7.3, §7.3.3). These are the mechanisms behind research questions Q3
-//! (export controls) and Q1 (the finance race).
+//! Investment that answers to policy: refinery projects valued at the netback of their host's
+//! (possibly segmented) market, state financiers placing binding budgets, and announced policies
+//! in investors' expectations (docs/ODD.md §7.3). These are the mechanisms behind research
+//! questions Q3 (export controls) and Q1 (the finance race).
 
 use crate::common::*;
 use orechain::scenario::{
@@ -187,4 +187,71 @@ fn a_larger_us_budget_finances_more_approvals() {
     // Albemarle, which crowds out rather than adds: 10 seeds give 0.476 (1 bn) vs 0.485 (0.1 bn)
     // in 2035. Reported in docs/scenarios.md.
     let _ = (low_share, high_share);
+}
+
+#[test]
+fn an_announced_ore_export_ban_brings_refinery_proposals_forward() {
+    // invest_test.ron plus a marginal Argentine refinery (opex 30,000 USD/t Li, ASSUMPTION: a
+    // margin too thin at the world ore price) and an Argentine ore export ban from 2029. Under the
+    // ban the refinery expects its ore feed at the host's depressed price (docs/ODD.md §7.3,
+    // `ore_ban_feed_discount`). Announced in 2024, the ban is in the terms investors expect when a
+    // refinery decided in 2024-2028 starts producing, so the refinery is proposed before the ban
+    // takes effect; unannounced, only once it is in force or prices have risen enough.
+    let mut base = load("invest_test.ron");
+    base.prospects.push(orechain::scenario::Prospect {
+        id: "p_arg_ref_m".into(),
+        name: String::new(),
+        host: "ARG".into(),
+        mineral: "lithium".into(),
+        stage: Stage::Refined,
+        capacity_t_per_yr: 20000.0,
+        capex_usd: 150e6,
+        unit_opex_usd_per_t: 30000.0,
+        developers: vec![],
+        available_from: None,
+        local_processing_commitment: false,
+    });
+    let with_ban = |announced: Option<When>| {
+        let mut s = base.clone();
+        s.policies.push(Policy {
+            id: "arg_ban".into(),
+            start: When::Year(2029.0),
+            end: None,
+            announced,
+            action: PolicyAction::LocalProcessingMandate {
+                nation: "ARG".into(),
+                minerals: vec![],
+                ore_export_ban: true,
+            },
+        });
+        s
+    };
+    let first_proposal_year = |s: &Scenario, seed: u64| {
+        let r = run_seed(s, seed);
+        let asset = r
+            .registry
+            .asset("p_arg_ref_m")
+            .expect("the prospect is an asset");
+        r.events
+            .iter()
+            .find(|e| e.kind == "proposal" && e.asset == Some(asset))
+            .map_or(2041.0, |e| 2024.0 + f64::from(e.step) / 4.0)
+    };
+    let announced = with_ban(Some(When::Year(2024.0)));
+    let unannounced = with_ban(None);
+    let seeds = 5;
+    let (mut early, mut late) = (Vec::new(), Vec::new());
+    for seed in 1..=seeds {
+        early.push(first_proposal_year(&announced, seed));
+        late.push(first_proposal_year(&unannounced, seed));
+    }
+    assert!(
+        early.iter().all(|y| *y < 2029.0),
+        "announced: every seed proposes before the ban takes effect: {early:?}"
+    );
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        mean(&early) + 1.0 < mean(&late),
+        "the announcement should bring the proposal forward by more than a year: {early:?} vs {late:?}"
+    );
 }
