@@ -255,3 +255,74 @@ fn an_announced_ore_export_ban_brings_refinery_proposals_forward() {
         "the announcement should bring the proposal forward by more than a year: {early:?} vs {late:?}"
     );
 }
+
+#[test]
+fn a_price_collapse_during_construction_cancels_the_marginal_project_and_spares_the_low_cost_one() {
+    // invest_test.ron with two Argentine refineries Ganfeng may build from 2024: a low-cost one
+    // (opex 500 USD/t Li) and a marginal one (opex 4,000; ASSUMPTIONS), budgets that do not bind
+    // and no hazards (only the real-option review can cancel). World demand falls by two thirds
+    // from 2024.75: the refined price collapses to about 8,000 USD/t against an ore feed of about
+    // 4,800, so the marginal plant's margin turns negative and the low-cost one's stays positive
+    // (docs/ODD.md §7.3.4).
+    let mut base = load("invest_test.ron");
+    base.investment.capital_budget_years = 0.0;
+    base.investment.min_capital_budget_usd = 5e9;
+    base.investment.state_backed_build_factor = 1.0;
+    base.investment.max_cancellation_hazard_per_yr = 0.0;
+    base.investment.max_delay_hazard_per_yr = 0.0;
+    for (id, opex) in [("p_low", 500.0), ("p_marginal", 4000.0)] {
+        base.prospects.push(orechain::scenario::Prospect {
+            id: id.into(),
+            name: String::new(),
+            host: "ARG".into(),
+            mineral: "lithium".into(),
+            stage: Stage::Refined,
+            capacity_t_per_yr: 20000.0,
+            capex_usd: 150e6,
+            unit_opex_usd_per_t: opex,
+            developers: vec!["ganfeng".into()],
+            available_from: None,
+            local_processing_commitment: false,
+        });
+    }
+    let mut crash = base.clone();
+    for n in &mut crash.nations {
+        for d in &mut n.demand {
+            let level = d.points[0].1;
+            d.points = vec![(2024.0, level), (2024.5, level), (2024.75, level / 3.0)];
+        }
+    }
+    // (value cancellations, completions) of a prospect over seeds.
+    let fate = |s: &Scenario, id: &str, seeds: u64| {
+        let (mut cancelled, mut completed) = (0, 0);
+        for seed in 1..=seeds {
+            let r = run_seed(s, seed);
+            let asset = r.registry.asset(id).expect("the prospect is an asset");
+            for e in r.events.iter().filter(|e| e.asset == Some(asset)) {
+                if e.kind == "cancellation" && e.detail.contains("value of finishing negative") {
+                    cancelled += 1;
+                }
+                if e.kind == "completion" {
+                    completed += 1;
+                }
+            }
+        }
+        (cancelled, completed)
+    };
+    let seeds = 8;
+    let (low_cancelled, low_completed) = fate(&crash, "p_low", seeds);
+    let (marginal_cancelled, _) = fate(&crash, "p_marginal", seeds);
+    assert_eq!(low_cancelled, 0, "the low-cost project is spared");
+    assert_eq!(
+        low_completed, seeds,
+        "the low-cost project is finished in every seed"
+    );
+    assert!(
+        marginal_cancelled >= 6,
+        "the marginal project is cancelled in most seeds: {marginal_cancelled} of {seeds}"
+    );
+    // Without the collapse the marginal project is worth finishing.
+    let (calm_cancelled, calm_completed) = fate(&base, "p_marginal", 4);
+    assert_eq!(calm_cancelled, 0, "no collapse, no cancellation");
+    assert!(calm_completed >= 3, "{calm_completed} of 4");
+}
