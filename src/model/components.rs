@@ -10,7 +10,7 @@ use bevy_ecs::prelude::*;
 pub use crate::scenario::{Stage, Status};
 
 /// Dense index of a nation (position in the id-sorted nation list).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Component)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Component)]
 pub struct NationIdx(pub u16);
 
 /// Dense index of a mineral (position in the id-sorted mineral list).
@@ -158,4 +158,27 @@ pub struct Project {
     pub retry_step: u32,
     /// Firm that proposed it (after approval: the developer).
     pub sponsor: Option<FirmIdx>,
+    /// The terms it was approved on, for the real-option review while it is being built
+    /// (`systems::capacity`); `None` before approval and for projects given in the scenario.
+    pub appraisal: Option<Appraisal>,
+}
+
+/// What an approved project was appraised on: read each step while it is in permitting or
+/// construction to value finishing it (docs/ODD.md §7.3.4).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Appraisal {
+    /// Discount rate of the developer (after insurance), per year.
+    pub discount_rate: f64,
+    /// Capex after learning, USD.
+    pub capex_usd: f64,
+    /// Cash cost including ESG compliance, USD/t.
+    pub cost_usd_per_t: f64,
+    /// Price floor on the output, USD/t (0 = none).
+    pub floor_usd_per_t: f64,
+    /// Years of operation the floor covers.
+    pub floor_years: f64,
+    /// Multiplier on the mean durations of its stages (builder type).
+    pub duration_factor: f64,
+    /// Steps it has been deferred without interruption.
+    pub deferred_steps: u32,
 }

@@ -168,6 +168,14 @@ pub struct PolicyTimeline {
     pub active: Vec<bool>,
 }
 
+/// When each dated policy was announced, by position in [`PolicyTimeline::policies`]: the first step
+/// from which investors value projects on its terms (its start step when not announced earlier).
+#[derive(Clone, Debug, Default, Resource)]
+pub struct PolicyAnnouncements {
+    /// Announcement step of each policy.
+    pub step: Vec<u32>,
+}
+
 /// An export control in force, resolved to indices.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExportControl {
@@ -496,7 +504,7 @@ pub struct LearningCurves {
 }
 
 /// One state financier's budget.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct FinancierState {
     /// Financier id (for events).
     pub id: String,
@@ -518,6 +526,22 @@ pub struct FinancierState {
     pub strategic: Vec<bool>,
     /// The rival whose share of supply it wants to reduce, if any.
     pub rival: Option<NationIdx>,
+    /// Loan tenor, years.
+    pub loan_tenor_years: f64,
+    /// Loan grace period, years.
+    pub loan_grace_years: f64,
+    /// Share of capex given as a grant.
+    pub grant_share: f64,
+    /// Share of equity taken (with offtake rights).
+    pub equity_share: f64,
+    /// Price floor as a multiple of the reference price (0 = none).
+    pub price_floor_ratio: f64,
+    /// Years of operation the floor covers.
+    pub price_floor_years: f64,
+    /// Share of the country-risk premium insured away.
+    pub insurance_cover: f64,
+    /// What it maximises per dollar.
+    pub objective: crate::scenario::FinanceObjective,
 }
 
 /// All state financiers, in financier-id order.
@@ -545,6 +569,13 @@ pub struct InvestmentLedger {
     pub state_finance_usd: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64>,
     /// Incidents started: (commodity, host) -> count.
     pub incidents: std::collections::BTreeMap<(usize, NationIdx), u32>,
+    /// Projects financed: (commodity, financier nation, host) -> count.
+    pub projects_financed: std::collections::BTreeMap<(usize, NationIdx, NationIdx), u32>,
+    /// Offtake secured by financier equity, t/yr: (commodity, financier nation, host) -> amount.
+    pub offtake_t_per_yr: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64>,
+    /// State-finance budget and what is left of it after the year's allocation, USD, by financier
+    /// nation (written in the first step of a year).
+    pub finance_budget_usd: std::collections::BTreeMap<NationIdx, (f64, f64)>,
 }
 
 /// A consumer's sourcing rule in force, resolved to indices.

@@ -527,10 +527,64 @@ pub struct Financier {
     /// Whether unspent budget carries over to the next year. Default false.
     #[serde(default)]
     pub carry_over: bool,
+    /// Loan tenor, years from the decision (0..=50). Default 12 (ASSUMPTION: JBIC and DFC project
+    /// loans to mines run 10–15 years, e.g. JBIC's Quebrada Blanca 2 loan, data/finance.csv).
+    #[serde(default = "default_tenor")]
+    pub loan_tenor_years: f64,
+    /// Grace period of the loan (interest only), years, at most the tenor. Default 3 (ASSUMPTION:
+    /// the construction period).
+    #[serde(default = "default_grace")]
+    pub loan_grace_years: f64,
+    /// Share of capex given as a grant or capex subsidy (0..=1). Default 0. (US DoD grant of 20 M
+    /// USD to Electra's cobalt refinery, data/finance.csv.)
+    #[serde(default)]
+    pub grant_share: f64,
+    /// Share of the project's equity the financier takes (0..=1), with the offtake right to that
+    /// share of output (recorded, not yet routed in trade). Default 0. (JOGMEC equity stakes.)
+    #[serde(default)]
+    pub equity_share: f64,
+    /// Price floor guaranteed on the project's output, as a multiple of the commodity's reference
+    /// (scenario) price, 0 = none (0..=10). Default 0. The 2025 US DoD–MP Materials agreement set an
+    /// NdPr floor of 110 USD/kg for ten years, about 1.8× the then market price.
+    #[serde(default)]
+    pub price_floor_ratio: f64,
+    /// Years of operation the price floor covers (0..=50). Default 10 (DoD–MP Materials 2025).
+    #[serde(default = "default_floor_years")]
+    pub price_floor_years: f64,
+    /// Share of the country-risk premium removed by the financier's political-risk insurance on the
+    /// firm's own outlay (0..=1). Default 0. (DFC and MIGA political-risk insurance.)
+    #[serde(default)]
+    pub insurance_cover: f64,
+    /// What the financier maximises per dollar of budget: `supply_security` (capacity secured for
+    /// its nation and allies, weighted by the rival's share) or `host_alignment` (capacity weighted by
+    /// the host's priorities and affinity, the reading of China's policy banks). Default
+    /// `supply_security`.
+    #[serde(default)]
+    pub objective: FinanceObjective,
+}
+
+/// A state financier's objective (docs/ODD.md §7.3.1).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FinanceObjective {
+    /// Supply secured for its nation and allies per dollar (DFC, JBIC, JOGMEC).
+    #[default]
+    SupplySecurity,
+    /// Alignment with the host's priorities per dollar (China Development Bank, China Exim).
+    HostAlignment,
 }
 
 fn default_concession() -> f64 {
     0.03
+}
+fn default_tenor() -> f64 {
+    12.0
+}
+fn default_grace() -> f64 {
+    3.0
+}
+fn default_floor_years() -> f64 {
+    10.0
 }
 
 /// Investment and project life-cycle parameters.
@@ -594,12 +648,40 @@ pub struct InvestmentSettings {
     /// Least affinity of a financier's nation to a firm's home for the financier to back the firm
     /// (its own nation's firms always qualify), -1..=1. Default 0.5.
     pub ally_affinity: f64,
-    /// Most prospects each state financier may sponsor per year beyond firms' own proposals: with
-    /// budget left after those, it puts the best strategic prospect (strategic score × NPV/capex,
-    /// NPV > 0 with its concession) to an eligible firm, repeatedly (docs/ODD.md §7.3.3). 0 disables
-    /// sponsorship. Default 0 (off, so a scenario behaves as firms alone would build it); the study
-    /// scenarios that ask about state finance set it (e.g. 4, ASSUMPTION). Range 0..=1000.
-    pub max_sponsored_per_financier_per_year: u32,
+    /// Years of a firm's expected operating cash flow it may commit to new projects in a year (its
+    /// capital budget), 0..=50. Default 3 (ASSUMPTION: a year's commitments are paid over about three
+    /// years of construction).
+    pub capital_budget_years: f64,
+    /// Least capital budget of an investing firm, USD per year (a firm without operating assets can
+    /// still raise this much). Default 1.5e9 (ASSUMPTION: the annual capex of a mid-size miner).
+    pub min_capital_budget_usd: f64,
+    /// Multiplier on the country-risk premium for state-backed firms, 0..=1. Default 0.5
+    /// (ASSUMPTION; Kaplan 2021, Bräutigam & Gallagher 2014: state-backed lenders and firms accept
+    /// higher political risk).
+    pub state_backed_risk_factor: f64,
+    /// Multiplier on the capital budget of state-backed firms, 1..=20. Default 2 (ASSUMPTION; Kaplan
+    /// 2021: patient capital from policy banks).
+    pub state_backed_budget_multiplier: f64,
+    /// Weight a financier gives to projects that are viable without its finance (not additional),
+    /// 0..=1. Default 0.25 (ASSUMPTION; the US BUILD Act 2018 requires DFC support to be additional
+    /// to private capital).
+    pub inframarginal_weight: f64,
+    /// Annual volatility of log prices used to value price floors (Black 1976), 0..=3. Default 0.3
+    /// (ASSUMPTION: battery-metal prices moved by 30–80% a year in 2021–2024, data/parameters.csv).
+    pub price_volatility: f64,
+    /// Discount of the host's ore price to the world price that a refinery project expects under an
+    /// ore export ban in its host, 0..=1. Default 0.3 (ASSUMPTION; OECD 2014, Fliess et al.: export
+    /// restrictions depress domestic raw-material prices, an implicit subsidy to local processing).
+    pub ore_ban_feed_discount: f64,
+    /// Years a project in permitting or construction may stay deferred (value of finishing negative)
+    /// before it is cancelled, 0..=20. Default 2 (ASSUMPTION).
+    pub max_deferral_years: f64,
+    /// Multiplier on the permitting and construction time of refinery projects built by a
+    /// state-backed firm (the Chinese EPC model), 0.05..=2. Default 0.5: Chinese-built refineries
+    /// in Indonesia were contracted or built in 1.5–2 years (HPAL contract term 24 months; RKEF NPI
+    /// lines about 18 months) against 3.5 years for refinery construction in general
+    /// (data/stage_durations.csv, from the data branch; data/parameters.csv `refinery_build`).
+    pub state_backed_build_factor: f64,
 }
 
 impl Default for InvestmentSettings {
@@ -629,7 +711,15 @@ impl Default for InvestmentSettings {
             mandate_penalty: 3.0,
             retry_years: 2.0,
             ally_affinity: 0.5,
-            max_sponsored_per_financier_per_year: 0,
+            capital_budget_years: 3.0,
+            min_capital_budget_usd: 1.5e9,
+            state_backed_risk_factor: 0.5,
+            state_backed_budget_multiplier: 2.0,
+            inframarginal_weight: 0.25,
+            price_volatility: 0.3,
+            ore_ban_feed_discount: 0.3,
+            max_deferral_years: 2.0,
+            state_backed_build_factor: 0.5,
         }
     }
 }
@@ -749,6 +839,10 @@ pub struct Policy {
     /// Lapses at the first step on or after this date; `None` = never.
     #[serde(default)]
     pub end: Option<When>,
+    /// When it was announced (on or before `start`): from this date investors value projects on
+    /// the terms it will set. `None` = announced when it takes effect.
+    #[serde(default)]
+    pub announced: Option<When>,
     /// What it does.
     pub action: PolicyAction,
 }

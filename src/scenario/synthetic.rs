@@ -181,6 +181,7 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
         id: "synthetic_control".into(),
         start: When::Year(f64::from(end_year.min(2026))),
         end: None,
+        announced: None,
         action: PolicyAction::ExportControl {
             exporter: nation_id(0),
             mineral: "graphite".into(),

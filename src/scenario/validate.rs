@@ -313,6 +313,39 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
         c.usd(&format!("{p}.annual_budget_usd"), f.annual_budget_usd);
         c.unit(&format!("{p}.max_share"), f.max_share);
         c.unit(&format!("{p}.concessional_rate"), f.concessional_rate);
+        c.range(
+            &format!("{p}.loan_tenor_years"),
+            f.loan_tenor_years,
+            0.0,
+            50.0,
+        );
+        c.range(
+            &format!("{p}.loan_grace_years"),
+            f.loan_grace_years,
+            0.0,
+            f.loan_tenor_years.max(0.0),
+        );
+        c.unit(&format!("{p}.grant_share"), f.grant_share);
+        c.unit(&format!("{p}.equity_share"), f.equity_share);
+        if f.max_share + f.grant_share > 1.0 {
+            c.push(
+                format!("{p}.grant_share"),
+                "max_share + grant_share must be at most 1",
+            );
+        }
+        c.range(
+            &format!("{p}.price_floor_ratio"),
+            f.price_floor_ratio,
+            0.0,
+            10.0,
+        );
+        c.range(
+            &format!("{p}.price_floor_years"),
+            f.price_floor_years,
+            0.0,
+            50.0,
+        );
+        c.unit(&format!("{p}.insurance_cover"), f.insurance_cover);
     }
 
     check_investment(&mut c, &s.investment);
@@ -786,10 +819,39 @@ fn check_investment(c: &mut Checker, i: &InvestmentSettings) {
     c.range("investment.retry_years", i.retry_years, 0.0, 100.0);
     c.range("investment.ally_affinity", i.ally_affinity, -1.0, 1.0);
     c.range(
-        "investment.max_sponsored_per_financier_per_year",
-        f64::from(i.max_sponsored_per_financier_per_year),
+        "investment.capital_budget_years",
+        i.capital_budget_years,
         0.0,
-        1000.0,
+        50.0,
+    );
+    c.usd(
+        "investment.min_capital_budget_usd",
+        i.min_capital_budget_usd,
+    );
+    c.unit(
+        "investment.state_backed_risk_factor",
+        i.state_backed_risk_factor,
+    );
+    c.range(
+        "investment.state_backed_budget_multiplier",
+        i.state_backed_budget_multiplier,
+        1.0,
+        20.0,
+    );
+    c.unit("investment.inframarginal_weight", i.inframarginal_weight);
+    c.range("investment.price_volatility", i.price_volatility, 0.0, 3.0);
+    c.unit("investment.ore_ban_feed_discount", i.ore_ban_feed_discount);
+    c.range(
+        "investment.max_deferral_years",
+        i.max_deferral_years,
+        0.0,
+        20.0,
+    );
+    c.range(
+        "investment.state_backed_build_factor",
+        i.state_backed_build_factor,
+        0.05,
+        2.0,
     );
 }
 
@@ -850,6 +912,16 @@ fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
                 }
             }
             Err(e) => c.push(format!("{p}.end"), e),
+        }
+    }
+    if let Some(announced) = &pol.announced {
+        match when_to_year(announced) {
+            Ok(y) => {
+                if start.is_some_and(|st| y > st) {
+                    c.push(format!("{p}.announced"), "must be on or before start");
+                }
+            }
+            Err(e) => c.push(format!("{p}.announced"), e),
         }
     }
     let a = format!("{p}.action");

@@ -553,6 +553,19 @@ pub fn build_world(scenario: &Validated) -> World {
             action: p.action.clone(),
         })
         .collect();
+    let announcements = PolicyAnnouncements {
+        step: s
+            .policies
+            .iter()
+            .zip(&policies)
+            .map(|(p, sp)| {
+                p.announced
+                    .as_ref()
+                    .and_then(|a| when_to_year(a).ok())
+                    .map_or(sp.start_step, |y| clock.step_at(y).min(sp.start_step))
+            })
+            .collect(),
+    };
     let active = vec![false; policies.len()];
     let timeline = PolicyTimeline { policies, active };
     let rules =
@@ -577,6 +590,7 @@ pub fn build_world(scenario: &Validated) -> World {
     world.insert_resource(clock);
     world.insert_resource(RngStreams { seed: s.run.seed });
     world.insert_resource(timeline);
+    world.insert_resource(announcements);
     world.insert_resource(rules);
     world.insert_resource(prices);
     world.insert_resource(Metrics::default());
@@ -824,6 +838,7 @@ fn spawn_prospects(world: &mut World, scenario: &Validated, registry: &Registry,
                 local_processing_commitment: p.local_processing_commitment,
                 retry_step: 0,
                 sponsor: None,
+                appraisal: None,
             },
         ));
     }
@@ -900,6 +915,14 @@ fn insert_investment_resources(
                 carry_over: f.carry_over,
                 strategic,
                 rival: goals.rival.as_deref().and_then(|r| registry.nation(r)),
+                loan_tenor_years: f.loan_tenor_years,
+                loan_grace_years: f.loan_grace_years,
+                grant_share: f.grant_share,
+                equity_share: f.equity_share,
+                price_floor_ratio: f.price_floor_ratio,
+                price_floor_years: f.price_floor_years,
+                insurance_cover: f.insurance_cover,
+                objective: f.objective,
             })
         })
         .collect();

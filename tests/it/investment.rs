@@ -69,6 +69,14 @@ fn investment_switched_off_reproduces_step_2() {
         max_share: 0.5,
         concessional_rate: 0.03,
         carry_over: false,
+        loan_tenor_years: 12.0,
+        loan_grace_years: 3.0,
+        grant_share: 0.0,
+        equity_share: 0.0,
+        price_floor_ratio: 0.0,
+        price_floor_years: 10.0,
+        insurance_cover: 0.0,
+        objective: orechain::scenario::FinanceObjective::SupplySecurity,
     }];
     with_prospects.run.end_year = 2034;
     let mut plain = tiny;
@@ -236,15 +244,16 @@ fn a_local_processing_mandate_without_refiners_lowers_approved_mines_in_the_host
     let mut free = load("invest_test.ron");
     free.politics.enabled = false;
     // Over a long horizon retries get every prospect approved eventually; count the first years.
-    free.run.end_year = 2030;
+    // One decision round: the host's decision on first proposals, before retries.
+    free.run.end_year = 2025;
     // Sponsorship (§7.3.3) re-proposes rejected mines every retry; this test isolates the host's
     // decision on firms' own proposals.
-    free.investment.max_sponsored_per_financier_per_year = 0;
     let mut mandated = free.clone();
     mandated.policies.push(Policy {
         id: "bol_mandate".into(),
         start: When::Year(2024.0),
         end: None,
+        announced: None,
         action: PolicyAction::LocalProcessingMandate {
             nation: "BOL".into(),
             minerals: vec![],
@@ -323,6 +332,9 @@ fn stage_durations_match_their_configured_means() {
     s.run.steps_per_year = 12;
     s.investment.max_delay_hazard_per_yr = 0.0;
     s.investment.max_cancellation_hazard_per_yr = 0.0;
+    // Builder speed (state-backed refinery builders) and real options are tested separately.
+    s.investment.state_backed_build_factor = 1.0;
+    s.investment.max_deferral_years = 20.0;
     // Every host has average governance in invest_test.ron, so each stage's mean is the configured one.
     let inv = s.investment.clone();
     let hosts: BTreeMap<String, Stage> = s
@@ -478,13 +490,16 @@ fn incidents_fall_with_enforcement_and_cost_social_licence() {
 #[test]
 fn a_finance_programme_changes_the_budget_from_the_next_renewal() {
     let mut s = load("invest_test.ron");
-    // Without sponsorship (§7.3.3), which would take every open prospect before the programme starts:
-    // this test is about when the budget changes.
-    s.investment.max_sponsored_per_financier_per_year = 0;
+    // Without CDB, whose money would win every contested prospect for Ganfeng: this test is about
+    // when DFC's budget changes.
+    for f in s.financiers.iter_mut().filter(|f| f.id == "CDB") {
+        f.annual_budget_usd = 0.0;
+    }
     s.policies.push(Policy {
         id: "dfc_programme".into(),
         start: When::Year(2026.5),
         end: None,
+        announced: None,
         action: PolicyAction::FinanceProgramme {
             financier: "DFC".into(),
             annual_budget_usd: 1e9,

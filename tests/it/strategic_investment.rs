@@ -1,7 +1,7 @@
-//! Investment that answers to policy: refinery projects valued at the price of their host's
-//! (possibly segmented) market, and state financiers sponsoring projects beyond firms' own
-//! proposals (docs/ODD.md §7.3, §7.3.3). These are the mechanisms behind research questions Q3
-//! (export controls) and Q1 (the finance race).
+//! Investment that answers to policy: refinery projects valued at the netback of their host's
+//! (possibly segmented) market, state financiers placing binding budgets, and announced policies
+//! in investors' expectations (docs/ODD.md §7.3). These are the mechanisms behind research
+//! questions Q3 (export controls) and Q1 (the finance race).
 
 use crate::common::*;
 use orechain::scenario::{
@@ -51,12 +51,12 @@ fn a_chinese_refined_ban_on_the_usa_raises_us_refining_built() {
     let mut open = load("invest_test.ron");
     open.run.end_year = 2035;
     // Firms' own choices only: the price signal, not finance, is under test.
-    open.investment.max_sponsored_per_financier_per_year = 0;
     let mut banned = open.clone();
     banned.policies.push(Policy {
         id: "chn_ban".into(),
         start: When::Year(2025.0),
         end: None,
+        announced: None,
         action: PolicyAction::ExportControl {
             exporter: "CHN".into(),
             mineral: "lithium".into(),
@@ -139,7 +139,7 @@ fn sponsored_approvals(r: &RunResult, financiers: &[&str]) -> usize {
         let sponsored = e.kind == "proposal"
             && financiers
                 .iter()
-                .any(|f| e.detail.ends_with(&format!("sponsor={f}")));
+                .any(|f| e.detail.contains(&format!("finance={f}:")));
         if sponsored
             && r.events[i + 1..]
                 .iter()
@@ -154,10 +154,9 @@ fn sponsored_approvals(r: &RunResult, financiers: &[&str]) -> usize {
 }
 
 #[test]
-fn a_larger_us_budget_sponsors_more_and_moves_lithium_refining_out_of_china() {
+fn a_larger_us_budget_finances_more_approvals() {
     // The small investment world: DFC (USA, rival CHN) against CDB.
-    let mut base = load("invest_test.ron");
-    base.investment.max_sponsored_per_financier_per_year = 4;
+    let base = load("invest_test.ron");
     let with_budget = |usd: f64| {
         let mut s = base.clone();
         for f in s.financiers.iter_mut().filter(|f| f.id == "DFC") {
@@ -171,7 +170,7 @@ fn a_larger_us_budget_sponsors_more_and_moves_lithium_refining_out_of_china() {
         for seed in 1..=seeds {
             let r = run_seed(s, seed);
             sponsored += sponsored_approvals(&r, &["DFC"]);
-            let (chn, all) = refining_capacity_in(&r, 2030, "lithium", "CHN");
+            let (chn, all) = refining_capacity_in(&r, 2035, "lithium", "CHN");
             outside += all - chn;
             total += all;
         }
@@ -183,9 +182,147 @@ fn a_larger_us_budget_sponsors_more_and_moves_lithium_refining_out_of_china() {
         high_sponsored > low_sponsored,
         "a larger DFC budget should sponsor more approvals: {high_sponsored} vs {low_sponsored}"
     );
+    // Not asserted: the non-Chinese share of refining. With capital budgets and builder speeds
+    // (docs/ODD.md §7.3), DFC money moves prospects from Ganfeng (state-backed, faster builds) to
+    // Albemarle, which crowds out rather than adds: 10 seeds give 0.476 (1 bn) vs 0.485 (0.1 bn)
+    // in 2035. Reported in docs/scenarios.md.
+    let _ = (low_share, high_share);
+}
+
+#[test]
+fn an_announced_ore_export_ban_brings_refinery_proposals_forward() {
+    // invest_test.ron plus a marginal Argentine refinery (opex 30,000 USD/t Li, ASSUMPTION: a
+    // margin too thin at the world ore price) and an Argentine ore export ban from 2029. Under the
+    // ban the refinery expects its ore feed at the host's depressed price (docs/ODD.md §7.3,
+    // `ore_ban_feed_discount`). Announced in 2024, the ban is in the terms investors expect when a
+    // refinery decided in 2024-2028 starts producing, so the refinery is proposed before the ban
+    // takes effect; unannounced, only once it is in force or prices have risen enough.
+    let mut base = load("invest_test.ron");
+    base.prospects.push(orechain::scenario::Prospect {
+        id: "p_arg_ref_m".into(),
+        name: String::new(),
+        host: "ARG".into(),
+        mineral: "lithium".into(),
+        stage: Stage::Refined,
+        capacity_t_per_yr: 20000.0,
+        capex_usd: 150e6,
+        unit_opex_usd_per_t: 30000.0,
+        developers: vec![],
+        available_from: None,
+        local_processing_commitment: false,
+    });
+    let with_ban = |announced: Option<When>| {
+        let mut s = base.clone();
+        s.policies.push(Policy {
+            id: "arg_ban".into(),
+            start: When::Year(2029.0),
+            end: None,
+            announced,
+            action: PolicyAction::LocalProcessingMandate {
+                nation: "ARG".into(),
+                minerals: vec![],
+                ore_export_ban: true,
+            },
+        });
+        s
+    };
+    let first_proposal_year = |s: &Scenario, seed: u64| {
+        let r = run_seed(s, seed);
+        let asset = r
+            .registry
+            .asset("p_arg_ref_m")
+            .expect("the prospect is an asset");
+        r.events
+            .iter()
+            .find(|e| e.kind == "proposal" && e.asset == Some(asset))
+            .map_or(2041.0, |e| 2024.0 + f64::from(e.step) / 4.0)
+    };
+    let announced = with_ban(Some(When::Year(2024.0)));
+    let unannounced = with_ban(None);
+    let seeds = 5;
+    let (mut early, mut late) = (Vec::new(), Vec::new());
+    for seed in 1..=seeds {
+        early.push(first_proposal_year(&announced, seed));
+        late.push(first_proposal_year(&unannounced, seed));
+    }
     assert!(
-        high_share > low_share,
-        "a larger DFC budget should raise the non-Chinese share of lithium refining: \
-         {high_share:.3} vs {low_share:.3}"
+        early.iter().all(|y| *y < 2029.0),
+        "announced: every seed proposes before the ban takes effect: {early:?}"
     );
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        mean(&early) + 1.0 < mean(&late),
+        "the announcement should bring the proposal forward by more than a year: {early:?} vs {late:?}"
+    );
+}
+
+#[test]
+fn a_price_collapse_during_construction_cancels_the_marginal_project_and_spares_the_low_cost_one() {
+    // invest_test.ron with two Argentine refineries Ganfeng may build from 2024: a low-cost one
+    // (opex 500 USD/t Li) and a marginal one (opex 4,000; ASSUMPTIONS), budgets that do not bind
+    // and no hazards (only the real-option review can cancel). World demand falls by two thirds
+    // from 2024.75: the refined price collapses to about 8,000 USD/t against an ore feed of about
+    // 4,800, so the marginal plant's margin turns negative and the low-cost one's stays positive
+    // (docs/ODD.md §7.3.4).
+    let mut base = load("invest_test.ron");
+    base.investment.capital_budget_years = 0.0;
+    base.investment.min_capital_budget_usd = 5e9;
+    base.investment.state_backed_build_factor = 1.0;
+    base.investment.max_cancellation_hazard_per_yr = 0.0;
+    base.investment.max_delay_hazard_per_yr = 0.0;
+    for (id, opex) in [("p_low", 500.0), ("p_marginal", 4000.0)] {
+        base.prospects.push(orechain::scenario::Prospect {
+            id: id.into(),
+            name: String::new(),
+            host: "ARG".into(),
+            mineral: "lithium".into(),
+            stage: Stage::Refined,
+            capacity_t_per_yr: 20000.0,
+            capex_usd: 150e6,
+            unit_opex_usd_per_t: opex,
+            developers: vec!["ganfeng".into()],
+            available_from: None,
+            local_processing_commitment: false,
+        });
+    }
+    let mut crash = base.clone();
+    for n in &mut crash.nations {
+        for d in &mut n.demand {
+            let level = d.points[0].1;
+            d.points = vec![(2024.0, level), (2024.5, level), (2024.75, level / 3.0)];
+        }
+    }
+    // (value cancellations, completions) of a prospect over seeds.
+    let fate = |s: &Scenario, id: &str, seeds: u64| {
+        let (mut cancelled, mut completed) = (0, 0);
+        for seed in 1..=seeds {
+            let r = run_seed(s, seed);
+            let asset = r.registry.asset(id).expect("the prospect is an asset");
+            for e in r.events.iter().filter(|e| e.asset == Some(asset)) {
+                if e.kind == "cancellation" && e.detail.contains("value of finishing negative") {
+                    cancelled += 1;
+                }
+                if e.kind == "completion" {
+                    completed += 1;
+                }
+            }
+        }
+        (cancelled, completed)
+    };
+    let seeds = 8;
+    let (low_cancelled, low_completed) = fate(&crash, "p_low", seeds);
+    let (marginal_cancelled, _) = fate(&crash, "p_marginal", seeds);
+    assert_eq!(low_cancelled, 0, "the low-cost project is spared");
+    assert_eq!(
+        low_completed, seeds,
+        "the low-cost project is finished in every seed"
+    );
+    assert!(
+        marginal_cancelled >= 6,
+        "the marginal project is cancelled in most seeds: {marginal_cancelled} of {seeds}"
+    );
+    // Without the collapse the marginal project is worth finishing.
+    let (calm_cancelled, calm_completed) = fate(&base, "p_marginal", 4);
+    assert_eq!(calm_cancelled, 0, "no collapse, no cancellation");
+    assert!(calm_completed >= 3, "{calm_completed} of 4");
 }

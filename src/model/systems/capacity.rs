@@ -5,6 +5,15 @@
 //! The life cycle is monotone: permitting → construction → ramp-up → operating, or cancelled from
 //! permitting or construction; nothing ever goes back. Every transition is an event, so capacity
 //! growth can be followed project by project in `events.csv`.
+//!
+//! Projects are real options (Dixit & Pindyck 1994, ch. 5; Brennan & Schwartz 1985): every step a
+//! project in permitting or construction is re-valued at the current price expectations — the
+//! value of finishing it is the present value of its operating margin less the capex still to be
+//! spent. While that value is negative the project is deferred (its timer stops; `deferral`);
+//! when it turns positive again it resumes (`resumption`); a project deferred longer than
+//! `investment.max_deferral_years` is cancelled (`cancellation`, reason `value of finishing
+//! negative`). Sunk capex does not count, so a nearly finished project survives a price fall that
+//! cancels one just started, and a low-cost project survives one that cancels a marginal project.
 
 use bevy_ecs::prelude::*;
 
@@ -12,11 +21,14 @@ use crate::model::order::counting_sort;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use super::finance::{annuity, floor_value_usd};
+use super::investment::{PriceView, SiteTerms};
 use crate::model::components::{
-    AssetIdx, Capacity, Governance, Lifecycle, NationIdx, Ownership, Site, Stage, Status,
+    AssetIdx, Capacity, Governance, Lifecycle, NationIdx, Ownership, Project, Site, Stage, Status,
 };
 use crate::model::resources::{
-    Clock, EventLog, EventRow, InvestmentConfig, LearningCurves, Registry, SocialLicence, commodity,
+    Clock, EventLog, EventRow, HostTerms, InvestmentConfig, LearningCurves, PriceExpectations,
+    Prices, ProducerPrices, Registry, SocialLicence, commodity,
 };
 use crate::scenario::InvestmentSettings;
 use crate::sim::rng::{Purpose, RngStreams};
@@ -128,6 +140,16 @@ fn next_status(status: Status) -> Option<Status> {
     }
 }
 
+/// The asset components the life-cycle step reads and writes.
+type ProjectData = (
+    &'static AssetIdx,
+    &'static Site,
+    &'static Capacity,
+    &'static Ownership,
+    &'static mut Lifecycle,
+    Option<&'static mut Project>,
+);
+
 /// Advance every project in permitting, construction or ramp-up by one step.
 #[expect(
     clippy::too_many_arguments,
@@ -141,20 +163,39 @@ pub fn advance_projects(
     licence: Res<SocialLicence>,
     mut learning: ResMut<LearningCurves>,
     mut events: ResMut<EventLog>,
+    (expectations, prices, producer, terms): (
+        Res<PriceExpectations>,
+        Res<Prices>,
+        Res<ProducerPrices>,
+        Res<HostTerms>,
+    ),
     nations: Query<(&NationIdx, &Governance)>,
-    mut assets: Query<(&AssetIdx, &Site, &Capacity, &Ownership, &mut Lifecycle)>,
+    mut assets: Query<ProjectData>,
 ) {
     let s = &config.investment;
     let step = clock.step;
     let spy = clock.steps_per_year;
     let dt = clock.dt_years();
-    let mut governance = vec![crate::scenario::Governance::default(); registry.n_nations()];
+    let n = registry.n_nations();
+    let mut governance = vec![crate::scenario::Governance::default(); n];
     for (idx, gov) in &nations {
         governance[usize::from(idx.0)] = gov.0.clone();
     }
+    // Whether each host mines each mineral (for a refinery's expected ore feed).
+    let mut has_ore = vec![false; registry.n_minerals() * n];
+    for (_, site, _, _, life, _) in &assets {
+        if site.stage == Stage::Ore && life.status == Status::Operating {
+            has_ore[usize::from(site.mineral.0) * n + usize::from(site.host.0)] = true;
+        }
+    }
+    let view = PriceView {
+        expectations: &expectations,
+        producer: &producer,
+        prices: &prices,
+    };
     let rows: Vec<_> = assets
         .iter_mut()
-        .filter(|(.., life)| {
+        .filter(|(.., life, _)| {
             matches!(
                 life.status,
                 Status::Permitting | Status::Construction | Status::RampUp
@@ -163,7 +204,7 @@ pub fn advance_projects(
         .collect();
     // Query order is not stable: events and learning sums follow asset index order.
     let rows = counting_sort(rows, |(idx, ..)| idx.0 as usize);
-    for (idx, site, capacity, owners, mut life) in rows {
+    for (idx, site, capacity, owners, mut life, mut project) in rows {
         let key = registry.asset_keys[idx.0 as usize];
         let gov = &governance[usize::from(site.host.0)];
         let event = |kind: &'static str, detail: String| EventRow {
@@ -182,6 +223,89 @@ pub fn advance_projects(
                 Some(step + draw_stage_steps(&streams, key, step, mean, s.duration_cv, spy));
             continue;
         };
+        // Real-option review of a project in permitting or construction.
+        if matches!(life.status, Status::Permitting | Status::Construction)
+            && let Some(project) = project.as_deref_mut()
+            && let Some(appraisal) = project.appraisal.as_mut()
+        {
+            let h = usize::from(site.host.0);
+            let m = usize::from(site.mineral.0);
+            let ore_c = commodity(site.mineral, Stage::Ore);
+            let site_terms = SiteTerms {
+                ore_export_tax: terms
+                    .export_tax
+                    .get(ore_c)
+                    .and_then(|r| r.get(h))
+                    .copied()
+                    .unwrap_or(0.0),
+                ore_export_ban: terms
+                    .ore_export_ban
+                    .get(m)
+                    .and_then(|r| r.get(h))
+                    .copied()
+                    .unwrap_or(false),
+                royalty: terms.royalty.get(h).copied().unwrap_or(0.0),
+                commits: project.local_processing_commitment,
+                host_has_ore: has_ore[m * n + h],
+            };
+            let recovery = config.recovery.get(m).copied().unwrap_or(1.0);
+            let (net, product) = view.net_price(site, &site_terms, s, recovery);
+            let finish = finishing_value(
+                appraisal,
+                life.status,
+                life.since_step,
+                due,
+                step,
+                spy,
+                FinishingMarket {
+                    net_usd_per_t: net,
+                    product_usd_per_t: product,
+                    output_t_per_yr: capacity.t_per_yr * capacity.utilisation,
+                    construction_years: mean_stage_years(Status::Construction, site.stage, gov, s)
+                        * appraisal.duration_factor,
+                    ramp_up_years: mean_stage_years(Status::RampUp, site.stage, gov, s),
+                },
+                s,
+            );
+            if finish < 0.0 {
+                appraisal.deferred_steps += 1;
+                if f64::from(appraisal.deferred_steps) * dt > s.max_deferral_years {
+                    events.rows.push(event(
+                        "cancellation",
+                        format!(
+                            "stage={}; reason=value of finishing negative; value_usd={finish:.0}",
+                            life.status.as_str()
+                        ),
+                    ));
+                    *life = Lifecycle {
+                        status: Status::Cancelled,
+                        since_step: step,
+                        due_step: None,
+                    };
+                    continue;
+                }
+                if appraisal.deferred_steps == 1 {
+                    events.rows.push(event(
+                        "deferral",
+                        format!("stage={}; value_usd={finish:.0}", life.status.as_str()),
+                    ));
+                }
+                // The timer stops while deferred.
+                life.due_step = Some(due + 1);
+                continue;
+            }
+            if appraisal.deferred_steps > 0 {
+                events.rows.push(event(
+                    "resumption",
+                    format!(
+                        "stage={}; deferred_steps={}; value_usd={finish:.0}",
+                        life.status.as_str(),
+                        appraisal.deferred_steps
+                    ),
+                ));
+                appraisal.deferred_steps = 0;
+            }
+        }
         if matches!(life.status, Status::Permitting | Status::Construction)
             && step > life.since_step
         {
@@ -239,7 +363,12 @@ pub fn advance_projects(
                 format!("capacity_t_per_yr={}", capacity.t_per_yr),
             ));
         } else {
-            let mean = mean_stage_years(next, site.stage, gov, s);
+            // The builder's speed applies to permitting and construction, not to ramp-up.
+            let factor = match (next, project.as_deref()) {
+                (Status::Construction, Some(p)) => p.appraisal.map_or(1.0, |a| a.duration_factor),
+                _ => 1.0,
+            };
+            let mean = factor * mean_stage_years(next, site.stage, gov, s);
             let steps = draw_stage_steps(&streams, key, step, mean, s.duration_cv, spy);
             *life = Lifecycle {
                 status: next,
@@ -256,6 +385,70 @@ pub fn advance_projects(
                 .push(event(kind, format!("duration_steps={steps}")));
         }
     }
+}
+
+/// The market a project under way would sell into.
+#[derive(Clone, Copy, Debug)]
+pub struct FinishingMarket {
+    /// Expected net price, USD/t.
+    pub net_usd_per_t: f64,
+    /// Expected price of the output, USD/t.
+    pub product_usd_per_t: f64,
+    /// Output once running, t/yr.
+    pub output_t_per_yr: f64,
+    /// Mean construction time for this builder and host, years.
+    pub construction_years: f64,
+    /// Mean ramp-up time, years.
+    pub ramp_up_years: f64,
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the life-cycle facts and the market are read from different components"
+)]
+/// Value of finishing a project in permitting or construction, USD: −(capex still to spend) +
+/// (margin × output) a(r, life) (1+r)^−T + floor value, with T the expected years to full output.
+/// Capex is spent evenly over construction: all of it is still to spend in permitting, the share
+/// of construction time left during construction.
+pub fn finishing_value(
+    a: &crate::model::components::Appraisal,
+    status: Status,
+    since_step: u32,
+    due_step: u32,
+    step: u32,
+    steps_per_year: u32,
+    market: FinishingMarket,
+    s: &InvestmentSettings,
+) -> f64 {
+    let spy = f64::from(steps_per_year.max(1));
+    let left_years = f64::from(due_step.saturating_sub(step)) / spy;
+    let (capex_left, lead) = match status {
+        Status::Permitting => (
+            a.capex_usd,
+            left_years + market.construction_years + market.ramp_up_years / 2.0,
+        ),
+        _ => {
+            let total = f64::from(due_step.saturating_sub(since_step)).max(1.0);
+            let share_left = f64::from(due_step.saturating_sub(step)) / total;
+            (
+                a.capex_usd * share_left.clamp(0.0, 1.0),
+                left_years + market.ramp_up_years / 2.0,
+            )
+        }
+    };
+    let r = a.discount_rate.max(0.001);
+    let cash = (market.net_usd_per_t - a.cost_usd_per_t) * market.output_t_per_yr;
+    -capex_left
+        + cash * annuity(r, s.asset_life_years) * (1.0 + r).powf(-lead)
+        + floor_value_usd(
+            market.output_t_per_yr,
+            market.product_usd_per_t,
+            a.floor_usd_per_t,
+            s.price_volatility,
+            r,
+            lead,
+            a.floor_years,
+        )
 }
 
 #[cfg(test)]
@@ -315,6 +508,66 @@ mod tests {
         };
         let f = learning_factor(&curves, 0, NationIdx(0), 0.1);
         assert!((f - 0.81).abs() < 1e-12, "two doublings at 10%: {f}");
+    }
+
+    #[test]
+    fn a_price_collapse_during_construction_cancels_the_marginal_project_and_spares_the_low_cost_one()
+     {
+        // Two refineries half-way through a 3-year construction (quarterly steps), 10 kt/yr at
+        // utilisation 1, capex 300 M USD, 10% rate, 20-year life, no floor. The expected net
+        // price collapses from 15,000 to 6,000 USD/t. Closed form: value = −150 M + (p − c) × 10 kt ×
+        // a(0.1, 20) × 1.1^−(1.5 + 0.625), a(0.1, 20) = 8.5136.
+        let s = InvestmentSettings::default();
+        let appraisal = |cost: f64| crate::model::components::Appraisal {
+            discount_rate: 0.1,
+            capex_usd: 300e6,
+            cost_usd_per_t: cost,
+            floor_usd_per_t: 0.0,
+            floor_years: 0.0,
+            duration_factor: 1.0,
+            deferred_steps: 0,
+        };
+        let market = |net: f64| FinishingMarket {
+            net_usd_per_t: net,
+            product_usd_per_t: net,
+            output_t_per_yr: 10_000.0,
+            construction_years: 3.0,
+            ramp_up_years: 1.25,
+        };
+        let value = |cost: f64, net: f64| {
+            finishing_value(
+                &appraisal(cost),
+                Status::Construction,
+                0,
+                12,
+                6,
+                4,
+                market(net),
+                &s,
+            )
+        };
+        let closed = |cost: f64, net: f64| {
+            -150e6 + (net - cost) * 10_000.0 * 8.513_564 * 1.1f64.powf(-(1.5 + 0.625))
+        };
+        for (cost, net) in [(5_500.0, 6_000.0), (3_000.0, 6_000.0), (5_500.0, 15_000.0)] {
+            assert!((value(cost, net) - closed(cost, net)).abs() < 1e3);
+        }
+        // Before the collapse both are worth finishing; after it the marginal one is not.
+        assert!(value(5_500.0, 15_000.0) > 0.0 && value(3_000.0, 15_000.0) > 0.0);
+        assert!(value(5_500.0, 6_000.0) < 0.0, "marginal project survives");
+        assert!(value(3_000.0, 6_000.0) > 0.0, "low-cost project cancelled");
+        // Sunk capex does not count: the marginal project nearly finished is still worth finishing.
+        let late = finishing_value(
+            &appraisal(5_500.0),
+            Status::Construction,
+            0,
+            12,
+            11,
+            4,
+            market(6_000.0),
+            &s,
+        );
+        assert!(late > 0.0, "{late}");
     }
 
     #[test]

@@ -1,13 +1,23 @@
-//! Investment: firms evaluate candidate projects, state financiers offer co-finance, hosts approve or
-//! reject (phase 3 of a step).
+//! Investment: state financiers place their budgets, firms spend their capital budgets, hosts
+//! approve or reject (phase 3 of a step; docs/ODD.md §7.3).
 //!
-//! Once a year (the first step of each year) every investing firm values each prospect open to it by
-//! expected NPV and proposes at most one, picked by a logit choice among the positive options; when
-//! several firms pick the same prospect the one with the best NPV per dollar of capex proposes it.
-//! The host then approves with a probability rising in its alignment with the proposal. Every
-//! proposal, approval and rejection is an event with its numbers and reason; an approved project
-//! enters permitting and is advanced by [`super::capacity`]. A rejected prospect may be proposed again
-//! `investment.retry_years` later.
+//! Why this shape: the question the model serves is how much money, on what terms, changes where
+//! minerals are mined and refined. So finance is money — each financier's annual budget binds and
+//! its instruments (loan, grant, equity, price floor, political-risk insurance) enter the
+//! project's NPV as their cash value (adjusted present value, [`super::finance::financed_npv`]) —
+//! and firms are investors with capital budgets, proposing as many projects as their budget and
+//! NPV ranking allow rather than one a year.
+//!
+//! Once a year (the first step of each year): (1) financiers, round by round, each pick the
+//! open (prospect, firm) pair that maximises their objective per budget dollar among pairs whose
+//! financed NPV is positive and that fit the firm's and the financier's budgets; each pick is
+//! proposed and decided by the host at once. (2) Firms rank the remaining positive-NPV prospects by
+//! NPV per dollar of capex perturbed by a Gumbel draw (a sequential logit choice) and claim them
+//! while their capital budget lasts; the best claim per prospect is proposed. Prospects are valued
+//! on the terms the policies announced by now will set when the project starts producing, at the
+//! netback of the best destination. Every proposal, approval and rejection is an event with its
+//! numbers and reason; an approved project enters permitting and is advanced by
+//! [`super::capacity`]. A rejected prospect may be proposed again `investment.retry_years` later.
 
 use std::collections::BTreeMap;
 
@@ -18,17 +28,20 @@ use rand::RngExt;
 
 use super::capacity::{draw_stage_steps, learning_factor, mean_stage_years};
 use super::finance::{
-    CommodityShares, FinanceRequest, backs, best_offer, offer_from, strategic_score,
+    CommodityShares, Package, ProjectCash, backs, financed_npv, host_alignment, own_outlay_usd,
+    package_of, strategic_score,
 };
+use super::host_terms::MAX_EXPORT_TAX;
 use crate::model::components::{
-    AssetIdx, Capacity, Esg, FirmIdx, FirmProfile, Governance, Lifecycle, MineralIdx, NationIdx,
-    Ownership, Priorities, Project, Site, Stage, Status, UnitCost,
+    Appraisal, AssetIdx, Capacity, Esg, FirmIdx, FirmProfile, Governance, Lifecycle, MineralIdx,
+    NationIdx, Ownership, Priorities, Project, Site, Stage, Status, UnitCost,
 };
 use crate::model::resources::{
     Clock, EventLog, EventRow, FinanceBudgets, HostRecord, HostTerms, InvestmentConfig,
-    InvestmentLedger, LearningCurves, PriceExpectations, Registry, SocialLicence, commodity,
+    InvestmentLedger, LearningCurves, PolicyAnnouncements, PolicyTimeline, PriceExpectations,
+    Prices, ProducerPrices, Registry, SocialLicence, TradeRules, commodity,
 };
-use crate::scenario::{FirmKind, InvestmentSettings};
+use crate::scenario::{FinanceObjective, FirmKind, InvestmentSettings};
 use crate::sim::kind_fits;
 use crate::sim::rng::{Purpose, RngStreams};
 
@@ -125,15 +138,43 @@ pub fn approval_probability(s: &InvestmentSettings, a: &ApprovalInputs) -> (f64,
     (1.0 / (1.0 + (-z).exp()), reason)
 }
 
-/// A firm's valuation of one prospect.
+/// The market side of a prospect, the same for every firm: what a tonne nets and costs.
+#[derive(Clone, Copy, Debug)]
+struct Prepared {
+    /// Capex after learning, USD.
+    capex_usd: f64,
+    /// Opex after learning, USD/t.
+    opex_usd_per_t: f64,
+    /// Expected price net of royalty, export tax and (refineries) ore feed, USD/t.
+    net_price_usd_per_t: f64,
+    /// Expected price of the output itself (what a price floor is set against), USD/t.
+    product_usd_per_t: f64,
+    /// Reference (scenario) price of the output, USD/t.
+    reference_usd_per_t: f64,
+    /// Whether a mine here commits to local processing.
+    commits: bool,
+    /// Whether a local-processing mandate will apply.
+    mandate: bool,
+    /// Years from decision to full output for an ordinary builder and for a state-backed one.
+    lead_years: f64,
+    lead_years_state: f64,
+    /// Country-risk premium of the host, per year.
+    country_risk_premium: f64,
+    /// Output, t/yr (capacity × utilisation).
+    output_t_per_yr: f64,
+}
+
+/// A firm's valuation of one prospect, with or without a financier's package.
 #[derive(Clone, Copy, Debug)]
 struct Valuation {
     npv_usd: f64,
+    /// What the package costs its financier, USD (0 without).
+    cost_usd: f64,
+    /// The firm's own outlay, USD.
+    own_usd: f64,
     capex_usd: f64,
     discount_rate: f64,
-    offer: Option<(usize, f64)>,
-    commits: bool,
-    mandate: bool,
+    appraisal: Appraisal,
 }
 
 /// A prospect as seen at the decision.
@@ -157,126 +198,212 @@ struct Snapshot {
     refinery_present: Vec<bool>,
 }
 
-/// Everything [`value_prospect`] reads besides the firm and the prospect.
-struct Context<'a> {
-    settings: &'a InvestmentSettings,
-    registry: &'a Registry,
-    snapshot: &'a Snapshot,
-    expectations: &'a PriceExpectations,
-    terms: &'a HostTerms,
-    learning: &'a LearningCurves,
-    budgets: &'a FinanceBudgets,
-    recovery: &'a [f64],
+/// The expected net price of a site's output, USD/t, and the expected price of the output itself:
+/// a mine nets the world ore price less the export tax τ (0 if it commits to processing in the
+/// host, prohibitive under an ore export ban) and the royalty: E[p_ore] (1 − τ)(1 − royalty); a
+/// refinery nets the netback of its best destination, E[p] × max(producer price ratio of the host,
+/// buyer price ratio of the host), less its ore feed E[p_ore] × f / recovery, where f is 1, or
+/// 1 − τ_ore when the host's own ore bears an export tax, or 1 − `ore_ban_feed_discount` under a
+/// ban (export restrictions lower the host's ore price to export parity or below; OECD 2014).
+#[derive(Clone, Copy, Debug)]
+pub struct SiteTerms {
+    /// Export tax on the host's ore, 0..=1 (before any ban).
+    pub ore_export_tax: f64,
+    /// Whether the host bans ore exports.
+    pub ore_export_ban: bool,
+    /// Royalty on ore.
+    pub royalty: f64,
+    /// Whether a mine here sells to local refining (no export tax).
+    pub commits: bool,
+    /// Whether the host has ore of the mineral to feed a refinery.
+    pub host_has_ore: bool,
 }
 
-/// Value a prospect for a firm. With `financier` set only that financier may co-finance it (a
-/// sponsored proposal); otherwise the best offer among all financiers is taken.
-fn value_prospect(
-    ctx: &Context<'_>,
-    firm: &FirmProfile,
-    c: &Candidate,
-    financier: Option<usize>,
-) -> Valuation {
-    let s = ctx.settings;
-    let n = ctx.registry.n_nations();
-    let host = c.site.host;
-    let h = usize::from(host.0);
-    let m = usize::from(c.site.mineral.0);
-    let gov = &ctx.snapshot.governance[h];
-    let prio = &ctx.snapshot.priorities[h];
-    let com = commodity(c.site.mineral, c.site.stage);
-    let factor = learning_factor(ctx.learning, com, host, s.learning_rate);
-    let capex_usd = c.project.capex_usd * factor;
+/// Expected prices a project reads: world expectations with the spatial structure of the last
+/// clearing.
+pub struct PriceView<'a> {
+    /// Smoothed world and buyer prices.
+    pub expectations: &'a PriceExpectations,
+    /// Producer prices at the last clearing (the netback of each exporter).
+    pub producer: &'a ProducerPrices,
+    /// World prices at the last clearing.
+    pub prices: &'a Prices,
+}
+
+impl PriceView<'_> {
+    /// Expected netback of commodity `c` for a producer in `h`, USD/t: the smoothed world price ×
+    /// the best of (producer price of `h` / world price at the last clearing — the netback of the
+    /// best destination in the spatial equilibrium, Takayama & Judge 1971) and (expected buyer
+    /// price in `h` / expected world price — selling at home).
+    pub fn netback(&self, c: usize, h: usize) -> f64 {
+        let world = self.expectations.usd_per_t[c];
+        let now = self.prices.usd_per_t.get(c).copied().unwrap_or(world);
+        let producer = self
+            .producer
+            .usd_per_t
+            .get(c)
+            .and_then(|r| r.get(h))
+            .copied()
+            .unwrap_or(now);
+        let buyer = self
+            .expectations
+            .buyer_usd_per_t
+            .get(c)
+            .and_then(|r| r.get(h))
+            .copied()
+            .unwrap_or(world);
+        let ratio_producer = if now > 0.0 { producer / now } else { 1.0 };
+        let ratio_buyer = if world > 0.0 { buyer / world } else { 1.0 };
+        world * ratio_producer.max(ratio_buyer)
+    }
+
+    /// Expected net price and product price of a site's output (see [`SiteTerms`]).
+    pub fn net_price(
+        &self,
+        site: &Site,
+        t: &SiteTerms,
+        s: &InvestmentSettings,
+        recovery: f64,
+    ) -> (f64, f64) {
+        let ore_c = commodity(site.mineral, Stage::Ore);
+        let ore = self.expectations.usd_per_t[ore_c];
+        match site.stage {
+            Stage::Ore => {
+                let tax = if t.commits {
+                    0.0
+                } else if t.ore_export_ban {
+                    1.0
+                } else {
+                    t.ore_export_tax
+                };
+                (ore * (1.0 - tax) * (1.0 - t.royalty), ore)
+            }
+            Stage::Refined => {
+                let c = commodity(site.mineral, Stage::Refined);
+                let product = self.netback(c, usize::from(site.host.0));
+                let feed = if !t.host_has_ore {
+                    1.0
+                } else if t.ore_export_ban {
+                    1.0 - s.ore_ban_feed_discount
+                } else {
+                    1.0 - t.ore_export_tax
+                };
+                (product - ore * feed / recovery.max(1e-9), product)
+            }
+        }
+    }
+}
+
+/// The host terms investors expect at a horizon: the policies announced by `step` that will be in
+/// force at `horizon` (start ≤ horizon < end), resolved by the same rules as the policies in force.
+fn expected_rules(
+    timeline: &PolicyTimeline,
+    announcements: &PolicyAnnouncements,
+    registry: &Registry,
+    steps_per_year: u32,
+    step: u32,
+    horizon: u32,
+) -> TradeRules {
+    let active = timeline
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let announced = announcements.step.get(i).copied().unwrap_or(p.start_step);
+            announced <= step && p.start_step <= horizon && horizon < p.end_step
+        })
+        .collect();
+    let future = PolicyTimeline {
+        policies: timeline.policies.clone(),
+        active,
+    };
+    super::policy::rebuild_rules(&future, registry, steps_per_year)
+}
+
+/// Host terms of a site from trade rules and the host's own priorities (as in
+/// [`super::host_terms::update_host_terms`]).
+fn site_terms(
+    rules: &TradeRules,
+    prio: &crate::scenario::Priorities,
+    site: &Site,
+    commits: bool,
+    host_has_ore: bool,
+) -> (SiteTerms, bool) {
+    let m = usize::from(site.mineral.0);
+    let h = usize::from(site.host.0);
+    let ore_c = commodity(site.mineral, Stage::Ore);
+    let policy_tax = rules
+        .export_tax
+        .get(ore_c)
+        .and_then(|r| r.get(h))
+        .copied()
+        .unwrap_or(0.0);
     let flag = |t: &Vec<Vec<bool>>| t.get(m).and_then(|r| r.get(h)).copied().unwrap_or(false);
-    let mandate = flag(&ctx.terms.local_processing_mandate);
-    let commits = c.project.local_processing_commitment || ctx.snapshot.refinery_present[m * n + h];
-    let ore_price = ctx.expectations.usd_per_t[commodity(c.site.mineral, Stage::Ore)];
-    let net_price_usd_per_t = match c.site.stage {
-        Stage::Ore => {
-            // Ore that stays in the host escapes the export tax; a ban takes all its value.
-            let tax = if commits {
-                0.0
-            } else if flag(&ctx.terms.ore_export_ban) {
-                1.0
-            } else {
-                // The same export tax the ore market applies (`HostTerms`, docs/ODD.md §7.6).
-                ctx.terms
-                    .export_tax
-                    .get(com)
-                    .and_then(|r| r.get(h))
-                    .copied()
-                    .unwrap_or(0.0)
-            };
-            // Buyers pay p / (1 − t), so a seller nets (1 − t) of the delivered price; the
-            // royalty is levied on what it nets (as in the mine's reservation price in trade).
-            ore_price * (1.0 - tax) * (1.0 - prio.royalty_rate)
-        }
-        // A refinery sells into its host's market: the expected price the host's buyers pay
-        // (`BuyerPrices`: higher when export controls cut the host off), or the reference price
-        // for a host that buys none.
-        Stage::Refined => {
-            let product = ctx
-                .expectations
-                .buyer_usd_per_t
-                .get(com)
-                .and_then(|row| row.get(h))
-                .copied()
-                .unwrap_or(ctx.expectations.usd_per_t[com]);
-            product - ore_price / ctx.recovery[m].max(1e-9)
-        }
+    let mandate = prio.local_processing_mandate || flag(&rules.local_processing_mandate);
+    (
+        SiteTerms {
+            ore_export_tax: (policy_tax + prio.ore_export_tax).clamp(0.0, MAX_EXPORT_TAX),
+            ore_export_ban: flag(&rules.ore_export_ban),
+            royalty: prio.royalty_rate,
+            commits,
+            host_has_ore,
+        },
+        mandate,
+    )
+}
+
+/// Value a prepared prospect for a firm, with a financier's package or without (commercial).
+fn value(
+    s: &InvestmentSettings,
+    p: &Prepared,
+    firm: &FirmProfile,
+    min_esg: f64,
+    package: &Package,
+) -> Valuation {
+    let risk = if firm.state_backed {
+        p.country_risk_premium * s.state_backed_risk_factor
+    } else {
+        p.country_risk_premium
     };
-    let opex = c.project.base_opex_usd_per_t * factor;
-    let esg_cost = opex * s.esg_cost_share * firm.esg.max(prio.min_esg);
-    let request = FinanceRequest {
-        mineral: c.site.mineral,
-        host,
-        investor_home: firm.home,
-        capex_usd,
+    let discount_rate = (firm.hurdle_rate + risk).max(0.001);
+    let cost = p.opex_usd_per_t * (1.0 + s.esg_cost_share * firm.esg.max(min_esg));
+    let lead_years = if firm.state_backed {
+        p.lead_years_state
+    } else {
+        p.lead_years
     };
-    let offer = match financier {
-        None => best_offer(
-            ctx.budgets,
-            ctx.registry,
-            s.ally_affinity,
-            &request,
-            &ctx.snapshot.shares[com],
-        ),
-        Some(i) => offer_from(
-            &ctx.budgets.financiers[i],
-            ctx.registry,
-            s.ally_affinity,
-            &request,
-            &ctx.snapshot.shares[com],
-        )
-        .map(|share| (i, share)),
-    };
-    let concession = offer.map_or(0.0, |(i, share)| {
-        ctx.budgets.financiers[i].concessional_rate * share
-    });
-    let discount_rate = (firm.hurdle_rate
-        + s.max_country_risk_premium * (1.0 - gov.regulatory_stability)
-        - concession)
-        .max(0.001);
-    let lead_years = mean_stage_years(Status::Permitting, c.site.stage, gov, s)
-        + mean_stage_years(Status::Construction, c.site.stage, gov, s)
-        + mean_stage_years(Status::RampUp, c.site.stage, gov, s) / 2.0;
-    let npv = npv_usd(&NpvInputs {
-        capacity_t_per_yr: c.capacity.t_per_yr,
-        utilisation: c.capacity.utilisation,
-        net_price_usd_per_t,
-        cost_usd_per_t: opex + esg_cost,
-        capex_usd,
+    let cash = ProjectCash {
+        capex_usd: p.capex_usd,
+        cash_usd_per_yr: (p.net_price_usd_per_t - cost) * p.output_t_per_yr,
+        output_t_per_yr: p.output_t_per_yr,
+        product_usd_per_t: p.product_usd_per_t,
         discount_rate,
+        country_risk_premium: risk,
         lead_years,
         life_years: s.asset_life_years,
-    });
+        sigma: s.price_volatility,
+    };
+    let (npv_usd, cost_usd) = financed_npv(&cash, package);
+    let insured = (discount_rate - package.insurance_cover * risk).max(0.001);
     Valuation {
-        npv_usd: npv,
-        capex_usd,
-        discount_rate,
-        offer,
-        commits,
-        mandate,
+        npv_usd,
+        cost_usd,
+        own_usd: own_outlay_usd(p.capex_usd, package),
+        capex_usd: p.capex_usd,
+        discount_rate: insured,
+        appraisal: Appraisal {
+            discount_rate: insured,
+            capex_usd: p.capex_usd,
+            cost_usd_per_t: cost,
+            floor_usd_per_t: package.floor_usd_per_t,
+            floor_years: package.floor_years,
+            duration_factor: if firm.state_backed && lead_years < p.lead_years {
+                s.state_backed_build_factor
+            } else {
+                1.0
+            },
+            deferred_steps: 0,
+        },
     }
 }
 
@@ -289,7 +416,16 @@ fn open_to(project: &Project, site: &Site, firm: FirmIdx, profile: &FirmProfile)
     }
 }
 
+/// A standard Gumbel draw from a uniform `u` in [0, 1): adding Gumbel noise / sharpness to each
+/// option's value and ranking gives the sequential logit (Plackett–Luce) order, whose first pick
+/// is the logit choice P ∝ exp(sharpness × value) (McFadden 1974; the Gumbel-max trick).
+fn gumbel(u: f64) -> f64 {
+    let u = u.clamp(1e-12, 1.0 - 1e-12);
+    -(-u.ln()).ln()
+}
+
 /// Logit choice among options `(value, item)`: P ∝ exp(sharpness × value), drawn with `u` in [0, 1).
+#[cfg(test)]
 fn logit_pick<T: Copy>(options: &[(f64, T)], sharpness: f64, u: f64) -> Option<T> {
     let top = options
         .iter()
@@ -333,7 +469,16 @@ type AssetRow<'a> = (
     Option<Mut<'a, Project>>,
 );
 
-/// Firms propose, financiers offer finance, hosts decide (first step of each year).
+/// One open (prospect, firm) pair with its commercial valuation.
+#[derive(Clone, Copy, Debug)]
+struct Pair {
+    ci: usize,
+    firm: FirmIdx,
+    commercial: Valuation,
+}
+
+/// State financiers place their budgets, firms spend theirs, hosts decide (first step of each
+/// year).
 #[expect(
     clippy::too_many_arguments,
     reason = "a bevy system takes its resources as parameters"
@@ -351,6 +496,12 @@ pub fn propose_projects(
         Res<SocialLicence>,
         Res<LearningCurves>,
     ),
+    (prices, producer, timeline, announcements): (
+        Res<Prices>,
+        Res<ProducerPrices>,
+        Res<PolicyTimeline>,
+        Option<Res<PolicyAnnouncements>>,
+    ),
     mut budgets: ResMut<FinanceBudgets>,
     mut ledger: ResMut<InvestmentLedger>,
     mut record: ResMut<HostRecord>,
@@ -363,7 +514,9 @@ pub fn propose_projects(
     if !s.enabled || !clock.step.is_multiple_of(clock.steps_per_year) {
         return;
     }
+    let _ = &terms;
     let step = clock.step;
+    let spy = clock.steps_per_year;
     let n = registry.n_nations();
     let nc = registry.n_minerals() * 2;
 
@@ -388,22 +541,44 @@ pub fn propose_projects(
     for (idx, profile) in &firms {
         snapshot.firms[idx.0 as usize] = Some(profile.clone());
     }
+    let view = PriceView {
+        expectations: &expectations,
+        producer: &producer,
+        prices: &prices,
+    };
     let mut rows: Vec<AssetRow<'_>> = assets.iter_mut().collect();
     // Query order is not stable: every sum and decision follows asset index order. The rows are
     // large (several `Mut`s), so they stay in place and are visited through a permutation.
     let order = dense_order(&rows, |row| row.0.0 as usize);
     let mut candidates = Vec::new();
+    // Expected operating cash flow of each firm's running assets, USD/yr (its equity share).
+    let mut firm_cash = vec![0.0; registry.firms.len()];
     for &i in &order {
-        let (idx, site, capacity, life, owners, _, _, project) = &rows[i];
+        let (idx, site, capacity, life, owners, cost, _, project) = &rows[i];
         let com = commodity(site.mineral, site.stage);
         match life.status {
             Status::Operating | Status::RampUp | Status::Suspended => {
                 let sh = &mut snapshot.shares[com];
                 sh.located[usize::from(site.host.0)] += capacity.t_per_yr;
                 sh.total += capacity.t_per_yr;
+                let m = usize::from(site.mineral.0);
+                let price = expectations.usd_per_t[com];
+                let feed = match site.stage {
+                    Stage::Ore => 0.0,
+                    Stage::Refined => {
+                        expectations.usd_per_t[commodity(site.mineral, Stage::Ore)]
+                            / config.recovery.get(m).copied().unwrap_or(1.0).max(1e-9)
+                    }
+                };
+                let margin = (price - feed - cost.opex_usd_per_t).max(0.0)
+                    * capacity.t_per_yr
+                    * capacity.utilisation;
                 for (f, share) in &owners.0 {
                     let home = registry.firm_home[f.0 as usize];
                     sh.controlled[usize::from(home.0)] += capacity.t_per_yr * share;
+                    if let Some(c) = firm_cash.get_mut(f.0 as usize) {
+                        *c += margin * share;
+                    }
                 }
             }
             Status::Prospect => {
@@ -435,11 +610,118 @@ pub fn propose_projects(
                 true;
         }
     }
+    // Budgets are reported even in a year with nothing to decide.
+    let report_budgets = |budgets: &FinanceBudgets, ledger: &mut InvestmentLedger| {
+        for fin in &budgets.financiers {
+            let slot = ledger
+                .finance_budget_usd
+                .entry(fin.nation)
+                .or_insert((0.0, 0.0));
+            slot.0 += fin.annual_budget_usd;
+            slot.1 += fin.remaining_usd.max(0.0);
+        }
+    };
     if candidates.is_empty() {
+        report_budgets(&budgets, &mut ledger);
         return;
     }
 
-    // The facts every valuation and decision of this round reads.
+    // Per-prospect terms, the same for every firm (hoisted out of the firm loop).
+    let mut rules_at: BTreeMap<u32, TradeRules> = BTreeMap::new();
+    let empty = PolicyAnnouncements::default();
+    let announcements = announcements.as_deref().unwrap_or(&empty);
+    let prepared: Vec<Prepared> = candidates
+        .iter()
+        .map(|c| {
+            let h = usize::from(c.site.host.0);
+            let m = usize::from(c.site.mineral.0);
+            let gov = &snapshot.governance[h];
+            let prio = &snapshot.priorities[h];
+            let com = commodity(c.site.mineral, c.site.stage);
+            let factor = learning_factor(&learning, com, c.site.host, s.learning_rate);
+            let lead = |f: f64| {
+                f * (mean_stage_years(Status::Permitting, c.site.stage, gov, s)
+                    + mean_stage_years(Status::Construction, c.site.stage, gov, s))
+                    + mean_stage_years(Status::RampUp, c.site.stage, gov, s) / 2.0
+            };
+            let lead_years = lead(1.0);
+            let lead_years_state = if c.site.stage == Stage::Refined {
+                lead(s.state_backed_build_factor)
+            } else {
+                lead_years
+            };
+            // The terms announced policies will set when production starts.
+            let horizon = step + super::capacity::years_to_steps(lead_years, spy);
+            let rules = rules_at.entry(horizon).or_insert_with(|| {
+                expected_rules(&timeline, announcements, &registry, spy, step, horizon)
+            });
+            let commits =
+                c.project.local_processing_commitment || snapshot.refinery_present[m * n + h];
+            let host_has_ore =
+                snapshot.shares[commodity(c.site.mineral, Stage::Ore)].located[h] > 0.0;
+            let (st, mandate) = site_terms(rules, prio, &c.site, commits, host_has_ore);
+            let recovery = config.recovery.get(m).copied().unwrap_or(1.0);
+            let (net, product) = view.net_price(&c.site, &st, s, recovery);
+            Prepared {
+                capex_usd: c.project.capex_usd * factor,
+                opex_usd_per_t: c.project.base_opex_usd_per_t * factor,
+                net_price_usd_per_t: net,
+                product_usd_per_t: product,
+                reference_usd_per_t: prices
+                    .reference_usd_per_t
+                    .get(com)
+                    .copied()
+                    .unwrap_or(product),
+                commits,
+                mandate,
+                lead_years,
+                lead_years_state,
+                country_risk_premium: s.max_country_risk_premium * (1.0 - gov.regulatory_stability),
+                output_t_per_yr: c.capacity.t_per_yr * c.capacity.utilisation,
+            }
+        })
+        .collect();
+
+    // Every open (prospect, firm) pair with its commercial valuation, in prospect then firm order.
+    let mut pairs: Vec<Pair> = Vec::new();
+    for (ci, c) in candidates.iter().enumerate() {
+        let min_esg = snapshot.priorities[usize::from(c.site.host.0)].min_esg;
+        for (f, profile) in snapshot.firms.iter().enumerate() {
+            let Some(profile) = profile else { continue };
+            let firm = FirmIdx(f as u32);
+            if !config.firm_invests.get(f).copied().unwrap_or(false)
+                || !open_to(&c.project, &c.site, firm, profile)
+            {
+                continue;
+            }
+            let commercial = value(s, &prepared[ci], profile, min_esg, &Package::default());
+            pairs.push(Pair {
+                ci,
+                firm,
+                commercial,
+            });
+        }
+    }
+
+    // Capital budgets: years of expected operating cash flow, at least the floor; state-backed
+    // firms get the multiplier.
+    let mut firm_budget: Vec<f64> = snapshot
+        .firms
+        .iter()
+        .enumerate()
+        .map(|(f, p)| {
+            p.as_ref().map_or(0.0, |p| {
+                let b = (s.capital_budget_years * firm_cash[f]).max(s.min_capital_budget_usd);
+                if p.state_backed {
+                    b * s.state_backed_budget_multiplier
+                } else {
+                    b
+                }
+            })
+        })
+        .collect();
+
+    // The facts every decision of this round reads.
     let mut state_company = vec![None; n];
     for (f, profile) in snapshot.firms.iter().enumerate().rev() {
         if let Some(p) = profile
@@ -450,95 +732,186 @@ pub fn propose_projects(
     }
     let round = Round {
         step,
-        steps_per_year: clock.steps_per_year,
+        steps_per_year: spy,
         settings: s,
         registry: &registry,
         snapshot: &snapshot,
-        expectations: &expectations,
-        terms: &terms,
         learning: &learning,
-        recovery: &config.recovery,
         licence: &licence,
         streams: &streams,
         state_company: &state_company,
     };
-    // Each firm picks at most one positive-NPV prospect; the best claim per prospect wins.
-    let mut claims: BTreeMap<usize, (f64, FirmIdx)> = BTreeMap::new();
-    {
-        let ctx = round.context(&budgets);
-        for (f, profile) in snapshot.firms.iter().enumerate() {
-            let Some(profile) = profile else { continue };
-            if !config.firm_invests.get(f).copied().unwrap_or(false) {
-                continue;
-            }
-            let firm = FirmIdx(f as u32);
-            let options: Vec<(f64, usize)> = candidates
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| open_to(&c.project, &c.site, firm, profile))
-                .filter_map(|(i, c)| {
-                    let v = value_prospect(&ctx, profile, c, None);
-                    (v.npv_usd > 0.0).then(|| (v.npv_usd / v.capex_usd.max(1.0), i))
-                })
-                .collect();
-            if options.is_empty() {
-                continue;
-            }
-            let u: f64 = streams
-                .stream(Purpose::Proposal, registry.firm_keys[f], step)
-                .random();
-            let Some(pick) = logit_pick(&options, s.choice_sharpness, u) else {
-                continue;
-            };
-            let value = options
-                .iter()
-                .find(|(_, i)| *i == pick)
-                .map_or(0.0, |(v, _)| *v);
-            let better = claims.get(&pick).is_none_or(|(best, _)| value > *best);
-            if better {
-                claims.insert(pick, (value, firm));
-            }
-        }
-    }
-
-    // Proposals in asset order: finance is allocated as projects are approved.
     let mut books = Books {
         budgets: &mut budgets,
         ledger: &mut ledger,
         record: &mut record,
         events: &mut events,
         decided: BTreeMap::new(),
+        firm_budget: &mut firm_budget,
     };
-    for (&ci, &(_, firm)) in &claims {
-        round.decide(&mut books, &candidates[ci], firm, None);
-    }
-
-    // Sponsorship: financiers with budget left put further prospects to eligible firms.
     let mut taken = vec![false; candidates.len()];
-    for &ci in claims.keys() {
-        taken[ci] = true;
-    }
-    for fi in 0..books.budgets.financiers.len() {
-        for _ in 0..s.max_sponsored_per_financier_per_year {
-            if books.budgets.financiers[fi].remaining_usd <= 0.0 {
-                break;
-            }
-            let Some((ci, firm)) = round.best_sponsorship(
-                books.budgets,
-                fi,
-                &candidates,
-                &taken,
-                &config.firm_invests,
-            ) else {
-                break;
+
+    // (1) Financiers: each financier's offers, ranked by its objective per budget dollar.
+    let nf = books.budgets.financiers.len();
+    let mut offers: Vec<Vec<(f64, usize, Valuation, Package)>> = vec![Vec::new(); nf];
+    for (fi, list) in offers.iter_mut().enumerate() {
+        let fin = &books.budgets.financiers[fi];
+        for (pi, pair) in pairs.iter().enumerate() {
+            let c = &candidates[pair.ci];
+            let Some(profile) = snapshot.firms[pair.firm.0 as usize].as_ref() else {
+                continue;
             };
-            taken[ci] = true;
-            round.decide(&mut books, &candidates[ci], firm, Some(fi));
+            if !fin.strategic[usize::from(c.site.mineral.0)]
+                || !backs(fin, &registry, s.ally_affinity, profile.home)
+            {
+                continue;
+            }
+            let p = &prepared[pair.ci];
+            let weight = match fin.objective {
+                FinanceObjective::SupplySecurity => strategic_score(
+                    fin,
+                    c.site.mineral,
+                    c.site.host,
+                    profile.home,
+                    &snapshot.shares[commodity(c.site.mineral, c.site.stage)],
+                ),
+                FinanceObjective::HostAlignment => {
+                    let h = usize::from(c.site.host.0);
+                    host_alignment(
+                        c.site.stage == Stage::Refined || p.commits,
+                        snapshot.priorities[h].target_domestic_processing,
+                        registry.affinity(c.site.host, fin.nation),
+                    )
+                }
+            };
+            if weight <= 0.0 {
+                continue;
+            }
+            let package = package_of(fin, p.capex_usd, p.reference_usd_per_t);
+            let min_esg = snapshot.priorities[usize::from(c.site.host.0)].min_esg;
+            let v = value(s, p, profile, min_esg, &package);
+            if v.npv_usd <= 0.0 || v.cost_usd <= 0.0 {
+                continue;
+            }
+            // Additionality: a project viable without the money counts at a reduced weight.
+            let additional = if pair.commercial.npv_usd > 0.0 {
+                s.inframarginal_weight
+            } else {
+                1.0
+            };
+            let objective = p.output_t_per_yr * weight * additional / v.cost_usd;
+            if objective > 0.0 {
+                list.push((objective, pi, v, package));
+            }
         }
+        // Best first; equal objectives keep prospect-then-firm order.
+        list.sort_by(|a, b| b.0.total_cmp(&a.0));
+    }
+    let mut cursor = vec![0usize; nf];
+    loop {
+        // Each financier's best affordable pick this round.
+        let mut picks: Vec<(usize, usize)> = Vec::new();
+        for fi in 0..nf {
+            let remaining = books.budgets.financiers[fi].remaining_usd;
+            while let Some(&(_, pi, v, _)) = offers[fi].get(cursor[fi]) {
+                let pair = &pairs[pi];
+                let fits = !taken[pair.ci]
+                    && v.cost_usd <= remaining
+                    && v.own_usd <= books.firm_budget[pair.firm.0 as usize];
+                if fits {
+                    picks.push((fi, cursor[fi]));
+                    break;
+                }
+                cursor[fi] += 1;
+            }
+        }
+        if picks.is_empty() {
+            break;
+        }
+        // Two financiers after the same prospect: the firm takes the package worth more to it.
+        picks.sort_by(|a, b| {
+            let (va, vb) = (&offers[a.0][a.1], &offers[b.0][b.1]);
+            pairs[va.1]
+                .ci
+                .cmp(&pairs[vb.1].ci)
+                .then(vb.2.npv_usd.total_cmp(&va.2.npv_usd))
+        });
+        let mut seen = vec![];
+        for (fi, k) in picks {
+            let (_, pi, v, package) = offers[fi][k];
+            let pair = pairs[pi];
+            if seen.contains(&pair.ci) {
+                continue;
+            }
+            seen.push(pair.ci);
+            cursor[fi] += 1;
+            if taken[pair.ci] {
+                continue;
+            }
+            taken[pair.ci] = true;
+            round.decide(
+                &mut books,
+                &candidates[pair.ci],
+                &prepared[pair.ci],
+                pair.firm,
+                Some((fi, package)),
+                &v,
+            );
+        }
+    }
+    report_budgets(books.budgets, books.ledger);
+
+    // (2) Firms: sequential logit ranking of the remaining positive-NPV prospects, claimed while
+    // the capital budget lasts; the best claim per prospect is proposed.
+    let mut by_firm: BTreeMap<FirmIdx, Vec<(f64, usize)>> = BTreeMap::new();
+    for (pi, pair) in pairs.iter().enumerate() {
+        if taken[pair.ci] || pair.commercial.npv_usd <= 0.0 {
+            continue;
+        }
+        by_firm.entry(pair.firm).or_default().push((0.0, pi));
+    }
+    let mut claims: BTreeMap<usize, (f64, usize)> = BTreeMap::new();
+    for (firm, options) in &mut by_firm {
+        let mut rng = streams.stream(Purpose::Proposal, registry.firm_keys[firm.0 as usize], step);
+        for (key, pi) in options.iter_mut() {
+            let v = &pairs[*pi].commercial;
+            let x = v.npv_usd / v.capex_usd.max(1.0);
+            let g = gumbel(rng.random());
+            *key = if s.choice_sharpness > 0.0 {
+                x + g / s.choice_sharpness
+            } else {
+                g
+            };
+        }
+        options.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut left = books.firm_budget[firm.0 as usize];
+        for &(key, pi) in options.iter() {
+            let own = pairs[pi].commercial.own_usd;
+            if own > left {
+                continue;
+            }
+            left -= own;
+            let ci = pairs[pi].ci;
+            if claims.get(&ci).is_none_or(|(best, _)| key > *best) {
+                claims.insert(ci, (key, pi));
+            }
+        }
+    }
+    for (&ci, &(_, pi)) in &claims {
+        let pair = pairs[pi];
+        taken[ci] = true;
+        round.decide(
+            &mut books,
+            &candidates[ci],
+            &prepared[ci],
+            pair.firm,
+            None,
+            &pair.commercial,
+        );
     }
     let decided = books.decided;
 
-    let retry_step = step + super::capacity::years_to_steps(s.retry_years, clock.steps_per_year);
+    let retry_step = step + super::capacity::years_to_steps(s.retry_years, spy);
     for &i in &order {
         let (idx, _, _, life, owners, cost, esg, project) = &mut rows[i];
         let Some(decision) = decided.get(idx) else {
@@ -553,8 +926,10 @@ pub fn propose_projects(
                 esg: new_esg,
                 opex_usd_per_t,
                 due_step,
+                appraisal,
             } => {
                 project.sponsor = Some(*sponsor);
+                project.appraisal = Some(*appraisal);
                 owners.0.clone_from(new_owners);
                 esg.0 = *new_esg;
                 cost.opex_usd_per_t = *opex_usd_per_t;
@@ -575,10 +950,7 @@ struct Round<'a> {
     settings: &'a InvestmentSettings,
     registry: &'a Registry,
     snapshot: &'a Snapshot,
-    expectations: &'a PriceExpectations,
-    terms: &'a HostTerms,
     learning: &'a LearningCurves,
-    recovery: &'a [f64],
     licence: &'a SocialLicence,
     streams: &'a RngStreams,
     /// The state company of each nation, if any.
@@ -592,82 +964,22 @@ struct Books<'a> {
     record: &'a mut HostRecord,
     events: &'a mut EventLog,
     decided: BTreeMap<AssetIdx, Decision>,
+    firm_budget: &'a mut [f64],
 }
 
 impl Round<'_> {
-    fn context<'b>(&'b self, budgets: &'b FinanceBudgets) -> Context<'b> {
-        Context {
-            settings: self.settings,
-            registry: self.registry,
-            snapshot: self.snapshot,
-            expectations: self.expectations,
-            terms: self.terms,
-            learning: self.learning,
-            budgets,
-            recovery: self.recovery,
-        }
-    }
-
-    /// The (prospect, firm) a financier sponsors next: among prospects not yet taken this year and
-    /// investing firms it backs that may develop them, the highest strategic score × NPV / capex
-    /// with NPV (at the financier's concession) positive. Ties go to the lower prospect, then firm,
-    /// index.
-    fn best_sponsorship(
+    /// Propose prospect `c` by `firm` (with financier `finance`'s package, if any) and let the host
+    /// decide: logs the proposal and its outcome, commits the financier's and the firm's budgets on
+    /// approval.
+    fn decide(
         &self,
-        budgets: &FinanceBudgets,
-        fi: usize,
-        candidates: &[Candidate],
-        taken: &[bool],
-        firm_invests: &[bool],
-    ) -> Option<(usize, FirmIdx)> {
-        let fin = &budgets.financiers[fi];
-        let ctx = self.context(budgets);
-        let mut best: Option<(f64, usize, FirmIdx)> = None;
-        for (ci, c) in candidates.iter().enumerate() {
-            if taken[ci] {
-                continue;
-            }
-            let com = commodity(c.site.mineral, c.site.stage);
-            for (f, profile) in self.snapshot.firms.iter().enumerate() {
-                let Some(profile) = profile else { continue };
-                let firm = FirmIdx(f as u32);
-                if !firm_invests.get(f).copied().unwrap_or(false)
-                    || !backs(
-                        fin,
-                        self.registry,
-                        self.settings.ally_affinity,
-                        profile.home,
-                    )
-                    || !open_to(&c.project, &c.site, firm, profile)
-                {
-                    continue;
-                }
-                let score = strategic_score(
-                    fin,
-                    c.site.mineral,
-                    c.site.host,
-                    profile.home,
-                    &self.snapshot.shares[com],
-                );
-                if score <= 0.0 {
-                    continue;
-                }
-                let v = value_prospect(&ctx, profile, c, Some(fi));
-                if v.npv_usd <= 0.0 || v.offer.is_none() {
-                    continue;
-                }
-                let value = score * v.npv_usd / v.capex_usd.max(1.0);
-                if best.is_none_or(|(b, _, _)| value > b) {
-                    best = Some((value, ci, firm));
-                }
-            }
-        }
-        best.map(|(_, ci, firm)| (ci, firm))
-    }
-
-    /// Propose prospect `c` by `firm` (sponsored by financier `sponsor`, if any) and let the host
-    /// decide: logs the proposal and its outcome, commits finance and investment on approval.
-    fn decide(&self, books: &mut Books<'_>, c: &Candidate, firm: FirmIdx, sponsor: Option<usize>) {
+        books: &mut Books<'_>,
+        c: &Candidate,
+        p: &Prepared,
+        firm: FirmIdx,
+        finance: Option<(usize, Package)>,
+        v: &Valuation,
+    ) {
         let s = self.settings;
         let step = self.step;
         let registry = self.registry;
@@ -675,7 +987,6 @@ impl Round<'_> {
         let Some(profile) = snapshot.firms[firm.0 as usize].as_ref() else {
             return;
         };
-        let v = value_prospect(&self.context(books.budgets), profile, c, sponsor);
         let host = c.site.host;
         let event = |kind: &'static str, detail: String| EventRow {
             step,
@@ -686,27 +997,27 @@ impl Round<'_> {
             partner: Some(profile.home),
             detail,
         };
-        if v.npv_usd <= 0.0 {
-            books.events.rows.push(event(
-                "withdrawal",
-                format!(
-                    "npv_usd={:.0}; reason=finance no longer available",
-                    v.npv_usd
-                ),
-            ));
-            return;
-        }
-        let finance_share = v.offer.map_or(0.0, |(_, share)| share);
-        let finance_text = v.offer.map_or("none".to_string(), |(i, share)| {
-            format!("{}:{share:.3}", books.budgets.financiers[i].id)
-        });
-        let sponsor_text = sponsor.map_or(String::new(), |i| {
-            format!("; sponsor={}", books.budgets.financiers[i].id)
+        let finance_share = if v.capex_usd > 0.0 {
+            ((v.capex_usd - v.own_usd) / v.capex_usd).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let finance_text = finance.map_or("none".to_string(), |(i, k)| {
+            format!(
+                "{}:{:.0}; loan_usd={:.0}; grant_usd={:.0}; equity_share={}; floor_usd_per_t={:.0}; insurance_cover={}",
+                books.budgets.financiers[i].id,
+                v.cost_usd,
+                k.loan_usd,
+                k.grant_usd,
+                k.equity_share,
+                k.floor_usd_per_t,
+                k.insurance_cover
+            )
         });
         books.events.rows.push(event(
             "proposal",
             format!(
-                "npv_usd={:.0}; capex_usd={:.0}; discount_rate={:.4}; finance={finance_text}{sponsor_text}",
+                "npv_usd={:.0}; capex_usd={:.0}; discount_rate={:.4}; finance={finance_text}",
                 v.npv_usd, v.capex_usd, v.discount_rate
             ),
         ));
@@ -719,7 +1030,7 @@ impl Round<'_> {
                 esg_gap: profile.esg - prio.min_esg,
                 finance_share,
                 licence: self.licence.get(host, profile.home),
-                mandate_unmet: v.mandate && c.site.stage == Stage::Ore && !v.commits,
+                mandate_unmet: p.mandate && c.site.stage == Stage::Ore && !p.commits,
             },
         );
         let u: f64 = self
@@ -755,31 +1066,34 @@ impl Round<'_> {
                 None => participation = "; state_share=waived (no state company)".to_string(),
             }
         }
+        let com = commodity(c.site.mineral, c.site.stage);
         let mut finance_detail = String::new();
-        if let Some((i, share)) = v.offer {
+        if let Some((i, package)) = finance {
             let fin = &mut books.budgets.financiers[i];
-            let amount = (share * v.capex_usd).min(fin.remaining_usd);
+            let amount = v.cost_usd.min(fin.remaining_usd);
             fin.remaining_usd -= amount;
-            *books
-                .ledger
-                .state_finance_usd
-                .entry((commodity(c.site.mineral, c.site.stage), fin.nation, host))
-                .or_insert(0.0) += amount;
+            let key = (com, fin.nation, host);
+            *books.ledger.state_finance_usd.entry(key).or_insert(0.0) += amount;
+            *books.ledger.projects_financed.entry(key).or_insert(0) += 1;
+            if package.equity_share > 0.0 {
+                *books.ledger.offtake_t_per_yr.entry(key).or_insert(0.0) +=
+                    package.equity_share * p.output_t_per_yr;
+            }
             finance_detail = format!("; finance={}:{amount:.0}", fin.id);
+        }
+        if let Some(b) = books.firm_budget.get_mut(firm.0 as usize) {
+            *b -= v.own_usd;
         }
         for (f, share) in &owners {
             *books
                 .ledger
                 .investment_usd
-                .entry((
-                    commodity(c.site.mineral, c.site.stage),
-                    host,
-                    registry.firm_home[f.0 as usize],
-                ))
+                .entry((com, host, registry.firm_home[f.0 as usize]))
                 .or_insert(0.0) += v.capex_usd * share;
         }
         books.record.last_approval_step[h] = step;
-        let mean = mean_stage_years(Status::Permitting, c.site.stage, &snapshot.governance[h], s);
+        let mean = v.appraisal.duration_factor
+            * mean_stage_years(Status::Permitting, c.site.stage, &snapshot.governance[h], s);
         let steps = draw_stage_steps(
             self.streams,
             registry.asset_keys[c.idx.0 as usize],
@@ -800,12 +1114,7 @@ impl Round<'_> {
             .iter()
             .map(|(f, share)| snapshot.firms[f.0 as usize].as_ref().map_or(0.5, |p| p.esg) * share)
             .sum();
-        let factor = learning_factor(
-            self.learning,
-            commodity(c.site.mineral, c.site.stage),
-            host,
-            s.learning_rate,
-        );
+        let factor = learning_factor(self.learning, com, host, s.learning_rate);
         books.decided.insert(
             c.idx,
             Decision::Approved {
@@ -814,6 +1123,7 @@ impl Round<'_> {
                 esg,
                 opex_usd_per_t: c.project.base_opex_usd_per_t * factor,
                 due_step: step + steps,
+                appraisal: v.appraisal,
             },
         );
     }
@@ -828,6 +1138,7 @@ enum Decision {
         esg: f64,
         opex_usd_per_t: f64,
         due_step: u32,
+        appraisal: Appraisal,
     },
 }
 
@@ -891,6 +1202,76 @@ mod tests {
             },
         );
         assert_eq!(r2, "lost social licence");
+    }
+
+    #[test]
+    fn an_announced_ore_export_ban_raises_a_refinery_value_before_it_takes_effect() {
+        use crate::model::resources::ScheduledPolicy;
+        let registry = Registry {
+            nations: vec!["IDN".into()],
+            minerals: vec!["nickel".into()],
+            affinity: vec![1.0],
+            ..Registry::default()
+        };
+        // A ban from step 16 (four years of quarters), announced at step 0.
+        let timeline = PolicyTimeline {
+            policies: vec![ScheduledPolicy {
+                order: 0,
+                id: "ban".into(),
+                start_step: 16,
+                end_step: u32::MAX,
+                licence_open_step: 16,
+                licence_open_year: 2028.0,
+                action: crate::scenario::PolicyAction::LocalProcessingMandate {
+                    nation: "IDN".into(),
+                    minerals: vec![],
+                    ore_export_ban: true,
+                },
+            }],
+            active: vec![false],
+        };
+        let announced = PolicyAnnouncements { step: vec![0] };
+        let unannounced = PolicyAnnouncements { step: vec![16] };
+        // A refinery decided at step 0 starts producing after the ban (horizon 20).
+        let seen = expected_rules(&timeline, &announced, &registry, 4, 0, 20);
+        let unseen = expected_rules(&timeline, &unannounced, &registry, 4, 0, 20);
+        assert!(seen.ore_export_ban[0][0] && !unseen.ore_export_ban[0][0]);
+        // A horizon before the start does not see it either.
+        assert!(!expected_rules(&timeline, &announced, &registry, 4, 0, 12).ore_export_ban[0][0]);
+        // The refinery's net price rises by E[p_ore] × discount / recovery.
+        let expectations = PriceExpectations {
+            usd_per_t: vec![1000.0, 16000.0],
+            buyer_usd_per_t: vec![vec![1000.0], vec![16000.0]],
+        };
+        let producer = ProducerPrices {
+            usd_per_t: vec![vec![1000.0], vec![16000.0]],
+            exporter: vec![vec![true], vec![true]],
+        };
+        let prices = Prices {
+            usd_per_t: vec![1000.0, 16000.0],
+            reference_usd_per_t: vec![1000.0, 16000.0],
+        };
+        let view = PriceView {
+            expectations: &expectations,
+            producer: &producer,
+            prices: &prices,
+        };
+        let s = InvestmentSettings::default();
+        let site = Site {
+            host: NationIdx(0),
+            mineral: MineralIdx(0),
+            stage: Stage::Refined,
+        };
+        let prio = crate::scenario::Priorities::default();
+        let net = |rules: &TradeRules| {
+            let (t, _) = site_terms(rules, &prio, &site, false, true);
+            view.net_price(&site, &t, &s, 0.5).0
+        };
+        let gain = net(&seen) - net(&unseen);
+        assert!(
+            (gain - 1000.0 * s.ore_ban_feed_discount / 0.5).abs() < 1e-9,
+            "{gain}"
+        );
     }
 
     #[test]

@@ -7,8 +7,10 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::model::components::{Lifecycle, NationIdx, Project, Site, Stage, Status};
-use crate::model::resources::{Clock, InvestmentLedger, MetricRow, Metrics, commodity};
+use crate::model::components::{
+    Capacity, Lifecycle, NationIdx, Ownership, Project, Site, Stage, Status,
+};
+use crate::model::resources::{Clock, InvestmentLedger, MetricRow, Metrics, Registry, commodity};
 
 /// Project-status metrics and the statuses they count.
 pub const PROJECT_METRICS: [(&str, Status); 5] = [
@@ -30,12 +32,16 @@ fn split(c: usize) -> (crate::model::components::MineralIdx, Stage) {
     )
 }
 
-/// Record `investment_usd`, `state_finance_usd`, `incidents` and `projects_*`, then clear the ledger.
+/// Record `investment_usd`, `state_finance_usd`, `projects_financed`, `offtake_secured_t_per_yr`,
+/// `finance_budget_usd`, `finance_unspent_usd`, `incidents`, `projects_*` and (first step of each
+/// year) `capacity_host_home`, then clear the ledger.
 pub fn record_investment_metrics(
     clock: Res<Clock>,
+    registry: Res<Registry>,
     mut ledger: ResMut<InvestmentLedger>,
     mut metrics: ResMut<Metrics>,
     projects: Query<(&Site, &Lifecycle), With<Project>>,
+    assets: Query<(&Site, &Capacity, &Lifecycle, &Ownership)>,
 ) {
     let step = clock.step;
     let row =
@@ -61,6 +67,63 @@ pub fn record_investment_metrics(
         metrics
             .rows
             .push(row("state_finance_usd", c, nation, Some(host), usd));
+    }
+    for (&(c, nation, host), &count) in &ledger.projects_financed {
+        metrics.rows.push(row(
+            "projects_financed",
+            c,
+            nation,
+            Some(host),
+            f64::from(count),
+        ));
+    }
+    for (&(c, nation, host), &t) in &ledger.offtake_t_per_yr {
+        metrics
+            .rows
+            .push(row("offtake_secured_t_per_yr", c, nation, Some(host), t));
+    }
+    for (&nation, &(budget, unspent)) in &ledger.finance_budget_usd {
+        for (metric, value) in [
+            ("finance_budget_usd", budget),
+            ("finance_unspent_usd", unspent),
+        ] {
+            metrics.rows.push(MetricRow {
+                step,
+                metric,
+                mineral: None,
+                stage: None,
+                nation: Some(nation),
+                partner: None,
+                value,
+            });
+        }
+    }
+    ledger.projects_financed.clear();
+    ledger.offtake_t_per_yr.clear();
+    ledger.finance_budget_usd.clear();
+    // Operating capacity by host and owners' home, once a year: who controls what where.
+    if step.is_multiple_of(clock.steps_per_year.max(1)) {
+        let mut by_pair: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64> =
+            std::collections::BTreeMap::new();
+        for (site, capacity, life, owners) in &assets {
+            if !matches!(
+                life.status,
+                Status::Operating | Status::RampUp | Status::Suspended
+            ) {
+                continue;
+            }
+            for (f, share) in &owners.0 {
+                let home = registry.firm_home[f.0 as usize];
+                *by_pair
+                    .entry((commodity(site.mineral, site.stage), site.host, home))
+                    .or_insert(0.0) += capacity.t_per_yr * share;
+            }
+        }
+        for (&(c, host, home), &t) in &by_pair {
+            metrics
+                .rows
+                .push(row("capacity_host_home", c, host, Some(home), t));
+        }
     }
     for (&(c, host), &count) in &ledger.incidents {
         metrics
