@@ -28,9 +28,9 @@ use crate::model::resources::{
     Clock, EventLog, EventRow, FinanceBudgets, HostRecord, HostTerms, InvestmentConfig,
     InvestmentLedger, LearningCurves, PriceExpectations, Registry, SocialLicence, commodity,
 };
+use crate::model::rng::{Purpose, RngStreams};
+use crate::scenario::resolve::kind_fits;
 use crate::scenario::{FirmKind, InvestmentSettings};
-use crate::sim::kind_fits;
-use crate::sim::rng::{Purpose, RngStreams};
 
 /// The numbers an NPV is computed from.
 #[derive(Clone, Copy, Debug)]
