@@ -9,8 +9,12 @@
 //! ORECHAIN_RECORD_FINGERPRINTS=1 cargo test --release --test it fingerprints
 //! ```
 //!
+//! To record from the commit before a refactor, build that commit's binary and name it in
+//! `ORECHAIN_FINGERPRINT_BIN` while recording; then check the refactored tree without it.
+//!
 //! Cases:
-//! - every `scenarios/*.ron`: `orechain run --no-figures` at its own horizon and seed;
+//! - every `scenarios/*.ron` and every backtest scenario `validation/*.ron` (not the
+//!   `.expect.ron` files): `orechain run --no-figures` at its own horizon and seed;
 //! - every sweep file in `scenarios/sweeps/` and `scenarios/bench/` (a RON file with a `base`
 //!   field), shrunk so CI stays fast: at most [`MAX_REPLICATES`] replicates, and sampled designs
 //!   cut to [`MAX_SAMPLED_POINTS`] points (Sobol' base rows to [`MAX_SOBOL_BASE`], Morris
@@ -31,6 +35,9 @@ use crate::common::*;
 const FIXTURE: &str = "tests/fixtures/fingerprints.tsv";
 /// Environment variable that makes the test write the fixture instead of comparing.
 const RECORD_VAR: &str = "ORECHAIN_RECORD_FINGERPRINTS";
+/// Environment variable naming another `orechain` binary to run (to record from a build of an
+/// earlier commit: `ORECHAIN_FINGERPRINT_BIN=/path/to/old/orechain ORECHAIN_RECORD_FINGERPRINTS=1`).
+const BIN_VAR: &str = "ORECHAIN_FINGERPRINT_BIN";
 /// Replicates kept per design point of a shrunk sweep.
 const MAX_REPLICATES: u64 = 2;
 /// Points kept by a shrunk `random` or `latin_hypercube` design.
@@ -141,11 +148,20 @@ fn fingerprints() -> BTreeMap<String, String> {
     let dir = tmp();
     let mut all = BTreeMap::new();
     let mut cases: Vec<(String, Vec<String>)> = Vec::new();
-    for scenario in ron_files("scenarios") {
+    let backtest_scenarios = ron_files("validation")
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".expect.ron"));
+    for (prefix, scenario) in ron_files("scenarios")
+        .into_iter()
+        .map(|p| ("", p))
+        .chain(backtest_scenarios.map(|p| ("validation/", p)))
+    {
         let name = stem(&scenario);
-        let out = dir.path().join(format!("run-{name}"));
+        let out = dir
+            .path()
+            .join(format!("run-{}{name}", prefix.replace('/', "-")));
         cases.push((
-            format!("run/{name}"),
+            format!("run/{prefix}{name}"),
             vec![
                 "run".into(),
                 scenario.to_str().expect("utf-8").into(),
@@ -174,9 +190,17 @@ fn fingerprints() -> BTreeMap<String, String> {
             ));
         }
     }
+    // The binary under test, or another one (a build of the commit before a refactor) to record
+    // the fixture from.
+    let binary = std::env::var_os(BIN_VAR).map_or_else(bin, PathBuf::from);
     for (case, args) in &cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, _, err) = outcome(&orechain(&args, dir.path()));
+        let out = std::process::Command::new(&binary)
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .expect("the orechain binary runs");
+        let (code, _, err) = outcome(&out);
         assert_eq!(
             code,
             0,
