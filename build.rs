@@ -17,7 +17,6 @@ const TRACKED_CRATES: &[&str] = &[
     "rand_core",
     "serde",
     "serde_json",
-    "ron",
     "rayon",
     "plotters",
     "csv",

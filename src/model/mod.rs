@@ -5,7 +5,9 @@
 //! agree.
 
 pub mod components;
+pub mod metrics;
 pub mod order;
 pub mod resources;
+pub mod rng;
 pub mod schedule;
 pub mod systems;

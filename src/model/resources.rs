@@ -35,15 +35,15 @@ impl Clock {
     pub fn dt_years(&self) -> f64 {
         1.0 / f64::from(self.steps_per_year)
     }
-    /// The first step at or after a decimal year (clamped to `0..=total_steps`).
+    /// The first step at or after a decimal year (clamped to `0..=total_steps`; the one rule
+    /// is [`crate::scenario::resolve::step_at`]).
     pub fn step_at(&self, year: f64) -> u32 {
-        let steps =
-            ((year - f64::from(self.start_year)) * f64::from(self.steps_per_year) - 1e-9).ceil();
-        if steps <= 0.0 {
-            0
-        } else {
-            (steps as u32).min(self.total_steps)
-        }
+        crate::scenario::resolve::step_at(
+            self.start_year,
+            self.steps_per_year,
+            self.total_steps,
+            year,
+        )
     }
 }
 
@@ -62,8 +62,6 @@ pub struct Registry {
     pub firm_home: Vec<NationIdx>,
     /// Asset ids (assets and prospects), sorted.
     pub assets: Vec<String>,
-    /// Stable 64-bit key of each nation id, for random streams.
-    pub nation_keys: Vec<u64>,
     /// Stable key of each firm id.
     pub firm_keys: Vec<u64>,
     /// Stable key of each asset id.
@@ -140,8 +138,6 @@ pub fn commodity(mineral: MineralIdx, stage: Stage) -> usize {
 /// A dated policy, resolved to indices and steps.
 #[derive(Clone, Debug)]
 pub struct ScheduledPolicy {
-    /// Position in the scenario's policy list (policies apply in this order at a step).
-    pub order: usize,
     /// Policy id.
     pub id: String,
     /// First step in force.
@@ -155,7 +151,11 @@ pub struct ScheduledPolicy {
     /// For an export control with a licence delay: the decimal year the first licences are
     /// granted (real start date + delay); the start year otherwise.
     pub licence_open_year: f64,
-    /// What it does.
+    /// The trade measure it imposes, resolved to indices (`None` for other actions).
+    pub trade: Option<crate::scenario::resolve::TradeMeasure>,
+    /// What it does to assets (outage, nationalisation), resolved to indices.
+    pub assets: Option<crate::scenario::resolve::AssetMeasure>,
+    /// What it does, as written (read by the mechanisms whose actions are not resolved yet).
     pub action: crate::scenario::PolicyAction,
 }
 
@@ -179,8 +179,9 @@ pub struct PolicyAnnouncements {
 /// An export control in force, resolved to indices.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExportControl {
-    /// Policy id (for events).
-    pub policy: String,
+    /// Decimal year the first licences are granted (licence-delay mode; the policy's start
+    /// otherwise): resolved from the policy when the rules are built.
+    pub licence_open_year: f64,
     /// Exporter.
     pub exporter: NationIdx,
     /// Commodity index ([`commodity`]).
@@ -191,8 +192,6 @@ pub struct ExportControl {
     pub mode: crate::scenario::ControlMode,
     /// Quota, t per step (mode quota).
     pub quota_t_per_step: f64,
-    /// Delay in steps (mode licence delay).
-    pub delay_steps: u32,
 }
 
 impl ExportControl {
@@ -217,8 +216,6 @@ pub struct TradeRules {
     pub ore_export_ban: Vec<Vec<bool>>,
     /// Local-processing mandate by `[mineral][nation]`.
     pub local_processing_mandate: Vec<Vec<bool>>,
-    /// Extra FTA links from agreements in force (`nation`, `partner`).
-    pub fta_agreements: Vec<(NationIdx, NationIdx)>,
 }
 
 /// Prices, USD/t, per commodity ([`commodity`]): the world reference price of each commodity,

@@ -969,6 +969,25 @@ pub enum ControlMode {
     LicenceDelay,
 }
 
+/// Ids of the figure families a run draws: the valid values of `output.figures`. Listed here, with
+/// the scenario field they validate, so validation does not reach up into the output layer;
+/// `tests/it/layers.rs` checks the list equals the families `crate::output::figures` draws.
+pub const FIGURE_IDS: &[&str] = &[
+    "share",
+    "capacity",
+    "production",
+    "hhi",
+    "price",
+    "unmet_demand",
+    "import_dependence",
+    "domestic_processing",
+    "value_added",
+    "investment_by_host",
+    "investment_by_source",
+    "state_finance",
+    "incidents",
+];
+
 /// Figures and highlighting.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

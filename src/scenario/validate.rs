@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::error::{Location, Problem, clip};
+use super::resolve::Resolved;
 use super::schema::*;
 
 /// Largest quantity accepted anywhere (t/yr or t): far above world supply of any mineral.
@@ -32,26 +33,28 @@ pub const MAX_NAME_CHARS: usize = 128;
 /// Longest user text quoted in a message, in chars.
 const QUOTE_CHARS: usize = 80;
 
-/// A scenario that passed validation; the simulation only accepts this type.
+/// A scenario that passed validation, with its resolved form ([`super::resolve`], computed once
+/// as the last check); the simulation only accepts this type.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Validated(Scenario);
+pub struct Validated(Scenario, Box<Resolved>);
 
 impl Validated {
     /// The scenario.
     pub fn scenario(&self) -> &Scenario {
         &self.0
     }
+    /// The scenario resolved to indices and steps: what the model is built from.
+    pub fn resolved(&self) -> &Resolved {
+        &self.1
+    }
     /// Number of steps in the run.
     pub fn steps(&self) -> u32 {
-        let s = &self.0.run;
-        u32::try_from(
-            (i64::from(s.end_year) - i64::from(s.start_year) + 1) * i64::from(s.steps_per_year),
-        )
-        .unwrap_or(0)
+        self.1.steps
     }
     /// The same scenario with another seed (the seed is not constrained, so it stays valid).
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.0.run.seed = seed;
+        self.1.run.seed = seed;
         self
     }
 }
@@ -396,16 +399,16 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
     for (i, n) in s.output.consumers.iter().enumerate() {
         c.known(&format!("output.consumers.{i}"), "nation", n, &nations);
     }
-    let figure_ids: BTreeSet<&str> = crate::output::figures::figure_ids().collect();
+    let figure_ids: BTreeSet<&str> = FIGURE_IDS.iter().copied().collect();
     for (i, f) in s.output.figures.iter().enumerate() {
         c.known(&format!("output.figures.{i}"), "figure", f, &figure_ids);
     }
 
-    if c.problems.is_empty() {
-        Ok(Validated(scenario))
-    } else {
-        Err(c.problems)
+    if !c.problems.is_empty() {
+        return Err(c.problems);
     }
+    let resolved = super::resolve::resolve_checked(&scenario)?;
+    Ok(Validated(scenario, Box::new(resolved)))
 }
 
 fn check_run(c: &mut Checker, s: &Scenario) {

@@ -1,8 +1,9 @@
-//! Running one scenario: build the ECS world from a validated scenario, step it, collect results.
+//! Running one scenario: build the ECS world from a resolved scenario, step it, collect results.
 //!
-//! This is the only place that turns scenario ids into dense indices (sorted by id, so spawn order
-//! and file order never matter) and the only loop over steps. Sweeps call [`try_run_keeping`] once
-//! per run.
+//! The world is built from [`crate::scenario::Resolved`] (ids already dense indices sorted by id,
+//! dates already steps, defaults applied: [`crate::scenario::resolve`]), so spawn order and file
+//! order never matter and nothing here looks up an id. This is the only loop over steps. Sweeps
+//! call [`try_run_keeping`] once per run.
 //!
 //! Memory does not grow with the number of steps: systems append the rows of a step (metrics,
 //! flows, events) to their logs, and [`Simulation::run_streaming`] hands them to a [`StepSink`]
@@ -11,16 +12,20 @@
 //! The in-memory [`run`] (tests, benches) collects everything, as before.
 
 pub mod guard;
-pub mod rng;
+/// The random streams live with the model that draws from them; re-exported for callers of
+/// `orechain::sim::rng`.
+pub use crate::model::rng;
 
 use bevy_ecs::prelude::*;
 
 use crate::model::components::*;
 use crate::model::resources::*;
 use crate::model::schedule::build_schedule;
-use crate::scenario::validate::when_to_year;
-use crate::scenario::{FirmKind, Validated};
+use crate::scenario::{Resolved, Validated};
 use rng::{RngStreams, stable_key};
+
+/// Whether a firm of this kind builds assets of this stage (defined with the scenario's kinds).
+pub use crate::scenario::resolve::kind_fits;
 
 /// Final state of one asset (a row of `assets.csv`).
 #[derive(Clone, Debug, PartialEq)]
@@ -139,7 +144,7 @@ pub struct Simulation {
 impl Simulation {
     /// Build the world for a scenario. `strict` makes schedule ambiguities an error (tests).
     pub fn new(scenario: &Validated, strict: bool) -> Self {
-        let world = build_world(scenario);
+        let world = build_world(scenario.resolved());
         Simulation {
             world,
             schedule: build_schedule(strict),
@@ -308,108 +313,70 @@ pub fn try_run_keeping(
     Ok(result)
 }
 
-fn sorted_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut v: Vec<String> = ids.map(str::to_string).collect();
-    v.sort();
-    v
-}
-
-/// Build the registry: ids, keys and the static nation-pair tables.
-pub fn build_registry(scenario: &Validated) -> Registry {
-    let s = scenario.scenario();
-    let minerals = sorted_ids(s.minerals.iter().map(|m| m.id.as_str()));
-    let nations = sorted_ids(s.nations.iter().map(|n| n.id.as_str()));
-    let firms = sorted_ids(s.firms.iter().map(|f| f.id.as_str()));
-    let assets = sorted_ids(
-        s.assets
-            .iter()
-            .map(|a| a.id.as_str())
-            .chain(s.prospects.iter().map(|p| p.id.as_str())),
-    );
+/// Build the registry: ids, keys and the static nation-pair tables, from the resolved scenario.
+pub fn build_registry(r: &Resolved) -> Registry {
     let mut reg = Registry {
-        mineral_units: minerals
-            .iter()
-            .map(|id| {
-                s.minerals
-                    .iter()
-                    .find(|m| &m.id == id)
-                    .map(|m| m.unit.clone())
-                    .unwrap_or_default()
-            })
-            .collect(),
-        nation_keys: nations.iter().map(|i| stable_key(i)).collect(),
-        firm_keys: firms.iter().map(|i| stable_key(i)).collect(),
-        asset_keys: assets.iter().map(|i| stable_key(i)).collect(),
-        minerals,
-        nations,
-        firms,
-        assets,
+        mineral_units: r.minerals.iter().map(|m| m.unit.clone()).collect(),
+        firm_keys: r.firm_ids.iter().map(|i| stable_key(i)).collect(),
+        asset_keys: r.asset_ids.iter().map(|i| stable_key(i)).collect(),
+        minerals: r.mineral_ids.clone(),
+        nations: r.nation_ids.clone(),
+        firms: r.firm_ids.clone(),
+        assets: r.asset_ids.clone(),
+        firm_home: r.firms.iter().map(|f| NationIdx(f.home)).collect(),
         ..Registry::default()
     };
     let n = reg.n_nations();
-    let by_index = firms_by_index(scenario, &reg);
-    reg.firm_home = by_index
-        .iter()
-        .map(|f| f.and_then(|f| reg.nation(&f.home)).unwrap_or(NationIdx(0)))
-        .collect();
     reg.affinity = vec![0.0; n * n];
     reg.fta = vec![false; n * n];
-    reg.transport_usd_per_t = vec![s.market.default_transport_usd_per_t; n * n];
-    reg.entity_of_concern = vec![false; n];
-    for nation in &s.nations {
-        let Some(a) = reg.nation(&nation.id) else {
-            continue;
-        };
-        let a = usize::from(a.0);
-        reg.entity_of_concern[a] = nation.entity_of_concern;
-        for (other, value) in &nation.affinity {
-            if let Some(b) = reg.nation(other) {
-                reg.affinity[a * n + usize::from(b.0)] = *value;
-            }
+    reg.transport_usd_per_t = vec![r.market.default_transport_usd_per_t; n * n];
+    reg.entity_of_concern = r.nations.iter().map(|x| x.entity_of_concern).collect();
+    for (a, nation) in r.nations.iter().enumerate() {
+        for &(b, value) in &nation.affinity {
+            reg.affinity[a * n + usize::from(b)] = value;
         }
-        for partner in &nation.fta_partners {
-            if let Some(b) = reg.nation(partner) {
-                let b = usize::from(b.0);
-                reg.fta[a * n + b] = true;
-                reg.fta[b * n + a] = true;
-            }
+        for &b in &nation.fta_partners {
+            let b = usize::from(b);
+            reg.fta[a * n + b] = true;
+            reg.fta[b * n + a] = true;
         }
     }
+    let explicit = |a: usize, b: usize| {
+        r.nations[a]
+            .affinity
+            .binary_search_by_key(&(b as u16), |(o, _)| *o)
+            .is_ok()
+    };
     // Affinity given on one side only applies both ways; the diagonal is 1.
     for a in 0..n {
         for b in 0..n {
             if a == b {
                 reg.affinity[a * n + b] = 1.0;
                 reg.fta[a * n + b] = true;
-                reg.transport_usd_per_t[a * n + b] = s.market.domestic_transport_usd_per_t;
-            } else if !explicit_affinity(s, &reg, a, b) && explicit_affinity(s, &reg, b, a) {
+                reg.transport_usd_per_t[a * n + b] = r.market.domestic_transport_usd_per_t;
+            } else if !explicit(a, b) && explicit(b, a) {
                 reg.affinity[a * n + b] = reg.affinity[b * n + a];
             }
         }
     }
-    for t in &s.transport {
-        if let (Some(a), Some(b)) = (reg.nation(&t.from), reg.nation(&t.to)) {
-            let (a, b) = (usize::from(a.0), usize::from(b.0));
-            reg.transport_usd_per_t[a * n + b] = t.usd_per_t;
-            reg.transport_usd_per_t[b * n + a] = t.usd_per_t;
-        }
+    for &(a, b, usd_per_t) in &r.transport {
+        let (a, b) = (usize::from(a), usize::from(b));
+        reg.transport_usd_per_t[a * n + b] = usd_per_t;
+        reg.transport_usd_per_t[b * n + a] = usd_per_t;
     }
     // Preference terms by commodity; a term without mineral or stage applies to all of them.
     reg.preference = vec![vec![0.0; n * n]; reg.n_minerals() * 2];
-    for t in &s.trade_preferences {
-        let (Some(a), Some(b)) = (reg.nation(&t.from), reg.nation(&t.to)) else {
-            continue;
-        };
-        let at = usize::from(a.0) * n + usize::from(b.0);
-        for (m, id) in reg.minerals.iter().enumerate() {
-            if t.mineral.as_ref().is_some_and(|x| x != id) {
+    for t in &r.trade_preferences {
+        let at = usize::from(t.from) * n + usize::from(t.to);
+        for m in 0..reg.n_minerals() {
+            if t.mineral.is_some_and(|x| usize::from(x) != m) {
                 continue;
             }
-            for stage in [Stage::Ore, Stage::Refined] {
-                if t.stage.is_some_and(|x| x != stage) {
+            for st in [Stage::Ore, Stage::Refined] {
+                if t.stage.is_some_and(|x| x != st) {
                     continue;
                 }
-                let c = commodity(crate::model::components::MineralIdx(m as u16), stage);
+                let c = commodity(MineralIdx(m as u16), st);
                 reg.preference[c][at] += t.log_weight;
             }
         }
@@ -417,96 +384,45 @@ pub fn build_registry(scenario: &Validated) -> Registry {
     reg
 }
 
-/// The scenario's firm behind each firm index (ids are unique after validation), found by
-/// binary search so building a world stays `O(F log F)` with many firms.
-fn firms_by_index<'a>(
-    scenario: &'a Validated,
-    reg: &Registry,
-) -> Vec<Option<&'a crate::scenario::Firm>> {
-    let mut by_index = vec![None; reg.firms.len()];
-    for f in &scenario.scenario().firms {
-        if let Some(i) = reg.firm(&f.id) {
-            by_index[i.0 as usize] = Some(f);
-        }
-    }
-    by_index
-}
-
-fn explicit_affinity(s: &crate::scenario::Scenario, reg: &Registry, a: usize, b: usize) -> bool {
-    s.nations
-        .iter()
-        .find(|n| n.id == reg.nations[a])
-        .is_some_and(|n| n.affinity.contains_key(&reg.nations[b]))
-}
-
-/// Build the world: resources, then nations, firms and assets as entities.
-pub fn build_world(scenario: &Validated) -> World {
-    let s = scenario.scenario();
-    let registry = build_registry(scenario);
+/// Build the world from a resolved scenario: resources, then nations, firms and assets as
+/// entities (in file order; no result depends on it).
+pub fn build_world(r: &Resolved) -> World {
+    let registry = build_registry(r);
     let mut world = World::new();
     let clock = Clock {
         step: 0,
-        total_steps: scenario.steps(),
-        steps_per_year: s.run.steps_per_year,
-        start_year: s.run.start_year,
+        total_steps: r.steps,
+        steps_per_year: r.run.steps_per_year,
+        start_year: r.run.start_year,
     };
 
-    for nation in &s.nations {
-        if let Some(idx) = registry.nation(&nation.id) {
-            world.spawn((
-                idx,
-                Governance(nation.governance.clone()),
-                Priorities(nation.priorities.clone()),
-            ));
-        }
+    for &i in &r.nation_file_order {
+        let nation = &r.nations[usize::from(i)];
+        world.spawn((
+            NationIdx(i),
+            Governance(nation.governance.clone()),
+            Priorities(nation.priorities.clone()),
+        ));
     }
-    for firm in &s.firms {
-        if let (Some(idx), Some(home)) = (registry.firm(&firm.id), registry.nation(&firm.home)) {
-            world.spawn((
-                idx,
-                FirmProfile {
-                    home,
-                    kind: firm.kind,
-                    state_backed: firm.state_backed,
-                    hurdle_rate: firm.hurdle_rate,
-                    esg: firm.esg,
-                },
-            ));
-        }
+    for &i in &r.firm_file_order {
+        let firm = &r.firms[i as usize];
+        world.spawn((
+            FirmIdx(i),
+            FirmProfile {
+                home: NationIdx(firm.home),
+                kind: firm.kind,
+                state_backed: firm.state_backed,
+                hurdle_rate: firm.hurdle_rate,
+                esg: firm.esg,
+            },
+        ));
     }
-    let by_index = firms_by_index(scenario, &registry);
-    let firm_esg = |id: &str| {
-        registry
-            .firm(id)
-            .and_then(|i| by_index[i.0 as usize])
-            .map_or(0.5, |f| f.esg)
-    };
-    for asset in &s.assets {
-        let (Some(idx), Some(host), Some(mineral)) = (
-            registry.asset(&asset.id),
-            registry.nation(&asset.host),
-            registry.mineral(&asset.mineral),
-        ) else {
-            continue;
-        };
-        let mut owners: Vec<(FirmIdx, f64)> = asset
-            .owners
-            .iter()
-            .filter_map(|(f, share)| registry.firm(f).map(|i| (i, *share)))
-            .collect();
-        owners.sort_by_key(|(f, _)| *f);
-        let esg = asset.esg.unwrap_or_else(|| {
-            asset
-                .owners
-                .iter()
-                .map(|(f, share)| firm_esg(f) * share)
-                .sum()
-        });
+    for asset in &r.assets {
         let mut entity = world.spawn((
-            idx,
+            AssetIdx(asset.idx),
             Site {
-                host,
-                mineral,
+                host: NationIdx(asset.host),
+                mineral: MineralIdx(asset.mineral),
                 stage: asset.stage,
             },
             Capacity {
@@ -518,11 +434,17 @@ pub fn build_world(scenario: &Validated) -> World {
                 since_step: 0,
                 due_step: None,
             },
-            Ownership(owners),
+            Ownership(
+                asset
+                    .owners
+                    .iter()
+                    .map(|&(f, share)| (FirmIdx(f), share))
+                    .collect(),
+            ),
             UnitCost {
                 opex_usd_per_t: asset.unit_opex_usd_per_t,
             },
-            Esg(esg),
+            Esg(asset.esg),
             Outages::default(),
             Output::default(),
         ));
@@ -535,21 +457,17 @@ pub fn build_world(scenario: &Validated) -> World {
         }
     }
 
-    let policies: Vec<ScheduledPolicy> = s
+    let policies: Vec<ScheduledPolicy> = r
         .policies
         .iter()
-        .enumerate()
-        .map(|(order, p)| ScheduledPolicy {
-            order,
+        .map(|p| ScheduledPolicy {
             id: p.id.clone(),
-            start_step: when_to_year(&p.start).map_or(u32::MAX, |y| clock.step_at(y)),
-            end_step: p
-                .end
-                .as_ref()
-                .and_then(|e| when_to_year(e).ok())
-                .map_or(u32::MAX, |y| clock.step_at(y)),
-            licence_open_step: licence_open_step(p, &clock),
-            licence_open_year: licence_open_year(p, &clock),
+            start_step: p.start_step,
+            end_step: p.end_step,
+            licence_open_step: p.licence_open_step,
+            licence_open_year: p.licence_open_year,
+            trade: p.trade.clone(),
+            assets: p.assets.clone(),
             action: p.action.clone(),
         })
         .collect();
@@ -572,23 +490,21 @@ pub fn build_world(scenario: &Validated) -> World {
         crate::model::systems::policy::rebuild_rules(&timeline, &registry, clock.steps_per_year);
 
     let mut prices = Prices::default();
-    for id in &registry.minerals {
-        if let Some(m) = s.minerals.iter().find(|m| &m.id == id) {
-            prices.reference_usd_per_t.push(m.ore_price_usd_per_t);
-            prices.reference_usd_per_t.push(m.refined_price_usd_per_t);
-        }
+    for m in &r.minerals {
+        prices.reference_usd_per_t.push(m.ore_price_usd_per_t);
+        prices.reference_usd_per_t.push(m.refined_price_usd_per_t);
     }
     prices.usd_per_t = prices.reference_usd_per_t.clone();
-    insert_market_resources(&mut world, scenario, &registry, &prices);
+    insert_market_resources(&mut world, r, &registry, &prices);
 
-    if s.investment.enabled {
-        spawn_prospects(&mut world, scenario, &registry, &clock);
+    if r.investment.enabled {
+        spawn_prospects(&mut world, r);
     }
-    insert_investment_resources(&mut world, scenario, &registry, &timeline);
+    insert_investment_resources(&mut world, r, &registry, &timeline);
 
-    world.insert_resource(observed_pairs(scenario, &registry));
+    world.insert_resource(observed_pairs(r, &registry));
     world.insert_resource(clock);
-    world.insert_resource(RngStreams { seed: s.run.seed });
+    world.insert_resource(RngStreams { seed: r.run.seed });
     world.insert_resource(timeline);
     world.insert_resource(announcements);
     world.insert_resource(rules);
@@ -600,109 +516,59 @@ pub fn build_world(scenario: &Validated) -> World {
     world
 }
 
-/// When the first licences of a licence-delay export control are granted: `delay_steps` after the
-/// policy's real start date, which may lie before the run (a regime in force since 2023 has long
-/// been granting licences by 2024).
-fn licence_open_step(policy: &crate::scenario::Policy, clock: &Clock) -> u32 {
-    let start = when_to_year(&policy.start).map_or(f64::INFINITY, |y| y);
-    match &policy.action {
-        crate::scenario::PolicyAction::ExportControl {
-            mode: crate::scenario::ControlMode::LicenceDelay,
-            delay_steps,
-            ..
-        } => clock.step_at(start + f64::from(*delay_steps) / f64::from(clock.steps_per_year)),
-        _ => clock.step_at(start),
-    }
-}
-
-/// The decimal year the first licences of a licence-delay control are granted (the policy's real
-/// start plus the delay, a delay step being a quarter with quarterly steps); the start otherwise.
-/// The market opens the links for the part of the step after this date (`docs/ODD.md` §7.6).
-fn licence_open_year(policy: &crate::scenario::Policy, clock: &Clock) -> f64 {
-    let start = when_to_year(&policy.start).map_or(f64::INFINITY, |y| y);
-    match &policy.action {
-        crate::scenario::PolicyAction::ExportControl {
-            mode: crate::scenario::ControlMode::LicenceDelay,
-            delay_steps,
-            ..
-        } => start + f64::from(*delay_steps) / f64::from(clock.steps_per_year),
-        _ => start,
-    }
-}
-
 /// Hosts: nations hosting an asset or prospect of the commodity. Controllers: homes of current
 /// owners, prospect developers, firms of a kind that may develop the commodity's stage, and
 /// state firms that a nationalisation of the mineral gives equity to.
-fn observed_pairs(scenario: &Validated, reg: &Registry) -> ObservedPairs {
-    let s = scenario.scenario();
+fn observed_pairs(r: &Resolved, reg: &Registry) -> ObservedPairs {
     let nc = reg.n_minerals() * 2;
     let mut hosts = vec![Vec::new(); nc];
     let mut controllers = vec![Vec::new(); nc];
-    let key = |mineral: &str, stage| reg.mineral(mineral).map(|m| commodity(m, stage));
-    for a in &s.assets {
-        if let (Some(c), Some(h)) = (key(&a.mineral, a.stage), reg.nation(&a.host)) {
-            hosts[c].push(h);
-            for f in a.owners.keys() {
-                if let Some(fi) = reg.firm(f) {
-                    controllers[c].push(reg.firm_home[fi.0 as usize]);
-                }
-            }
+    let key = |mineral: u16, stage| commodity(MineralIdx(mineral), stage);
+    for a in &r.assets {
+        let c = key(a.mineral, a.stage);
+        hosts[c].push(NationIdx(a.host));
+        for &(f, _) in &a.owners {
+            controllers[c].push(reg.firm_home[f as usize]);
         }
     }
     // Without investment prospects never become assets, so they add no series.
-    let prospects = if s.investment.enabled {
-        s.prospects.as_slice()
+    let prospects = if r.investment.enabled {
+        r.prospects.as_slice()
     } else {
         &[]
     };
     // Homes of the firms that may develop an open prospect of each stage, found once (not once
     // per prospect, which would be `O(P × F)`).
     let open_homes = |stage: Stage| -> Vec<NationIdx> {
-        let mut homes: Vec<NationIdx> = s
+        let mut homes: Vec<NationIdx> = r
             .firms
             .iter()
             .filter(|f| kind_fits(f.kind, stage))
-            .filter_map(|f| reg.nation(&f.home))
+            .map(|f| NationIdx(f.home))
             .collect();
         homes.sort();
         homes.dedup();
         homes
     };
     let open_homes = [open_homes(Stage::Ore), open_homes(Stage::Refined)];
-    let by_index = firms_by_index(scenario, reg);
     for p in prospects {
-        if let (Some(c), Some(h)) = (key(&p.mineral, p.stage), reg.nation(&p.host)) {
-            hosts[c].push(h);
-            if p.developers.is_empty() {
-                let stage = usize::from(p.stage == Stage::Refined);
-                controllers[c].extend_from_slice(&open_homes[stage]);
-            } else {
-                for d in &p.developers {
-                    if let Some(h) = reg
-                        .firm(d)
-                        .and_then(|i| by_index[i.0 as usize])
-                        .and_then(|f| reg.nation(&f.home))
-                    {
-                        controllers[c].push(h);
-                    }
-                }
+        let c = key(p.mineral, p.stage);
+        hosts[c].push(NationIdx(p.host));
+        if p.developers.is_empty() {
+            let stage = usize::from(p.stage == Stage::Refined);
+            controllers[c].extend_from_slice(&open_homes[stage]);
+        } else {
+            for &d in &p.developers {
+                controllers[c].push(reg.firm_home[d as usize]);
             }
         }
     }
     // A nationalisation hands equity to its state firm during the run: that firm's home controls
     // supply from then on, so it needs control rows too (else control shares stop summing to 1).
-    for p in &s.policies {
-        if let crate::scenario::PolicyAction::Nationalisation {
-            mineral,
-            state_firm,
-            ..
-        } = &p.action
-            && let (Some(m), Some(f)) = (reg.mineral(mineral), reg.firm(state_firm))
-        {
-            let home = reg.firm_home[f.0 as usize];
-            controllers[commodity(m, Stage::Ore)].push(home);
-            controllers[commodity(m, Stage::Refined)].push(home);
-        }
+    for &(m, f) in &r.nationalisations {
+        let home = reg.firm_home[f as usize];
+        controllers[key(m, Stage::Ore)].push(home);
+        controllers[key(m, Stage::Refined)].push(home);
     }
     for list in hosts.iter_mut().chain(controllers.iter_mut()) {
         list.sort();
@@ -711,55 +577,23 @@ fn observed_pairs(scenario: &Validated, reg: &Registry) -> ObservedPairs {
     ObservedPairs { hosts, controllers }
 }
 
-/// Whether a firm of this kind builds assets of this stage.
-pub fn kind_fits(kind: FirmKind, stage: Stage) -> bool {
-    matches!(
-        (kind, stage),
-        (FirmKind::Integrated | FirmKind::StateCompany, _)
-            | (FirmKind::Miner, Stage::Ore)
-            | (FirmKind::Refiner, Stage::Refined)
-    )
-}
-
 /// Resources of the markets: parameters, demand trajectories, buyer prices (all at the world
 /// price), expectations (at the reference price), empty feed stocks and outcome.
-fn insert_market_resources(
-    world: &mut World,
-    scenario: &Validated,
-    registry: &Registry,
-    prices: &Prices,
-) {
-    let s = scenario.scenario();
+fn insert_market_resources(world: &mut World, r: &Resolved, registry: &Registry, prices: &Prices) {
     let n = registry.n_nations();
-    let mineral = |id: &str| s.minerals.iter().find(|m| m.id == id);
     let config = MarketConfig {
-        settings: s.market.clone(),
-        recovery: registry
-            .minerals
-            .iter()
-            .map(|id| mineral(id).map_or(1.0, |m| m.recovery))
-            .collect(),
-        demand_elasticity: registry
-            .minerals
-            .iter()
-            .map(|id| mineral(id).map_or(0.0, |m| m.demand_elasticity))
-            .collect(),
+        settings: r.market.clone(),
+        recovery: r.minerals.iter().map(|m| m.recovery).collect(),
+        demand_elasticity: r.minerals.iter().map(|m| m.demand_elasticity).collect(),
     };
     let mut schedule = DemandSchedule {
         points: vec![vec![Vec::new(); n]; registry.n_minerals()],
         consumers: vec![Vec::new(); registry.n_minerals()],
     };
-    for nation in &s.nations {
-        let Some(b) = registry.nation(&nation.id) else {
-            continue;
-        };
-        for d in &nation.demand {
-            if let Some(m) = registry.mineral(&d.mineral) {
-                let mut points = d.points.clone();
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                schedule.points[usize::from(m.0)][usize::from(b.0)] = points;
-                schedule.consumers[usize::from(m.0)].push(b);
-            }
+    for &b in &r.nation_file_order {
+        for (m, points) in &r.nations[usize::from(b)].demand {
+            schedule.points[usize::from(*m)][usize::from(b)] = points.clone();
+            schedule.consumers[usize::from(*m)].push(NationIdx(b));
         }
     }
     for list in &mut schedule.consumers {
@@ -790,28 +624,13 @@ fn insert_market_resources(
 }
 
 /// Spawn every prospect as an asset entity in status `prospect`, carrying its [`Project`] terms.
-fn spawn_prospects(world: &mut World, scenario: &Validated, registry: &Registry, clock: &Clock) {
-    let s = scenario.scenario();
-    for p in &s.prospects {
-        let (Some(idx), Some(host), Some(mineral)) = (
-            registry.asset(&p.id),
-            registry.nation(&p.host),
-            registry.mineral(&p.mineral),
-        ) else {
-            continue;
-        };
-        let mut developers: Vec<FirmIdx> = p
-            .developers
-            .iter()
-            .filter_map(|d| registry.firm(d))
-            .collect();
-        developers.sort();
-        developers.dedup();
+fn spawn_prospects(world: &mut World, r: &Resolved) {
+    for p in &r.prospects {
         world.spawn((
-            idx,
+            AssetIdx(p.idx),
             Site {
-                host,
-                mineral,
+                host: NationIdx(p.host),
+                mineral: MineralIdx(p.mineral),
                 stage: p.stage,
             },
             Capacity {
@@ -833,8 +652,8 @@ fn spawn_prospects(world: &mut World, scenario: &Validated, registry: &Registry,
             Project {
                 capex_usd: p.capex_usd,
                 base_opex_usd_per_t: p.unit_opex_usd_per_t,
-                developers,
-                available_step: p.available_from.map_or(0, |y| clock.step_at(y)),
+                developers: p.developers.iter().map(|&d| FirmIdx(d)).collect(),
+                available_step: p.available_step,
                 local_processing_commitment: p.local_processing_commitment,
                 retry_step: 0,
                 sponsor: None,
@@ -850,11 +669,10 @@ pub const PROSPECT_UTILISATION: f64 = 0.85;
 /// Resources of investment, finance, capacity growth, politics, incidents and sourcing rules.
 fn insert_investment_resources(
     world: &mut World,
-    scenario: &Validated,
+    r: &Resolved,
     registry: &Registry,
     timeline: &PolicyTimeline,
 ) {
-    let s = scenario.scenario();
     let n = registry.n_nations();
     let nc = registry.n_minerals() * 2;
     let mut learning = LearningCurves {
@@ -862,8 +680,9 @@ fn insert_investment_resources(
         base_t_per_yr: vec![0.0; nc * n],
         n,
     };
-    let mut assets: Vec<&crate::scenario::Asset> = s.assets.iter().collect();
-    assets.sort_by(|a, b| a.id.cmp(&b.id));
+    // In asset-id order (the sums do not depend on the file's order).
+    let mut assets: Vec<&crate::scenario::resolve::ResolvedAsset> = r.assets.iter().collect();
+    assets.sort_by_key(|a| a.idx);
     for a in assets {
         if !matches!(
             a.status,
@@ -871,50 +690,29 @@ fn insert_investment_resources(
         ) {
             continue;
         }
-        if let (Some(m), Some(h)) = (registry.mineral(&a.mineral), registry.nation(&a.host)) {
-            let i = commodity(m, a.stage) * n + usize::from(h.0);
-            learning.cumulative_t_per_yr[i] += a.capacity_t_per_yr;
-        }
+        let i = commodity(MineralIdx(a.mineral), a.stage) * n + usize::from(a.host);
+        learning.cumulative_t_per_yr[i] += a.capacity_t_per_yr;
     }
     learning
         .base_t_per_yr
         .clone_from(&learning.cumulative_t_per_yr);
 
-    let mut financiers: Vec<FinancierState> = s
+    let financiers: Vec<FinancierState> = r
         .financiers
         .iter()
-        .filter_map(|f| {
-            let nation = registry.nation(&f.nation)?;
-            let goals = s
-                .nations
-                .iter()
-                .find(|x| x.id == f.nation)
-                .map(|x| x.state_finance.clone())
-                .unwrap_or_default();
-            let strategic = if goals.strategic_minerals.is_empty() {
-                vec![true; registry.n_minerals()]
-            } else {
-                let mut v = vec![false; registry.n_minerals()];
-                for m in goals
-                    .strategic_minerals
-                    .iter()
-                    .filter_map(|m| registry.mineral(m))
-                {
-                    v[usize::from(m.0)] = true;
-                }
-                v
-            };
-            Some(FinancierState {
+        .map(|f| {
+            let goals = &r.nations[usize::from(f.nation)];
+            FinancierState {
                 id: f.id.clone(),
-                nation,
+                nation: NationIdx(f.nation),
                 scenario_budget_usd: f.annual_budget_usd,
                 annual_budget_usd: f.annual_budget_usd,
                 remaining_usd: 0.0,
                 max_share: f.max_share,
                 concessional_rate: f.concessional_rate,
                 carry_over: f.carry_over,
-                strategic,
-                rival: goals.rival.as_deref().and_then(|r| registry.nation(r)),
+                strategic: goals.strategic.clone(),
+                rival: goals.rival.map(NationIdx),
                 loan_tenor_years: f.loan_tenor_years,
                 loan_grace_years: f.loan_grace_years,
                 grant_share: f.grant_share,
@@ -923,31 +721,16 @@ fn insert_investment_resources(
                 price_floor_years: f.price_floor_years,
                 insurance_cover: f.insurance_cover,
                 objective: f.objective,
-            })
+            }
         })
         .collect();
-    financiers.sort_by(|a, b| a.id.cmp(&b.id));
 
-    let firm_invests = firms_by_index(scenario, registry)
-        .iter()
-        .map(|f| f.is_some_and(|f| f.invests))
-        .collect();
-    let recovery = registry
-        .minerals
-        .iter()
-        .map(|id| {
-            s.minerals
-                .iter()
-                .find(|m| &m.id == id)
-                .map_or(1.0, |m| m.recovery)
-        })
-        .collect();
     world.insert_resource(InvestmentConfig {
-        investment: s.investment.clone(),
-        operations: s.operations.clone(),
-        politics: s.politics.clone(),
-        firm_invests,
-        recovery,
+        investment: r.investment.clone(),
+        operations: r.operations.clone(),
+        politics: r.politics.clone(),
+        firm_invests: r.firms.iter().map(|f| f.invests).collect(),
+        recovery: r.minerals.iter().map(|m| m.recovery).collect(),
     });
     world.insert_resource(SocialLicence {
         value: vec![1.0; n * n],
@@ -963,6 +746,6 @@ fn insert_investment_resources(
     world.insert_resource(crate::model::systems::sourcing::build_sourcing_rules(
         timeline,
         registry,
-        f64::from(s.run.start_year),
+        f64::from(r.run.start_year),
     ));
 }

@@ -50,5 +50,11 @@ mod ensembles;
 mod hostile_integrity;
 // Backtests (issue 17): every validation/*.expect.ron over its ensemble; failing set = known-failing set.
 mod backtests;
+// Byte-identity harness (issue 13): every shipped scenario's and sweep's CSVs against recorded SHA-256s.
+mod fingerprints;
+// Layers without cycles (issue 13): top-level modules of src/ only use lower layers.
+mod layers;
+// Metric catalogue (issue 13): docs/output-format.md's metric table against model::metrics.
+mod metric_catalogue;
 // Markets v2 (issue 14): closed-form 2x2 equilibria (tariff, export tax, ban, quota), id renaming.
 mod markets_v2;

@@ -30,8 +30,8 @@ use crate::model::resources::{
     Clock, EventLog, EventRow, HostTerms, InvestmentConfig, LearningCurves, PriceExpectations,
     Prices, ProducerPrices, Registry, SocialLicence, commodity,
 };
+use crate::model::rng::{Purpose, RngStreams};
 use crate::scenario::InvestmentSettings;
-use crate::sim::rng::{Purpose, RngStreams};
 
 /// Mean duration of a life-cycle stage in a host, years: the configured mean (for average
 /// governance, 0.5) × (1 + effect × (0.5 − x)), with x the host's regulatory stability for permitting
@@ -454,7 +454,7 @@ pub fn finishing_value(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::rng::stable_key;
+    use crate::model::rng::stable_key;
 
     fn sample_mean(mean: f64, cv: f64, n: u32) -> f64 {
         let streams = RngStreams { seed: 11 };

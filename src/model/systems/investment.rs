@@ -41,9 +41,9 @@ use crate::model::resources::{
     InvestmentLedger, LearningCurves, PolicyAnnouncements, PolicyTimeline, PriceExpectations,
     Prices, ProducerPrices, Registry, SocialLicence, TradeRules, commodity,
 };
+use crate::model::rng::{Purpose, RngStreams};
+use crate::scenario::resolve::kind_fits;
 use crate::scenario::{FinanceObjective, FirmKind, InvestmentSettings};
-use crate::sim::kind_fits;
-use crate::sim::rng::{Purpose, RngStreams};
 
 /// The numbers an NPV is computed from.
 #[derive(Clone, Copy, Debug)]

@@ -7,6 +7,8 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::model::metrics as metric;
+
 use crate::model::order::counting_sort;
 
 use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
@@ -79,26 +81,29 @@ pub fn record_market_metrics(
             // exporter's producer price, and quota rents where a quota binds.
             metrics
                 .rows
-                .push(row("price", None, None, prices.usd_per_t[c]));
+                .push(row(metric::PRICE, None, None, prices.usd_per_t[c]));
             if let Some(flags) = buyer_prices.buyer.get(c) {
                 for b in (0..n).filter(|&b| flags[b]) {
                     let b = NationIdx(b as u16);
                     metrics
                         .rows
-                        .push(row("price", Some(b), None, buyer_price(b)));
+                        .push(row(metric::PRICE, Some(b), None, buyer_price(b)));
                 }
             }
             for (h, &p) in market.producer_usd_per_t.iter().enumerate() {
                 if p > 0.0 {
-                    metrics
-                        .rows
-                        .push(row("producer_price", Some(NationIdx(h as u16)), None, p));
+                    metrics.rows.push(row(
+                        metric::PRODUCER_PRICE,
+                        Some(NationIdx(h as u16)),
+                        None,
+                        p,
+                    ));
                 }
             }
             for (h, &rent) in market.quota_rent_usd.iter().enumerate() {
                 if rent > 0.0 {
                     metrics.rows.push(row(
-                        "quota_rent_usd",
+                        metric::QUOTA_RENT_USD,
                         Some(NationIdx(h as u16)),
                         None,
                         rent * spy,
@@ -167,7 +172,7 @@ pub fn record_market_metrics(
                             .copied()
                             .unwrap_or(0.0);
                         metrics.rows.push(row(
-                            "value_added_usd",
+                            metric::VALUE_ADDED_USD,
                             Some(h),
                             None,
                             (sales - used * ore_price) * spy,
@@ -184,7 +189,7 @@ pub fn record_market_metrics(
                     for &h in &pairs.hosts[c] {
                         metrics.rows.push(MetricRow {
                             stage: Some(Stage::Ore),
-                            ..row("feed_stock", Some(h), None, stock[usize::from(h.0)])
+                            ..row(metric::FEED_STOCK, Some(h), None, stock[usize::from(h.0)])
                         });
                     }
                 }
@@ -204,7 +209,7 @@ pub fn record_market_metrics(
                         let home = home_t[hs];
                         if mined[hs] > 0.0 {
                             metrics.rows.push(row(
-                                "domestic_processing",
+                                metric::DOMESTIC_PROCESSING,
                                 Some(h),
                                 None,
                                 (home / mined[hs]).min(1.0),
@@ -216,7 +221,7 @@ pub fn record_market_metrics(
                         let sales = sales[usize::from(h.0)];
                         metrics
                             .rows
-                            .push(row("value_added_usd", Some(h), None, sales * spy));
+                            .push(row(metric::VALUE_ADDED_USD, Some(h), None, sales * spy));
                     }
                 }
             }
@@ -245,14 +250,14 @@ fn record_sourcing(
         let credited = market.credited_t.get(bi).copied().unwrap_or(0.0);
         if received > 0.0 {
             rows.push(row(
-                "qualifying_share",
+                metric::QUALIFYING_SHARE,
                 Some(b),
                 None,
                 (qualifying / received).clamp(0.0, 1.0),
             ));
         }
         rows.push(row(
-            "sourcing_premium_usd",
+            metric::SOURCING_PREMIUM_USD,
             Some(b),
             None,
             rule.premium_usd_per_t * credited * spy,
@@ -335,8 +340,8 @@ fn record_consumers(
             .copied()
             .unwrap_or(0.0);
         let got = market.received_t.get(bi).copied().unwrap_or(0.0) * spy;
-        rows.push(row("demand", Some(b), None, wanted));
-        rows.push(row("consumption", Some(b), None, got));
+        rows.push(row(metric::DEMAND, Some(b), None, wanted));
+        rows.push(row(metric::CONSUMPTION, Some(b), None, got));
         // Differences below a billionth of demand are float dust from pro-rata splits.
         let unmet = wanted - got;
         let unmet = if unmet > 1e-9 * wanted.max(1.0) {
@@ -344,7 +349,7 @@ fn record_consumers(
         } else {
             0.0
         };
-        rows.push(row("unmet_demand", Some(b), None, unmet));
+        rows.push(row(metric::UNMET_DEMAND, Some(b), None, unmet));
     }
     for &b in consumers {
         let received = market
@@ -358,7 +363,7 @@ fn record_consumers(
         let bi = usize::from(b.0);
         for &h in hosts {
             rows.push(row(
-                "import_dependence",
+                metric::IMPORT_DEPENDENCE,
                 Some(b),
                 Some(h),
                 shipped[usize::from(h.0) * n + bi] / received,
@@ -379,7 +384,7 @@ fn record_consumers(
                 .map(|&(from, t)| t * mix[from * n + usize::from(k.0)])
                 .fold(0.0, |a, b| a + b);
             rows.push(row(
-                "import_dependence_control",
+                metric::IMPORT_DEPENDENCE_CONTROL,
                 Some(b),
                 Some(k),
                 controlled / received,

@@ -10,6 +10,8 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::model::metrics as metric;
+
 use crate::model::order::counting_sort;
 
 use crate::model::components::{
@@ -74,19 +76,21 @@ pub fn record_metrics(
         for &h in hosts {
             metrics
                 .rows
-                .push(row("capacity", h, capacity[c * n + usize::from(h.0)]));
+                .push(row(metric::CAPACITY, h, capacity[c * n + usize::from(h.0)]));
         }
         for &h in hosts {
             metrics.rows.push(row(
-                "available_capacity",
+                metric::AVAILABLE_CAPACITY,
                 h,
                 available[c * n + usize::from(h.0)],
             ));
         }
         for &h in hosts {
-            metrics
-                .rows
-                .push(row("production", h, production[c * n + usize::from(h.0)]));
+            metrics.rows.push(row(
+                metric::PRODUCTION,
+                h,
+                production[c * n + usize::from(h.0)],
+            ));
         }
         let world: f64 = production[c * n..(c + 1) * n].iter().sum();
         if world > 0.0 {
@@ -94,18 +98,18 @@ pub fn record_metrics(
             for &h in hosts {
                 let share = production[c * n + usize::from(h.0)] / world;
                 hhi += share * share;
-                metrics.rows.push(row("share_location", h, share));
+                metrics.rows.push(row(metric::SHARE_LOCATION, h, share));
             }
             for &h in &pairs.controllers[c] {
                 metrics.rows.push(row(
-                    "share_control",
+                    metric::SHARE_CONTROL,
                     h,
                     controlled[c * n + usize::from(h.0)] / world,
                 ));
             }
             metrics.rows.push(MetricRow {
                 step,
-                metric: "hhi",
+                metric: metric::HHI,
                 mineral: Some(mineral),
                 stage: Some(stage),
                 nation: None,

@@ -7,6 +7,8 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::model::metrics as metric;
+
 use crate::model::components::{
     Capacity, Lifecycle, NationIdx, Ownership, Project, Site, Stage, Status,
 };
@@ -14,11 +16,11 @@ use crate::model::resources::{Clock, InvestmentLedger, MetricRow, Metrics, Regis
 
 /// Project-status metrics and the statuses they count.
 pub const PROJECT_METRICS: [(&str, Status); 5] = [
-    ("projects_permitting", Status::Permitting),
-    ("projects_construction", Status::Construction),
-    ("projects_ramp_up", Status::RampUp),
-    ("projects_operating", Status::Operating),
-    ("projects_cancelled", Status::Cancelled),
+    (metric::PROJECTS_PERMITTING, Status::Permitting),
+    (metric::PROJECTS_CONSTRUCTION, Status::Construction),
+    (metric::PROJECTS_RAMP_UP, Status::RampUp),
+    (metric::PROJECTS_OPERATING, Status::Operating),
+    (metric::PROJECTS_CANCELLED, Status::Cancelled),
 ];
 
 fn split(c: usize) -> (crate::model::components::MineralIdx, Stage) {
@@ -61,12 +63,12 @@ pub fn record_investment_metrics(
     for (&(c, host, home), &usd) in &ledger.investment_usd {
         metrics
             .rows
-            .push(row("investment_usd", c, host, Some(home), usd));
+            .push(row(metric::INVESTMENT_USD, c, host, Some(home), usd));
     }
     for (&(c, nation, host), &usd) in &ledger.state_finance_usd {
         metrics
             .rows
-            .push(row("state_finance_usd", c, nation, Some(host), usd));
+            .push(row(metric::STATE_FINANCE_USD, c, nation, Some(host), usd));
     }
     for (&(c, nation, host), &count) in &ledger.projects_financed {
         metrics.rows.push(row(
@@ -128,7 +130,7 @@ pub fn record_investment_metrics(
     for (&(c, host), &count) in &ledger.incidents {
         metrics
             .rows
-            .push(row("incidents", c, host, None, f64::from(count)));
+            .push(row(metric::INCIDENTS, c, host, None, f64::from(count)));
     }
     ledger.investment_usd.clear();
     ledger.state_finance_usd.clear();

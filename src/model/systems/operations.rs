@@ -19,7 +19,7 @@ use crate::model::resources::{
     Clock, EventLog, EventRow, InvestmentConfig, InvestmentLedger, Registry, SocialLicence,
     commodity,
 };
-use crate::sim::rng::{Purpose, RngStreams};
+use crate::model::rng::{Purpose, RngStreams};
 
 /// Start and end random outages of operating assets.
 pub fn strike_outages(

@@ -7,11 +7,14 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::model::components::{AssetIdx, FirmIdx, Outages, Ownership, Site};
+use crate::model::components::{
+    AssetIdx, FirmIdx, MineralIdx, NationIdx, Outages, Ownership, Site,
+};
 use crate::model::resources::{
     Clock, EventLog, EventRow, ExportControl, PolicyTimeline, Registry, TradeRules, commodity,
 };
-use crate::scenario::{ControlMode, PolicyAction};
+use crate::scenario::ControlMode;
+use crate::scenario::resolve::{AssetMeasure, TradeMeasure};
 
 /// Switch policies on and off at the current step and rebuild the rules they imply.
 pub fn apply_policy_timeline(
@@ -58,29 +61,28 @@ pub fn apply_policy_timeline(
         .zip(&timeline.active)
         .filter(|(_, a)| **a)
     {
-        if let PolicyAction::Outage {
+        if let Some(AssetMeasure::Outage {
             asset,
             capacity_lost,
-        } = &p.action
-            && let Some(idx) = registry.asset(asset)
+        }) = &p.assets
         {
-            let slot = &mut scheduled[idx.0 as usize];
+            let slot = &mut scheduled[*asset as usize];
             *slot = slot.max(*capacity_lost);
         }
     }
     // Nationalisations take effect once, when they start.
-    let nationalisations: Vec<(crate::model::components::NationIdx, usize, FirmIdx, f64)> = started
+    let nationalisations: Vec<(NationIdx, usize, FirmIdx, f64)> = started
         .iter()
-        .filter_map(|&i| match &timeline.policies[i].action {
-            PolicyAction::Nationalisation {
+        .filter_map(|&i| match &timeline.policies[i].assets {
+            Some(AssetMeasure::Nationalisation {
                 nation,
                 mineral,
                 state_firm,
                 share,
-            } => Some((
-                registry.nation(nation)?,
-                usize::from(registry.mineral(mineral)?.0),
-                registry.firm(state_firm)?,
+            }) => Some((
+                NationIdx(*nation),
+                usize::from(*mineral),
+                FirmIdx(*state_firm),
                 *share,
             )),
             _ => None,
@@ -130,7 +132,8 @@ pub fn nationalise(ownership: &mut Ownership, state_firm: FirmIdx, share: f64) {
     ownership.0 = owners;
 }
 
-/// The trade rules implied by the policies in force.
+/// The trade rules implied by the policies in force, from their resolved trade measures (no id
+/// is looked up here: [`crate::scenario::resolve`] did that once).
 pub fn rebuild_rules(
     timeline: &PolicyTimeline,
     registry: &Registry,
@@ -144,17 +147,6 @@ pub fn rebuild_rules(
         export_tax: vec![vec![0.0; n]; commodities],
         ore_export_ban: vec![vec![false; n]; registry.n_minerals()],
         local_processing_mandate: vec![vec![false; n]; registry.n_minerals()],
-        fta_agreements: Vec::new(),
-    };
-    let all_minerals: Vec<usize> = (0..registry.n_minerals()).collect();
-    let minerals_of = |list: &[String]| -> Vec<usize> {
-        if list.is_empty() {
-            all_minerals.clone()
-        } else {
-            list.iter()
-                .filter_map(|m| registry.mineral(m).map(|i| usize::from(i.0)))
-                .collect()
-        }
     };
     for (p, _) in timeline
         .policies
@@ -162,102 +154,74 @@ pub fn rebuild_rules(
         .zip(&timeline.active)
         .filter(|(_, a)| **a)
     {
-        match &p.action {
-            PolicyAction::ExportControl {
+        let Some(measure) = &p.trade else {
+            continue;
+        };
+        match measure {
+            TradeMeasure::ExportControl {
                 exporter,
                 mineral,
                 stage,
                 destinations,
                 mode,
                 quota_t_per_yr,
-                delay_steps,
             } => {
-                let (Some(exporter), Some(mineral)) =
-                    (registry.nation(exporter), registry.mineral(mineral))
-                else {
-                    continue;
-                };
-                let mut destinations: Vec<_> = destinations
-                    .iter()
-                    .filter_map(|d| registry.nation(d))
-                    .collect();
-                destinations.sort();
-                destinations.dedup();
                 rules.export_controls.push(ExportControl {
-                    policy: p.id.clone(),
-                    exporter,
-                    commodity: commodity(mineral, *stage),
-                    destinations,
+                    licence_open_year: p.licence_open_year,
+                    exporter: NationIdx(*exporter),
+                    commodity: commodity(MineralIdx(*mineral), *stage),
+                    destinations: destinations.iter().map(|&d| NationIdx(d)).collect(),
                     mode: *mode,
                     quota_t_per_step: if *mode == ControlMode::Quota {
                         quota_t_per_yr / f64::from(steps_per_year)
                     } else {
                         0.0
                     },
-                    delay_steps: *delay_steps,
                 });
             }
-            PolicyAction::Tariff {
+            TradeMeasure::Tariff {
                 importer,
                 mineral,
                 stage,
                 exporters,
                 rate,
             } => {
-                let (Some(importer), Some(mineral)) =
-                    (registry.nation(importer), registry.mineral(mineral))
-                else {
-                    continue;
-                };
-                let row = &mut rules.tariff[commodity(mineral, *stage)];
-                let base = usize::from(importer.0) * n;
+                let row = &mut rules.tariff[commodity(MineralIdx(*mineral), *stage)];
+                let base = usize::from(*importer) * n;
                 if exporters.is_empty() {
                     for e in 0..n {
-                        if e != usize::from(importer.0) {
+                        if e != usize::from(*importer) {
                             row[base + e] = *rate;
                         }
                     }
                 } else {
-                    for e in exporters.iter().filter_map(|e| registry.nation(e)) {
-                        row[base + usize::from(e.0)] = *rate;
+                    for &e in exporters {
+                        row[base + usize::from(e)] = *rate;
                     }
                 }
             }
-            PolicyAction::ExportTax {
+            TradeMeasure::ExportTax {
                 exporter,
                 mineral,
                 stage,
                 rate,
             } => {
-                if let (Some(exporter), Some(mineral)) =
-                    (registry.nation(exporter), registry.mineral(mineral))
-                {
-                    rules.export_tax[commodity(mineral, *stage)][usize::from(exporter.0)] = *rate;
-                }
+                rules.export_tax[commodity(MineralIdx(*mineral), *stage)][usize::from(*exporter)] =
+                    *rate;
             }
-            PolicyAction::LocalProcessingMandate {
+            TradeMeasure::LocalProcessingMandate {
                 nation,
                 minerals,
                 ore_export_ban,
             } => {
-                if let Some(nation) = registry.nation(nation) {
-                    for m in minerals_of(minerals) {
-                        rules.local_processing_mandate[m][usize::from(nation.0)] = true;
-                        if *ore_export_ban {
-                            rules.ore_export_ban[m][usize::from(nation.0)] = true;
-                        }
+                for &m in minerals {
+                    let m = usize::from(m);
+                    rules.local_processing_mandate[m][usize::from(*nation)] = true;
+                    if *ore_export_ban {
+                        rules.ore_export_ban[m][usize::from(*nation)] = true;
                     }
                 }
             }
-            PolicyAction::FtaAgreement { nation, partner } => {
-                if let (Some(a), Some(b)) = (registry.nation(nation), registry.nation(partner)) {
-                    rules.fta_agreements.push((a, b));
-                }
-            }
-            PolicyAction::Outage { .. }
-            | PolicyAction::SourcingRule { .. }
-            | PolicyAction::Nationalisation { .. }
-            | PolicyAction::FinanceProgramme { .. } => {}
         }
     }
     rules

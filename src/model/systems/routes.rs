@@ -71,12 +71,7 @@ impl RouteTables {
                 ControlMode::Ban => 0.0,
                 ControlMode::Quota => 1.0,
                 ControlMode::LicenceDelay => {
-                    let open_year = inputs
-                        .timeline
-                        .policies
-                        .iter()
-                        .find(|p| p.id == control.policy)
-                        .map_or(f64::NEG_INFINITY, |p| p.licence_open_year);
+                    let open_year = control.licence_open_year;
                     let end = inputs.year + inputs.dt_years;
                     if open_year <= inputs.year {
                         1.0

@@ -196,12 +196,13 @@ mod tests {
 
     fn ira(agreement: bool) -> PolicyTimeline {
         let mut policies = vec![ScheduledPolicy {
-            order: 0,
             id: "ira_30d".into(),
             start_step: 0,
             end_step: u32::MAX,
             licence_open_step: 0,
             licence_open_year: 0.0,
+            trade: None,
+            assets: None,
             action: PolicyAction::SourcingRule {
                 consumer: "USA".into(),
                 minerals: vec!["lithium".into()],
@@ -212,12 +213,13 @@ mod tests {
         }];
         if agreement {
             policies.push(ScheduledPolicy {
-                order: 1,
                 id: "us_japan_cma".into(),
                 start_step: 0,
                 end_step: u32::MAX,
                 licence_open_step: 0,
                 licence_open_year: 0.0,
+                trade: None,
+                assets: None,
                 action: PolicyAction::FtaAgreement {
                     nation: "USA".into(),
                     partner: "JPN".into(),

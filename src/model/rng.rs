@@ -25,10 +25,6 @@ pub enum Purpose {
     Duration = 5,
     /// Delay and cancellation hazards.
     Hazard = 6,
-    /// State finance decisions.
-    Finance = 7,
-    /// Host politics.
-    Politics = 8,
 }
 
 /// The run's seed; hands out streams.
