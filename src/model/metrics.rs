@@ -78,6 +78,17 @@ pub const PROJECTS_CANCELLED: &str = "projects_cancelled";
 const HOST: &str = "mineral, stage, nation (host)";
 const SHARE: &str = "share 0..1";
 
+/// Annual state-finance budget of a financier nation (issue 15).
+pub const FINANCE_BUDGET_USD: &str = "finance_budget_usd";
+/// Budget left after the year's allocation (issue 15).
+pub const FINANCE_UNSPENT_USD: &str = "finance_unspent_usd";
+/// Projects financed by a financier nation in a host (issue 15).
+pub const PROJECTS_FINANCED: &str = "projects_financed";
+/// Offtake secured by a financier nation's equity (issue 15).
+pub const OFFTAKE_SECURED_T_PER_YR: &str = "offtake_secured_t_per_yr";
+/// Operating capacity by host and owners' home (issue 15).
+pub const CAPACITY_HOST_HOME: &str = "capacity_host_home";
+
 /// Every metric, in the order of `docs/output-format.md`'s table.
 pub const CATALOGUE: &[MetricInfo] = &[
     MetricInfo {
@@ -241,6 +252,36 @@ pub const CATALOGUE: &[MetricInfo] = &[
         unit: "count",
         by: HOST,
         doc: "projects cancelled by the end of the step",
+    },
+    MetricInfo {
+        name: FINANCE_BUDGET_USD,
+        unit: "USD/yr",
+        by: "nation (financier's nation)",
+        doc: "annual state-finance budget of the nation's financiers; first step of each year",
+    },
+    MetricInfo {
+        name: FINANCE_UNSPENT_USD,
+        unit: "USD/yr",
+        by: "nation (financier's nation)",
+        doc: "budget left after the year's allocation; first step of each year",
+    },
+    MetricInfo {
+        name: PROJECTS_FINANCED,
+        unit: "count",
+        by: "mineral, stage, nation (financier's nation), partner (host)",
+        doc: "projects financed by the nation's financiers in the host",
+    },
+    MetricInfo {
+        name: OFFTAKE_SECURED_T_PER_YR,
+        unit: "t/yr",
+        by: "mineral, stage, nation (financier's nation), partner (host)",
+        doc: "financier equity share × output of the projects it holds equity in",
+    },
+    MetricInfo {
+        name: CAPACITY_HOST_HOME,
+        unit: "t/yr",
+        by: "mineral, stage, nation (host), partner (owner home)",
+        doc: "operating capacity × equity share, by host and owners' home; first step of each year",
     },
 ];
 

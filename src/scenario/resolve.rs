@@ -285,6 +285,8 @@ pub struct ResolvedPreference {
 /// A dated policy, in scenario order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedPolicy {
+    /// Step from which investors see it (its announcement; its start when not announced).
+    pub announced_step: u32,
     /// Policy id (for events).
     pub id: String,
     /// First step in force.
@@ -808,8 +810,15 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
             },
             _ => None,
         };
+        // Investors see a policy from its announcement (issue 15), never after it starts.
+        let announced_step = pol
+            .announced
+            .as_ref()
+            .and_then(|a| when_to_year(a).ok())
+            .map_or(step_of(start), |y| step_of(y).min(step_of(start)));
         policies.push(ResolvedPolicy {
             id: pol.id.clone(),
+            announced_step,
             start_step: step_of(start),
             end_step,
             licence_open_step: step_of(licence_open_year),

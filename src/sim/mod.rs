@@ -472,17 +472,7 @@ pub fn build_world(r: &Resolved) -> World {
         })
         .collect();
     let announcements = PolicyAnnouncements {
-        step: s
-            .policies
-            .iter()
-            .zip(&policies)
-            .map(|(p, sp)| {
-                p.announced
-                    .as_ref()
-                    .and_then(|a| when_to_year(a).ok())
-                    .map_or(sp.start_step, |y| clock.step_at(y).min(sp.start_step))
-            })
-            .collect(),
+        step: r.policies.iter().map(|p| p.announced_step).collect(),
     };
     let active = vec![false; policies.len()];
     let timeline = PolicyTimeline { policies, active };

@@ -28,6 +28,7 @@ const LAYERS: &[&[&str]] = &[
     &["sweep"],
     &[
         "app",
+        "api",
         "cli",
         "ensemble",
         "compare",

@@ -96,12 +96,10 @@ fn a_chinese_refined_ban_on_the_usa_raises_us_refining_built() {
         (built / seeds as f64, price / seeds as f64)
     };
     let ((without, p_without), (with, p_with)) = (mean(&open), mean(&banned));
-    // Markets v2 (issue 14): in this test world refined lithium is short in both runs and the US
-    // price sits at the ceiling guard (5 × the reference) with or without the ban, so both US
-    // prospects are built either way: the ban cannot build more, and must not build less.
-    let ceiling = 5.0 * 15_000.0;
+    // Markets v2 (issue 14): a ban removes the US's link to China, so the US pays more (the
+    // target of a control pays more), and US refining built must not fall.
     assert!(
-        p_with > 0.99 * ceiling && p_without > 0.99 * ceiling,
+        p_with > p_without,
         "US price {p_with} with the ban vs {p_without} without"
     );
     assert!(
@@ -206,7 +204,7 @@ fn an_announced_ore_export_ban_brings_refinery_proposals_forward() {
         stage: Stage::Refined,
         capacity_t_per_yr: 20000.0,
         capex_usd: 150e6,
-        unit_opex_usd_per_t: 30000.0,
+        unit_opex_usd_per_t: 22000.0,
         developers: vec![],
         available_from: None,
         local_processing_commitment: false,
@@ -247,7 +245,7 @@ fn an_announced_ore_export_ban_brings_refinery_proposals_forward() {
     }
     assert!(
         early.iter().all(|y| *y < 2029.0),
-        "announced: every seed proposes before the ban takes effect: {early:?}"
+        "announced: every seed proposes before the ban takes effect: {early:?} (unannounced {late:?})"
     );
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     assert!(
@@ -270,7 +268,7 @@ fn a_price_collapse_during_construction_cancels_the_marginal_project_and_spares_
     base.investment.state_backed_build_factor = 1.0;
     base.investment.max_cancellation_hazard_per_yr = 0.0;
     base.investment.max_delay_hazard_per_yr = 0.0;
-    for (id, opex) in [("p_low", 500.0), ("p_marginal", 4000.0)] {
+    for (id, opex) in [("p_low", 500.0), ("p_marginal", 3000.0)] {
         base.prospects.push(orechain::scenario::Prospect {
             id: id.into(),
             name: String::new(),

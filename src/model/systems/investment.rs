@@ -1216,12 +1216,19 @@ mod tests {
         // A ban from step 16 (four years of quarters), announced at step 0.
         let timeline = PolicyTimeline {
             policies: vec![ScheduledPolicy {
-                order: 0,
                 id: "ban".into(),
                 start_step: 16,
                 end_step: u32::MAX,
                 licence_open_step: 16,
                 licence_open_year: 2028.0,
+                trade: Some(
+                    crate::scenario::resolve::TradeMeasure::LocalProcessingMandate {
+                        nation: 0,
+                        minerals: vec![0],
+                        ore_export_ban: true,
+                    },
+                ),
+                assets: None,
                 action: crate::scenario::PolicyAction::LocalProcessingMandate {
                     nation: "IDN".into(),
                     minerals: vec![],

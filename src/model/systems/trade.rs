@@ -186,7 +186,7 @@ pub fn clear_markets(
     let solver = |c: usize| {
         let reference = prices.reference_usd_per_t.get(c).copied().unwrap_or(1.0);
         let mut ceiling = reference * settings.price_ceiling_ratio;
-        if c % 2 == 0 {
+        if c.is_multiple_of(2) {
             let m = c / 2;
             let recovery = config.recovery.get(m).copied().unwrap_or(1.0);
             let refined = prices
@@ -270,11 +270,15 @@ pub fn clear_markets(
         };
         let refined_links = route_tables.links(c_ref);
 
-        // Pass A: a tentative refined equilibrium with refinery capacity (cash cost at last
-        // step's ore price) tells each plant what it can expect to sell this step.
+        // Pass A: a tentative refined equilibrium with refinery capacity, plants ranked by their
+        // conversion cost alone, tells each plant what it can expect to sell this step. The ore
+        // cost is left out here: the ore market (pass B) rations ore by netback, and with ore
+        // priced at the netback a plant's full cash cost sits at the refined price by
+        // construction, which would make the tentative dispatch a knife edge.
+        let zero_ore = vec![0.0; n];
         let lots_a: Vec<Lot> = refineries
             .iter()
-            .map(|s| refinery_lot(s, s.potential_t, &ore_paid_last))
+            .map(|s| refinery_lot(s, s.potential_t, &zero_ore))
             .collect();
         let tentative = solve(
             &lots_a,
