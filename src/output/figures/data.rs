@@ -341,8 +341,12 @@ impl Settings {
                 .iter()
                 .flat_map(|m| {
                     let r = s.market.price_ceiling_ratio;
+                    // The ore guard is at least what the refined guard is worth in ore
+                    // (docs/ODD.md §7.6.2), as in the market clearing.
+                    let ore =
+                        (m.ore_price_usd_per_t * r).max(m.recovery * m.refined_price_usd_per_t * r);
                     [
-                        (format!("{}|ore", m.id), m.ore_price_usd_per_t * r),
+                        (format!("{}|ore", m.id), ore),
                         (format!("{}|refined", m.id), m.refined_price_usd_per_t * r),
                     ]
                 })

@@ -19,8 +19,9 @@ pub const DOMESTIC_PROCESSING: &str = "domestic_processing";
 /// Figure family id of the value-added charts.
 pub const VALUE_ADDED: &str = "value_added";
 
-/// Prices per mineral: the world price of each stage in black (refined solid, ore dashed) and the
-/// segmented price of each cut-off buyer market in that nation's colour.
+/// Prices per mineral: the world (reference) price of each stage in black (refined solid, ore
+/// dashed) and, where a buyer's market is segmented (its price strays more than 5% from the
+/// reference at some step), that buyer's price in its nation's colour.
 pub fn price(m: &Metrics, settings: &Settings) -> Vec<Figure> {
     let years = m.years();
     let minerals: std::collections::BTreeSet<String> = m
@@ -53,6 +54,18 @@ pub fn price(m: &Metrics, settings: &Settings) -> Vec<Figure> {
                     continue;
                 };
                 if st != stage || !(nation.is_empty() || nations.iter().any(|n| n == nation)) {
+                    continue;
+                }
+                // A buyer's price is drawn only where its market is segmented: where it strays
+                // more than 5% from the world (reference) price of that stage at some step. Every
+                // buyer pays a little more or less than the reference (transport, origin mix), and
+                // drawing them all buries the world lines.
+                if !nation.is_empty()
+                    && let Some(world) = grid.get(&format!("{st}|"))
+                    && !values.iter().zip(world).any(|(v, w)| {
+                        matches!((v, w), (Some(v), Some(w)) if *w > 0.0 && ((v - w) / w).abs() > 0.05)
+                    })
+                {
                     continue;
                 }
                 let place = if nation.is_empty() { "World" } else { nation };
@@ -95,10 +108,17 @@ pub fn price(m: &Metrics, settings: &Settings) -> Vec<Figure> {
                 && let (Some(&x0), Some(&x1)) = (years.first(), years.last())
             {
                 ceilings.push(Series {
-                    label: format!(
-                        "Ceiling, {stage} ({}× reference price)",
-                        settings.price_ceiling_ratio
-                    ),
+                    label: if stage == "ore" {
+                        format!(
+                            "Ceiling guard, ore ({}× reference, or recovery × refined ceiling)",
+                            settings.price_ceiling_ratio
+                        )
+                    } else {
+                        format!(
+                            "Ceiling guard, {stage} ({}× reference price)",
+                            settings.price_ceiling_ratio
+                        )
+                    },
                     key,
                     colour: style::OTHER,
                     dashed: true,
