@@ -261,12 +261,13 @@ pub fn clear_markets(
                     .collect()
             })
             .unwrap_or_default();
-        let refinery_lot = |s: &Seller, quantity_t: f64, ore_price: &[f64]| Lot {
+        // A refinery's lot: its cash cost is its conversion cost plus the ore it uses, at
+        // `ore_usd_per_t` per tonne of ore.
+        let refinery_lot = |s: &Seller, quantity_t: f64, ore_usd_per_t: f64| Lot {
             asset: s.idx,
             host: s.site.host,
             quantity_t,
-            reservation_usd_per_t: s.opex_usd_per_t
-                + ore_price[usize::from(s.site.host.0)] / recovery,
+            reservation_usd_per_t: s.opex_usd_per_t + ore_usd_per_t / recovery,
         };
         let refined_links = route_tables.links(c_ref);
 
@@ -275,10 +276,9 @@ pub fn clear_markets(
         // cost is left out here: the ore market (pass B) rations ore by netback, and with ore
         // priced at the netback a plant's full cash cost sits at the refined price by
         // construction, which would make the tentative dispatch a knife edge.
-        let zero_ore = vec![0.0; n];
         let lots_a: Vec<Lot> = refineries
             .iter()
-            .map(|s| refinery_lot(s, s.potential_t, &zero_ore))
+            .map(|s| refinery_lot(s, s.potential_t, 0.0))
             .collect();
         let tentative = solve(
             &lots_a,
@@ -326,26 +326,23 @@ pub fn clear_markets(
         let mut ore_buyers: Vec<NationIdx> = refineries.iter().map(|s| s.site.host).collect();
         ore_buyers.sort();
         ore_buyers.dedup();
-        let bids = |h: usize| -> Vec<PlantBid> {
-            by_host[h]
-                .iter()
-                .map(|&j| {
-                    let s = refineries[j];
-                    PlantBid {
-                        run_t: tentative.dispatched_t[j].min(s.potential_t) / recovery,
-                        cover_t: s.potential_t / recovery * cover_steps,
-                        stock_t: stocks.ore_t[s.idx.0 as usize],
-                        netback_usd_per_t: netback[j],
-                    }
-                })
-                .collect()
-        };
         let ore_bids: Vec<Buyer> = ore_buyers
             .iter()
             .map(|&b| Buyer {
                 nation: b,
                 curve: DemandCurve::Plants {
-                    bids: bids(usize::from(b.0)),
+                    bids: by_host[usize::from(b.0)]
+                        .iter()
+                        .map(|&j| {
+                            let s = refineries[j];
+                            PlantBid {
+                                run_t: tentative.dispatched_t[j].min(s.potential_t) / recovery,
+                                cover_t: s.potential_t / recovery * cover_steps,
+                                stock_t: stocks.ore_t[s.idx.0 as usize],
+                                netback_usd_per_t: netback[j],
+                            }
+                        })
+                        .collect(),
                     stock_elasticity: settings.feed_stock_price_elasticity,
                 },
                 sourcing: None,
@@ -387,14 +384,21 @@ pub fn clear_markets(
         // Share each host's ore among its plants in proportion to what each takes at the price
         // the host paid (last member takes the remainder, so mass is exact).
         let mut got = vec![0.0; refineries.len()];
-        for &h in &ore_buyers {
-            let hs = usize::from(h.0);
+        for buyer in &ore_bids {
+            let DemandCurve::Plants {
+                bids,
+                stock_elasticity,
+            } = &buyer.curve
+            else {
+                continue;
+            };
+            let hs = usize::from(buyer.nation.0);
             let members = &by_host[hs];
             let takes = plant_takes(
-                &bids(hs),
+                bids,
                 ore.buyer_usd_per_t[hs],
                 settings.supply_smoothing,
-                settings.feed_stock_price_elasticity,
+                *stock_elasticity,
             );
             let total: f64 = takes.iter().sum();
             let received = ore.received_t[hs];
@@ -426,7 +430,8 @@ pub fn clear_markets(
             .zip(&got)
             .map(|(s, g)| {
                 let feed = stocks.ore_t[s.idx.0 as usize] + g;
-                refinery_lot(s, s.potential_t.min(recovery * feed), &ore_paid)
+                let ore_usd_per_t = ore_paid[usize::from(s.site.host.0)];
+                refinery_lot(s, s.potential_t.min(recovery * feed), ore_usd_per_t)
             })
             .collect();
         let refined = solve(
