@@ -135,29 +135,9 @@ pub fn commodity(mineral: MineralIdx, stage: Stage) -> usize {
     usize::from(mineral.0) * 2 + usize::from(stage == Stage::Refined)
 }
 
-/// A dated policy, resolved to indices and steps.
-#[derive(Clone, Debug)]
-pub struct ScheduledPolicy {
-    /// Policy id.
-    pub id: String,
-    /// First step in force.
-    pub start_step: u32,
-    /// First step no longer in force (`u32::MAX` = never ends).
-    pub end_step: u32,
-    /// For an export control with a licence delay: the first step whose start is at least
-    /// `delay_steps` steps after the policy's real start date (which may precede the run), i.e. when
-    /// the first licences have been granted. Equal to `start_step` otherwise.
-    pub licence_open_step: u32,
-    /// For an export control with a licence delay: the decimal year the first licences are
-    /// granted (real start date + delay); the start year otherwise.
-    pub licence_open_year: f64,
-    /// The trade measure it imposes, resolved to indices (`None` for other actions).
-    pub trade: Option<crate::scenario::resolve::TradeMeasure>,
-    /// What it does to assets (outage, nationalisation), resolved to indices.
-    pub assets: Option<crate::scenario::resolve::AssetMeasure>,
-    /// What it does, as written (read by the mechanisms whose actions are not resolved yet).
-    pub action: crate::scenario::PolicyAction,
-}
+/// A dated policy, resolved to indices and steps: the resolved policy itself (its announcement,
+/// start, end and licence steps, and its measures in indices).
+pub use crate::scenario::resolve::ResolvedPolicy as ScheduledPolicy;
 
 /// The policy timeline and which policies are in force.
 #[derive(Clone, Debug, Default, Resource)]
@@ -166,14 +146,6 @@ pub struct PolicyTimeline {
     pub policies: Vec<ScheduledPolicy>,
     /// Whether each policy is in force this step.
     pub active: Vec<bool>,
-}
-
-/// When each dated policy was announced, by position in [`PolicyTimeline::policies`]: the first step
-/// from which investors value projects on its terms (its start step when not announced earlier).
-#[derive(Clone, Debug, Default, Resource)]
-pub struct PolicyAnnouncements {
-    /// Announcement step of each policy.
-    pub step: Vec<u32>,
 }
 
 /// An export control in force, resolved to indices.

@@ -457,23 +457,7 @@ pub fn build_world(r: &Resolved) -> World {
         }
     }
 
-    let policies: Vec<ScheduledPolicy> = r
-        .policies
-        .iter()
-        .map(|p| ScheduledPolicy {
-            id: p.id.clone(),
-            start_step: p.start_step,
-            end_step: p.end_step,
-            licence_open_step: p.licence_open_step,
-            licence_open_year: p.licence_open_year,
-            trade: p.trade.clone(),
-            assets: p.assets.clone(),
-            action: p.action.clone(),
-        })
-        .collect();
-    let announcements = PolicyAnnouncements {
-        step: r.policies.iter().map(|p| p.announced_step).collect(),
-    };
+    let policies: Vec<ScheduledPolicy> = r.policies.clone();
     let active = vec![false; policies.len()];
     let timeline = PolicyTimeline { policies, active };
     let rules =
@@ -496,7 +480,6 @@ pub fn build_world(r: &Resolved) -> World {
     world.insert_resource(clock);
     world.insert_resource(RngStreams { seed: r.run.seed });
     world.insert_resource(timeline);
-    world.insert_resource(announcements);
     world.insert_resource(rules);
     world.insert_resource(prices);
     world.insert_resource(Metrics::default());

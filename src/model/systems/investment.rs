@@ -38,8 +38,8 @@ use crate::model::components::{
 };
 use crate::model::resources::{
     Clock, EventLog, EventRow, FinanceBudgets, HostRecord, HostTerms, InvestmentConfig,
-    InvestmentLedger, LearningCurves, PolicyAnnouncements, PolicyTimeline, PriceExpectations,
-    Prices, ProducerPrices, Registry, SocialLicence, TradeRules, commodity,
+    InvestmentLedger, LearningCurves, PolicyTimeline, PriceExpectations, Prices, ProducerPrices,
+    Registry, SocialLicence, TradeRules, commodity,
 };
 use crate::model::rng::{Purpose, RngStreams};
 use crate::scenario::resolve::kind_fits;
@@ -298,7 +298,6 @@ impl PriceView<'_> {
 /// force at `horizon` (start ≤ horizon < end), resolved by the same rules as the policies in force.
 fn expected_rules(
     timeline: &PolicyTimeline,
-    announcements: &PolicyAnnouncements,
     registry: &Registry,
     steps_per_year: u32,
     step: u32,
@@ -307,11 +306,7 @@ fn expected_rules(
     let active = timeline
         .policies
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let announced = announcements.step.get(i).copied().unwrap_or(p.start_step);
-            announced <= step && p.start_step <= horizon && horizon < p.end_step
-        })
+        .map(|p| p.announced_step <= step && p.start_step <= horizon && horizon < p.end_step)
         .collect();
     let future = PolicyTimeline {
         policies: timeline.policies.clone(),
@@ -496,12 +491,7 @@ pub fn propose_projects(
         Res<SocialLicence>,
         Res<LearningCurves>,
     ),
-    (prices, producer, timeline, announcements): (
-        Res<Prices>,
-        Res<ProducerPrices>,
-        Res<PolicyTimeline>,
-        Option<Res<PolicyAnnouncements>>,
-    ),
+    (prices, producer, timeline): (Res<Prices>, Res<ProducerPrices>, Res<PolicyTimeline>),
     mut budgets: ResMut<FinanceBudgets>,
     mut ledger: ResMut<InvestmentLedger>,
     mut record: ResMut<HostRecord>,
@@ -628,8 +618,6 @@ pub fn propose_projects(
 
     // Per-prospect terms, the same for every firm (hoisted out of the firm loop).
     let mut rules_at: BTreeMap<u32, TradeRules> = BTreeMap::new();
-    let empty = PolicyAnnouncements::default();
-    let announcements = announcements.as_deref().unwrap_or(&empty);
     let prepared: Vec<Prepared> = candidates
         .iter()
         .map(|c| {
@@ -652,9 +640,9 @@ pub fn propose_projects(
             };
             // The terms announced policies will set when production starts.
             let horizon = step + super::capacity::years_to_steps(lead_years, spy);
-            let rules = rules_at.entry(horizon).or_insert_with(|| {
-                expected_rules(&timeline, announcements, &registry, spy, step, horizon)
-            });
+            let rules = rules_at
+                .entry(horizon)
+                .or_insert_with(|| expected_rules(&timeline, &registry, spy, step, horizon));
             let commits =
                 c.project.local_processing_commitment || snapshot.refinery_present[m * n + h];
             let host_has_ore =
@@ -1216,6 +1204,7 @@ mod tests {
         // A ban from step 16 (four years of quarters), announced at step 0.
         let timeline = PolicyTimeline {
             policies: vec![ScheduledPolicy {
+                announced_step: 0,
                 id: "ban".into(),
                 start_step: 16,
                 end_step: u32::MAX,
@@ -1237,14 +1226,14 @@ mod tests {
             }],
             active: vec![false],
         };
-        let announced = PolicyAnnouncements { step: vec![0] };
-        let unannounced = PolicyAnnouncements { step: vec![16] };
+        let mut unannounced = timeline.clone();
+        unannounced.policies[0].announced_step = 16;
         // A refinery decided at step 0 starts producing after the ban (horizon 20).
-        let seen = expected_rules(&timeline, &announced, &registry, 4, 0, 20);
-        let unseen = expected_rules(&timeline, &unannounced, &registry, 4, 0, 20);
+        let seen = expected_rules(&timeline, &registry, 4, 0, 20);
+        let unseen = expected_rules(&unannounced, &registry, 4, 0, 20);
         assert!(seen.ore_export_ban[0][0] && !unseen.ore_export_ban[0][0]);
         // A horizon before the start does not see it either.
-        assert!(!expected_rules(&timeline, &announced, &registry, 4, 0, 12).ore_export_ban[0][0]);
+        assert!(!expected_rules(&timeline, &registry, 4, 0, 12).ore_export_ban[0][0]);
         // The refinery's net price rises by E[p_ore] × discount / recovery.
         let expectations = PriceExpectations {
             usd_per_t: vec![1000.0, 16000.0],

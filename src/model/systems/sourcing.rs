@@ -196,6 +196,7 @@ mod tests {
 
     fn ira(agreement: bool) -> PolicyTimeline {
         let mut policies = vec![ScheduledPolicy {
+            announced_step: 0,
             id: "ira_30d".into(),
             start_step: 0,
             end_step: u32::MAX,
@@ -213,6 +214,7 @@ mod tests {
         }];
         if agreement {
             policies.push(ScheduledPolicy {
+                announced_step: 0,
                 id: "us_japan_cma".into(),
                 start_step: 0,
                 end_step: u32::MAX,
