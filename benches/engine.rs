@@ -104,6 +104,7 @@ fn bench_sweep(c: &mut Criterion) {
                     shard: None,
                     figures: false,
                     args: Vec::new(),
+                    format: Default::default(),
                 };
                 let report = run_sweep(&plan, &opts).expect("the sweep runs");
                 assert_eq!(report.ok, 200);

@@ -792,6 +792,7 @@ pub fn sweep(file: &Path, opts: &SweepOptions) -> Result<SweepReport, Error> {
             "sweep".into(),
             file.display().to_string(),
         ],
+        format: Default::default(),
     };
     Ok(crate::sweep::run_sweep(&plan, &options)?)
 }

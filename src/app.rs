@@ -10,6 +10,7 @@ use crate::cli::{Cli, Command, GenerateArgs, MergeArgs, RunArgs, SweepArgs};
 use crate::output::figures::{self, FigureError};
 use crate::output::folder::{FolderError, OutputKind, StagedDir};
 use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
+use crate::output::parquet::{self, TableFormat};
 use crate::output::tables;
 use crate::scenario::{self, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, Loaded, ScenarioError};
 
@@ -132,6 +133,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
     }
     let started = SystemTime::now();
     let clock = Instant::now();
+    check_format(args.format)?;
     let loaded = load_for_run(args.scenario.as_deref(), args.seed, &args.sets)?;
     let s = loaded.scenario.scenario();
     let out_dir = args
@@ -184,6 +186,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         staged.write_file(name, bytes)?;
     }
     entries.extend(Manifest::entries_of(&files));
+    entries.extend(parquet_copies(staged.path(), "", args.format)?);
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mut manifest = Manifest::with_build_info();
     manifest.args = argv;
@@ -206,6 +209,34 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         final_dir.display()
     ));
     Ok(final_dir)
+}
+
+/// `--format parquet` on a build without the `parquet` feature: a usage error (exit 2) before any
+/// work is done.
+pub fn check_format(format: TableFormat) -> Result<(), AppError> {
+    if format == TableFormat::Parquet && !parquet::SUPPORTED {
+        return Err(AppError::BadInput(parquet::UNSUPPORTED.to_string()));
+    }
+    Ok(())
+}
+
+/// The Parquet copies of a run folder's streamed tables (`--format parquet`), written next to
+/// them in `dir`; their manifest entries are named with `prefix` (a replicate's folder).
+pub fn parquet_copies(
+    dir: &Path,
+    prefix: &str,
+    format: TableFormat,
+) -> Result<Vec<crate::output::manifest::ManifestFile>, AppError> {
+    if format == TableFormat::Csv {
+        return Ok(Vec::new());
+    }
+    ["events.csv", "flows.csv", "metrics.csv"]
+        .iter()
+        .map(|name| {
+            parquet::write_copy(dir, name, prefix, parquet::Unknown::Text)
+                .map_err(AppError::Internal)
+        })
+        .collect()
 }
 
 /// `orechain plot`: redraw every figure of a finished result folder from its CSVs.
@@ -403,6 +434,7 @@ fn check_generate_size(args: &GenerateArgs) -> Result<(), AppError> {
 /// `orechain sweep`: run (or resume) a sweep. Runs that failed are listed in `failures.csv` and
 /// make the exit code 1 once every other run has finished and the tables are written.
 pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError> {
+    check_format(args.format)?;
     let plan = crate::sweep::spec::load_plan(&args.sweep)?;
     let shard = args
         .shard
@@ -417,7 +449,7 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
         let cpus = args.jobs.map_or(1, u64::from);
         print!(
             "{}",
-            crate::sweep::shard::slurm_script(&plan, &exe, &out, args.tasks, cpus)?
+            crate::sweep::shard::slurm_script(&plan, &exe, &out, args.tasks, cpus, args.format)?
         );
         return Ok(());
     }
@@ -435,6 +467,7 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
         shard,
         figures: !args.no_figures,
         args: argv,
+        format: args.format,
     };
     let report = crate::sweep::run_sweep(&plan, &options)?;
     let part = shard.map_or(String::new(), |s| format!(" shard {}/{}", s.index, s.count));
@@ -452,12 +485,14 @@ pub fn sweep_command(args: &SweepArgs, argv: Vec<String>) -> Result<(), AppError
 
 /// `orechain merge`: join shard folders. Failed runs make the exit code 1, as for a sweep.
 pub fn merge_command(args: &MergeArgs, argv: Vec<String>) -> Result<(), AppError> {
+    check_format(args.format)?;
     let report = crate::sweep::merge::merge(
         &args.shards,
         &args.output,
         args.force,
         !args.no_figures,
         argv,
+        args.format,
     )?;
     say(&format!(
         "orechain: merged {} shard(s): {} runs ({} failed) -> {}",

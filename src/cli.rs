@@ -114,6 +114,10 @@ pub struct MergeArgs {
     /// Skip the sweep figures.
     #[arg(long)]
     pub no_figures: bool,
+    /// Table format: `csv` (default), or `parquet` to also write a Parquet copy of the merged
+    /// results.csv (needs a build with `--features parquet`).
+    #[arg(long, value_enum, default_value_t = crate::output::parquet::TableFormat::Csv)]
+    pub format: crate::output::parquet::TableFormat,
 }
 
 /// Arguments of `orechain sweep`.
@@ -148,6 +152,10 @@ pub struct SweepArgs {
     /// Array tasks (shards) for --slurm-script.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
     pub tasks: u64,
+    /// Table format: `csv` (default), or `parquet` to also write a Parquet copy of results.csv
+    /// when the sweep completes (needs a build with `--features parquet`).
+    #[arg(long, value_enum, default_value_t = crate::output::parquet::TableFormat::Csv)]
+    pub format: crate::output::parquet::TableFormat,
 }
 
 /// Arguments of `orechain run`.
@@ -182,4 +190,8 @@ pub struct RunArgs {
     /// run that would write more stops with an error before filling the disk.
     #[arg(long, value_name = "MB", default_value_t = crate::output::tables::DEFAULT_MAX_OUTPUT_MB)]
     pub max_output_mb: u64,
+    /// Table format: `csv` (default), or `parquet` to also write Parquet copies of
+    /// metrics.csv, flows.csv and events.csv (needs a build with `--features parquet`).
+    #[arg(long, value_enum, default_value_t = crate::output::parquet::TableFormat::Csv)]
+    pub format: crate::output::parquet::TableFormat,
 }

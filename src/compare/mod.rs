@@ -137,6 +137,7 @@ pub fn compare_command(args: &CompareArgs, argv: Vec<String>) -> Result<PathBuf,
                 force: false,
                 args: argv.clone(),
                 announce: false,
+                format: Default::default(),
             };
             let da = ensemble::run_ensemble(&la, &staged.path().join("a"), &opts)?;
             let db = ensemble::run_ensemble(&lb, &staged.path().join("b"), &opts)?;

@@ -129,6 +129,7 @@ fn run_replicate(
     loaded: &Loaded,
     seed: u64,
     staged: &StagedDir,
+    format: crate::output::parquet::TableFormat,
 ) -> Result<Vec<ManifestFile>, AppError> {
     let scenario = loaded.scenario.clone().with_seed(seed);
     let result = crate::sim::try_run(&scenario)
@@ -156,7 +157,13 @@ fn run_replicate(
     for (name, bytes) in &files {
         staged.write_file(name, bytes)?;
     }
-    Ok(Manifest::entries_of(&files))
+    let mut entries = Manifest::entries_of(&files);
+    entries.extend(crate::app::parquet_copies(
+        &staged.path().join(&dir),
+        &format!("{dir}/"),
+        format,
+    )?);
+    Ok(entries)
 }
 
 /// What an ensemble run needs besides the scenario.
@@ -174,6 +181,8 @@ pub struct Options {
     pub args: Vec<String>,
     /// Print a line when done (off for the ensembles `compare` runs inside its own folder).
     pub announce: bool,
+    /// `--format parquet`: also a Parquet copy of each replicate's streamed tables.
+    pub format: crate::output::parquet::TableFormat,
 }
 
 /// Run an ensemble of a loaded scenario into `out_dir`; returns the final folder.
@@ -198,7 +207,7 @@ pub fn run_ensemble(loaded: &Loaded, out_dir: &Path, opts: &Options) -> Result<P
     let written: Vec<Result<Vec<ManifestFile>, AppError>> = pool.install(|| {
         seeds
             .par_iter()
-            .map(|seed| run_replicate(loaded, *seed, &staged))
+            .map(|seed| run_replicate(loaded, *seed, &staged, opts.format))
             .collect()
     });
     let mut entries: Vec<ManifestFile> = Vec::new();
@@ -273,6 +282,7 @@ pub fn run_command(
     replicates: u32,
     argv: Vec<String>,
 ) -> Result<PathBuf, AppError> {
+    crate::app::check_format(args.format)?;
     let loaded = crate::app::load_for_run(args.scenario.as_deref(), args.seed, &args.sets)?;
     let out_dir = args
         .output
@@ -285,6 +295,7 @@ pub fn run_command(
         force: args.force,
         args: argv,
         announce: true,
+        format: args.format,
     };
     run_ensemble(&loaded, &out_dir, &opts)
 }

@@ -312,13 +312,15 @@ fn check_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, SweepManifest)>, Sweep
     Ok(shards)
 }
 
-/// Merge shard folders into `out`, with the sweep's figures unless `figures` is false.
+/// Merge shard folders into `out`, with the sweep's figures unless `figures` is false, and a
+/// Parquet copy of `results.csv` with `TableFormat::Parquet`.
 pub fn merge(
     dirs: &[PathBuf],
     out: &Path,
     force: bool,
     figures: bool,
     args: Vec<String>,
+    format: crate::output::parquet::TableFormat,
 ) -> Result<SweepReport, SweepError> {
     let started = SystemTime::now();
     let clock = Instant::now();
@@ -386,6 +388,7 @@ pub fn merge(
         .min()
         .unwrap_or_else(|| rfc3339_utc(started));
     m.end_time = rfc3339_utc(SystemTime::now());
+    super::results_parquet(staged.path(), format)?;
     if figures {
         for (name, bytes) in draw_figures(staged.path(), &m)? {
             staged

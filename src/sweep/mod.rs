@@ -55,6 +55,29 @@ pub const DESIGN_FILE: &str = "design.csv";
 pub const POINTS_FILE: &str = "points.csv";
 /// The SALib problem definition.
 pub const SALIB_FILE: &str = "salib_problem.json";
+/// Parquet copy of `results.csv` (`--format parquet`).
+pub const RESULTS_PARQUET: &str = "results.parquet";
+
+/// Write the Parquet copy of a complete sweep's `results.csv` into `dir` (`--format parquet`), or
+/// remove a copy left by an earlier completion (`--format csv`), so a copy never outlives the
+/// table it was made from.
+pub fn results_parquet(
+    dir: &Path,
+    format: crate::output::parquet::TableFormat,
+) -> Result<(), SweepError> {
+    use crate::output::parquet;
+    let path = dir.join(RESULTS_PARQUET);
+    if format == parquet::TableFormat::Csv {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error("remove", &path, e)),
+            _ => Ok(()),
+        };
+    }
+    parquet::write_copy(dir, summary::RESULTS_FILE, "", parquet::Unknown::Infer)
+        .map(|_| ())
+        .map_err(SweepError::Internal)
+}
+
 /// Folder of the sweep's figures.
 pub const FIGURES_DIR: &str = "figures";
 
@@ -114,6 +137,8 @@ pub struct SweepOptions {
     pub figures: bool,
     /// Command line, for the manifest.
     pub args: Vec<String>,
+    /// `--format parquet`: a Parquet copy of `results.csv` when the sweep completes.
+    pub format: crate::output::parquet::TableFormat,
 }
 
 /// What a sweep did.
@@ -432,6 +457,7 @@ pub fn list_outputs(dir: &Path) -> Result<Vec<crate::output::manifest::ManifestF
         SALIB_FILE,
         JOURNAL_FILE,
         summary::RESULTS_FILE,
+        RESULTS_PARQUET,
         summary::FAILURES_FILE,
         summary::SUMMARY_FILE,
         summary::SENSITIVITY_FILE,
@@ -666,6 +692,9 @@ pub fn run_sweep(plan: &Plan, opts: &SweepOptions) -> Result<SweepReport, SweepE
             "{} run(s) have no journal line after the sweep",
             totals.missing
         )));
+    }
+    if opts.shard.is_none() {
+        results_parquet(dir, opts.format)?;
     }
     if opts.figures && opts.shard.is_none() {
         write_figures(dir, &m)?;

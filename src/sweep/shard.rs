@@ -97,6 +97,7 @@ pub fn slurm_script(
     out: &Path,
     tasks: u64,
     cpus: u64,
+    format: crate::output::parquet::TableFormat,
 ) -> Result<String, SweepError> {
     let absolute = |p: &Path| -> Result<String, SweepError> {
         let text = std::path::absolute(p)
@@ -126,6 +127,11 @@ pub fn slurm_script(
     let name = safe_label(&plan.file.name);
     let runs = plan.total_runs();
     let last = tasks.saturating_sub(1);
+    // A fixed flag, never user text.
+    let merge_format = match format {
+        crate::output::parquet::TableFormat::Csv => "",
+        crate::output::parquet::TableFormat::Parquet => " --format parquet",
+    };
     let (exe, sweep, out, shards, logs) = (
         sh_quote(&exe),
         sh_quote(&sweep),
@@ -155,7 +161,7 @@ set -euo pipefail
 ORECHAIN={exe}
 SHARDS={shards}
 OUT={out}
-"$ORECHAIN" merge "$SHARDS"/shard-* -o "$OUT"
+"$ORECHAIN" merge "$SHARDS"/shard-* -o "$OUT"{merge_format}
 "#
     );
     if array_job

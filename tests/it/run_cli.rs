@@ -166,6 +166,44 @@ fn missing_file_and_bad_arguments_exit_2() {
     assert_eq!(code, 2);
 }
 
+/// `--format parquet` on the default build (no `parquet` feature): exit 2 before any work, with
+/// the rebuild command, and no output folder. (With the feature, tests/parquet/check.py reads the
+/// copies back with pyarrow; `.ci/run` runs it.)
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn format_parquet_without_the_feature_is_a_usage_error() {
+    let dir = tmp();
+    for args in [
+        &["run", "--format", "parquet", "-o", "out"][..],
+        &[
+            "run",
+            "--format",
+            "parquet",
+            "--replicates",
+            "2",
+            "-o",
+            "out",
+        ][..],
+        &[
+            "sweep",
+            "sweeps/none.ron",
+            "--format",
+            "parquet",
+            "-o",
+            "out",
+        ][..],
+        &["merge", "a", "b", "-o", "out", "--format", "parquet"][..],
+    ] {
+        let (code, _, err) = outcome(&orechain(args, dir.path()));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("--features parquet"), "{args:?}: {err}");
+        assert!(!dir.path().join("out").exists(), "{args:?}");
+    }
+    let (code, _, err) = outcome(&orechain(&["run", "--format", "xml"], dir.path()));
+    assert_eq!(code, 2);
+    assert!(err.contains("csv") && err.contains("parquet"), "{err}");
+}
+
 #[test]
 fn set_can_add_a_key_to_a_map_field() {
     let dir = tmp();
