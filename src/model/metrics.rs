@@ -3,7 +3,7 @@
 //!
 //! Metric names are a contract (CHANGELOG.md): observers name a metric through these constants,
 //! never a string literal, so a name is spelled once. `docs/output-format.md`'s metric table is
-//! checked against [`CATALOGUE`] (name, unit and keys, `tests/it/metric_catalogue.rs`), and every
+//! checked against [`catalogue`] (name, unit and keys, `tests/it/metric_catalogue.rs`), and every
 //! metric a shipped scenario writes must be in it. Formulas live in the document; the `doc` line
 //! here is the short form shown where a description fits on one line.
 
@@ -44,6 +44,10 @@ pub const DEMAND: &str = "demand";
 pub const CONSUMPTION: &str = "consumption";
 /// Demand − consumption.
 pub const UNMET_DEMAND: &str = "unmet_demand";
+/// Refined tonnes bought (delivered to the nation's consumers), annualised.
+pub const PURCHASES: &str = "purchases";
+/// Refined stock held by the nation's consumers.
+pub const CONSUMER_STOCK: &str = "consumer_stock";
 /// Consumption by location of the supplying refineries.
 pub const IMPORT_DEPENDENCE: &str = "import_dependence";
 /// Consumption by controlling home of the supplying refineries.
@@ -155,13 +159,25 @@ pub const CATALOGUE: &[MetricInfo] = &[
         name: CONSUMPTION,
         unit: "t/yr",
         by: "mineral, `refined`, nation",
-        doc: "refined tonnes delivered, annualised",
+        doc: "refined tonnes used (purchases plus stock drawn), annualised",
     },
     MetricInfo {
         name: UNMET_DEMAND,
         unit: "t/yr",
         by: "mineral, `refined`, nation",
         doc: "demand − consumption",
+    },
+    MetricInfo {
+        name: PURCHASES,
+        unit: "t/yr",
+        by: "mineral, `refined`, nation (consumer)",
+        doc: "refined tonnes delivered to the nation's consumers, annualised",
+    },
+    MetricInfo {
+        name: CONSUMER_STOCK,
+        unit: "t",
+        by: "mineral, `refined`, nation (consumer)",
+        doc: "refined stock held by the nation's consumers at the end of the step",
     },
     MetricInfo {
         name: IMPORT_DEPENDENCE,
@@ -285,9 +301,30 @@ pub const CATALOGUE: &[MetricInfo] = &[
     },
 ];
 
-/// The catalogue entry of a metric name.
+/// The whole catalogue: the core metrics ([`CATALOGUE`]) followed by each installed
+/// mechanism's entries in the order of [`super::schedule::MECHANISMS`] — the order of
+/// `docs/output-format.md`'s table. A mechanism lists its metrics in its own folder
+/// ([`super::mechanism::Mechanism::metrics`]); this list is not edited for it.
+pub fn catalogue() -> Vec<MetricInfo> {
+    CATALOGUE
+        .iter()
+        .copied()
+        .chain(
+            super::schedule::MECHANISMS
+                .iter()
+                .flat_map(|m| m.metrics().iter().copied()),
+        )
+        .collect()
+}
+
+/// The catalogue entry of a metric name (core or installed mechanism).
 pub fn info(name: &str) -> Option<&'static MetricInfo> {
-    CATALOGUE.iter().find(|m| m.name == name)
+    CATALOGUE.iter().find(|m| m.name == name).or_else(|| {
+        super::schedule::MECHANISMS
+            .iter()
+            .flat_map(|m| m.metrics().iter())
+            .find(|m| m.name == name)
+    })
 }
 
 #[cfg(test)]
@@ -296,7 +333,7 @@ mod tests {
 
     #[test]
     fn names_are_unique() {
-        let mut names: Vec<&str> = CATALOGUE.iter().map(|m| m.name).collect();
+        let mut names: Vec<&str> = catalogue().iter().map(|m| m.name).collect();
         names.sort_unstable();
         let before = names.len();
         names.dedup();

@@ -5,9 +5,11 @@
 //! agree.
 
 pub mod components;
+pub mod mechanism;
 pub mod metrics;
 pub mod order;
 pub mod resources;
 pub mod rng;
 pub mod schedule;
+pub mod stockpile;
 pub mod systems;

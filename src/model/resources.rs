@@ -348,6 +348,39 @@ pub struct Demand {
     pub t_per_yr: Vec<Vec<f64>>,
     /// Sourcing credit per tonne consumed the nation earned last step, USD/t (§7.6.1).
     pub credit_usd_per_t: Vec<Vec<f64>>,
+    /// Refined stock held by the nation's consumers at the end of the step, t (§7.6.3). State:
+    /// purchases − use = stock change.
+    pub stock_t: Vec<Vec<f64>>,
+    /// Refined tonnes the nation's consumers used this step, t/yr (purchases plus stock drawn).
+    pub use_t_per_yr: Vec<Vec<f64>>,
+}
+
+/// One price-triggered stock order in the refined market of this step (`docs/ODD.md` §7.6.3):
+/// how a mechanism that holds stock (a strategic stockpile) trades in the same equilibrium as
+/// consumers. Mechanisms push orders before the clearing; the clearing fills them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StockOrder {
+    /// Buyer nation whose purchases the order adds to (or releases into).
+    pub nation: NationIdx,
+    /// Mineral (refined stage).
+    pub mineral: MineralIdx,
+    /// Most it buys this step, t.
+    pub buy_t: f64,
+    /// Buys while the price the nation pays is below this, USD/t.
+    pub buy_below_usd_per_t: f64,
+    /// Most it releases this step, t.
+    pub release_t: f64,
+    /// Releases while the price the nation pays is above this, USD/t.
+    pub release_above_usd_per_t: f64,
+}
+
+/// This step's stock orders and what the clearing did with them.
+#[derive(Clone, Debug, Default, Resource)]
+pub struct StockOrders {
+    /// Orders, in the order mechanisms pushed them (emptied at the start of the trade phase).
+    pub orders: Vec<StockOrder>,
+    /// Net tonnes each order took from the market this step (bought − released), same order.
+    pub filled_t: Vec<f64>,
 }
 
 /// The price each buyer nation pays, USD/t, by `[commodity][nation]`: its unit value (delivered

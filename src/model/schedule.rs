@@ -8,7 +8,33 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
 
+use super::mechanism::Mechanism;
 use super::systems;
+use crate::scenario::Resolved;
+
+/// Installed mechanisms (`src/model/<name>/`, see [`super::mechanism`]): the one line a new
+/// mechanism adds here. World building, the metric catalogue and the non-finite guard are
+/// assembled from this list.
+pub const MECHANISMS: &[&dyn Mechanism] = &[&super::stockpile::Stockpile];
+
+/// Where a mechanism's systems join a step (inside the phases, ordered here).
+#[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hook {
+    /// Trade phase, after this step's demand is set and before the markets clear: push stock
+    /// orders ([`super::resources::StockOrders`]).
+    Orders,
+    /// Trade phase, after the markets clear: book fills.
+    Settle,
+    /// Observe phase, after the core observers: record the mechanism's metrics.
+    Observe,
+}
+
+/// Install every mechanism of [`MECHANISMS`] into a built world and its schedule.
+pub fn install_mechanisms(resolved: &Resolved, world: &mut World, schedule: &mut Schedule) {
+    for m in MECHANISMS {
+        m.install(resolved, world, schedule);
+    }
+}
 
 /// Phases of one step, in order.
 #[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,6 +118,18 @@ pub fn build_schedule(strict: bool) -> Schedule {
             .chain()
             .in_set(Phase::Trade),
     );
+    schedule.configure_sets((
+        Hook::Orders
+            .in_set(Phase::Trade)
+            .after(systems::demand::update_demand)
+            .before(systems::trade::clear_markets),
+        Hook::Settle
+            .in_set(Phase::Trade)
+            .after(systems::trade::clear_markets),
+        Hook::Observe
+            .in_set(Phase::Observe)
+            .after(systems::observe_investment::record_investment_metrics),
+    ));
     schedule.add_systems(systems::prices::update_prices.in_set(Phase::Prices));
     schedule.add_systems(
         (

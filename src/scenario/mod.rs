@@ -9,6 +9,7 @@ pub mod load;
 pub mod resolve;
 pub mod ron_tree;
 pub mod schema;
+pub mod stockpile;
 pub mod synthetic;
 pub mod validate;
 

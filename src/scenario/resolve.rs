@@ -353,6 +353,8 @@ pub struct Resolved {
     pub operations: OperationsSettings,
     /// Politics settings.
     pub politics: PoliticsSettings,
+    /// Strategic stockpiles, sorted by (nation, mineral).
+    pub stockpiles: Vec<super::stockpile::ResolvedStockpile>,
 }
 
 impl Resolved {
@@ -848,6 +850,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         }
         return Err(problems);
     }
+    let stockpiles = super::stockpile::resolve(&s.stockpiles, &nation_ids, &mineral_ids);
     Ok(Resolved {
         mineral_ids,
         nation_ids,
@@ -871,6 +874,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         investment: s.investment.clone(),
         operations: s.operations.clone(),
         politics: s.politics.clone(),
+        stockpiles,
     })
 }
 

@@ -64,6 +64,10 @@ pub struct Scenario {
     /// Dated policies and shocks.
     #[serde(default)]
     pub policies: Vec<Policy>,
+    /// Strategic stockpiles of refined material (mechanism `src/model/stockpile/`; schema entry
+    /// in [`super::stockpile`]).
+    #[serde(default)]
+    pub stockpiles: Vec<super::stockpile::Stockpile>,
     /// Which figures to draw and which nations to highlight.
     #[serde(default)]
     pub output: OutputSettings,
@@ -138,6 +142,21 @@ pub struct MarketSettings {
     /// one-step lag in the netback, produce inventory cycles (stock-outs every few years at
     /// annual steps); a sensitivity knob, not a calibrated default (`docs/ODD.md` §7.6.2).
     pub feed_stock_price_elasticity: f64,
+    /// Refined stock target of every consumer nation, weeks of its expected use (its demand
+    /// trajectory; default 0 = consumers hold no stock and use equals purchases, the model before
+    /// inventories, so calibrated results do not move; range 0..=52). ASSUMPTION for studies:
+    /// manufacturers hold a few weeks to a few months of metal and intermediates (cathode makers
+    /// 4–6 weeks; `docs/ODD.md` §7.6.3); `scenarios/stockpile.ron` uses 6.
+    pub consumer_stock_cover_weeks: f64,
+    /// Adjustment time of consumer stocks, weeks (default 13, range (0, 520]): each step
+    /// consumers buy the share `α = 1 − exp(−Δt / T)` of the gap between their target and their
+    /// stock (partial adjustment; Lovell 1961; the stock-adjustment reading of competitive
+    /// storage, Williams & Wright 1991). ASSUMPTION: a quarter.
+    pub consumer_stock_adjustment_weeks: f64,
+    /// Elasticity of consumers' stock target to expected / current price (default 1, range
+    /// 0..=10): stocks are built when the price is below its expected level and drawn when above
+    /// (competitive storage: Deaton & Laroque 1992). 0 = a fixed target. ASSUMPTION.
+    pub consumer_stock_price_elasticity: f64,
 }
 
 impl Default for MarketSettings {
@@ -156,6 +175,9 @@ impl Default for MarketSettings {
             expectation_weight: 0.2,
             feed_stock_cover_weeks: 4.0,
             feed_stock_price_elasticity: 0.0,
+            consumer_stock_cover_weeks: 0.0,
+            consumer_stock_adjustment_weeks: 13.0,
+            consumer_stock_price_elasticity: 1.0,
         }
     }
 }

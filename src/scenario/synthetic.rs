@@ -213,6 +213,7 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
         operations: OperationsSettings::default(),
         politics: PoliticsSettings::default(),
         transport: Vec::new(),
+        stockpiles: Vec::new(),
         trade_preferences: Vec::new(),
         policies,
         output: OutputSettings::default(),

@@ -388,6 +388,21 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
         );
     }
 
+    let consumes = |nation: &str, mineral: &str| {
+        s.nations
+            .iter()
+            .any(|n| n.id == nation && n.demand.iter().any(|d| d.mineral == mineral))
+    };
+    for (path, message) in super::stockpile::check(
+        &s.stockpiles,
+        &nations,
+        &minerals,
+        consumes,
+        s.market.supply_smoothing,
+    ) {
+        c.push(path, message);
+    }
+
     for (i, n) in s.output.highlight_nations.iter().enumerate() {
         c.known(
             &format!("output.highlight_nations.{i}"),
@@ -575,6 +590,27 @@ fn check_market(c: &mut Checker, m: &MarketSettings) {
     c.range(
         "market.feed_stock_price_elasticity",
         m.feed_stock_price_elasticity,
+        0.0,
+        10.0,
+    );
+    c.range(
+        "market.consumer_stock_cover_weeks",
+        m.consumer_stock_cover_weeks,
+        0.0,
+        52.0,
+    );
+    if !(m.consumer_stock_adjustment_weeks > 0.0 && m.consumer_stock_adjustment_weeks <= 520.0) {
+        c.push(
+            "market.consumer_stock_adjustment_weeks",
+            format!(
+                "must be in (0, 520], found {}",
+                m.consumer_stock_adjustment_weeks
+            ),
+        );
+    }
+    c.range(
+        "market.consumer_stock_price_elasticity",
+        m.consumer_stock_price_elasticity,
         0.0,
         10.0,
     );

@@ -6,7 +6,8 @@
 //! the row. This guard stops the run at the first step where a value stops being finite and says
 //! what it was: the metric or state variable, the entity's id and the step. It reads the rows the
 //! step appended (metrics and flows), world and buyer prices, price expectations, demand, feed
-//! stocks, financier budgets and the numeric state of every asset, so its cost is linear in the
+//! and consumer stocks, financier budgets, the numeric state of every asset and, through
+//! [`crate::model::mechanism::Mechanism::check_finite`], the state of every installed mechanism, so its cost is linear in the
 //! entities (and nations × commodities), like a step.
 
 use std::fmt;
@@ -18,6 +19,7 @@ use crate::model::resources::{
     BuyerPrices, Demand, FeedStocks, FinanceBudgets, FlowLog, Metrics, PriceExpectations, Prices,
     ProducerPrices, Registry,
 };
+use crate::model::schedule::MECHANISMS;
 
 /// A value that stopped being finite: what it is, whose it is, and when.
 #[derive(Clone, Debug, PartialEq)]
@@ -196,6 +198,29 @@ pub fn check_step(world: &mut World, step: u32) -> Result<(), NonFiniteValue> {
     {
         let who = format!("asset `{}`", name(&registry.assets, a));
         return Err(bad("feed_stock_t", who, t));
+    }
+    if let Some(d) = world.get_resource::<Demand>() {
+        for (what, table) in [
+            ("consumer_stock_t", &d.stock_t),
+            ("use_t_per_yr", &d.use_t_per_yr),
+        ] {
+            for (m, row) in table.iter().enumerate() {
+                if let Some((n, &t)) = row.iter().enumerate().find(|(_, t)| !t.is_finite()) {
+                    let who = format!(
+                        "mineral `{}`, nation `{}`",
+                        name(&registry.minerals, m),
+                        name(&registry.nations, n)
+                    );
+                    return Err(bad(what, who, t));
+                }
+            }
+        }
+    }
+    // Installed mechanisms check their own state (crate::model::mechanism).
+    for m in MECHANISMS {
+        if let Some(found) = m.check_finite(world) {
+            return Err(bad(found.quantity, found.entity, found.value));
+        }
     }
     if let Some(b) = world.get_resource::<FinanceBudgets>() {
         for f in &b.financiers {

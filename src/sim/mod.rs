@@ -20,7 +20,7 @@ use bevy_ecs::prelude::*;
 
 use crate::model::components::*;
 use crate::model::resources::*;
-use crate::model::schedule::build_schedule;
+use crate::model::schedule::{build_schedule, install_mechanisms};
 use crate::scenario::{Resolved, Validated};
 use rng::{RngStreams, stable_key};
 
@@ -144,11 +144,10 @@ pub struct Simulation {
 impl Simulation {
     /// Build the world for a scenario. `strict` makes schedule ambiguities an error (tests).
     pub fn new(scenario: &Validated, strict: bool) -> Self {
-        let world = build_world(scenario.resolved());
-        Simulation {
-            world,
-            schedule: build_schedule(strict),
-        }
+        let mut world = build_world(scenario.resolved());
+        let mut schedule = build_schedule(strict);
+        install_mechanisms(scenario.resolved(), &mut world, &mut schedule);
+        Simulation { world, schedule }
     }
 
     /// Run one step (the clock's current step) and advance the clock.
@@ -594,6 +593,7 @@ fn insert_market_resources(world: &mut World, r: &Resolved, registry: &Registry,
         ore_t: vec![0.0; registry.assets.len()],
     });
     world.insert_resource(MarketOutcome::default());
+    world.insert_resource(crate::model::resources::StockOrders::default());
 }
 
 /// Spawn every prospect as an asset entity in status `prospect`, carrying its [`Project`] terms.

@@ -5,8 +5,10 @@
 //! end. After every step the test checks what must hold whatever the parameters: every value is
 //! finite (the guard passes), capacities and production are non-negative, location and control
 //! shares lie in [0, 1] and sum to 1 per commodity and step, HHI lies in [1/n, 1], output never
-//! exceeds potential output, owner shares sum to 1, and asset life cycles only move forward (no
-//! project goes back from construction or operation to permitting; closed and cancelled are final).
+//! exceeds potential output, owner shares sum to 1, asset life cycles only move forward (no
+//! project goes back from construction or operation to permitting; closed and cancelled are final),
+//! and refined mass balances: refined output = purchases = use + the change of consumer stocks and
+//! strategic stockpiles (generated worlds include stockpiles).
 //!
 //! Scenarios are generated as JSON values and deserialised, so fields other modules add to the
 //! schema later (all with defaults) do not break the generator.
@@ -91,6 +93,9 @@ struct Spec {
     demand: Vec<(usize, usize, f64)>,
     /// Prospects: host, mineral, refined, capacity t/yr, capex USD.
     prospects: Vec<(usize, usize, bool, f64, f64)>,
+    /// Strategic stockpiles: nation, mineral, capacity t, opening fill share, buy trigger as a
+    /// multiple of the refined reference price (release at 1.5 times that).
+    stockpiles: Vec<(usize, usize, f64, f64, f64)>,
 }
 
 fn quantity() -> impl Strategy<Value = f64> {
@@ -182,6 +187,10 @@ fn spec() -> impl Strategy<Value = Spec> {
             ),
             0..4,
         ),
+        prop::collection::vec(
+            (0..100usize, 0..100usize, 1.0..1e6_f64, unit(), 0.2..3.0_f64),
+            0..3,
+        ),
     )
         .prop_map(
             |(
@@ -192,6 +201,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 policies,
                 demand,
                 prospects,
+                stockpiles,
             )| Spec {
                 start_year,
                 years,
@@ -204,6 +214,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 policies,
                 demand,
                 prospects,
+                stockpiles,
             },
         )
 }
@@ -355,12 +366,33 @@ fn scenario_json(s: &Spec) -> Value {
                    "unit_opex_usd_per_t": 500.0})
         })
         .collect();
+    // Stockpiles only where the nation consumes the mineral, one per (nation, mineral).
+    let mut held = std::collections::BTreeSet::new();
+    let stockpiles: Vec<Value> = s
+        .stockpiles
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &(nation, mineral, capacity, fill, k))| {
+            let (nation, mineral) = (nation % n, mineral % m);
+            let consumes = demand
+                .get(&nation)
+                .is_some_and(|d| d.contains_key(&mineral));
+            (consumes && held.insert((nation, mineral))).then(|| {
+                let refined = 3000.0 * (mineral + 1) as f64;
+                json!({"id": format!("s{i}"), "nation": nation_id(nation),
+                       "mineral": mineral_id(mineral), "capacity_t": capacity,
+                       "initial_t": capacity * fill, "buy_below_usd_per_t": refined * k,
+                       "release_above_usd_per_t": refined * k * 1.5,
+                       "max_buy_t_per_yr": capacity, "max_release_t_per_yr": capacity})
+            })
+        })
+        .collect();
     json!({
         "name": "generated",
         "run": {"start_year": s.start_year, "end_year": s.start_year + s.years - 1,
                 "steps_per_year": s.steps_per_year, "seed": s.seed},
         "minerals": minerals, "nations": nations, "firms": firms, "assets": assets,
-        "prospects": prospects, "policies": policies,
+        "prospects": prospects, "policies": policies, "stockpiles": stockpiles,
     })
 }
 
@@ -378,6 +410,10 @@ fn rank(status: Status) -> u8 {
 
 const TOLERANCE: f64 = 1e-9;
 
+fn spec_steps_per_year(spec: &Spec) -> u32 {
+    spec.steps_per_year
+}
+
 fn check(spec: &Spec) -> Result<(), TestCaseError> {
     let value = scenario_json(spec);
     let scenario: Scenario = serde_json::from_value(value.clone())
@@ -390,6 +426,7 @@ fn check(spec: &Spec) -> Result<(), TestCaseError> {
     let mut sim = Simulation::new(&validated, false);
     let mut last: BTreeMap<AssetIdx, (Status, u32)> = BTreeMap::new();
     let mut rows_seen = 0;
+    let mut last_balance: BTreeMap<u16, [f64; 5]> = BTreeMap::new();
     while !sim.finished() {
         let step = sim.world.resource::<Clock>().step;
         sim.step_checked()
@@ -438,6 +475,39 @@ fn check(spec: &Spec) -> Result<(), TestCaseError> {
         // This step's metric rows.
         let rows = &sim.world.resource::<Metrics>().rows[rows_seen..];
         rows_seen += rows.len();
+        // Mass balance of the refined stage per mineral: refined output = purchases, and
+        // purchases = use + Δ consumer stocks + Δ strategic stockpiles (docs/ODD.md §7.6.3).
+        let mut balance: BTreeMap<u16, [f64; 5]> = BTreeMap::new();
+        for row in rows {
+            let (Some(mineral), Some(stage)) = (row.mineral, row.stage) else {
+                continue;
+            };
+            let slot = match (row.metric, stage.as_str()) {
+                ("production", "refined") => 0,
+                ("purchases", _) => 1,
+                ("consumption", _) => 2,
+                ("consumer_stock", _) => 3,
+                ("stockpile", _) => 4,
+                _ => continue,
+            };
+            balance.entry(mineral.0).or_insert([0.0; 5])[slot] += row.value;
+        }
+        let spy = f64::from(spec_steps_per_year(spec));
+        for (mineral, [made, bought, used, stock, pile]) in &balance {
+            let scale = made.abs() + bought.abs() + used.abs() + stock.abs() + pile.abs() + 1.0;
+            prop_assert!(
+                (made - bought).abs() / spy <= 1e-7 * scale,
+                "mineral {mineral} step {step}: refined output {made} t/yr but purchases {bought} t/yr"
+            );
+            if let Some([_, _, _, stock0, pile0]) = last_balance.get(mineral) {
+                let gap = bought / spy - used / spy - (stock - stock0) - (pile - pile0);
+                prop_assert!(
+                    gap.abs() <= 1e-7 * scale,
+                    "mineral {mineral} step {step}: purchases − use − Δ stocks = {gap} t\n{value}"
+                );
+            }
+        }
+        last_balance = balance;
         let mut location: BTreeMap<(u16, String), f64> = BTreeMap::new();
         let mut control: BTreeMap<(u16, String), f64> = BTreeMap::new();
         for row in rows {

@@ -38,6 +38,8 @@ mod hostile_output;
 mod invariants;
 // Regression tests named after their issue (fuzzer finds of issue 10 among them).
 mod regressions;
+// Consumer stocks and strategic stockpiles (issues 13, 14): bounds, price effect, scenario errors.
+mod stockpile;
 // Sweep figures (issues 6, 7): fan charts, grid heatmaps, Sobol' bars; plot redraws them.
 mod sweep_figures;
 // The scenario library (issue 8): every shipped scenario and sweep loads and runs a few steps.

@@ -459,10 +459,31 @@ fn scenario_text(g: &WorldGen, renamed: bool) -> String {
             nation(exp)
         ));
     }
+    // Consumer stocks and a strategic stockpile for every consumer (docs/ODD.md §7.6.3), named
+    // after its nation so renaming moves it too.
+    let stockpiles: Vec<String> = order
+        .iter()
+        .filter(|&&i| demand[i] > 0.0)
+        .map(|&i| {
+            format!(
+                r#"(id: "s{}", nation: "{}", mineral: "x", capacity_t: {}, initial_t: {},
+                   buy_below_usd_per_t: 2500.0, release_above_usd_per_t: 4000.0,
+                   max_buy_t_per_yr: {}, max_release_t_per_yr: {})"#,
+                nation(i),
+                nation(i),
+                0.2 * demand[i],
+                0.1 * demand[i],
+                0.1 * demand[i],
+                0.4 * demand[i]
+            )
+        })
+        .collect();
     format!(
         r#"Scenario(
     name: "perm",
     run: (start_year: 2024, end_year: 2025, steps_per_year: 4),
+    market: (consumer_stock_cover_weeks: 6.0),
+    stockpiles: [{}],
     minerals: [(id: "x", ore_price_usd_per_t: 1000.0, refined_price_usd_per_t: 3000.0,
                 recovery: 0.9, demand_elasticity: -0.4)],
     operations: (max_incident_rate_per_yr: 0.0),
@@ -471,6 +492,7 @@ fn scenario_text(g: &WorldGen, renamed: bool) -> String {
     assets: [{}],
     policies: [{}],
 )"#,
+        stockpiles.join(", "),
         nations.join(", "),
         firms.join(", "),
         assets.join(", "),

@@ -86,6 +86,124 @@ pub enum DemandCurve {
         /// Elasticity `η` of the stock target to netback / price (>= 0).
         stock_elasticity: f64,
     },
+    /// A consumer holding refined stocks (`docs/ODD.md` §7.6.3): purchases are use plus stock
+    /// adjustment plus price-triggered stock orders,
+    /// `X = max(0, c(P) + a(P) + Σ_k (b_k(P) − r_k(P)))`, with `c` the use (a
+    /// [`DemandCurve::ConstantElasticity`]), `a` the partial adjustment of the consumer's
+    /// stock towards its target ([`StockTerms`]) and `b_k`, `r_k` the buys and releases of
+    /// strategic stockpiles ([`StockOrderTerms`]).
+    Stocked {
+        /// Use at the price (the consumer's demand curve without stocks).
+        consumption: Box<DemandCurve>,
+        /// The consumer's own stock.
+        stock: StockTerms,
+        /// Price-triggered stock orders of the buyer nation (strategic stockpiles).
+        orders: Vec<StockOrderTerms>,
+    },
+}
+
+/// A consumer's stock adjustment (`docs/ODD.md` §7.6.3):
+/// `a(P) = max(α (S̄ (P_e / P)^η − S), −S)`: the consumer closes a share `α` of the gap between
+/// its target and its stock `S` this step; the target is `S̄` (cover × expected use) at the
+/// expected price `P_e` and rises when the price is below it, falls when above (the supply of
+/// storage, Working 1949; competitive storage, Williams & Wright 1991, Deaton & Laroque 1992).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StockTerms {
+    /// Target stock at the expected price, t.
+    pub target_t: f64,
+    /// Stock held, t.
+    pub stock_t: f64,
+    /// Share of the gap closed this step, 0..=1.
+    pub adjustment: f64,
+    /// Expected price, USD/t (<= 0: the target does not respond to the price).
+    pub expected_usd_per_t: f64,
+    /// Elasticity `η` of the target to expected / current price (>= 0).
+    pub elasticity: f64,
+}
+
+impl StockTerms {
+    /// Tonnes bought (negative: drawn) for the stock at price `p`, and the derivative in `p`.
+    pub fn at(&self, p: f64) -> (f64, f64) {
+        let (ratio, dratio) = if self.expected_usd_per_t > 0.0 && p > 0.0 && self.elasticity > 0.0 {
+            let r = (self.expected_usd_per_t / p).powf(self.elasticity);
+            (r, -self.elasticity * r / p)
+        } else {
+            (1.0, 0.0)
+        };
+        let a = self.adjustment * (self.target_t * ratio - self.stock_t);
+        if a <= -self.stock_t {
+            (-self.stock_t, 0.0)
+        } else {
+            (a, self.adjustment * self.target_t * dratio)
+        }
+    }
+}
+
+/// A price-triggered stock order (a strategic stockpile, `docs/ODD.md` §7.6.3): buy up to
+/// `buy_t` while the price is below `buy_below_usd_per_t`, release up to `release_t` while it is
+/// above `release_above_usd_per_t`; each switches over the band ± `w` (`market.supply_smoothing`)
+/// around its trigger: `b(P) = buy_t (1 − F(P; p_buy))`, `r(P) = release_t F(P; p_release)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StockOrderTerms {
+    /// Most it buys this step, t (>= 0).
+    pub buy_t: f64,
+    /// Buy trigger, USD/t.
+    pub buy_below_usd_per_t: f64,
+    /// Most it releases this step, t (>= 0).
+    pub release_t: f64,
+    /// Release trigger, USD/t.
+    pub release_above_usd_per_t: f64,
+}
+
+impl StockOrderTerms {
+    /// Bought and released at price `p`, with their derivatives in `p`: `(b, b', r, r')`.
+    pub fn at(&self, p: f64, smoothing: f64) -> (f64, f64, f64, f64) {
+        let (fb, dfb) = ramp(p, self.buy_below_usd_per_t, smoothing);
+        let (fr, dfr) = ramp(p, self.release_above_usd_per_t, smoothing);
+        (
+            self.buy_t * (1.0 - fb),
+            -self.buy_t * dfb,
+            self.release_t * fr,
+            self.release_t * dfr,
+        )
+    }
+}
+
+/// A stocked consumer's plan at one price: use, own-stock adjustment and each order's net
+/// purchase (bought − released), t this step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StockedPlan {
+    /// Use at the price, t.
+    pub use_t: f64,
+    /// Stock adjustment (negative: drawn), t.
+    pub adjust_t: f64,
+    /// Bought by each order, t.
+    pub bought_t: Vec<f64>,
+    /// Released by each order, t.
+    pub released_t: Vec<f64>,
+}
+
+/// The plan of a [`DemandCurve::Stocked`] buyer at price `p` (`None` for other curves).
+pub fn stocked_plan(curve: &DemandCurve, p: f64, smoothing: f64) -> Option<StockedPlan> {
+    let DemandCurve::Stocked {
+        consumption,
+        stock,
+        orders,
+    } = curve
+    else {
+        return None;
+    };
+    let mut plan = StockedPlan {
+        use_t: consumption.at(p, smoothing).0,
+        adjust_t: stock.at(p).0,
+        ..StockedPlan::default()
+    };
+    for o in orders {
+        let (b, _, r, _) = o.at(p, smoothing);
+        plan.bought_t.push(b);
+        plan.released_t.push(r);
+    }
+    Some(plan)
 }
 
 /// One plant's bid for its feed (see [`DemandCurve::Plants`]).
@@ -156,6 +274,25 @@ impl DemandCurve {
                 }
                 let elasticity = if x > 0.0 { dx * p / x } else { 0.0 };
                 (x, elasticity)
+            }
+            DemandCurve::Stocked {
+                consumption,
+                stock,
+                orders,
+            } => {
+                let (c, eps) = consumption.at(p, smoothing);
+                let (a, da) = stock.at(p);
+                let mut x = c + a;
+                let mut dx = if p > 0.0 { eps * c / p } else { 0.0 } + da;
+                for o in orders {
+                    let (b, db, r, dr) = o.at(p, smoothing);
+                    x += b - r;
+                    dx += db - dr;
+                }
+                if x <= 0.0 {
+                    return (0.0, 0.0);
+                }
+                (x, dx * p / x)
             }
         }
     }

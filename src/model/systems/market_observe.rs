@@ -1,9 +1,10 @@
 //! Observation of markets (phase 8, after [`super::observe::record_metrics`]): prices, demand,
-//! consumption, unmet demand, import dependence, domestic processing, value added, feed stocks,
+//! consumption, unmet demand, purchases, consumer stocks, import dependence, domestic processing, value added, feed stocks,
 //! and the bilateral flows of `flows.csv`. Formulas are in `docs/output-format.md`.
 //!
 //! Shares are omitted where their denominator is zero, so no NaN reaches a file. Quantities are
-//! annualised (t/yr, USD/yr) like `production`, except the stock level `feed_stock` (t).
+//! annualised (t/yr, USD/yr) like `production`, except the stock levels `feed_stock` and
+//! `consumer_stock` (t).
 
 use bevy_ecs::prelude::*;
 
@@ -339,7 +340,20 @@ fn record_consumers(
             .and_then(|r| r.get(bi))
             .copied()
             .unwrap_or(0.0);
-        let got = market.received_t.get(bi).copied().unwrap_or(0.0) * spy;
+        let bought = market.received_t.get(bi).copied().unwrap_or(0.0) * spy;
+        // Use: purchases plus stock drawn (docs/ODD.md §7.6.3); purchases when not booked.
+        let got = demand
+            .use_t_per_yr
+            .get(mineral)
+            .and_then(|r| r.get(bi))
+            .copied()
+            .unwrap_or(bought);
+        let stock = demand
+            .stock_t
+            .get(mineral)
+            .and_then(|r| r.get(bi))
+            .copied()
+            .unwrap_or(0.0);
         rows.push(row(metric::DEMAND, Some(b), None, wanted));
         rows.push(row(metric::CONSUMPTION, Some(b), None, got));
         // Differences below a billionth of demand are float dust from pro-rata splits.
@@ -350,6 +364,8 @@ fn record_consumers(
             0.0
         };
         rows.push(row(metric::UNMET_DEMAND, Some(b), None, unmet));
+        rows.push(row(metric::PURCHASES, Some(b), None, bought));
+        rows.push(row(metric::CONSUMER_STOCK, Some(b), None, stock));
     }
     for &b in consumers {
         let received = market

@@ -18,6 +18,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::model::order::counting_sort;
+use crate::model::systems::demand::{StockSetup, settle_consumers};
 use crate::model::systems::equilibrium::{
     Buyer, DemandCurve, Lot, PlantBid, Solution, SolverSettings, SourcingTerms, plant_takes, solve,
 };
@@ -27,8 +28,8 @@ use crate::model::components::UnitCost;
 use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
 use crate::model::resources::{
     BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, HostTerms,
-    MarketConfig, MarketOutcome, PolicyTimeline, Prices, ProducerPrices, Registry, SourcingRules,
-    TradeRules, commodity,
+    MarketConfig, MarketOutcome, PolicyTimeline, PriceExpectations, Prices, ProducerPrices,
+    Registry, SourcingRules, StockOrders, TradeRules, commodity,
 };
 
 /// One asset as the trade system sees it this step.
@@ -121,6 +122,7 @@ pub fn clear_markets(
     mut demand: ResMut<Demand>,
     mut stocks: ResMut<FeedStocks>,
     mut outcome: ResMut<MarketOutcome>,
+    (expectations, mut orders): (Res<PriceExpectations>, ResMut<StockOrders>),
     mut route_tables: Local<RouteTables>,
     mut assets: Query<(&AssetIdx, &Site, &UnitCost, &Ownership, &mut Output)>,
 ) {
@@ -213,6 +215,16 @@ pub fn clear_markets(
             .unwrap_or_else(|| vec![prices.usd_per_t.get(c).copied().unwrap_or(0.0); n])
     };
     demand.t_per_yr.resize(registry.n_minerals(), Vec::new());
+    // Consumer stocks and stockpile orders (docs/ODD.md §7.6.3): partial adjustment towards
+    // `market.consumer_stock_cover_weeks` of expected use, closing 1 − exp(−Δt / T) of the gap
+    // per step with T = `market.consumer_stock_adjustment_weeks`.
+    let stock_orders = std::mem::take(&mut orders.orders);
+    let stock_setup = StockSetup {
+        cover_years: settings.consumer_stock_cover_weeks / 52.0,
+        adjustment: 1.0 - (-dt * 52.0 / settings.consumer_stock_adjustment_weeks.max(1e-9)).exp(),
+        elasticity: settings.consumer_stock_price_elasticity,
+        orders: &stock_orders,
+    };
 
     for m in 0..registry.n_minerals() {
         let mineral = MineralIdx(m as u16);
@@ -246,15 +258,29 @@ pub fn clear_markets(
                         let cell = |v: &Vec<Vec<f64>>| {
                             v.get(m).and_then(|r| r.get(bi)).copied().unwrap_or(0.0)
                         };
+                        let use_curve = DemandCurve::ConstantElasticity {
+                            reference_t: cell(&demand.reference_t_per_yr) * dt,
+                            reference_usd_per_t: reference_price,
+                            elasticity,
+                            credit_usd_per_t: cell(&demand.credit_usd_per_t),
+                            floor_usd_per_t: reference_price * settings.price_floor_ratio,
+                        };
+                        let expected = expectations
+                            .buyer_usd_per_t
+                            .get(c_ref)
+                            .and_then(|r| r.get(bi))
+                            .copied()
+                            .unwrap_or(reference_price);
                         Buyer {
                             nation: b,
-                            curve: DemandCurve::ConstantElasticity {
-                                reference_t: cell(&demand.reference_t_per_yr) * dt,
-                                reference_usd_per_t: reference_price,
-                                elasticity,
-                                credit_usd_per_t: cell(&demand.credit_usd_per_t),
-                                floor_usd_per_t: reference_price * settings.price_floor_ratio,
-                            },
+                            curve: stock_setup.curve(
+                                use_curve,
+                                mineral,
+                                b,
+                                cell(&demand.reference_t_per_yr),
+                                cell(&demand.stock_t),
+                                expected,
+                            ),
                             sourcing: sourcing_terms(&sourcing, &registry, mineral, b, &refineries),
                         }
                     })
@@ -449,7 +475,17 @@ pub fn clear_markets(
             ore_used[usize::from(s.site.host.0)] += used;
             actual[s.idx.0 as usize] = *y;
         }
-        demand.t_per_yr[m] = refined.demand_t.iter().map(|d| d / dt).collect();
+        settle_consumers(
+            &refined_buyers,
+            &refined,
+            settings.supply_smoothing,
+            dt,
+            m,
+            mineral,
+            &mut demand,
+            &stock_orders,
+            &mut orders.filled_t,
+        );
         let mut ore_outcome = to_outcome(ore);
         ore_outcome.ore_used_t = ore_used;
         let mut refined_outcome = to_outcome(refined);
@@ -457,6 +493,7 @@ pub fn clear_markets(
         outcome.commodities[c_ore] = ore_outcome;
         outcome.commodities[c_ref] = refined_outcome;
     }
+    orders.orders = stock_orders;
     for (idx, _, _, _, mut output) in &mut assets {
         output.t = actual.get(idx.0 as usize).copied().unwrap_or(0.0);
     }
