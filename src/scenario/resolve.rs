@@ -353,6 +353,8 @@ pub struct Resolved {
     pub operations: OperationsSettings,
     /// Politics settings.
     pub politics: PoliticsSettings,
+    /// Equity offtake and offtake contracts (`docs/ODD.md` §7.6.4).
+    pub offtake: super::offtake::ResolvedOfftake,
 }
 
 impl Resolved {
@@ -848,6 +850,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         }
         return Err(problems);
     }
+    let offtake = super::offtake::resolve(s, &asset_ids, &nation_ids, &step_of);
     Ok(Resolved {
         mineral_ids,
         nation_ids,
@@ -871,6 +874,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         investment: s.investment.clone(),
         operations: s.operations.clone(),
         politics: s.politics.clone(),
+        offtake,
     })
 }
 

@@ -64,6 +64,9 @@ pub struct Scenario {
     /// Dated policies and shocks.
     #[serde(default)]
     pub policies: Vec<Policy>,
+    /// Equity offtake and long-term offtake contracts (`docs/ODD.md` §7.6.4).
+    #[serde(default)]
+    pub offtake: super::offtake::OfftakeSettings,
     /// Which figures to draw and which nations to highlight.
     #[serde(default)]
     pub output: OutputSettings,

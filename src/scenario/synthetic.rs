@@ -215,6 +215,7 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
         transport: Vec::new(),
         trade_preferences: Vec::new(),
         policies,
+        offtake: Default::default(),
         output: OutputSettings::default(),
     }
 }
