@@ -449,8 +449,10 @@ impl RunOutput {
                 }
                 let (step, year) = steps(&mut rows.iter().map(|f| f.step));
                 let mut stage = Interner::default();
+                let mut kind = Interner::default();
                 for f in rows {
                     stage.push(f.stage.as_str());
+                    kind.push(f.kind.as_str());
                 }
                 vec![
                     ("step", step),
@@ -479,6 +481,7 @@ impl RunOutput {
                         "value_usd",
                         Column::Float(rows.iter().map(|f| f.value_usd).collect()),
                     ),
+                    ("kind", kind.column()),
                 ]
             }
             "events" => {

@@ -294,7 +294,46 @@ pub struct FlowRow {
     pub to: NationIdx,
     /// Tonnes this step.
     pub quantity_t: f64,
-    /// Value at the seller's price, USD.
+    /// Value at the seller's price (the contract price for contract flows), USD.
+    pub value_usd: f64,
+    /// How the tonnes were traded: open market, equity offtake or offtake contract.
+    pub kind: FlowKind,
+}
+
+/// How a flow was traded (`kind` column of `flows.csv`, `docs/ODD.md` §7.6.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FlowKind {
+    /// Cleared on the open market.
+    Open,
+    /// Equity offtake: an owner's share taken to its own refineries or home market first.
+    Equity,
+    /// A long-term offtake contract, at the contract price.
+    Contract,
+}
+
+impl FlowKind {
+    /// Spelling in `flows.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowKind::Open => "open",
+            FlowKind::Equity => "equity",
+            FlowKind::Contract => "contract",
+        }
+    }
+}
+
+/// Tonnes delivered under offtakes on one route this step (served before the open market).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OfftakeFlow {
+    /// Seller's host.
+    pub from: NationIdx,
+    /// Buyer nation.
+    pub to: NationIdx,
+    /// Equity or contract.
+    pub kind: FlowKind,
+    /// Tonnes this step.
+    pub t: f64,
+    /// Value, USD (contract price, or the seller's producer price for equity offtake).
     pub value_usd: f64,
 }
 
@@ -327,6 +366,8 @@ pub struct MarketConfig {
     pub recovery: Vec<f64>,
     /// Price elasticity of refined demand, by mineral (<= 0).
     pub demand_elasticity: Vec<f64>,
+    /// Equity offtake and offtake contracts (`docs/ODD.md` §7.6.4).
+    pub offtake: crate::scenario::offtake::ResolvedOfftake,
 }
 
 /// Each nation's demand trajectory for each refined mineral (from `Nation.demand`), by
@@ -436,8 +477,15 @@ pub struct CommodityOutcome {
     pub transaction_usd_per_t: Option<f64>,
     /// Quota rent on each exporter's capped links this step, USD.
     pub quota_rent_usd: Vec<f64>,
-    /// Shipments, sorted by (from, to).
+    /// Shipments, sorted by (from, to): all tonnes moved, open market and offtakes together.
     pub shipments: Vec<Shipment>,
+    /// Open-market shipments only, sorted by (from, to).
+    pub open_shipments: Vec<Shipment>,
+    /// Offtake flows served before the open market, sorted by (from, to, kind).
+    pub offtakes: Vec<OfftakeFlow>,
+    /// Tonnes under explicit offtakes (`offtake.contracts`) by (seller asset, buyer nation), t
+    /// this step: control of these tonnes moves to the buyer nation in `share_control`.
+    pub controlled_offtake_t: Vec<(AssetIdx, NationIdx, f64)>,
     /// Demand by buyer nation, t this step.
     pub demand_t: Vec<f64>,
     /// Tonnes received by buyer nation this step.

@@ -20,7 +20,7 @@ use crate::sim::{RunResult, StepSink};
 /// Header of `metrics.csv`.
 pub const METRICS_HEADER: &str = "step,year,metric,mineral,stage,nation,partner,value";
 /// Header of `flows.csv`.
-pub const FLOWS_HEADER: &str = "step,year,mineral,stage,from,to,quantity,value_usd";
+pub const FLOWS_HEADER: &str = "step,year,mineral,stage,from,to,quantity,value_usd,kind";
 /// Header of `events.csv`.
 pub const EVENTS_HEADER: &str = "step,year,kind,asset,firm,nation,partner,detail";
 /// Header of `assets.csv`.
@@ -214,6 +214,8 @@ fn push_flow_rows(
         push_f64(out, f.quantity_t);
         out.push(',');
         push_f64(out, f.value_usd);
+        out.push(',');
+        out.push_str(f.kind.as_str());
         out.push('\n');
     }
     Ok(())

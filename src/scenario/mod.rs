@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod load;
+pub mod offtake;
 pub mod resolve;
 pub mod ron_tree;
 pub mod schema;
@@ -15,6 +16,7 @@ pub mod validate;
 
 pub use error::{Location, Problem, ScenarioError};
 pub use load::{Loaded, load_file, load_str};
+pub use offtake::{OfftakeContract, OfftakeKind, OfftakeSettings};
 pub use resolve::{Resolved, resolve};
 pub use schema::*;
 pub use validate::{Validated, validate};

@@ -355,6 +355,8 @@ pub struct Resolved {
     pub politics: PoliticsSettings,
     /// Strategic stockpiles, sorted by (nation, mineral).
     pub stockpiles: Vec<super::stockpile::ResolvedStockpile>,
+    /// Equity offtake and offtake contracts (`docs/ODD.md` §7.6.4).
+    pub offtake: super::offtake::ResolvedOfftake,
 }
 
 impl Resolved {
@@ -851,6 +853,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         return Err(problems);
     }
     let stockpiles = super::stockpile::resolve(&s.stockpiles, &nation_ids, &mineral_ids);
+    let offtake = super::offtake::resolve(s, &asset_ids, &nation_ids, &step_of);
     Ok(Resolved {
         mineral_ids,
         nation_ids,
@@ -875,6 +878,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         operations: s.operations.clone(),
         politics: s.politics.clone(),
         stockpiles,
+        offtake,
     })
 }
 

@@ -68,6 +68,9 @@ pub struct Scenario {
     /// in [`super::stockpile`]).
     #[serde(default)]
     pub stockpiles: Vec<super::stockpile::Stockpile>,
+    /// Equity offtake and long-term offtake contracts (`docs/ODD.md` §7.6.4).
+    #[serde(default)]
+    pub offtake: super::offtake::OfftakeSettings,
     /// Which figures to draw and which nations to highlight.
     #[serde(default)]
     pub output: OutputSettings,

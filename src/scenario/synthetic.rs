@@ -216,6 +216,7 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
         stockpiles: Vec::new(),
         trade_preferences: Vec::new(),
         policies,
+        offtake: Default::default(),
         output: OutputSettings::default(),
     }
 }

@@ -414,6 +414,7 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
     for (i, n) in s.output.consumers.iter().enumerate() {
         c.known(&format!("output.consumers.{i}"), "nation", n, &nations);
     }
+    c.problems.extend(super::offtake::check(s));
     let figure_ids: BTreeSet<&str> = FIGURE_IDS.iter().copied().collect();
     for (i, f) in s.output.figures.iter().enumerate() {
         c.known(&format!("output.figures.{i}"), "figure", f, &figure_ids);

@@ -542,6 +542,18 @@ fn observed_pairs(r: &Resolved, reg: &Registry) -> ObservedPairs {
         controllers[key(m, Stage::Ore)].push(home);
         controllers[key(m, Stage::Refined)].push(home);
     }
+    // An offtake contract's buyer controls the tonnes it takes (docs/ODD.md §7.6.4).
+    for k in &r.offtake.contracts {
+        let seller = r
+            .assets
+            .iter()
+            .map(|a| (a.idx, a.mineral, a.stage))
+            .chain(r.prospects.iter().map(|p| (p.idx, p.mineral, p.stage)))
+            .find(|a| a.0 == k.seller);
+        if let Some((_, m, stage)) = seller {
+            controllers[key(m, stage)].push(NationIdx(k.buyer));
+        }
+    }
     for list in hosts.iter_mut().chain(controllers.iter_mut()) {
         list.sort();
         list.dedup();
@@ -557,6 +569,7 @@ fn insert_market_resources(world: &mut World, r: &Resolved, registry: &Registry,
         settings: r.market.clone(),
         recovery: r.minerals.iter().map(|m| m.recovery).collect(),
         demand_elasticity: r.minerals.iter().map(|m| m.demand_elasticity).collect(),
+        offtake: r.offtake.clone(),
     };
     let mut schedule = DemandSchedule {
         points: vec![vec![Vec::new(); n]; registry.n_minerals()],

@@ -16,6 +16,8 @@ mod calibration;
 mod data_files;
 // Markets and trade (issue 3): analytic clearing, bans, friend-shoring, conservation, graphite.
 mod trade;
+// Equity offtake and offtake contracts served before the open market (issue 15).
+mod offtake;
 // Sourcing rules (issue 4): IRA-30D-style rules steer a consumer to FTA, non-FEOC refineries.
 mod sourcing;
 // Investment, state finance, host approval and capacity growth (issue 4): Step-3 Must-show tests.

@@ -14,8 +14,9 @@ use crate::model::order::counting_sort;
 
 use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
 use crate::model::resources::{
-    BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, FlowLog, FlowRow,
-    MarketOutcome, MetricRow, Metrics, ObservedPairs, Prices, Registry, SourcingRules, commodity,
+    BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, FlowKind, FlowLog,
+    FlowRow, MarketOutcome, MetricRow, Metrics, ObservedPairs, Prices, Registry, SourcingRules,
+    commodity,
 };
 
 /// Record market metrics and flows of the step.
@@ -120,8 +121,16 @@ pub fn record_market_metrics(
                     .copied()
                     .unwrap_or(0.0)
             };
-            for s in &market.shipments {
-                flows.rows.push(FlowRow {
+            // Open-market rows at the producer price, offtake rows (docs/ODD.md §7.6.4) at
+            // their contract or transfer value; sorted by (from, to, kind).
+            let open = if market.offtakes.is_empty() {
+                &market.shipments
+            } else {
+                &market.open_shipments
+            };
+            let mut rows: Vec<FlowRow> = open
+                .iter()
+                .map(|s| FlowRow {
                     step,
                     mineral,
                     stage,
@@ -129,8 +138,23 @@ pub fn record_market_metrics(
                     to: s.to,
                     quantity_t: s.t,
                     value_usd: s.t * producer(s.from),
-                });
+                    kind: FlowKind::Open,
+                })
+                .chain(market.offtakes.iter().map(|f| FlowRow {
+                    step,
+                    mineral,
+                    stage,
+                    from: f.from,
+                    to: f.to,
+                    quantity_t: f.t,
+                    value_usd: f.value_usd,
+                    kind: f.kind,
+                }))
+                .collect();
+            if !market.offtakes.is_empty() {
+                rows.sort_by(|a, b| (a.from, a.to, a.kind).cmp(&(b.from, b.to, b.kind)));
             }
+            flows.rows.extend(rows);
 
             match stage {
                 Stage::Refined => {

@@ -2,6 +2,7 @@
 //! ([`super::schedule`]) decides the order.
 
 pub mod capacity;
+pub mod contracts;
 pub mod demand;
 pub mod equilibrium;
 pub mod finance;

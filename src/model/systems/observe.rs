@@ -17,13 +17,16 @@ use crate::model::order::counting_sort;
 use crate::model::components::{
     AssetIdx, Capacity, Lifecycle, NationIdx, Output, Ownership, Site, Stage, Status,
 };
-use crate::model::resources::{Clock, MetricRow, Metrics, ObservedPairs, Registry, commodity};
+use crate::model::resources::{
+    Clock, MarketOutcome, MetricRow, Metrics, ObservedPairs, Registry, commodity,
+};
 
 /// Record capacity, production, shares and HHI for the step.
 pub fn record_metrics(
     clock: Res<Clock>,
     registry: Res<Registry>,
     pairs: Res<ObservedPairs>,
+    outcome: Res<MarketOutcome>,
     mut metrics: ResMut<Metrics>,
     assets: Query<(&AssetIdx, &Site, &Capacity, &Lifecycle, &Output, &Ownership)>,
 ) {
@@ -36,7 +39,17 @@ pub fn record_metrics(
     let mut controlled = vec![0.0; nc * n];
     // Stable order for float sums.
     let rows = counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
-    for (_, site, cap, life, output, owners) in rows {
+    // Tonnes under explicit offtakes (docs/ODD.md §7.6.4): control of them moves from the
+    // seller's owners to the buyer nation.
+    let offtaken = |c: usize, asset: AssetIdx| -> &[(AssetIdx, NationIdx, f64)] {
+        let Some(list) = outcome.commodities.get(c).map(|o| &o.controlled_offtake_t) else {
+            return &[];
+        };
+        let lo = list.partition_point(|x| x.0 < asset);
+        let hi = list.partition_point(|x| x.0 <= asset);
+        &list[lo..hi]
+    };
+    for (idx, site, cap, life, output, owners) in rows {
         let c = commodity(site.mineral, site.stage);
         let h = usize::from(site.host.0);
         if matches!(
@@ -49,9 +62,15 @@ pub fn record_metrics(
         let annual = output.t * spy;
         if annual > 0.0 {
             production[c * n + h] += annual;
+            let mut owned = annual;
+            for (_, buyer, t) in offtaken(c, *idx) {
+                let shifted = (t * spy).min(owned);
+                controlled[c * n + usize::from(buyer.0)] += shifted;
+                owned -= shifted;
+            }
             for (firm, share) in &owners.0 {
                 let home = usize::from(registry.firm_home[firm.0 as usize].0);
-                controlled[c * n + home] += annual * share;
+                controlled[c * n + home] += owned * share;
             }
         }
     }

@@ -25,12 +25,15 @@ use crate::model::systems::equilibrium::{
 use crate::model::systems::routes::{RouteInputs, RouteTables};
 
 use crate::model::components::UnitCost;
-use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
+use crate::model::components::{
+    AssetIdx, FirmIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage,
+};
 use crate::model::resources::{
     BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, HostTerms,
     MarketConfig, MarketOutcome, PolicyTimeline, PriceExpectations, Prices, ProducerPrices,
     Registry, SourcingRules, StockOrders, TradeRules, commodity,
 };
+use crate::model::systems::contracts;
 
 /// One asset as the trade system sees it this step.
 struct Seller {
@@ -40,6 +43,8 @@ struct Seller {
     potential_t: f64,
     /// Owners' home nations with their equity shares (refineries only; for sourcing rules).
     owner_homes: Vec<(NationIdx, f64)>,
+    /// Owners and their equity shares (only when offtakes are in play, §7.6.4).
+    owners: Vec<(FirmIdx, f64)>,
 }
 
 /// The sourcing terms of a consumer with a rule in force for `mineral` (`docs/ODD.md` §7.6.1):
@@ -98,12 +103,48 @@ fn to_outcome(sol: Solution) -> CommodityOutcome {
         transaction_usd_per_t: sol.transaction_usd_per_t,
         quota_rent_usd: sol.quota_rent_usd,
         shipments: sol.shipments,
+        open_shipments: Vec::new(),
+        offtakes: Vec::new(),
+        controlled_offtake_t: Vec::new(),
         demand_t: sol.demand_t,
         received_t: sol.received_t,
         ore_used_t: Vec::new(),
         qualifying_t: sol.qualifying_t,
         credited_t: Vec::new(),
     }
+}
+
+/// Add pre-allocated offtakes to a commodity's outcome: flows by kind, total shipments, tonnes
+/// received and demanded by each buyer nation, controlled tonnes (docs/ODD.md §7.6.4).
+fn record_offtakes(
+    outcome: &mut CommodityOutcome,
+    alloc: &contracts::Allocation,
+    sources: &[contracts::Source<'_>],
+    sinks: &[contracts::Sink<'_>],
+    fallback_usd_per_t: f64,
+) {
+    let (flows, control) = contracts::flows(
+        alloc,
+        sources,
+        sinks,
+        &outcome.producer_usd_per_t,
+        fallback_usd_per_t,
+    );
+    for f in &flows {
+        let b = usize::from(f.to.0);
+        if outcome.received_t.len() <= b {
+            outcome.received_t.resize(b + 1, 0.0);
+        }
+        if outcome.demand_t.len() <= b {
+            outcome.demand_t.resize(b + 1, 0.0);
+        }
+        outcome.received_t[b] += f.t;
+        outcome.demand_t[b] += f.t;
+    }
+    outcome.open_shipments = std::mem::take(&mut outcome.shipments);
+    outcome.shipments = contracts::merge_shipments(&outcome.open_shipments, &flows);
+    outcome.offtakes = flows;
+    outcome.controlled_offtake_t = control;
 }
 
 /// Clear the ore and refined markets of every mineral, set each asset's actual output and update
@@ -129,6 +170,8 @@ pub fn clear_markets(
     let n = registry.n_nations();
     let dt = clock.dt_years();
     let settings = &config.settings;
+    let offtake = &config.offtake;
+    let offtakes_on = offtake.integrated || !offtake.contracts.is_empty();
     let sellers: Vec<Seller> = assets
         .iter()
         .map(|(idx, site, cost, owners, output)| Seller {
@@ -142,6 +185,11 @@ pub fn clear_markets(
                     .iter()
                     .map(|(firm, share)| (registry.firm_home[firm.0 as usize], *share))
                     .collect()
+            } else {
+                Vec::new()
+            },
+            owners: if offtakes_on {
+                owners.0.clone()
             } else {
                 Vec::new()
             },
@@ -306,9 +354,32 @@ pub fn clear_markets(
             .iter()
             .map(|s| refinery_lot(s, s.potential_t, 0.0))
             .collect();
-        let tentative = solve(
+        // Offtake contracts on refined product are served first (docs/ODD.md §7.6.4): the
+        // tentative pass clears only what they leave, and contracted tonnes are part of each
+        // plant's run.
+        let refinery_owners: Vec<&[(FirmIdx, f64)]> =
+            refineries.iter().map(|s| s.owners.as_slice()).collect();
+        let refined_reference = prices.usd_per_t.get(c_ref).copied().unwrap_or(0.0);
+        let pre_a = contracts::refined_contracts(
+            offtake,
+            clock.step,
+            dt,
             &lots_a,
+            &refinery_owners,
             &refined_buyers,
+            refined_links,
+            refined_reference,
+        );
+        let contracted_a: Vec<f64> = pre_a
+            .as_ref()
+            .map_or_else(|| vec![0.0; refineries.len()], |p| p.0.taken_t.clone());
+        let (lots_a, buyers_a) = match &pre_a {
+            Some((_, lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
+            None => (lots_a.as_slice(), refined_buyers.as_slice()),
+        };
+        let tentative = solve(
+            lots_a,
+            buyers_a,
             refined_links,
             &solver(c_ref),
             &warm(c_ref),
@@ -362,7 +433,9 @@ pub fn clear_markets(
                         .map(|&j| {
                             let s = refineries[j];
                             PlantBid {
-                                run_t: tentative.dispatched_t[j].min(s.potential_t) / recovery,
+                                run_t: (tentative.dispatched_t[j] + contracted_a[j])
+                                    .min(s.potential_t)
+                                    / recovery,
                                 cover_t: s.potential_t / recovery * cover_steps,
                                 stock_t: stocks.ore_t[s.idx.0 as usize],
                                 netback_usd_per_t: netback[j],
@@ -396,15 +469,77 @@ pub fn clear_markets(
                 }
             })
             .collect();
+        // Equity offtake and ore contracts are served first (docs/ODD.md §7.6.4): their tonnes
+        // leave the mines' lots, and a plant's bid counts ore pre-delivered as stock on hand.
+        let (mut ore_lots, mut ore_bids) = (ore_lots, ore_bids);
+        let ore_links = route_tables.links(c_ore);
+        let mut plant_need = vec![0.0; refineries.len()];
+        for buyer in &ore_bids {
+            if let DemandCurve::Plants { bids, .. } = &buyer.curve {
+                for (k, &j) in by_host[usize::from(buyer.nation.0)].iter().enumerate() {
+                    let b = &bids[k];
+                    plant_need[j] = (b.run_t + b.cover_t - b.stock_t).max(0.0);
+                }
+            }
+        }
+        let mine_sources: Vec<contracts::Source<'_>> = mines
+            .iter()
+            .zip(&ore_lots)
+            .map(|(s, l)| contracts::Source {
+                asset: s.idx,
+                host: s.site.host,
+                owners: &s.owners,
+                available_t: l.quantity_t,
+                cost_usd_per_t: l.reservation_usd_per_t,
+            })
+            .collect();
+        let plant_sinks: Vec<contracts::Sink<'_>> = refineries
+            .iter()
+            .enumerate()
+            .map(|(j, s)| contracts::Sink {
+                nation: s.site.host,
+                owners: &s.owners,
+                need_t: plant_need[j],
+                value_usd_per_t: netback[j],
+            })
+            .collect();
+        let ore_pre = offtakes_on.then(|| {
+            contracts::allocate(
+                offtake,
+                clock.step,
+                dt,
+                &mine_sources,
+                &plant_sinks,
+                ore_links,
+                prices.usd_per_t.get(c_ore).copied().unwrap_or(0.0),
+                offtake.integrated,
+            )
+        });
+        let ore_pre = ore_pre.filter(|a| !a.is_empty());
+        let reduced_ore_links = ore_pre.as_ref().and_then(|a| a.open_links(ore_links));
+        if let Some(a) = &ore_pre {
+            for (l, t) in ore_lots.iter_mut().zip(&a.taken_t) {
+                l.quantity_t = (l.quantity_t - t).max(0.0);
+            }
+            for buyer in &mut ore_bids {
+                let hs = usize::from(buyer.nation.0);
+                if let DemandCurve::Plants { bids, .. } = &mut buyer.curve {
+                    for (k, &j) in by_host[hs].iter().enumerate() {
+                        bids[k].stock_t += a.given_t[j];
+                    }
+                }
+            }
+        }
         let ore = solve(
             &ore_lots,
             &ore_bids,
-            route_tables.links(c_ore),
+            reduced_ore_links.as_ref().unwrap_or(ore_links),
             &solver(c_ore),
             &warm(c_ore),
         );
-        for (s, q) in mines.iter().zip(&ore.dispatched_t) {
-            actual[s.idx.0 as usize] = *q;
+        for (i, (s, q)) in mines.iter().zip(&ore.dispatched_t).enumerate() {
+            let pre = ore_pre.as_ref().map_or(0.0, |a| a.taken_t[i]);
+            actual[s.idx.0 as usize] = *q + pre;
         }
 
         // Share each host's ore among its plants in proportion to what each takes at the price
@@ -440,6 +575,11 @@ pub fn clear_markets(
                 given += got[j];
             }
         }
+        if let Some(a) = &ore_pre {
+            for (g, pre) in got.iter_mut().zip(&a.given_t) {
+                *g += pre;
+            }
+        }
 
         // Pass C: refined product from feed stock plus ore received, at this step's ore price.
         let ore_paid: Vec<f64> = (0..n)
@@ -460,15 +600,40 @@ pub fn clear_markets(
                 refinery_lot(s, s.potential_t.min(recovery * feed), ore_usd_per_t)
             })
             .collect();
-        let refined = solve(
+        // Refined offtake contracts again, on what the plants can make now.
+        let pre_c = contracts::refined_contracts(
+            offtake,
+            clock.step,
+            dt,
             &lots_c,
+            &refinery_owners,
             &refined_buyers,
             refined_links,
+            refined_reference,
+        );
+        let reduced_refined_links = pre_c.as_ref().and_then(|p| p.0.open_links(refined_links));
+        let (lots_open, buyers_open) = match &pre_c {
+            Some((_, lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
+            None => (lots_c.as_slice(), refined_buyers.as_slice()),
+        };
+        let refined = solve(
+            lots_open,
+            buyers_open,
+            reduced_refined_links.as_ref().unwrap_or(refined_links),
             &solver(c_ref),
             &refined_last,
         );
+        let contracted_c: Vec<f64> = pre_c
+            .as_ref()
+            .map_or_else(|| vec![0.0; refineries.len()], |p| p.0.taken_t.clone());
         let mut ore_used = vec![0.0; n];
-        for ((s, g), y) in refineries.iter().zip(&got).zip(&refined.dispatched_t) {
+        for (((s, g), y), pre) in refineries
+            .iter()
+            .zip(&got)
+            .zip(&refined.dispatched_t)
+            .zip(&contracted_c)
+        {
+            let y = &(y + pre);
             let slot = &mut stocks.ore_t[s.idx.0 as usize];
             let used = (y / recovery).min(*slot + g);
             *slot = (*slot + g - used).max(0.0);
@@ -488,7 +653,21 @@ pub fn clear_markets(
         );
         let mut ore_outcome = to_outcome(ore);
         ore_outcome.ore_used_t = ore_used;
+        if let Some(a) = &ore_pre {
+            let fallback = prices.usd_per_t.get(c_ore).copied().unwrap_or(0.0);
+            record_offtakes(&mut ore_outcome, a, &mine_sources, &plant_sinks, fallback);
+        }
         let mut refined_outcome = to_outcome(refined);
+        if let Some((a, _, _)) = &pre_c {
+            record_offtakes(
+                &mut refined_outcome,
+                a,
+                &contracts::lot_sources(&lots_c, &refinery_owners),
+                &contracts::buyer_sinks(&refined_buyers),
+                refined_reference,
+            );
+        }
+        demand.t_per_yr[m] = refined_outcome.demand_t.iter().map(|d| d / dt).collect();
         credit_qualifying_tonnes(&sourcing, mineral, &mut refined_outcome);
         outcome.commodities[c_ore] = ore_outcome;
         outcome.commodities[c_ref] = refined_outcome;
