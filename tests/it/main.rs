@@ -62,3 +62,5 @@ mod layers;
 mod metric_catalogue;
 // Markets v2 (issue 14): closed-form 2x2 equilibria (tariff, export tax, ban, quota), id renaming.
 mod markets_v2;
+// The study page docs/scenarios.md and its generator docs/scripts/studies.py stay in step (issue 17).
+mod studies_doc;
