@@ -60,7 +60,9 @@ STUDIES = [
     "graphite_controls",
 ]
 # Scenario files that are not studies (small worlds for tests) and the baseline itself.
-NOT_STUDIES = ["baseline", "tiny", "invest_test"]
+# stockpile.ron (export_controls.ron plus US/Japanese rare-earth stockpiles) has a hand-run section in
+# docs/scenarios.md (10 paired seeds against the same file without stockpiles); not generated yet.
+NOT_STUDIES = ["baseline", "tiny", "invest_test", "stockpile"]
 SWEEPS = ["trilateral_levers", "finance_race"]
 
 # graphite_controls.ron is a self-contained world: its reference is the same world without the ban.
