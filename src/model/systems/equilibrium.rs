@@ -30,8 +30,9 @@
 //!   willingness to pay for refineries buying ore).
 //! - **Equilibrium.** `Z_h(p) = S_h(p_h) − Σ_b s_hb X_b = 0` for every exporter, solved by Newton's
 //!   method in log prices with the analytic Jacobian, a backtracking line search and, if Newton
-//!   stalls, a Gauss–Seidel sweep of per-exporter bisections (Takayama & Judge 1971; Samuelson
-//!   1952). Prices are bounded by the floor and ceiling guards: an exporter at the ceiling with
+//!   stalls, a shift of the common price level to zero total excess supply and, if that does not
+//!   get Newton going, a Gauss–Seidel sweep of per-exporter root searches (Takayama & Judge 1971;
+//!   Samuelson 1952). Prices are bounded by the floor and ceiling guards: an exporter at the ceiling with
 //!   excess demand rations its buyers pro rata (the only rationing besides explicit controls);
 //!   one at the floor with excess supply sells what is demanded. Quotas are link constraints
 //!   `Σ_{covered} x_hb ≤ Q_k` with a shadow price `λ_k ≥ 0`, found by bisection in an outer
@@ -226,7 +227,7 @@ impl PlantBid {
         if v <= 0.0 || p <= 0.0 {
             return (0.0, 0.0);
         }
-        let ratio = (v / p).powf(eta);
+        let ratio = if eta == 0.0 { 1.0 } else { (v / p).powf(eta) };
         let g = self.run_t + self.cover_t * ratio - self.stock_t;
         if g <= 0.0 {
             return (0.0, 0.0);
@@ -520,6 +521,8 @@ struct Entry {
     quota: Option<usize>,
     /// Potential-weighted share of the exporter's lots that qualify for the buyer.
     qualifying: f64,
+    /// `exp(ln_weight − shift_b)`, for the integer-σ fast path (set once the shift is known).
+    weight: f64,
 }
 
 /// Per-entry state of an evaluation.
@@ -537,150 +540,276 @@ struct Problem<'a> {
     exporters: Vec<usize>,
     supply: Vec<Supply>,
     entries: Vec<Vec<Entry>>,
+    /// Where each buyer's flows start in [`Eval::flows`] (one slot per entry, buyer by buyer;
+    /// `start[b]..start[b + 1]`).
+    start: Vec<usize>,
+    /// For each exporter, its links as (buyer, entry position within the buyer's entries).
+    links_of: Vec<Vec<(usize, usize)>>,
     /// Log-weight shift per buyer (keeps exponentials in range).
     shift: Vec<f64>,
+    /// σ when it is a whole number up to 64: the Armington weight `a · d̃^(−σ)` is then taken by
+    /// repeated multiplication instead of `exp(ln a − σ ln d̃)`.
+    sigma_int: Option<i32>,
+    /// `exp(−700)` and `exp(700)`: the range of weights the log path clamps to.
+    weight_range: (f64, f64),
 }
 
-/// Result of evaluating flows at prices.
+/// Result of evaluating flows at prices. Allocated once per solve and refilled in place
+/// ([`Problem::eval_into`]): the solver allocates nothing per evaluation.
 struct Eval {
-    flows: Vec<Vec<Flow>>,
+    /// Flows of every open link, buyer by buyer (see [`Problem::start`]).
+    flows: Vec<Flow>,
     price: Vec<f64>,
     quantity: Vec<f64>,
     elasticity: Vec<f64>,
     sold: Vec<f64>,
 }
 
+/// Reusable buffers of the Newton iteration: current point, trial point and linear system.
+struct Work {
+    p: Vec<f64>,
+    ev: Eval,
+    z: Vec<f64>,
+    r: Vec<f64>,
+    trial_u: Vec<f64>,
+    trial_p: Vec<f64>,
+    trial_ev: Eval,
+    trial_z: Vec<f64>,
+    trial_r: Vec<f64>,
+    jac: Vec<f64>,
+    free: Vec<usize>,
+    a: Vec<f64>,
+    rhs: Vec<f64>,
+}
+
+/// Root of a non-decreasing function on `[a, b]` with `f(a) <= 0 <= f(b)` by the Illinois
+/// variant of regula falsi (Dowell & Jarratt 1971), with a bisection step whenever the bracket
+/// failed to halve in three steps, so it never converges more slowly than bisection by more
+/// than a factor of three. Stops when `|f| <= f_tol` or the bracket is narrower than `x_tol`;
+/// returns the point with the smallest `|f|` seen (the mid-point of the final bracket if that
+/// is closer).
+fn illinois(
+    mut a: f64,
+    mut fa: f64,
+    mut b: f64,
+    mut fb: f64,
+    x_tol: f64,
+    f_tol: f64,
+    mut f: impl FnMut(f64) -> f64,
+) -> f64 {
+    let (mut best, mut f_best) = if -fa < fb { (a, fa) } else { (b, fb) };
+    let mut side = 0i8;
+    let mut width_mark = b - a;
+    let mut since_halved = 0;
+    for _ in 0..200 {
+        if f_best.abs() <= f_tol || b - a <= x_tol {
+            break;
+        }
+        let mut x = if since_halved >= 3 || fb <= fa {
+            0.5 * (a + b)
+        } else {
+            (a * fb - b * fa) / (fb - fa)
+        };
+        if !(x > a && x < b) {
+            x = 0.5 * (a + b);
+        }
+        let fx = f(x);
+        if fx.abs() < f_best.abs() {
+            best = x;
+            f_best = fx;
+        }
+        if fx > 0.0 {
+            b = x;
+            fb = fx;
+            if side == 1 {
+                fa *= 0.5;
+            }
+            side = 1;
+        } else if fx < 0.0 {
+            a = x;
+            fa = fx;
+            if side == -1 {
+                fb *= 0.5;
+            }
+            side = -1;
+        } else {
+            return x;
+        }
+        if b - a <= 0.5 * width_mark {
+            width_mark = b - a;
+            since_halved = 0;
+        } else {
+            since_halved += 1;
+        }
+    }
+    if f_best.abs() > f_tol && b - a <= x_tol {
+        0.5 * (a + b)
+    } else {
+        best
+    }
+}
+
 impl Problem<'_> {
+    /// Price from a log price; exactly the guard at a bound.
+    fn price(&self, x: f64, lo: f64, hi: f64) -> f64 {
+        if x >= hi {
+            self.settings.ceiling_usd_per_t
+        } else if x <= lo {
+            self.settings.floor_usd_per_t
+        } else {
+            x.exp()
+        }
+    }
+
     /// Prices from log prices; exactly the guard at a bound.
     fn prices(&self, u: &[f64]) -> Vec<f64> {
+        let mut p = vec![0.0; u.len()];
+        self.prices_into(u, &mut p);
+        p
+    }
+
+    fn prices_into(&self, u: &[f64], p: &mut [f64]) {
         let lo = self.settings.floor_usd_per_t.ln();
         let hi = self.settings.ceiling_usd_per_t.ln();
-        u.iter()
-            .map(|&x| {
-                if x >= hi {
-                    self.settings.ceiling_usd_per_t
-                } else if x <= lo {
-                    self.settings.floor_usd_per_t
-                } else {
-                    x.exp()
-                }
-            })
-            .collect()
+        for (p, &x) in p.iter_mut().zip(u) {
+            *p = self.price(x, lo, hi);
+        }
+    }
+
+    /// An evaluation buffer of the right shape.
+    fn new_eval(&self) -> Eval {
+        Eval {
+            flows: vec![Flow::default(); *self.start.last().unwrap_or(&0)],
+            price: vec![0.0; self.buyers.len()],
+            quantity: vec![0.0; self.buyers.len()],
+            elasticity: vec![0.0; self.buyers.len()],
+            sold: vec![0.0; self.exporters.len()],
+        }
     }
 
     fn eval(&self, p: &[f64], lambda: &[f64], premium: &[f64]) -> Eval {
-        let sigma = self.settings.sigma;
-        let mut flows = Vec::with_capacity(self.buyers.len());
-        let mut price = vec![0.0; self.buyers.len()];
-        let mut quantity = vec![0.0; self.buyers.len()];
-        let mut elasticity = vec![0.0; self.buyers.len()];
-        let mut sold = vec![0.0; self.exporters.len()];
-        for (b, buyer) in self.buyers.iter().enumerate() {
-            let entries = &self.entries[b];
-            let mut row: Vec<Flow> = Vec::with_capacity(entries.len());
-            let mut w_sum = 0.0;
-            let mut v_sum = 0.0;
-            for en in entries {
-                let d = en.markup * p[en.e] + en.transport + en.quota.map_or(0.0, |k| lambda[k]);
-                let d_tilde = (d - premium[b] * en.qualifying).max(1e-3 * d).max(1e-300);
-                let lw = (en.ln_weight - sigma * d_tilde.ln() - self.shift[b]).clamp(-700.0, 700.0);
-                let w = lw.exp();
-                w_sum += w;
-                v_sum += w * d;
-                row.push(Flow {
+        let mut ev = self.new_eval();
+        self.eval_into(p, lambda, premium, &mut ev);
+        ev
+    }
+
+    /// The flows of buyer `b` in an evaluation.
+    fn row<'e>(&self, ev: &'e Eval, b: usize) -> &'e [Flow] {
+        &ev.flows[self.start[b]..self.start[b + 1]]
+    }
+
+    /// Delivered price, preference-adjusted price and unnormalised Armington weight of one link.
+    #[inline]
+    fn link(&self, b: usize, en: &Entry, p: f64, lambda: &[f64], premium: &[f64]) -> Flow {
+        let d = en.markup * p + en.transport + en.quota.map_or(0.0, |k| lambda[k]);
+        let d_tilde = (d - premium[b] * en.qualifying).max(1e-3 * d).max(1e-300);
+        if let Some(k) = self.sigma_int {
+            let w = en.weight * d_tilde.powi(-k);
+            if w >= self.weight_range.0 && w <= self.weight_range.1 {
+                return Flow {
                     d,
                     d_tilde,
                     share: w,
                     x: 0.0,
-                });
+                };
+            }
+        }
+        let lw = (en.ln_weight - self.settings.sigma * d_tilde.ln() - self.shift[b])
+            .clamp(-700.0, 700.0);
+        Flow {
+            d,
+            d_tilde,
+            share: lw.exp(),
+            x: 0.0,
+        }
+    }
+
+    fn eval_into(&self, p: &[f64], lambda: &[f64], premium: &[f64], ev: &mut Eval) {
+        ev.sold.fill(0.0);
+        for (b, buyer) in self.buyers.iter().enumerate() {
+            let entries = &self.entries[b];
+            let row = &mut ev.flows[self.start[b]..self.start[b + 1]];
+            let mut w_sum = 0.0;
+            let mut v_sum = 0.0;
+            for (f, en) in row.iter_mut().zip(entries) {
+                *f = self.link(b, en, p[en.e], lambda, premium);
+                w_sum += f.share;
+                v_sum += f.share * f.d;
             }
             if w_sum > 0.0 {
                 let pb = v_sum / w_sum;
                 let (xb, eta) = buyer.curve.at(pb, self.settings.smoothing);
-                for f in &mut row {
+                for f in row.iter_mut() {
                     f.share /= w_sum;
                     f.x = f.share * xb;
                 }
                 for (f, en) in row.iter().zip(entries) {
-                    sold[en.e] += f.x;
+                    ev.sold[en.e] += f.x;
                 }
-                price[b] = pb;
-                quantity[b] = xb;
-                elasticity[b] = eta;
+                ev.price[b] = pb;
+                ev.quantity[b] = xb;
+                ev.elasticity[b] = eta;
             } else {
                 let (xb, _) = buyer.curve.at(self.settings.ceiling_usd_per_t, 0.0);
-                price[b] = self.settings.ceiling_usd_per_t;
-                quantity[b] = xb;
+                ev.price[b] = self.settings.ceiling_usd_per_t;
+                ev.quantity[b] = xb;
+                ev.elasticity[b] = 0.0;
             }
-            flows.push(row);
-        }
-        Eval {
-            flows,
-            price,
-            quantity,
-            elasticity,
-            sold,
         }
     }
 
     /// Excess supply of each exporter.
-    fn excess(&self, p: &[f64], ev: &Eval) -> Vec<f64> {
-        self.supply
-            .iter()
-            .zip(p)
-            .zip(&ev.sold)
-            .map(|((s, &p), sold)| s.at(p).0 - sold)
-            .collect()
+    fn excess_into(&self, p: &[f64], ev: &Eval, z: &mut [f64]) {
+        for (((z, s), &p), sold) in z.iter_mut().zip(&self.supply).zip(p).zip(&ev.sold) {
+            *z = s.at(p).0 - sold;
+        }
     }
 
-    /// Jacobian of excess supply in log prices, `J[h][k] = ∂Z_h / ∂ln p_k`.
-    fn jacobian(&self, p: &[f64], ev: &Eval) -> Vec<Vec<f64>> {
+    /// Jacobian of excess supply in log prices, `jac[h * ne + k] = ∂Z_h / ∂ln p_k`.
+    fn jacobian_into(&self, p: &[f64], ev: &Eval, jac: &mut [f64]) {
         let ne = self.exporters.len();
         let sigma = self.settings.sigma;
-        let mut jac = vec![vec![0.0; ne]; ne];
-        for (h, row) in jac.iter_mut().enumerate() {
-            row[h] = self.supply[h].at(p[h]).1 * p[h];
+        jac.fill(0.0);
+        for h in 0..ne {
+            jac[h * ne + h] = self.supply[h].at(p[h]).1 * p[h];
         }
         for (b, entries) in self.entries.iter().enumerate() {
-            let flows = &ev.flows[b];
+            let flows = self.row(ev, b);
             let pb = ev.price[b];
             if pb <= 0.0 {
                 continue;
             }
             let eta = ev.elasticity[b];
-            for (kk, ek) in entries.iter().enumerate() {
-                let fk = flows[kk];
+            // ∂ ln x_hb / ∂ ln p_k = σ e_k (s_k − [h = k]) + η ∂ ln P_b / ∂ ln p_k: a rank-one
+            // update of column k by the flows, plus the own-price term on the diagonal.
+            for (ek, fk) in entries.iter().zip(flows) {
                 let dd = ek.markup * p[ek.e];
                 let e_k = dd / fk.d_tilde;
                 // ∂ ln P_b / ∂ ln p_k
                 let dlnp = fk.share * (dd - sigma * e_k * (fk.d - pb)) / pb;
-                for (hh, eh) in entries.iter().enumerate() {
-                    let fh = flows[hh];
-                    if fh.x <= 0.0 {
-                        continue;
+                let c_k = sigma * e_k * fk.share + eta * dlnp;
+                for (eh, fh) in entries.iter().zip(flows) {
+                    if fh.x > 0.0 {
+                        jac[eh.e * ne + ek.e] -= fh.x * c_k;
                     }
-                    let own = if hh == kk { 1.0 } else { 0.0 };
-                    let dlnx = -sigma * e_k * (own - fk.share) + eta * dlnp;
-                    jac[eh.e][ek.e] -= fh.x * dlnx;
+                }
+                if fk.x > 0.0 {
+                    jac[ek.e * ne + ek.e] += fk.x * sigma * e_k;
                 }
             }
         }
-        jac
     }
 
     /// Residual with bound complementarity: zero for an exporter held at a bound that its
     /// excess pushes against.
-    fn residual(&self, u: &[f64], z: &[f64], lo: f64, hi: f64) -> Vec<f64> {
-        u.iter()
-            .zip(z)
-            .map(|(&u, &z)| {
-                if (u >= hi && z < 0.0) || (u <= lo && z > 0.0) {
-                    0.0
-                } else {
-                    z
-                }
-            })
-            .collect()
+    fn residual_into(&self, u: &[f64], z: &[f64], lo: f64, hi: f64, r: &mut [f64]) {
+        for ((r, &u), &z) in r.iter_mut().zip(u).zip(z) {
+            *r = if (u >= hi && z < 0.0) || (u <= lo && z > 0.0) {
+                0.0
+            } else {
+                z
+            };
+        }
     }
 
     fn merit(&self, r: &[f64]) -> f64 {
@@ -690,23 +819,57 @@ impl Problem<'_> {
             .sum()
     }
 
+    fn new_work(&self) -> Work {
+        let ne = self.exporters.len();
+        Work {
+            p: vec![0.0; ne],
+            ev: self.new_eval(),
+            z: vec![0.0; ne],
+            r: vec![0.0; ne],
+            trial_u: vec![0.0; ne],
+            trial_p: vec![0.0; ne],
+            trial_ev: self.new_eval(),
+            trial_z: vec![0.0; ne],
+            trial_r: vec![0.0; ne],
+            jac: vec![0.0; ne * ne],
+            free: Vec::with_capacity(ne),
+            a: Vec::with_capacity(ne * ne),
+            rhs: Vec::with_capacity(ne),
+        }
+    }
+
+    /// Prices, flows, excess and residual at `u` into the current point of `w`.
+    fn point(&self, u: &[f64], lambda: &[f64], premium: &[f64], w: &mut Work) -> f64 {
+        let lo = self.settings.floor_usd_per_t.ln();
+        let hi = self.settings.ceiling_usd_per_t.ln();
+        self.prices_into(u, &mut w.p);
+        self.eval_into(&w.p, lambda, premium, &mut w.ev);
+        self.excess_into(&w.p, &w.ev, &mut w.z);
+        self.residual_into(u, &w.z, lo, hi, &mut w.r);
+        self.merit(&w.r)
+    }
+
     /// Newton iteration on log producer prices for fixed quota shadow prices and premiums.
-    fn newton(&self, u: &mut [f64], lambda: &[f64], premium: &[f64], budget: &mut u32) -> bool {
+    fn newton(
+        &self,
+        u: &mut [f64],
+        lambda: &[f64],
+        premium: &[f64],
+        budget: &mut u32,
+        w: &mut Work,
+    ) -> bool {
         let lo = self.settings.floor_usd_per_t.ln();
         let hi = self.settings.ceiling_usd_per_t.ln();
         let ne = u.len();
-        let prices = |u: &[f64]| -> Vec<f64> { self.prices(u) };
-        let mut p = prices(u);
-        let mut ev = self.eval(&p, lambda, premium);
-        let mut z = self.excess(&p, &ev);
-        let mut r = self.residual(u, &z, lo, hi);
-        let mut merit = self.merit(&r);
+        let mut merit = self.point(u, lambda, premium, w);
+        // Whether the last step was a level shift that did not lower the merit.
+        let mut shifted_up = false;
         loop {
-            let worst = r
-                .iter()
-                .zip(&self.supply)
-                .map(|(r, s)| r.abs() / s.total.max(1e-300))
-                .fold(0.0, f64::max);
+            let worst =
+                w.r.iter()
+                    .zip(&self.supply)
+                    .map(|(r, s)| r.abs() / s.total.max(1e-300))
+                    .fold(0.0, f64::max);
             if worst <= self.settings.tolerance {
                 return true;
             }
@@ -715,36 +878,41 @@ impl Problem<'_> {
             }
             *budget -= 1;
             // Free variables: not held at a bound.
-            let free: Vec<usize> = (0..ne)
-                .filter(|&h| !((u[h] >= hi && z[h] < 0.0) || (u[h] <= lo && z[h] > 0.0)))
-                .collect();
-            let jac = self.jacobian(&p, &ev);
-            let a: Vec<Vec<f64>> = free
-                .iter()
-                .map(|&i| free.iter().map(|&j| jac[i][j]).collect())
-                .collect();
-            let rhs: Vec<f64> = free.iter().map(|&i| -z[i]).collect();
+            w.free.clear();
+            w.free.extend(
+                (0..ne)
+                    .filter(|&h| !((u[h] >= hi && w.z[h] < 0.0) || (u[h] <= lo && w.z[h] > 0.0))),
+            );
+            self.jacobian_into(&w.p, &w.ev, &mut w.jac);
+            w.a.clear();
+            for &i in &w.free {
+                w.a.extend(w.free.iter().map(|&j| w.jac[i * ne + j]));
+            }
+            w.rhs.clear();
+            w.rhs.extend(w.free.iter().map(|&i| -w.z[i]));
             let mut improved = false;
-            if let Some(step) = solve_linear(a, rhs) {
+            if solve_linear(&mut w.a, &mut w.rhs) {
+                let step = &w.rhs;
                 let biggest = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
                 let scale = if biggest > 1.0 { 1.0 / biggest } else { 1.0 };
                 let mut t = scale;
                 while t > 1e-6 {
-                    let mut trial = u.to_vec();
-                    for (k, &i) in free.iter().enumerate() {
-                        trial[i] = (u[i] + t * step[k]).clamp(lo, hi);
+                    w.trial_u.copy_from_slice(u);
+                    for (k, &i) in w.free.iter().enumerate() {
+                        w.trial_u[i] = (u[i] + t * step[k]).clamp(lo, hi);
                     }
-                    let tp = prices(&trial);
-                    let tev = self.eval(&tp, lambda, premium);
-                    let tz = self.excess(&tp, &tev);
-                    let tr = self.residual(&trial, &tz, lo, hi);
-                    let tm = self.merit(&tr);
+                    self.prices_into(&w.trial_u, &mut w.trial_p);
+                    self.eval_into(&w.trial_p, lambda, premium, &mut w.trial_ev);
+                    self.excess_into(&w.trial_p, &w.trial_ev, &mut w.trial_z);
+                    self.residual_into(&w.trial_u, &w.trial_z, lo, hi, &mut w.trial_r);
+                    let tm = self.merit(&w.trial_r);
                     if tm < merit * (1.0 - 1e-4 * t) || tm == 0.0 {
-                        u.copy_from_slice(&trial);
-                        p = tp;
-                        ev = tev;
-                        z = tz;
-                        r = tr;
+                        shifted_up = false;
+                        u.copy_from_slice(&w.trial_u);
+                        std::mem::swap(&mut w.p, &mut w.trial_p);
+                        std::mem::swap(&mut w.ev, &mut w.trial_ev);
+                        std::mem::swap(&mut w.z, &mut w.trial_z);
+                        std::mem::swap(&mut w.r, &mut w.trial_r);
                         merit = tm;
                         improved = true;
                         break;
@@ -753,99 +921,125 @@ impl Problem<'_> {
                 }
             }
             if !improved {
-                // Newton stalls where the Jacobian is (nearly) singular: along the common price
-                // level when supply and demand are both inelastic (all lots running, fixed
-                // orders). Move the level to where total excess supply is zero, then, if that did
-                // not help, sweep per-exporter bisections (always progress on a monotone system).
-                self.level_shift(u, lambda, premium);
-                p = prices(u);
-                ev = self.eval(&p, lambda, premium);
-                z = self.excess(&p, &ev);
-                r = self.residual(u, &z, lo, hi);
-                let shifted = self.merit(&r);
-                if shifted >= merit * (1.0 - 1e-4) {
-                    self.bisection_sweep(u, lambda, premium);
-                    p = prices(u);
-                    ev = self.eval(&p, lambda, premium);
-                    z = self.excess(&p, &ev);
-                    r = self.residual(u, &z, lo, hi);
-                }
-                merit = self.merit(&r);
-            }
-        }
-    }
-
-    /// Shift every log price by a common `t` so that total excess supply is zero (bisection;
-    /// total excess supply is non-decreasing in the common level). Prices stay within the guards.
-    fn level_shift(&self, u: &mut [f64], lambda: &[f64], premium: &[f64]) {
-        let lo = self.settings.floor_usd_per_t.ln();
-        let hi = self.settings.ceiling_usd_per_t.ln();
-        let base = u.to_vec();
-        let total_at = |t: f64| {
-            let trial: Vec<f64> = base.iter().map(|x| (x + t).clamp(lo, hi)).collect();
-            let p = self.prices(&trial);
-            let ev = self.eval(&p, lambda, premium);
-            self.excess(&p, &ev).iter().sum::<f64>()
-        };
-        let down = lo - base.iter().fold(f64::INFINITY, |m, &x| m.min(x));
-        let up = hi - base.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-        let (mut a, mut b) = (down.min(0.0), up.max(0.0));
-        if total_at(a) > 0.0 {
-            b = a;
-        } else if total_at(b) < 0.0 {
-            a = b;
-        } else {
-            for _ in 0..32 {
-                let m = 0.5 * (a + b);
-                if total_at(m) > 0.0 {
-                    b = m;
+                // Newton stalls where the Jacobian is singular: along the common price level when
+                // supply and demand are both inelastic (all lots running, fixed orders; the
+                // columns of the Jacobian then sum to zero). Move the level to where total excess
+                // supply is zero, which brings some exporter onto its supply band or some buyer
+                // onto the elastic part of its demand, and continue Newton from there even if
+                // the shift raised the merit. Only if Newton stalls again right after a shift,
+                // sweep per-exporter root searches (always progress on a monotone system).
+                if shifted_up {
+                    self.sweep(u, lambda, premium, w);
+                    merit = self.point(u, lambda, premium, w);
+                    shifted_up = false;
                 } else {
-                    a = m;
+                    let before = merit;
+                    self.level_shift(u, lambda, premium, w);
+                    merit = self.point(u, lambda, premium, w);
+                    shifted_up = merit >= before * (1.0 - 1e-4);
                 }
             }
         }
-        let t = 0.5 * (a + b);
-        for (x, b) in u.iter_mut().zip(&base) {
-            *x = (b + t).clamp(lo, hi);
+    }
+
+    /// Shift every log price by a common `t` so that total excess supply is zero (a bracketed
+    /// root search; total excess supply is non-decreasing in the common level). Prices stay
+    /// within the guards. Uses the trial buffers of `w`.
+    fn level_shift(&self, u: &mut [f64], lambda: &[f64], premium: &[f64], w: &mut Work) {
+        let lo = self.settings.floor_usd_per_t.ln();
+        let hi = self.settings.ceiling_usd_per_t.ln();
+        let potential: f64 = self.supply.iter().map(|s| s.total).sum();
+        let mut total_at = |t: f64| {
+            for (x, &b) in w.trial_u.iter_mut().zip(u.iter()) {
+                *x = (b + t).clamp(lo, hi);
+            }
+            self.prices_into(&w.trial_u, &mut w.trial_p);
+            self.eval_into(&w.trial_p, lambda, premium, &mut w.trial_ev);
+            self.excess_into(&w.trial_p, &w.trial_ev, &mut w.trial_z);
+            w.trial_z.iter().sum::<f64>()
+        };
+        let down = lo - u.iter().fold(f64::INFINITY, |m, &x| m.min(x));
+        let up = hi - u.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        let (a, b) = (down.min(0.0), up.max(0.0));
+        let fa = total_at(a);
+        let t = if fa > 0.0 {
+            a
+        } else {
+            let fb = total_at(b);
+            if fb < 0.0 {
+                b
+            } else {
+                // Newton polishes the result, so the level only has to reach the region where
+                // total excess supply changes sign; but a shift that happens to land within the
+                // convergence test must be as accurate as a Newton step would have made it.
+                let x_tol = 1e-12;
+                let f_tol = 1e-2 * self.settings.tolerance * potential;
+                illinois(a, fa, b, fb, x_tol, f_tol, total_at)
+            }
+        };
+        for x in u.iter_mut() {
+            *x = (*x + t).clamp(lo, hi);
         }
     }
 
-    fn bisection_sweep(&self, u: &mut [f64], lambda: &[f64], premium: &[f64]) {
+    /// Gauss–Seidel sweep: each exporter's log price in turn set to where its own excess supply
+    /// is zero with the other prices held. Only the buyers linked to the exporter are
+    /// re-evaluated, from their other links' weights summed once per exporter.
+    fn sweep(&self, u: &mut [f64], lambda: &[f64], premium: &[f64], w: &mut Work) {
         let lo = self.settings.floor_usd_per_t.ln();
         let hi = self.settings.ceiling_usd_per_t.ln();
+        let smoothing = self.settings.smoothing;
+        // (buyer, position, other links' weight sum, their weighted delivered-price sum).
+        let mut rest: Vec<(usize, usize, f64, f64)> = Vec::new();
         for h in 0..u.len() {
-            let z_at = |x: f64, u: &mut [f64]| {
-                u[h] = x;
-                let p = self.prices(u);
-                let ev = self.eval(&p, lambda, premium);
-                self.supply[h].at(p[h]).0 - ev.sold[h]
+            self.prices_into(u, &mut w.p);
+            rest.clear();
+            for &(b, j) in &self.links_of[h] {
+                let (mut w_sum, mut v_sum) = (0.0, 0.0);
+                for (k, en) in self.entries[b].iter().enumerate() {
+                    if k != j {
+                        let f = self.link(b, en, w.p[en.e], lambda, premium);
+                        w_sum += f.share;
+                        v_sum += f.share * f.d;
+                    }
+                }
+                rest.push((b, j, w_sum, v_sum));
+            }
+            let z_at = |x: f64| {
+                let ph = self.price(x, lo, hi);
+                let mut sold = 0.0;
+                for &(b, j, w_rest, v_rest) in &rest {
+                    let f = self.link(b, &self.entries[b][j], ph, lambda, premium);
+                    let w_sum = w_rest + f.share;
+                    if w_sum > 0.0 {
+                        let pb = (v_rest + f.share * f.d) / w_sum;
+                        let (xb, _) = self.buyers[b].curve.at(pb, smoothing);
+                        sold += f.share / w_sum * xb;
+                    }
+                }
+                self.supply[h].at(ph).0 - sold
             };
-            if z_at(hi, u) < 0.0 {
+            let f_hi = z_at(hi);
+            if f_hi < 0.0 {
                 u[h] = hi;
                 continue;
             }
-            if z_at(lo, u) > 0.0 {
+            let f_lo = z_at(lo);
+            if f_lo > 0.0 {
                 u[h] = lo;
                 continue;
             }
-            let (mut a, mut b) = (lo, hi);
-            for _ in 0..36 {
-                let m = 0.5 * (a + b);
-                if z_at(m, u) > 0.0 {
-                    b = m;
-                } else {
-                    a = m;
-                }
-            }
-            u[h] = 0.5 * (a + b);
+            let x_tol = (hi - lo) * 2f64.powi(-36);
+            let f_tol = 1e-2 * self.settings.tolerance * self.supply[h].total;
+            u[h] = illinois(lo, f_lo, hi, f_hi, x_tol, f_tol, z_at);
         }
     }
 
     /// Tonnes on the links of quota `k`.
     fn quota_flow(&self, ev: &Eval, k: usize) -> f64 {
         let mut total = 0.0;
-        for (entries, flows) in self.entries.iter().zip(&ev.flows) {
-            for (en, f) in entries.iter().zip(flows) {
+        for (b, entries) in self.entries.iter().enumerate() {
+            for (en, f) in entries.iter().zip(self.row(ev, b)) {
                 if en.quota == Some(k) {
                     total += f.x;
                 }
@@ -855,46 +1049,50 @@ impl Problem<'_> {
     }
 }
 
-/// Gaussian elimination with partial pivoting; `None` when (nearly) singular.
-#[allow(clippy::needless_range_loop)]
-fn solve_linear(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+/// Gaussian elimination with partial pivoting on the row-major `n × n` matrix `a`; the
+/// solution replaces `b`. `false` when (nearly) singular.
+fn solve_linear(a: &mut [f64], b: &mut [f64]) -> bool {
     let n = b.len();
-    let scale = a
-        .iter()
-        .flat_map(|r| r.iter())
-        .fold(0.0f64, |m, x| m.max(x.abs()));
     if n == 0 {
-        return Some(Vec::new());
+        return true;
     }
+    let scale = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     if scale <= 0.0 || !scale.is_finite() {
-        return None;
+        return false;
     }
     for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() <= 1e-13 * scale {
-            return None;
+        let Some(pivot) =
+            (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))
+        else {
+            return false;
+        };
+        if a[pivot * n + col].abs() <= 1e-13 * scale {
+            return false;
         }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
+        if pivot != col {
+            for k in 0..n {
+                a.swap(col * n + k, pivot * n + k);
+            }
+            b.swap(col, pivot);
+        }
         for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
+            let f = a[row * n + col] / a[col * n + col];
             if f != 0.0 {
                 for k in col..n {
-                    a[row][k] -= f * a[col][k];
+                    a[row * n + k] -= f * a[col * n + k];
                 }
                 b[row] -= f * b[col];
             }
         }
     }
-    let mut x = vec![0.0; n];
     for i in (0..n).rev() {
         let mut s = b[i];
         for k in i + 1..n {
-            s -= a[i][k] * x[k];
+            s -= a[i * n + k] * b[k];
         }
-        x[i] = s / a[i][i];
+        b[i] = s / a[i * n + i];
     }
-    x.iter().all(|v| v.is_finite()).then_some(x)
+    b.iter().all(|v| v.is_finite())
 }
 
 /// Solve the equilibrium of one commodity. `warm` holds starting producer prices by nation
@@ -978,6 +1176,7 @@ pub fn solve(
                         ln_weight: (potential[h] / world).ln() + pref,
                         quota,
                         qualifying: qualifying[e] / potential[h],
+                        weight: 0.0,
                     })
                 })
                 .collect()
@@ -1008,14 +1207,35 @@ pub fn solve(
         })
         .map(|s| if s.is_finite() { s } else { 0.0 })
         .collect();
+    let mut entries = entries;
+    for (es, s) in entries.iter_mut().zip(&shift) {
+        for en in es {
+            en.weight = (en.ln_weight - s).exp();
+        }
+    }
+    let sigma_int = (sigma.fract() == 0.0 && (1.0..=64.0).contains(&sigma)).then_some(sigma as i32);
+    let mut start = Vec::with_capacity(entries.len() + 1);
+    start.push(0);
+    let mut links_of = vec![Vec::new(); exporters.len()];
+    for (b, es) in entries.iter().enumerate() {
+        start.push(start[b] + es.len());
+        for (j, en) in es.iter().enumerate() {
+            links_of[en.e].push((b, j));
+        }
+    }
     let problem = Problem {
         settings,
         buyers,
         exporters,
         supply,
         entries,
+        start,
+        links_of,
         shift,
+        sigma_int,
+        weight_range: ((-700f64).exp(), 700f64.exp()),
     };
+    let mut work = problem.new_work();
 
     let n_quotas = links.quota_t.len();
     let mut lambda = vec![0.0; n_quotas];
@@ -1024,7 +1244,7 @@ pub fn solve(
         .map(|b| b.sourcing.as_ref().map_or(0.0, |r| r.premium_usd_per_t))
         .collect();
     let mut budget = settings.max_iterations.max(1);
-    let mut converged = problem.newton(&mut u, &lambda, &premium, &mut budget);
+    let mut converged = problem.newton(&mut u, &lambda, &premium, &mut budget, &mut work);
     let has_outer = n_quotas > 0 || buyers.iter().any(|b| b.sourcing.is_some());
     let mut rounds = 0;
     while has_outer && rounds < settings.max_iterations {
@@ -1074,7 +1294,7 @@ pub fn solve(
             };
             let qualifying: f64 = problem.entries[b]
                 .iter()
-                .zip(&ev.flows[b])
+                .zip(problem.row(&ev, b))
                 .map(|(en, f)| f.x * en.qualifying)
                 .sum();
             let target = rule.required_share * ev.quantity[b];
@@ -1093,7 +1313,7 @@ pub fn solve(
         if !changed {
             break;
         }
-        converged = problem.newton(&mut u, &lambda, &premium, &mut budget) && converged;
+        converged = problem.newton(&mut u, &lambda, &premium, &mut budget, &mut work) && converged;
         if budget == 0 {
             converged = false;
             break;
@@ -1179,7 +1399,7 @@ fn finish(
                 }
             }
         }
-        for (en, f) in problem.entries[b].iter().zip(&ev.flows[b]) {
+        for (en, f) in problem.entries[b].iter().zip(problem.row(&ev, b)) {
             let h = problem.exporters[en.e];
             let x = f.x * ship_scale[en.e];
             pairs[h * n + bn] += x;
