@@ -522,6 +522,9 @@ pub struct InvestmentConfig {
     pub firm_invests: Vec<bool>,
     /// Refining recovery of each mineral (refined t per ore t), by mineral index.
     pub recovery: Vec<f64>,
+    /// Cut in a project's discount rate from its offtake-contract cover, per year, by asset
+    /// index (`offtake.contract_spread_cut` × covered share; `docs/ODD.md` §7.6.4).
+    pub contract_rate_cut: Vec<f64>,
 }
 
 /// Social licence of each investor home in each host, 0..=1 (1 = full acceptance), row-major

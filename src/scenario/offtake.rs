@@ -266,7 +266,7 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
             ("ceiling_usd_per_t", c.ceiling_usd_per_t),
         ] {
             if let Some(v) = v
-                && !(v.is_finite() && v >= 0.0 && v <= super::validate::MAX_USD)
+                && !(v.is_finite() && (0.0..=super::validate::MAX_USD).contains(&v))
             {
                 out.push(problem(
                     format!("{p}.{field}"),

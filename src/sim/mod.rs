@@ -717,6 +717,10 @@ fn insert_investment_resources(
         politics: r.politics.clone(),
         firm_invests: r.firms.iter().map(|f| f.invests).collect(),
         recovery: r.minerals.iter().map(|m| m.recovery).collect(),
+        contract_rate_cut: crate::model::systems::contracts::contract_cover(r)
+            .iter()
+            .map(|c| c * r.offtake.contract_spread_cut)
+            .collect(),
     });
     world.insert_resource(SocialLicence {
         value: vec![1.0; n * n],

@@ -240,7 +240,7 @@ pub fn allocate(
             .flat_map(|(j, s)| s.owners.iter().map(move |(f, sh)| (*f, j, *sh)))
             .filter(|(_, _, sh)| *sh > 0.0)
             .collect();
-        owned.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        owned.sort_by_key(|a| (a.0, a.1));
         let need: Vec<f64> = sinks
             .iter()
             .zip(&out.given_t)
@@ -350,7 +350,7 @@ pub fn flows(
             }
         })
         .collect();
-    rows.sort_by(|a, b| (a.from, a.to, a.kind).cmp(&(b.from, b.to, b.kind)));
+    rows.sort_by_key(|a| (a.from, a.to, a.kind));
     let mut merged: Vec<OfftakeFlow> = Vec::with_capacity(rows.len());
     for r in rows {
         match merged.last_mut() {
@@ -367,7 +367,7 @@ pub fn flows(
         .filter(|p| p.controlled)
         .map(|p| (sources[p.source].asset, sinks[p.sink].nation, p.t))
         .collect();
-    control.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    control.sort_by_key(|a| (a.0, a.1));
     (merged, control)
 }
 
@@ -379,7 +379,7 @@ pub fn merge_shipments(open: &[Shipment], offtakes: &[OfftakeFlow]) -> Vec<Shipm
         to: f.to,
         t: f.t,
     }));
-    all.sort_by(|a, b| (a.from, a.to).cmp(&(b.from, b.to)));
+    all.sort_by_key(|a| (a.from, a.to));
     let mut merged: Vec<Shipment> = Vec::with_capacity(all.len());
     for s in all {
         match merged.last_mut() {
@@ -497,6 +497,33 @@ pub fn buyer_sinks(buyers: &[Buyer]) -> Vec<Sink<'static>> {
             value_usd_per_t: f64::INFINITY,
         })
         .collect()
+}
+
+/// Share of each asset's (or prospect's) output covered by offtake contracts, by asset index,
+/// 0..=1: a contract's `share`, or its `t_per_yr` over capacity × utilisation (prospects at
+/// full utilisation). What lowers a covered project's discount rate (`docs/ODD.md` §7.6.4).
+pub fn contract_cover(r: &crate::scenario::Resolved) -> Vec<f64> {
+    let mut output = vec![0.0; r.asset_ids.len()];
+    for a in &r.assets {
+        output[a.idx as usize] = a.capacity_t_per_yr * a.utilisation;
+    }
+    for p in &r.prospects {
+        output[p.idx as usize] = p.capacity_t_per_yr;
+    }
+    let mut cover = vec![0.0; r.asset_ids.len()];
+    for c in &r.offtake.contracts {
+        if c.kind != OfftakeKind::Contract {
+            continue;
+        }
+        let i = c.seller as usize;
+        let share = match (c.share, c.t_per_yr) {
+            (Some(x), _) => x,
+            (None, Some(q)) if output[i] > 0.0 => q / output[i],
+            _ => 0.0,
+        };
+        cover[i] = (cover[i] + share).min(1.0);
+    }
+    cover
 }
 
 #[cfg(test)]

@@ -162,6 +162,8 @@ struct Prepared {
     country_risk_premium: f64,
     /// Output, t/yr (capacity × utilisation).
     output_t_per_yr: f64,
+    /// Cut in the discount rate from offtake contracts covering the project, per year (§7.6.4).
+    contract_rate_cut: f64,
 }
 
 /// A firm's valuation of one prospect, with or without a financier's package.
@@ -360,7 +362,7 @@ fn value(
     } else {
         p.country_risk_premium
     };
-    let discount_rate = (firm.hurdle_rate + risk).max(0.001);
+    let discount_rate = (firm.hurdle_rate + risk - p.contract_rate_cut).max(0.001);
     let cost = p.opex_usd_per_t * (1.0 + s.esg_cost_share * firm.esg.max(min_esg));
     let lead_years = if firm.state_backed {
         p.lead_years_state
@@ -666,6 +668,11 @@ pub fn propose_projects(
                 lead_years_state,
                 country_risk_premium: s.max_country_risk_premium * (1.0 - gov.regulatory_stability),
                 output_t_per_yr: c.capacity.t_per_yr * c.capacity.utilisation,
+                contract_rate_cut: config
+                    .contract_rate_cut
+                    .get(c.idx.0 as usize)
+                    .copied()
+                    .unwrap_or(0.0),
             }
         })
         .collect();

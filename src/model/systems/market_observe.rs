@@ -152,7 +152,7 @@ pub fn record_market_metrics(
                 }))
                 .collect();
             if !market.offtakes.is_empty() {
-                rows.sort_by(|a, b| (a.from, a.to, a.kind).cmp(&(b.from, b.to, b.kind)));
+                rows.sort_by_key(|a| (a.from, a.to, a.kind));
             }
             flows.rows.extend(rows);
 
