@@ -7,6 +7,7 @@
 pub mod error;
 pub mod load;
 pub mod resolve;
+pub mod resource_base;
 pub mod ron_tree;
 pub mod schema;
 pub mod synthetic;

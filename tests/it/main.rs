@@ -58,3 +58,5 @@ mod layers;
 mod metric_catalogue;
 // Markets v2 (issue 14): closed-form 2x2 equilibria (tariff, export tax, ban, quota), id renaming.
 mod markets_v2;
+// Supply from endowment under IEA NZE demand (issue 15): refined capacity keeps growing, at a rising cost.
+mod endowment;
