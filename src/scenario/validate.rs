@@ -330,7 +330,7 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
         }
         if !bases.insert((&e.nation, &e.mineral, &e.deposit_type, e.stage)) {
             c.push(
-                format!("{p}"),
+                p.clone(),
                 "duplicate (nation, mineral, deposit_type, stage): each base is listed once",
             );
         }

@@ -10,6 +10,9 @@ use orechain::sim::{RunResult, run};
 
 const SEEDS: u64 = 8;
 
+/// A value by (mineral, year).
+type ByYear = BTreeMap<(String, i32), f64>;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -22,9 +25,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// World refined capacity by (mineral, year) at the last step of each year, and refined unmet demand /
 /// demand by (mineral, year).
-fn capacity_and_unmet(
-    r: &RunResult,
-) -> (BTreeMap<(String, i32), f64>, BTreeMap<(String, i32), f64>) {
+fn capacity_and_unmet(r: &RunResult) -> (ByYear, ByYear) {
     let spy = 4;
     let mut cap = BTreeMap::new();
     let mut unmet = BTreeMap::new();
