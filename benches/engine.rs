@@ -1,5 +1,6 @@
 //! Criterion benches on seeded scenes: a full baseline run, one step at increasing scale,
-//! scenario load + validate (the baseline and a 10^4-asset synthetic world), every figure of a
+//! scenario load + validate (the baseline and a 10^4-asset synthetic world), a simulated year with
+//! 10^3–10^4 prospects (the investment round), every figure of a
 //! baseline run, the CSV tables of a baseline run, and a sweep of 200 baseline runs. Numbers of the latest measurement live in `benches/README.md`.
 
 use std::hint::black_box;
@@ -65,6 +66,47 @@ fn bench_step_scale(c: &mut Criterion) {
                 },
                 |mut sim| {
                     sim.step();
+                    sim
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+/// One simulated year (four quarterly steps, the first of which runs the investment round) of a
+/// warm world at 10^3, 10^4 and 10^5 assets with one prospect per ten assets (10^4 prospects at
+/// 10^5 assets) and one firm per ten assets; throughput in asset-steps (assets × 4). Issue 15's
+/// target: below 1 µs per asset-step at 10^5 assets.
+fn bench_investment_year(c: &mut Criterion) {
+    let mut group = c.benchmark_group("investment_year");
+    group.sample_size(10);
+    for assets in [1_000usize, 10_000, 100_000] {
+        let scenario = synthetic(SyntheticSize {
+            nations: 40,
+            firms: (assets / 10).max(10),
+            assets,
+            prospects: assets / 10,
+            seed: 1,
+            end_year: 2100,
+        });
+        let scenario = validate(scenario).expect("synthetic scenarios are valid");
+        group.throughput(Throughput::Elements(4 * assets as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(assets), &scenario, |b, s| {
+            b.iter_batched(
+                || {
+                    // A warm world one year in: the next step is the start of a year.
+                    let mut sim = Simulation::new(s, false);
+                    for _ in 0..4 {
+                        sim.step();
+                    }
+                    sim
+                },
+                |mut sim| {
+                    for _ in 0..4 {
+                        sim.step();
+                    }
                     sim
                 },
                 BatchSize::LargeInput,
@@ -172,6 +214,7 @@ criterion_group!(
     bench_figures,
     bench_tables,
     bench_step_scale,
+    bench_investment_year,
     bench_sweep
 );
 criterion_main!(benches);

@@ -161,6 +161,9 @@ pub struct Project {
     /// The terms it was approved on, for the real-option review while it is being built
     /// (`systems::capacity`); `None` before approval and for projects given in the scenario.
     pub appraisal: Option<Appraisal>,
+    /// For a resource-base tranche, the tranche before it: this one may be proposed only once that
+    /// one has left the prospect state.
+    pub after: Option<AssetIdx>,
 }
 
 /// What an approved project was appraised on: read each step while it is in permitting or

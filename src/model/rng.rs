@@ -25,6 +25,8 @@ pub enum Purpose {
     Duration = 5,
     /// Delay and cancellation hazards.
     Hazard = 6,
+    /// Which firms examine a prospect in a year (when more may than `max_bidders_per_prospect`).
+    Bidders = 7,
 }
 
 /// The run's seed; hands out streams.

@@ -8,6 +8,7 @@ pub mod error;
 pub mod load;
 pub mod offtake;
 pub mod resolve;
+pub mod resource_base;
 pub mod ron_tree;
 pub mod schema;
 pub mod stockpile;

@@ -13,6 +13,8 @@
 //! - a licence-delay export control grants its first licences `delay_steps / steps_per_year`
 //!   years after its real start date (which may precede the run); other policies at their start;
 //! - a prospect without `available_from` is available from step 0;
+//! - each `resource_base` entry becomes its generic projects (tranches), appended to the prospects
+//!   ([`super::resource_base`]);
 //! - a financier's nation without `strategic_minerals` counts every mineral as strategic;
 //! - a `minerals: []` of a local-processing mandate covers every mineral; an empty
 //!   `destinations` / `exporters` list of a trade measure stays empty (it means "every other
@@ -155,6 +157,9 @@ pub struct ResolvedProspect {
     pub available_step: u32,
     /// Whether developing it commits to local processing.
     pub local_processing_commitment: bool,
+    /// A resource-base tranche: the tranche that must have left the prospect state before this one
+    /// may be proposed (docs/ODD.md §7.3.6).
+    pub after: Option<u32>,
 }
 
 /// A state financier, sorted by id.
@@ -434,12 +439,14 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
     let minerals = ids("mineral", s.minerals.iter().map(|m| m.id.clone()).collect());
     let nations = ids("nation", s.nations.iter().map(|n| n.id.clone()).collect());
     let firms = ids("firm", s.firms.iter().map(|f| f.id.clone()).collect());
+    let generated = super::resource_base::tranches(s);
     let assets = ids(
         "asset",
         s.assets
             .iter()
             .map(|a| a.id.clone())
             .chain(s.prospects.iter().map(|p| p.id.clone()))
+            .chain(generated.iter().map(|t| t.id.clone()))
             .collect(),
     );
     let nation = |p: &str, id: &str| nations.index(p, id).map(|i| i as u16);
@@ -600,6 +607,40 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
             developers,
             available_step: pr.available_from.map_or(0, step_of),
             local_processing_commitment: pr.local_processing_commitment,
+            after: None,
+        });
+    }
+    // Generic projects of the resource base, after the listed prospects (resource_base.rs).
+    for (i, t) in generated.iter().enumerate() {
+        let p = format!("resource_base.{i}");
+        let (Some(idx), Some(host), Some(m)) = (
+            asset(&p, &t.id),
+            nation(&format!("{p}.nation"), &t.host),
+            mineral(&format!("{p}.mineral"), &t.mineral),
+        ) else {
+            continue;
+        };
+        let developers: Vec<u32> = t
+            .developers
+            .iter()
+            .filter_map(|d| firm(&format!("{p}.developers"), d))
+            .collect();
+        resolved_prospects.push(ResolvedProspect {
+            idx,
+            host,
+            mineral: m,
+            stage: t.stage,
+            capacity_t_per_yr: t.capacity_t_per_yr,
+            capex_usd: t.capex_usd,
+            unit_opex_usd_per_t: t.unit_opex_usd_per_t,
+            developers: {
+                let mut d = developers;
+                d.sort_unstable();
+                d
+            },
+            available_step: t.available_from.map_or(0, step_of),
+            local_processing_commitment: false,
+            after: t.after.as_ref().and_then(|a| asset(&p, a)),
         });
     }
 

@@ -42,6 +42,10 @@ pub struct Scenario {
     /// Candidate projects (deposits and refinery sites) firms may propose to build.
     #[serde(default)]
     pub prospects: Vec<Prospect>,
+    /// Geological endowment and generic refinery sites per nation × mineral × deposit type, from
+    /// which generic projects (tranches of rising cost) are generated (docs/ODD.md §7.3.6).
+    #[serde(default)]
+    pub resource_base: Vec<ResourceBase>,
     /// State financiers (policy banks, export-credit and development agencies).
     #[serde(default)]
     pub financiers: Vec<Financier>,
@@ -530,6 +534,52 @@ pub struct Prospect {
     pub local_processing_commitment: bool,
 }
 
+/// A resource base: what one nation can still develop of one mineral from one deposit type (or,
+/// at stage `refined`, a class of generic refinery sites), with its cost curve. It generates
+/// `max_tranches` generic projects at most (fewer when the resource holds fewer); tranche k costs
+/// (1 + `depletion_cost_rise` × x_k) times the first, x_k the share of the resource committed before
+/// it (docs/ODD.md §7.3.6; `src/scenario/resource_base.rs`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceBase {
+    /// Host nation id.
+    pub nation: String,
+    /// Mineral id.
+    pub mineral: String,
+    /// Deposit type (`brine`, `hard_rock`, `laterite`, `porphyry`, ... or `refinery`): lower-case
+    /// letters, digits and `_`; part of the generated ids.
+    pub deposit_type: String,
+    /// `ore` (a deposit) or `refined` (generic refinery sites).
+    pub stage: Stage,
+    /// Resource, t of contained content (USGS reserves or measured and indicated resources); `None`
+    /// for refinery sites (no depletion: x_k = k / max_tranches).
+    #[serde(default)]
+    pub resource_t: Option<f64>,
+    /// Cash cost of the first tranche, USD/t.
+    pub unit_opex_usd_per_t: f64,
+    /// Capital intensity of the first tranche, USD per t/yr of capacity.
+    pub capex_usd_per_t_per_yr: f64,
+    /// Relative rise of cash cost and capital intensity when the whole resource is committed
+    /// (g; 1 = doubles), 0..=10. Default 0.
+    #[serde(default)]
+    pub depletion_cost_rise: f64,
+    /// Capacity of one generic project, t/yr.
+    pub project_t_per_yr: f64,
+    /// Most tranches generated, 0..=1000. Default 10.
+    #[serde(default = "default_max_tranches")]
+    pub max_tranches: u32,
+    /// First year the first tranche may be proposed. Default: the start year.
+    #[serde(default)]
+    pub available_from: Option<f64>,
+    /// Where the numbers come from (free text).
+    #[serde(default)]
+    pub source: String,
+}
+
+fn default_max_tranches() -> u32 {
+    10
+}
+
 /// A state financier (policy bank, export-credit or development agency).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -707,6 +757,14 @@ pub struct InvestmentSettings {
     /// lines about 18 months) against 3.5 years for refinery construction in general
     /// (data/stage_durations.csv, from the data branch; data/parameters.csv `refinery_build`).
     pub state_backed_build_factor: f64,
+    /// Most firms that examine one prospect in a year (the bidders of a licensing round), 1..=10^6.
+    /// Where more firms may develop it, this many are drawn uniformly without replacement each year
+    /// (a new draw every year). Default 32: more than the developers of any prospect in the shipped
+    /// scenarios (at most 5 listed; at most 25 local firms for a resource-base tranche), so it binds
+    /// only in large synthetic worlds, where it keeps investment O(P log P + F) a year instead of
+    /// O(P × F) (docs/ODD.md §7.3; search and matching with a finite number of bidders, e.g.
+    /// Milgrom 2004, *Putting Auction Theory to Work*).
+    pub max_bidders_per_prospect: u32,
 }
 
 impl Default for InvestmentSettings {
@@ -745,6 +803,7 @@ impl Default for InvestmentSettings {
             ore_ban_feed_discount: 0.3,
             max_deferral_years: 2.0,
             state_backed_build_factor: 0.5,
+            max_bidders_per_prospect: 32,
         }
     }
 }

@@ -208,6 +208,7 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
         firms,
         assets,
         prospects,
+        resource_base: Vec::new(),
         financiers: Vec::new(),
         investment: InvestmentSettings::default(),
         operations: OperationsSettings::default(),

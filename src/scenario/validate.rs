@@ -219,12 +219,14 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
     let minerals = c.ids("minerals", s.minerals.iter().map(|m| m.id.as_str()));
     let nations = c.ids("nations", s.nations.iter().map(|n| n.id.as_str()));
     let firms = c.ids("firms", s.firms.iter().map(|f| f.id.as_str()));
+    let generated = super::resource_base::tranches(s);
     let projects = c.ids(
         "assets",
         s.assets
             .iter()
             .map(|a| a.id.as_str())
-            .chain(s.prospects.iter().map(|p| p.id.as_str())),
+            .chain(s.prospects.iter().map(|p| p.id.as_str()))
+            .chain(generated.iter().map(|t| t.id.as_str())),
     );
     let _ = projects;
     let financiers = c.ids("financiers", s.financiers.iter().map(|f| f.id.as_str()));
@@ -306,6 +308,59 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
             c.known(&format!("{p}.developers"), "firm", d, &firms);
         }
         if let Some(y) = pr.available_from {
+            check_year(&mut c, &format!("{p}.available_from"), y, s);
+        }
+    }
+
+    let mut bases = BTreeSet::new();
+    for (i, e) in s.resource_base.iter().enumerate() {
+        let p = format!("resource_base[{i}]");
+        c.known(&format!("{p}.nation"), "nation", &e.nation, &nations);
+        c.known(&format!("{p}.mineral"), "mineral", &e.mineral, &minerals);
+        if e.deposit_type.is_empty()
+            || !e
+                .deposit_type
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            c.push(
+                format!("{p}.deposit_type"),
+                "must be lower-case letters, digits and `_` (part of the generated ids)",
+            );
+        }
+        if !bases.insert((&e.nation, &e.mineral, &e.deposit_type, e.stage)) {
+            c.push(
+                p.clone(),
+                "duplicate (nation, mineral, deposit_type, stage): each base is listed once",
+            );
+        }
+        if let Some(r) = e.resource_t {
+            c.quantity(&format!("{p}.resource_t"), r);
+        }
+        c.usd(&format!("{p}.unit_opex_usd_per_t"), e.unit_opex_usd_per_t);
+        c.usd(
+            &format!("{p}.capex_usd_per_t_per_yr"),
+            e.capex_usd_per_t_per_yr,
+        );
+        c.range(
+            &format!("{p}.depletion_cost_rise"),
+            e.depletion_cost_rise,
+            0.0,
+            10.0,
+        );
+        if !(e.project_t_per_yr > 0.0 && e.project_t_per_yr.is_finite()) {
+            c.push(
+                format!("{p}.project_t_per_yr"),
+                "must be a positive capacity in t/yr",
+            );
+        }
+        c.range(
+            &format!("{p}.max_tranches"),
+            f64::from(e.max_tranches),
+            0.0,
+            1000.0,
+        );
+        if let Some(y) = e.available_from {
             check_year(&mut c, &format!("{p}.available_from"), y, s);
         }
     }
@@ -892,6 +947,12 @@ fn check_investment(c: &mut Checker, i: &InvestmentSettings) {
         i.state_backed_build_factor,
         0.05,
         2.0,
+    );
+    c.range(
+        "investment.max_bidders_per_prospect",
+        f64::from(i.max_bidders_per_prospect),
+        1.0,
+        1.0e6,
     );
 }
 

@@ -644,6 +644,7 @@ fn spawn_prospects(world: &mut World, r: &Resolved) {
                 retry_step: 0,
                 sponsor: None,
                 appraisal: None,
+                after: p.after.map(AssetIdx),
             },
         ));
     }

@@ -529,3 +529,92 @@ fn a_finance_programme_changes_the_budget_from_the_next_renewal() {
     assert_eq!(dfc_before, 0.0);
     assert!(dfc_after > 0.0, "the programme's money was never committed");
 }
+
+/// `tiny.ron` over ten years with a Chilean brine resource base: 1 Mt of lithium, 5,000 t/yr
+/// projects, 20-year life, so ten tranches with x_k = 0.1 k and cost factor 1 + 3 × 0.1 k.
+fn with_resource_base(opex_usd_per_t: f64) -> Scenario {
+    let mut s = load("tiny.ron");
+    s.run.end_year = 2034;
+    s.resource_base = vec![orechain::scenario::ResourceBase {
+        nation: "CHL".into(),
+        mineral: "lithium".into(),
+        deposit_type: "brine".into(),
+        stage: Stage::Ore,
+        resource_t: Some(1.0e6),
+        unit_opex_usd_per_t: opex_usd_per_t,
+        capex_usd_per_t_per_yr: 10_000.0,
+        depletion_cost_rise: 3.0,
+        project_t_per_yr: 5000.0,
+        max_tranches: 10,
+        available_from: None,
+        source: String::new(),
+    }];
+    s
+}
+
+/// (tranche number, step, capex) of every proposal of a resource-base tranche.
+fn tranche_proposals(r: &RunResult) -> Vec<(u32, u32, f64)> {
+    events(r)
+        .into_iter()
+        .filter(|(_, kind, asset, _)| kind == "proposal" && asset.starts_with("rb-"))
+        .map(|(step, _, asset, detail)| {
+            let k: u32 = asset
+                .rsplit('-')
+                .next()
+                .and_then(|x| x.parse().ok())
+                .expect("counter");
+            let capex: f64 = detail
+                .split("; ")
+                .find_map(|kv| kv.strip_prefix("capex_usd="))
+                .and_then(|v| v.parse().ok())
+                .expect("capex in the proposal");
+            (k, step, capex)
+        })
+        .collect()
+}
+
+#[test]
+fn generic_projects_appear_only_when_prices_justify_them_and_each_tranche_costs_more() {
+    // Ore sells at about 8,000 USD/t: a 3,000 USD/t base is developed, tranche after tranche.
+    let cheap = with_resource_base(3000.0);
+    let mut proposed_any = 0;
+    for seed in 1..=8 {
+        let props = tranche_proposals(&run_seed(&cheap, seed));
+        proposed_any += usize::from(!props.is_empty());
+        // Tranches are proposed in order, one at a time, and the next always costs more: capex_k =
+        // 10,000 × 5,000 × (1 + 0.3 k) before learning (learning here is < 1%).
+        let mut approved: Vec<(u32, f64)> = props.iter().map(|&(k, _, c)| (k, c)).collect();
+        approved.dedup_by_key(|x| x.0);
+        for w in approved.windows(2) {
+            assert_eq!(
+                w[1].0,
+                w[0].0 + 1,
+                "seed {seed}: tranches out of order {approved:?}"
+            );
+            assert!(
+                w[1].1 > w[0].1,
+                "seed {seed}: tranche capex did not rise {approved:?}"
+            );
+        }
+        for &(k, c) in &approved {
+            let closed = 10_000.0 * 5000.0 * (1.0 + 0.3 * f64::from(k - 1));
+            assert!(
+                c <= closed * 1.0001 && c >= closed * 0.97,
+                "seed {seed}: tranche {k} capex {c} vs {closed}"
+            );
+        }
+    }
+    assert!(
+        proposed_any >= 6,
+        "the cheap base was developed in {proposed_any} of 8 seeds"
+    );
+    // A base whose cash cost exceeds the highest ore price the market can reach (the ceiling,
+    // 5 × the 8,000 USD/t reference) is never proposed: no expected price pays for it.
+    let dear = with_resource_base(45_000.0);
+    for seed in 1..=8 {
+        assert!(
+            tranche_proposals(&run_seed(&dear, seed)).is_empty(),
+            "seed {seed}: an uneconomic tranche was proposed"
+        );
+    }
+}

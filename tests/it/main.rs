@@ -64,3 +64,5 @@ mod metric_catalogue;
 mod markets_v2;
 // The study page docs/scenarios.md and its generator docs/scripts/studies.py stay in step (issue 17).
 mod studies_doc;
+// Supply from endowment under IEA NZE demand (issue 15): refined capacity keeps growing, at a rising cost.
+mod endowment;

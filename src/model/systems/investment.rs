@@ -404,15 +404,6 @@ fn value(
     }
 }
 
-/// Whether a firm may develop a prospect.
-fn open_to(project: &Project, site: &Site, firm: FirmIdx, profile: &FirmProfile) -> bool {
-    if project.developers.is_empty() {
-        kind_fits(profile.kind, site.stage)
-    } else {
-        project.developers.binary_search(&firm).is_ok()
-    }
-}
-
 /// A standard Gumbel draw from a uniform `u` in [0, 1): adding Gumbel noise / sharpness to each
 /// option's value and ranking gives the sequential logit (Plackett–Luce) order, whose first pick
 /// is the logit choice P ∝ exp(sharpness × value) (McFadden 1974; the Gumbel-max trick).
@@ -543,6 +534,8 @@ pub fn propose_projects(
     // large (several `Mut`s), so they stay in place and are visited through a permutation.
     let order = dense_order(&rows, |row| row.0.0 as usize);
     let mut candidates = Vec::new();
+    // Which assets are still prospects (a resource-base tranche waits for the one before it).
+    let mut is_prospect = vec![false; registry.asset_keys.len()];
     // Expected operating cash flow of each firm's running assets, USD/yr (its equity share).
     let mut firm_cash = vec![0.0; registry.firms.len()];
     for &i in &order {
@@ -574,6 +567,9 @@ pub fn propose_projects(
                 }
             }
             Status::Prospect => {
+                if let Some(flag) = is_prospect.get_mut(idx.0 as usize) {
+                    *flag = true;
+                }
                 if let Some(p) = project
                     && step >= p.available_step
                     && step >= p.retry_step
@@ -602,6 +598,12 @@ pub fn propose_projects(
                 true;
         }
     }
+    // A resource-base tranche opens once the tranche before it has been approved.
+    candidates.retain(|c: &Candidate| {
+        c.project
+            .after
+            .is_none_or(|a| !is_prospect.get(a.0 as usize).copied().unwrap_or(false))
+    });
     // Budgets are reported even in a year with nothing to decide.
     let report_budgets = |budgets: &FinanceBudgets, ledger: &mut InvestmentLedger| {
         for fin in &budgets.financiers {
@@ -678,17 +680,67 @@ pub fn propose_projects(
         .collect();
 
     // Every open (prospect, firm) pair with its commercial valuation, in prospect then firm order.
+    // The firms that may develop an open prospect are listed once per stage (O(F)); a prospect is
+    // examined by at most `max_bidders_per_prospect` of them a year, drawn uniformly without
+    // replacement (Floyd's algorithm) from a stream keyed by the prospect, so the pairs number
+    // O(P × cap) rather than O(P × F).
+    let invests = |f: FirmIdx| {
+        config
+            .firm_invests
+            .get(f.0 as usize)
+            .copied()
+            .unwrap_or(false)
+            && snapshot
+                .firms
+                .get(f.0 as usize)
+                .is_some_and(Option::is_some)
+    };
+    let mut fitting: [Vec<FirmIdx>; 2] = [Vec::new(), Vec::new()];
+    for (f, profile) in snapshot.firms.iter().enumerate() {
+        let firm = FirmIdx(f as u32);
+        let Some(profile) = profile else { continue };
+        if !invests(firm) {
+            continue;
+        }
+        for (k, stage) in [Stage::Ore, Stage::Refined].into_iter().enumerate() {
+            if kind_fits(profile.kind, stage) {
+                fitting[k].push(firm);
+            }
+        }
+    }
+    let cap = (s.max_bidders_per_prospect.max(1)) as usize;
     let mut pairs: Vec<Pair> = Vec::new();
+    let mut listed: Vec<FirmIdx> = Vec::new();
+    let mut drawn: Vec<usize> = Vec::with_capacity(cap);
     for (ci, c) in candidates.iter().enumerate() {
         let min_esg = snapshot.priorities[usize::from(c.site.host.0)].min_esg;
-        for (f, profile) in snapshot.firms.iter().enumerate() {
-            let Some(profile) = profile else { continue };
-            let firm = FirmIdx(f as u32);
-            if !config.firm_invests.get(f).copied().unwrap_or(false)
-                || !open_to(&c.project, &c.site, firm, profile)
-            {
-                continue;
+        listed.clear();
+        if c.project.developers.is_empty() {
+            let k = usize::from(c.site.stage == Stage::Refined);
+            listed.extend_from_slice(&fitting[k]);
+        } else {
+            listed.extend(c.project.developers.iter().copied().filter(|&f| invests(f)));
+        }
+        drawn.clear();
+        if listed.len() > cap {
+            let mut rng = streams.stream(
+                Purpose::Bidders,
+                registry.asset_keys[c.idx.0 as usize],
+                step,
+            );
+            for j in (listed.len() - cap)..listed.len() {
+                let t = rng.random_range(0..=j);
+                drawn.push(if drawn.contains(&t) { j } else { t });
             }
+            drawn.sort_unstable();
+        } else {
+            drawn.extend(0..listed.len());
+        }
+        for &j in &drawn {
+            let firm = listed[j];
+            let Some(profile) = snapshot.firms[firm.0 as usize].as_ref() else {
+                continue;
+            };
             let commercial = value(s, &prepared[ci], profile, min_esg, &Package::default());
             pairs.push(Pair {
                 ci,

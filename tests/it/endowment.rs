@@ -1,0 +1,166 @@
+//! Supply from endowment (issue 15, docs/ODD.md §7.3.6): under IEA NZE demand
+//! (`scenarios/nze_demand.ron`) refined capacity of every mineral keeps growing through 2040, and the
+//! generic projects that carry it cost more tranche by tranche. Ensemble of seeds, medians.
+
+use std::collections::BTreeMap;
+
+use crate::common::*;
+use orechain::scenario::{Stage, load_file};
+use orechain::sim::{RunResult, run};
+
+const SEEDS: u64 = 8;
+
+/// A value by (mineral, year).
+type ByYear = BTreeMap<(String, i32), f64>;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// World refined capacity by (mineral, year) at the last step of each year, and refined unmet demand /
+/// demand by (mineral, year).
+fn capacity_and_unmet(r: &RunResult) -> (ByYear, ByYear) {
+    let spy = 4;
+    let mut cap = BTreeMap::new();
+    let mut unmet = BTreeMap::new();
+    let mut demand = BTreeMap::new();
+    for m in &r.metrics {
+        let (Some(mi), Some(Stage::Refined), Some(_)) = (m.mineral, m.stage, m.nation) else {
+            continue;
+        };
+        let name = r.registry.minerals[usize::from(mi.0)].clone();
+        let year = 2024 + (m.step / spy) as i32;
+        match m.metric {
+            "capacity" if m.step % spy == spy - 1 => {
+                *cap.entry((name, year)).or_insert(0.0) += m.value;
+            }
+            "unmet_demand" => *unmet.entry((name, year)).or_insert(0.0) += m.value,
+            "demand" => *demand.entry((name, year)).or_insert(0.0) += m.value,
+            _ => {}
+        }
+    }
+    let share = unmet
+        .into_iter()
+        .map(|(k, u)| {
+            let d: f64 = demand.get(&k).copied().unwrap_or(0.0);
+            (k, if d > 0.0 { u / d } else { 0.0 })
+        })
+        .collect();
+    (cap, share)
+}
+
+#[test]
+fn under_nze_demand_refined_capacity_of_every_mineral_keeps_growing_at_a_rising_cost() {
+    let loaded = load_file(&repo("scenarios/nze_demand.ron"), &[]).expect("nze_demand.ron loads");
+    let minerals = [
+        "cobalt",
+        "copper",
+        "graphite",
+        "lithium",
+        "nickel",
+        "rare_earths",
+    ];
+    let years = [2030, 2033, 2036, 2040];
+    let mut caps: BTreeMap<(String, i32), Vec<f64>> = BTreeMap::new();
+    let mut unmet: BTreeMap<(String, i32), Vec<f64>> = BTreeMap::new();
+    // Every generated tranche: id -> (mineral, cash cost before learning / first tranche's, t/yr).
+    let scenario = loaded.scenario.scenario();
+    let tranches = orechain::scenario::resource_base::tranches(scenario);
+    let first: BTreeMap<String, f64> = tranches
+        .iter()
+        .filter(|t| t.after.is_none())
+        .map(|t| (t.id[..t.id.len() - 3].to_string(), t.unit_opex_usd_per_t))
+        .collect();
+    let terms: BTreeMap<&str, (String, f64, f64)> = tranches
+        .iter()
+        .map(|t| {
+            let c0 = first[&t.id[..t.id.len() - 3]];
+            (
+                t.id.as_str(),
+                (
+                    t.mineral.clone(),
+                    t.unit_opex_usd_per_t / c0,
+                    t.capacity_t_per_yr,
+                ),
+            )
+        })
+        .collect();
+    // mineral -> [(early relative cost × t, t), (late ..., t)], summed over seeds.
+    let mut cost: BTreeMap<String, [(f64, f64); 2]> = BTreeMap::new();
+    for seed in 1..=SEEDS {
+        let r = run(&loaded.scenario.clone().with_seed(seed));
+        let (cap, share) = capacity_and_unmet(&r);
+        for (k, v) in cap {
+            caps.entry(k).or_default().push(v);
+        }
+        for (k, v) in share {
+            unmet.entry(k).or_default().push(v);
+        }
+        // Rising cost: the cash cost before learning of the generic capacity approved in 2031-2040
+        // (capacity-weighted, relative to each base's first tranche) exceeds that of 2024-2030.
+        let mut generic = 0;
+        for e in r.events.iter().filter(|e| e.kind == "approval") {
+            let Some(a) = e.asset else { continue };
+            let id = &r.registry.assets[a.0 as usize];
+            let Some(t) = terms.get(id.as_str()) else {
+                continue;
+            };
+            generic += 1;
+            let late = usize::from(2024 + (e.step / 4) as i32 > 2030);
+            let slot = cost.entry(t.0.clone()).or_insert([(0.0, 0.0); 2]);
+            slot[late].0 += t.1 * t.2;
+            slot[late].1 += t.2;
+        }
+        assert!(
+            generic > 50,
+            "seed {seed}: only {generic} generic approvals under NZE"
+        );
+    }
+    for m in minerals {
+        let med: Vec<f64> = years
+            .iter()
+            .map(|&y| median(caps[&(m.to_string(), y)].clone()))
+            .collect();
+        eprintln!(
+            "{m}: median refined capacity {:?}; median unmet share 2030/2035/2040 {:.3}/{:.3}/{:.3}",
+            med,
+            median(unmet[&(m.to_string(), 2030)].clone()),
+            median(unmet[&(m.to_string(), 2035)].clone()),
+            median(unmet[&(m.to_string(), 2040)].clone())
+        );
+        for w in med.windows(2) {
+            assert!(
+                w[1] > w[0],
+                "{m}: refined capacity stopped growing: {med:?}"
+            );
+        }
+    }
+    // Generic capacity approved late sits higher up its base's cost curve than that approved early.
+    for (m, [(e, et), (l, lt)]) in &cost {
+        let (early, late) = (e / et.max(1e-9), l / lt.max(1e-9));
+        eprintln!(
+            "{m}: relative cost of approved generic capacity 2024-30 {early:.3}, 2031-40 {late:.3}"
+        );
+        if *et > 0.0 && *lt > 0.0 {
+            assert!(
+                late > early,
+                "{m}: generic capacity did not get dearer ({early:.3} -> {late:.3})"
+            );
+        }
+    }
+    // Unmet demand stays below 2% (median over seeds, every year 2024-2040) where the endowment's
+    // pace keeps up: copper and nickel. Cobalt (3% in 2034), lithium, graphite and rare earths (2030)
+    // do not yet (docs/ODD.md §7.3.6).
+    for m in ["copper", "nickel"] {
+        for y in 2024..=2040 {
+            let u = median(unmet[&(m.to_string(), y)].clone());
+            assert!(u < 0.02, "{m} {y}: median unmet demand {u:.3}");
+        }
+    }
+}
