@@ -31,7 +31,7 @@
 
 use crate::model::components::{AssetIdx, FirmIdx, NationIdx};
 use crate::model::resources::{FlowKind, OfftakeFlow, Shipment};
-use crate::model::systems::equilibrium::{Access, Buyer, DemandCurve, Links, Lot};
+use crate::model::systems::equilibrium::{Access, Buyer, Links, Lot};
 use crate::scenario::OfftakeKind;
 use crate::scenario::offtake::ResolvedOfftake;
 
@@ -390,14 +390,6 @@ pub fn merge_shipments(open: &[Shipment], offtakes: &[OfftakeFlow]) -> Vec<Shipm
     merged
 }
 
-/// A consumer's demand at the reference price this step, t (what a contract may fill at most).
-pub fn reference_demand_t(curve: &DemandCurve) -> f64 {
-    match curve {
-        DemandCurve::ConstantElasticity { reference_t, .. } => *reference_t,
-        _ => 0.0,
-    }
-}
-
 /// Offtake contracts on refined product (`offtake.contracts` with a refinery as seller): the
 /// refineries' lots and the consumers as sources and sinks, the allocation, and the lots and
 /// buyers the open market sees (contracted tonnes out of both; a consumer's contracted tonnes
@@ -417,26 +409,8 @@ pub fn refined_contracts(
     if offtake.contracts.is_empty() {
         return None;
     }
-    let sources: Vec<Source<'_>> = lots
-        .iter()
-        .zip(owners)
-        .map(|(l, o)| Source {
-            asset: l.asset,
-            host: l.host,
-            owners: o,
-            available_t: l.quantity_t,
-            cost_usd_per_t: l.reservation_usd_per_t,
-        })
-        .collect();
-    let sinks: Vec<Sink<'_>> = buyers
-        .iter()
-        .map(|b| Sink {
-            nation: b.nation,
-            owners: &[],
-            need_t: reference_demand_t(&b.curve),
-            value_usd_per_t: f64::INFINITY,
-        })
-        .collect();
+    let sources = lot_sources(lots, owners);
+    let sinks = buyer_sinks(buyers);
     let alloc = allocate(
         offtake,
         step,
@@ -463,9 +437,7 @@ pub fn refined_contracts(
         .zip(&alloc.given_t)
         .map(|(b, g)| {
             let mut b = b.clone();
-            if let DemandCurve::ConstantElasticity { reference_t, .. } = &mut b.curve {
-                *reference_t = (*reference_t - g).max(0.0);
-            }
+            b.curve.without_use_t(*g);
             b
         })
         .collect();
@@ -493,7 +465,7 @@ pub fn buyer_sinks(buyers: &[Buyer]) -> Vec<Sink<'static>> {
         .map(|b| Sink {
             nation: b.nation,
             owners: &[],
-            need_t: reference_demand_t(&b.curve),
+            need_t: b.curve.reference_use_t(),
             value_usd_per_t: f64::INFINITY,
         })
         .collect()
@@ -594,5 +566,53 @@ mod tests {
         let (f, _) = flows(&a, &sources, &sinks, &[0.0; 3], 1.0);
         // Contract price 100 × (1 − 0.1).
         assert!((f[0].value_usd - 90.0 * f[0].t).abs() < 1e-9);
+    }
+}
+
+#[cfg(test)]
+mod stocked_buyer_tests {
+    use crate::model::systems::equilibrium::{DemandCurve, StockOrderTerms, StockTerms};
+
+    /// A consumer that holds stocks or a stockpile (a `Stocked` curve) can still receive a
+    /// refined contract: its use is what the contract may fill, and the tonnes served come off
+    /// its use, not off its stock adjustment or stockpile orders.
+    #[test]
+    fn a_stocked_buyers_use_is_what_a_contract_fills_and_reduces() {
+        let use_curve = DemandCurve::ConstantElasticity {
+            reference_t: 100.0,
+            reference_usd_per_t: 1000.0,
+            elasticity: -0.5,
+            credit_usd_per_t: 0.0,
+            floor_usd_per_t: 0.0,
+        };
+        let mut stocked = DemandCurve::Stocked {
+            consumption: Box::new(use_curve.clone()),
+            stock: StockTerms {
+                target_t: 30.0,
+                stock_t: 10.0,
+                adjustment: 0.5,
+                expected_usd_per_t: 0.0,
+                elasticity: 0.0,
+            },
+            orders: vec![StockOrderTerms {
+                buy_t: 5.0,
+                buy_below_usd_per_t: 800.0,
+                release_t: 5.0,
+                release_above_usd_per_t: 1500.0,
+            }],
+        };
+        assert_eq!(use_curve.reference_use_t(), 100.0);
+        assert_eq!(stocked.reference_use_t(), 100.0);
+        stocked.without_use_t(40.0);
+        assert_eq!(stocked.reference_use_t(), 60.0);
+        let DemandCurve::Stocked { stock, orders, .. } = &stocked else {
+            panic!("still a stocked buyer");
+        };
+        assert_eq!(
+            (stock.target_t, stock.stock_t, orders.len()),
+            (30.0, 10.0, 1)
+        );
+        stocked.without_use_t(1000.0);
+        assert_eq!(stocked.reference_use_t(), 0.0);
     }
 }

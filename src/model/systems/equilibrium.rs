@@ -103,6 +103,31 @@ pub enum DemandCurve {
     },
 }
 
+impl DemandCurve {
+    /// Tonnes of use the buyer wants this step at its reference price: the reference quantity of
+    /// a consumer, also inside a [`DemandCurve::Stocked`] buyer (its stock adjustment and
+    /// stockpile orders are not use); 0 for plants' derived demand.
+    pub fn reference_use_t(&self) -> f64 {
+        match self {
+            DemandCurve::ConstantElasticity { reference_t, .. } => *reference_t,
+            DemandCurve::Stocked { consumption, .. } => consumption.reference_use_t(),
+            DemandCurve::Plants { .. } => 0.0,
+        }
+    }
+
+    /// The same buyer with `t` tonnes of its use served elsewhere (a contract): the consumer's
+    /// reference quantity reduced by `t` (not below 0), inside a stocked buyer too.
+    pub fn without_use_t(&mut self, t: f64) {
+        match self {
+            DemandCurve::ConstantElasticity { reference_t, .. } => {
+                *reference_t = (*reference_t - t).max(0.0);
+            }
+            DemandCurve::Stocked { consumption, .. } => consumption.without_use_t(t),
+            DemandCurve::Plants { .. } => {}
+        }
+    }
+}
+
 /// A consumer's stock adjustment (`docs/ODD.md` §7.6.3):
 /// `a(P) = max(α (S̄ (P_e / P)^η − S), −S)`: the consumer closes a share `α` of the gap between
 /// its target and its stock `S` this step; the target is `S̄` (cover × expected use) at the
