@@ -30,7 +30,7 @@ pub fn dense_order<T>(rows: &[T], key: impl Fn(&T) -> usize) -> Vec<usize> {
 
 /// Reorder `rows` so `key` ascends, keeping the input order among equal keys (a stable counting
 /// sort). `O(rows + largest key)`; meant for dense keys such as asset indices or commodities.
-pub fn counting_sort<T>(rows: Vec<T>, key: impl Fn(&T) -> usize) -> Vec<T> {
+pub fn counting_sort<T>(mut rows: Vec<T>, key: impl Fn(&T) -> usize) -> Vec<T> {
     let Some(max) = rows.iter().map(&key).max() else {
         return rows;
     };
@@ -42,14 +42,26 @@ pub fn counting_sort<T>(rows: Vec<T>, key: impl Fn(&T) -> usize) -> Vec<T> {
     for k in 1..next.len() {
         next[k] += next[k - 1];
     }
-    let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None).take(rows.len()).collect();
-    for row in rows {
-        let at = &mut next[key(&row)];
-        slots[*at] = Some(row);
-        *at += 1;
+    // Destination of each row, then the permutation applied in place by following its cycles
+    // (each swap puts one row where it belongs: at most `rows.len()` swaps, no second vector of
+    // rows and no reallocation).
+    let mut dest: Vec<usize> = rows
+        .iter()
+        .map(|row| {
+            let at = &mut next[key(row)];
+            let d = *at;
+            *at += 1;
+            d
+        })
+        .collect();
+    for i in 0..rows.len() {
+        while dest[i] != i {
+            let d = dest[i];
+            rows.swap(i, d);
+            dest.swap(i, d);
+        }
     }
-    // Every slot was filled once: the positions are a permutation of 0..rows.len().
-    slots.into_iter().flatten().collect()
+    rows
 }
 
 #[cfg(test)]
@@ -65,5 +77,14 @@ mod tests {
         assert_eq!(counting_sort(Vec::<(usize, char)>::new(), |r| r.0), vec![]);
         let rows = [(2, 'x'), (0, 'y'), (2, 'z')];
         assert_eq!(dense_order(&rows, |r| r.0), vec![1, 0, 2]);
+    }
+
+    #[test]
+    fn the_in_place_permutation_matches_a_stable_sort_on_long_inputs() {
+        // Keys with many ties and long cycles (a multiplicative sequence), the tag keeps order.
+        let rows: Vec<(usize, usize)> = (0..1000).map(|i| ((i * 7919) % 97, i)).collect();
+        let mut expected = rows.clone();
+        expected.sort_by_key(|r| r.0);
+        assert_eq!(counting_sort(rows, |r| r.0), expected);
     }
 }

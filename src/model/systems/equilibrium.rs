@@ -487,7 +487,15 @@ impl Supply {
                 events.push((r, 0.0, q));
             }
         }
-        events.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // By price, ties in insertion order: the order of a stable sort (an unstable sort with
+        // the position as tie-break is faster and gives the same sequence).
+        let mut order: Vec<(f64, u32)> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.0, i as u32))
+            .collect();
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let events = order.into_iter().map(|(_, i)| events[i as usize]);
         let mut x = Vec::with_capacity(events.len());
         let mut value = Vec::with_capacity(events.len());
         let mut slope = Vec::with_capacity(events.len());
@@ -605,6 +613,35 @@ struct Work {
     free: Vec<usize>,
     a: Vec<f64>,
     rhs: Vec<f64>,
+    /// Quota shadow prices and premiums of the last Newton call: `p` and `ev` are the
+    /// evaluation at its final point with these.
+    lambda_at: Vec<f64>,
+    premium_at: Vec<f64>,
+    /// Scratch of [`Problem::jacobian_into`]: a buyer's positive flows and column factors.
+    jac_rows: Vec<(usize, f64)>,
+    jac_cols: Vec<f64>,
+}
+
+/// `x^(−k)` for `k >= 1`, by the same sequence of squarings and products as `f64::powi`
+/// (compiler-builtins' `__powidf2`: square-and-multiply from the lowest bit, then one reciprocal),
+/// so the result is bit-for-bit that of `x.powi(-k)`; inlined, it saves the out-of-line call in the
+/// innermost loop of every flow evaluation.
+#[inline]
+fn recip_powi(x: f64, k: i32) -> f64 {
+    let mut a = x;
+    let mut n = k.unsigned_abs();
+    let mut product = 1.0;
+    loop {
+        if n & 1 != 0 {
+            product *= a;
+        }
+        n >>= 1;
+        if n == 0 {
+            break;
+        }
+        a *= a;
+    }
+    1.0 / product
 }
 
 /// Root of a non-decreasing function on `[a, b]` with `f(a) <= 0 <= f(b)` by the Illinois
@@ -729,7 +766,7 @@ impl Problem<'_> {
         let d = en.markup * p + en.transport + en.quota.map_or(0.0, |k| lambda[k]);
         let d_tilde = (d - premium[b] * en.qualifying).max(1e-3 * d).max(1e-300);
         if let Some(k) = self.sigma_int {
-            let w = en.weight * d_tilde.powi(-k);
+            let w = en.weight * recip_powi(d_tilde, k);
             if w >= self.weight_range.0 && w <= self.weight_range.1 {
                 return Flow {
                     d,
@@ -791,13 +828,29 @@ impl Problem<'_> {
     }
 
     /// Jacobian of excess supply in log prices, `jac[h * ne + k] = ∂Z_h / ∂ln p_k`.
-    fn jacobian_into(&self, p: &[f64], ev: &Eval, jac: &mut [f64]) {
+    ///
+    /// Per buyer, every cell `(h, k)` of its exporters receives one product `x_h · c_k` (a
+    /// rank-one update) and the diagonal one more term. The buyer's column factors are scattered
+    /// into a dense row `cols` (zero where it has no link; `x · 0 = +0` leaves a cell unchanged)
+    /// and its positive flows gathered in `rows`, so the `O(E²)` update is a dense loop without
+    /// branches or index loads. Each cell sees the same operations in the same order as a
+    /// column-by-column update, so the result is the same to the bit.
+    fn jacobian_into(
+        &self,
+        p: &[f64],
+        ev: &Eval,
+        jac: &mut [f64],
+        rows: &mut Vec<(usize, f64)>,
+        cols: &mut Vec<f64>,
+    ) {
         let ne = self.exporters.len();
         let sigma = self.settings.sigma;
         jac.fill(0.0);
         for h in 0..ne {
             jac[h * ne + h] = self.supply[h].at(p[h]).1 * p[h];
         }
+        cols.clear();
+        cols.resize(ne, 0.0);
         for (b, entries) in self.entries.iter().enumerate() {
             let flows = self.row(ev, b);
             let pb = ev.price[b];
@@ -807,18 +860,26 @@ impl Problem<'_> {
             let eta = ev.elasticity[b];
             // ∂ ln x_hb / ∂ ln p_k = σ e_k (s_k − [h = k]) + η ∂ ln P_b / ∂ ln p_k: a rank-one
             // update of column k by the flows, plus the own-price term on the diagonal.
+            rows.clear();
             for (ek, fk) in entries.iter().zip(flows) {
                 let dd = ek.markup * p[ek.e];
                 let e_k = dd / fk.d_tilde;
                 // ∂ ln P_b / ∂ ln p_k
                 let dlnp = fk.share * (dd - sigma * e_k * (fk.d - pb)) / pb;
-                let c_k = sigma * e_k * fk.share + eta * dlnp;
-                for (eh, fh) in entries.iter().zip(flows) {
-                    if fh.x > 0.0 {
-                        jac[eh.e * ne + ek.e] -= fh.x * c_k;
-                    }
-                }
+                cols[ek.e] = sigma * e_k * fk.share + eta * dlnp;
                 if fk.x > 0.0 {
+                    rows.push((ek.e * ne, fk.x));
+                }
+            }
+            for &(at, x) in rows.iter() {
+                for (cell, &c_k) in jac[at..at + ne].iter_mut().zip(cols.iter()) {
+                    *cell -= x * c_k;
+                }
+            }
+            for (ek, fk) in entries.iter().zip(flows) {
+                cols[ek.e] = 0.0;
+                if fk.x > 0.0 {
+                    let e_k = ek.markup * p[ek.e] / fk.d_tilde;
                     jac[ek.e * ne + ek.e] += fk.x * sigma * e_k;
                 }
             }
@@ -860,6 +921,10 @@ impl Problem<'_> {
             free: Vec::with_capacity(ne),
             a: Vec::with_capacity(ne * ne),
             rhs: Vec::with_capacity(ne),
+            lambda_at: Vec::new(),
+            premium_at: Vec::new(),
+            jac_rows: Vec::with_capacity(ne),
+            jac_cols: Vec::with_capacity(ne),
         }
     }
 
@@ -886,6 +951,10 @@ impl Problem<'_> {
         let lo = self.settings.floor_usd_per_t.ln();
         let hi = self.settings.ceiling_usd_per_t.ln();
         let ne = u.len();
+        w.lambda_at.clear();
+        w.lambda_at.extend_from_slice(lambda);
+        w.premium_at.clear();
+        w.premium_at.extend_from_slice(premium);
         let mut merit = self.point(u, lambda, premium, w);
         // Whether the last step was a level shift that did not lower the merit.
         let mut shifted_up = false;
@@ -908,7 +977,7 @@ impl Problem<'_> {
                 (0..ne)
                     .filter(|&h| !((u[h] >= hi && w.z[h] < 0.0) || (u[h] <= lo && w.z[h] > 0.0))),
             );
-            self.jacobian_into(&w.p, &w.ev, &mut w.jac);
+            self.jacobian_into(&w.p, &w.ev, &mut w.jac, &mut w.jac_rows, &mut w.jac_cols);
             w.a.clear();
             for &i in &w.free {
                 w.a.extend(w.free.iter().map(|&j| w.jac[i * ne + j]));
@@ -1156,7 +1225,15 @@ pub fn solve(
     for (e, &h) in exporters.iter().enumerate() {
         position[h] = e;
     }
-    let mut per_exporter: Vec<Vec<(f64, f64)>> = vec![Vec::new(); exporters.len()];
+    let mut counts = vec![0usize; exporters.len()];
+    for lot in lots.iter().filter(|l| offered(l)) {
+        let e = position[usize::from(lot.host.0)];
+        if e != usize::MAX {
+            counts[e] += 1;
+        }
+    }
+    let mut per_exporter: Vec<Vec<(f64, f64)>> =
+        counts.iter().map(|&c| Vec::with_capacity(c)).collect();
     for lot in lots.iter().filter(|l| offered(l)) {
         let e = position[usize::from(lot.host.0)];
         if e != usize::MAX {
@@ -1166,13 +1243,19 @@ pub fn solve(
     let supply: Vec<Supply> = per_exporter.iter().map(|l| Supply::new(l, w)).collect();
     let world: f64 = potential.iter().sum();
 
+    // ln κ_h, once per exporter (the same value for every buyer's link from h).
+    let ln_supply_share: Vec<f64> = exporters
+        .iter()
+        .map(|&h| (potential[h] / world).ln())
+        .collect();
     // Qualifying shares per (buyer with a rule, exporter), potential-weighted.
     let entries: Vec<Vec<Entry>> = buyers
         .iter()
         .map(|buyer| {
             let b = usize::from(buyer.nation.0);
-            let mut qualifying = vec![0.0; exporters.len()];
+            let mut qualifying = Vec::new();
             if let Some(rule) = &buyer.sourcing {
+                qualifying.resize(exporters.len(), 0.0);
                 for (lot, q) in lots.iter().zip(&rule.qualifies) {
                     let e = position[usize::from(lot.host.0)];
                     if *q && e != usize::MAX && offered(lot) {
@@ -1198,9 +1281,10 @@ pub fn solve(
                         e,
                         markup: links.markup[at],
                         transport: links.transport_usd_per_t[at],
-                        ln_weight: (potential[h] / world).ln() + pref,
+                        ln_weight: ln_supply_share[e] + pref,
                         quota,
-                        qualifying: qualifying[e] / potential[h],
+                        // 0 / potential = 0 exactly for a buyer without a rule.
+                        qualifying: qualifying.get(e).copied().unwrap_or(0.0) / potential[h],
                         weight: 0.0,
                     })
                 })
@@ -1223,11 +1307,14 @@ pub fn solve(
         .collect();
     // Shift each buyer's log weights by their maximum at the starting prices.
     let sigma = settings.sigma;
+    let start_price: Vec<f64> = u.iter().map(|x| x.exp()).collect();
     let shift: Vec<f64> = entries
         .iter()
         .map(|es| {
             es.iter()
-                .map(|en| en.ln_weight - sigma * (en.markup * u[en.e].exp() + en.transport).ln())
+                .map(|en| {
+                    en.ln_weight - sigma * (en.markup * start_price[en.e] + en.transport).ln()
+                })
                 .fold(f64::NEG_INFINITY, f64::max)
         })
         .map(|s| if s.is_finite() { s } else { 0.0 })
@@ -1345,8 +1432,13 @@ pub fn solve(
         }
     }
     let iterations = settings.max_iterations.max(1) - budget;
+    // Newton returns with `work` evaluated at `u` (its last point). That evaluation is the one
+    // `finish` needs unless the outer loop moved a quota shadow price or a premium after the last
+    // Newton call; the arithmetic is the same either way, so re-using it changes no bit.
+    let last = (work.lambda_at == lambda && work.premium_at == premium).then_some(&work);
     finish(
         &problem, lots, buyers, links, &u, &lambda, &premium, &position, iterations, converged,
+        last,
     )
 }
 
@@ -1363,11 +1455,20 @@ fn finish(
     position: &[usize],
     iterations: u32,
     converged: bool,
+    last: Option<&Work>,
 ) -> Solution {
     let n = links.n;
     let w = problem.settings.smoothing;
-    let p = problem.prices(u);
-    let ev = problem.eval(&p, lambda, premium);
+    let fresh;
+    let (p, ev) = match last {
+        Some(work) => (&work.p, &work.ev),
+        None => {
+            let p = problem.prices(u);
+            let ev = problem.eval(&p, lambda, premium);
+            fresh = (p, ev);
+            (&fresh.0, &fresh.1)
+        }
+    };
     // Each exporter ships min(S, E): rations its buyers pro rata when S < E (ceiling guard),
     // dispatches its lots pro rata to F when S > E (floor guard or float dust).
     let mut ship_scale = vec![1.0; p.len()];
@@ -1415,8 +1516,9 @@ fn finish(
         let bn = usize::from(buyer.nation.0);
         buyer_price[bn] = ev.price[b];
         demand[bn] += ev.quantity[b];
-        let mut qual_share = vec![0.0; problem.exporters.len()];
+        let mut qual_share = Vec::new();
         if let Some(rule) = &buyer.sourcing {
+            qual_share.resize(problem.exporters.len(), 0.0);
             for ((lot, d), q) in lots.iter().zip(&dispatched).zip(&rule.qualifies) {
                 let e = position[usize::from(lot.host.0)];
                 if *q && e != usize::MAX && by_exporter[e] > 0.0 {
@@ -1521,6 +1623,19 @@ mod tests {
                 floor_usd_per_t: 10.0,
             },
             sourcing: None,
+        }
+    }
+
+    #[test]
+    fn the_inlined_negative_power_is_powi_to_the_bit() {
+        let mut x = 0.37_f64;
+        for _ in 0..2000 {
+            // A spread of magnitudes: 1e-3 .. 1e6, irregular mantissas.
+            x = (x * 7.123_456_789 + 0.011).fract();
+            let d = 1e-3 + x * 10f64.powi((x * 9.0) as i32);
+            for k in 1..=64 {
+                assert_eq!(recip_powi(d, k).to_bits(), d.powi(-k).to_bits(), "{d}^-{k}");
+            }
         }
     }
 
