@@ -487,15 +487,7 @@ impl Supply {
                 events.push((r, 0.0, q));
             }
         }
-        // By price, ties in insertion order: the order of a stable sort (an unstable sort with
-        // the position as tie-break is faster and gives the same sequence).
-        let mut order: Vec<(f64, u32)> = events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.0, i as u32))
-            .collect();
-        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let events = order.into_iter().map(|(_, i)| events[i as usize]);
+        events.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut x = Vec::with_capacity(events.len());
         let mut value = Vec::with_capacity(events.len());
         let mut slope = Vec::with_capacity(events.len());
@@ -1263,32 +1255,31 @@ pub fn solve(
                     }
                 }
             }
-            exporters
-                .iter()
-                .enumerate()
-                .filter_map(|(e, &h)| {
-                    let at = h * n + b;
-                    let quota = match links.access[at] {
-                        Access::Blocked => return None,
-                        Access::Open => None,
-                        Access::Quota(k) => Some(k),
-                    };
-                    let pref = links.ln_preference[at];
-                    if !pref.is_finite() {
-                        return None;
-                    }
-                    Some(Entry {
-                        e,
-                        markup: links.markup[at],
-                        transport: links.transport_usd_per_t[at],
-                        ln_weight: ln_supply_share[e] + pref,
-                        quota,
-                        // 0 / potential = 0 exactly for a buyer without a rule.
-                        qualifying: qualifying.get(e).copied().unwrap_or(0.0) / potential[h],
-                        weight: 0.0,
-                    })
+            // Capacity for every exporter: no regrowth while the links are collected.
+            let mut row = Vec::with_capacity(exporters.len());
+            row.extend(exporters.iter().enumerate().filter_map(|(e, &h)| {
+                let at = h * n + b;
+                let quota = match links.access[at] {
+                    Access::Blocked => return None,
+                    Access::Open => None,
+                    Access::Quota(k) => Some(k),
+                };
+                let pref = links.ln_preference[at];
+                if !pref.is_finite() {
+                    return None;
+                }
+                Some(Entry {
+                    e,
+                    markup: links.markup[at],
+                    transport: links.transport_usd_per_t[at],
+                    ln_weight: ln_supply_share[e] + pref,
+                    quota,
+                    // 0 / potential = 0 exactly for a buyer without a rule.
+                    qualifying: qualifying.get(e).copied().unwrap_or(0.0) / potential[h],
+                    weight: 0.0,
                 })
-                .collect()
+            }));
+            row
         })
         .collect();
 
@@ -1328,7 +1319,9 @@ pub fn solve(
     let sigma_int = (sigma.fract() == 0.0 && (1.0..=64.0).contains(&sigma)).then_some(sigma as i32);
     let mut start = Vec::with_capacity(entries.len() + 1);
     start.push(0);
-    let mut links_of = vec![Vec::new(); exporters.len()];
+    let mut links_of: Vec<Vec<(usize, usize)>> = (0..exporters.len())
+        .map(|_| Vec::with_capacity(entries.len()))
+        .collect();
     for (b, es) in entries.iter().enumerate() {
         start.push(start[b] + es.len());
         for (j, en) in es.iter().enumerate() {
@@ -1526,7 +1519,7 @@ fn finish(
                 }
             }
         }
-        for (en, f) in problem.entries[b].iter().zip(problem.row(&ev, b)) {
+        for (en, f) in problem.entries[b].iter().zip(problem.row(ev, b)) {
             let h = problem.exporters[en.e];
             let x = f.x * ship_scale[en.e];
             pairs[h * n + bn] += x;
