@@ -14,6 +14,11 @@
 //!
 //! The parser has a fixed nesting limit, reports errors through [`SyntaxError`]
 //! and never panics, whatever its input.
+//!
+//! A scenario loaded without `--set` skips the tree and the JSON value: [`from_str`] reads the
+//! typed value straight from the text with the same lexer (issue 19: the three copies were most
+//! of the time and memory of loading a large world); the tree is built only where it is needed
+//! (`extends`, `--set`, located errors).
 
 use std::collections::HashSet;
 
