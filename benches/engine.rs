@@ -75,6 +75,52 @@ fn bench_step_scale(c: &mut Criterion) {
     group.finish();
 }
 
+/// One step of a warm world of 10^4 assets with 40 and with 250 nations (every country plus
+/// regions), issue 19's nations target: the 250-nation step within 3× the 40-nation one, world
+/// building (`build_world`, timed separately as `nations_build`) at most quadratic in nations.
+fn bench_nations(c: &mut Criterion) {
+    let mut group = c.benchmark_group("nations_step");
+    group.sample_size(10);
+    let mut build = Vec::new();
+    for nations in [40usize, 250] {
+        let scenario = synthetic(SyntheticSize {
+            nations,
+            firms: 1_000,
+            assets: 10_000,
+            prospects: 0,
+            seed: 1,
+            end_year: 2100,
+        });
+        let scenario = validate(scenario).expect("synthetic scenarios are valid");
+        group.bench_with_input(BenchmarkId::from_parameter(nations), &scenario, |b, s| {
+            b.iter_batched(
+                || {
+                    let mut sim = Simulation::new(s, false);
+                    for _ in 0..4 {
+                        sim.step();
+                    }
+                    sim
+                },
+                |mut sim| {
+                    sim.step();
+                    sim
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        build.push((nations, scenario));
+    }
+    group.finish();
+    let mut group = c.benchmark_group("nations_build");
+    group.sample_size(10);
+    for (nations, scenario) in &build {
+        group.bench_with_input(BenchmarkId::from_parameter(nations), scenario, |b, s| {
+            b.iter(|| black_box(Simulation::new(s, false)))
+        });
+    }
+    group.finish();
+}
+
 /// One simulated year (four quarterly steps, the first of which runs the investment round) of a
 /// warm world at 10^3, 10^4 and 10^5 assets with one prospect per ten assets (10^4 prospects at
 /// 10^5 assets) and one firm per ten assets; throughput in asset-steps (assets × 4). Issue 15's
@@ -158,23 +204,27 @@ fn bench_sweep(c: &mut Criterion) {
     group.finish();
 }
 
-/// Loading a 10^4-asset synthetic scenario from its RON text (parse, deserialise, validate).
+/// Loading a 10^4- and a 10^5-asset synthetic scenario from its RON text (parse, deserialise,
+/// validate); issue 19's target is 0.3 s at 10^5 assets.
 fn bench_load_synthetic(c: &mut Criterion) {
-    let scenario = synthetic(SyntheticSize {
-        nations: 40,
-        firms: 1_000,
-        assets: 10_000,
-        prospects: 0,
-        seed: 1,
-        end_year: 2026,
-    });
-    let text = resolved_ron(&scenario);
     let mut group = c.benchmark_group("load_synthetic");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(10_000));
-    group.bench_function("10000", |b| {
-        b.iter(|| black_box(load_str(&text, "synthetic.ron", &[]).expect("it loads")))
-    });
+    for assets in [10_000usize, 100_000] {
+        let scenario = synthetic(SyntheticSize {
+            nations: 40,
+            firms: assets / 10,
+            assets,
+            prospects: 0,
+            seed: 1,
+            end_year: 2026,
+        });
+        let text = resolved_ron(&scenario);
+        drop(scenario);
+        group.throughput(Throughput::Elements(assets as u64));
+        group.bench_function(assets.to_string(), |b| {
+            b.iter(|| black_box(load_str(&text, "synthetic.ron", &[]).expect("it loads")))
+        });
+    }
     group.finish();
 }
 
@@ -214,6 +264,7 @@ criterion_group!(
     bench_figures,
     bench_tables,
     bench_step_scale,
+    bench_nations,
     bench_investment_year,
     bench_sweep
 );

@@ -28,12 +28,14 @@ const MAX_SUGGESTED_PATH_LEN: usize = 256;
 /// Source text of every file that contributed to a scenario; `Span::file` indexes into it.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
-    files: Vec<(String, String)>,
+    /// Name and text of each file; shared, so the many copies a sweep makes of a scenario's
+    /// sources cost no copy of the text.
+    files: Vec<(String, std::sync::Arc<String>)>,
 }
 
 impl Sources {
     fn add(&mut self, name: String, text: String) -> u16 {
-        self.files.push((name, text));
+        self.files.push((name, std::sync::Arc::new(text)));
         u16::try_from(self.files.len() - 1).unwrap_or(u16::MAX - 1)
     }
 
@@ -65,8 +67,9 @@ impl Sources {
 pub struct Loaded {
     /// The validated scenario.
     pub scenario: Validated,
-    /// The merged tree (spans point into `sources`).
-    pub tree: Node,
+    /// The merged tree (spans point into `sources`); `None` when the scenario was read straight
+    /// from its text without sets (issue 19: the tree is only built where it is needed).
+    pub tree: Option<Node>,
     /// Source files.
     pub sources: Sources,
     /// The top file's path (`None` for the built-in scenario).
@@ -95,7 +98,57 @@ pub fn clip_for_message(text: &str, max: usize) -> String {
 
 /// Load a scenario file, follow `extends`, apply `--set` arguments (`PATH=VALUE`) and validate.
 pub fn load_file(path: &Path, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    if sets.is_empty()
+        && let Ok(text) = read_scenario_text(path)
+    {
+        let name = path.display().to_string();
+        return match load_direct(text, name, Some(path.to_path_buf())) {
+            Ok(loaded) => Ok(loaded),
+            Err(text) => {
+                // The general path, from the text already read: it reports what is wrong.
+                let mut sources = Sources::default();
+                let file = sources.add(path.display().to_string(), text);
+                let tree = tree_of_top_file(path, file, &mut sources)?;
+                finish(tree, sources, Some(path.to_path_buf()), sets)
+            }
+        };
+    }
     parse_file(path)?.into_loaded(sets)
+}
+
+/// [`load_file`] without sets when the fast path succeeds; `None` when the file must go through
+/// the general path (unreadable, not a valid scenario, `extends`). `orechain validate` tries
+/// this first, so a valid scenario file is parsed once (issue 19).
+pub fn load_file_direct(path: &Path) -> Option<Loaded> {
+    let text = read_scenario_text(path).ok()?;
+    load_direct(text, path.display().to_string(), Some(path.to_path_buf())).ok()
+}
+
+/// The fast path of loading without sets (issue 19): the typed scenario read straight from the
+/// text ([`ron_tree::from_str`]), no span tree and no JSON value, then validated. Gives the text
+/// back when anything fails or the file `extends` another, for the general path to load and
+/// report; on success the scenario is the one the general path gives (the direct reader refuses
+/// what it cannot read exactly as the tree path does).
+fn load_direct(text: String, name: String, path: Option<PathBuf>) -> Result<Loaded, String> {
+    let Ok(scenario) = ron_tree::from_str::<Scenario>(&text) else {
+        return Err(text);
+    };
+    // A file that extends another is merged with it by the general path (`extends: None`, as
+    // a resolved `scenario.ron` has it, is no reference and reads as the tree path reads it).
+    if scenario.extends.is_some() {
+        return Err(text);
+    }
+    let Ok(validated) = validate(scenario) else {
+        return Err(text);
+    };
+    let mut sources = Sources::default();
+    sources.add(name, text);
+    Ok(Loaded {
+        scenario: validated,
+        tree: None,
+        sources,
+        path,
+    })
 }
 
 /// A scenario file read and parsed once, `extends` merged, not yet deserialised: a sweep builds
@@ -105,10 +158,10 @@ pub struct Parsed {
     tree: Node,
     sources: Sources,
     path: Option<PathBuf>,
-    /// The deserialised scenario as JSON (every field explicit), made on the first
-    /// [`Parsed::load`] with sets: the paths a set may name. `None` inside when the tree alone
+    /// The deserialised scenario, and it as JSON (every field explicit: the paths a set may
+    /// name), made on the first [`Parsed::load`] with sets. `None` inside when the tree alone
     /// does not deserialise (then every load takes the general path and reports it).
-    base_json: OnceLock<Option<serde_json::Value>>,
+    base: OnceLock<Option<Box<(Scenario, serde_json::Value)>>>,
 }
 
 impl Parsed {
@@ -117,7 +170,7 @@ impl Parsed {
             tree,
             sources,
             path,
-            base_json: OnceLock::new(),
+            base: OnceLock::new(),
         }
     }
 
@@ -125,12 +178,15 @@ impl Parsed {
     ///
     /// Sets that each replace a distinct scalar value (a number, string or boolean other than an
     /// `id`) with a scalar take a fast path (issue 19: a sweep applies one set per parameter to
-    /// every run): their paths are checked against the base scenario once, all of them are
-    /// written into the tree, and it is deserialised once. Replacing scalars leaves every other
-    /// path as it was, so each check gives the answer the general path gives after the earlier
-    /// sets, and the final tree is the one it builds. Anything else, and any failure of the
-    /// fast path, goes through the general path ([`finish`]: deserialise after each set), so
-    /// errors and their attribution are exactly those of [`load_file`].
+    /// every run, and deserialising the whole scenario again for each run was a third of its
+    /// CPU): their paths are checked against the base scenario once, and each value is written
+    /// into a copy of the typed base scenario ([`set_typed`]: only the top-level field or list
+    /// element it names goes through serde), which is then validated. Replacing scalars leaves
+    /// every other path as it was, so each check gives the answer the general path gives after
+    /// the earlier sets, and the scenario is the one it builds. Anything else, and any failure
+    /// of the fast path, goes through the general path ([`finish`]: deserialise after each set),
+    /// so errors and their attribution are exactly those of [`load_file`]. The fast path's
+    /// [`Loaded::tree`] is `None`.
     pub fn load(&self, sets: &[String]) -> Result<Loaded, ScenarioError> {
         if let Some(loaded) = self.load_scalar_sets(sets) {
             return Ok(loaded);
@@ -149,13 +205,15 @@ impl Parsed {
             return None;
         }
         let base = self
-            .base_json
+            .base
             .get_or_init(|| {
                 let scenario: Scenario = deserialize(&self.tree, &self.sources).ok()?;
-                serde_json::to_value(&scenario).ok()
+                let json = serde_json::to_value(&scenario).ok()?;
+                Some(Box::new((scenario, json)))
             })
             .as_ref()?;
-        let mut tree = self.tree.clone();
+        let (base_scenario, base_json) = &**base;
+        let mut scenario = base_scenario.clone();
         let mut seen: Vec<&str> = Vec::with_capacity(sets.len());
         for arg in sets {
             let (path, value_text) = arg.split_once('=')?;
@@ -169,33 +227,33 @@ impl Parsed {
             {
                 return None;
             }
-            match json_get(base, &segments)? {
+            match json_get(base_json, &segments)? {
                 serde_json::Value::Bool(_)
                 | serde_json::Value::Number(_)
                 | serde_json::Value::String(_) => {}
                 _ => return None,
             }
             let value = ron_tree::parse(value_text.trim(), u16::MAX).ok()?;
-            let kind = match value.kind {
-                kind @ (NodeKind::Bool(_)
+            match value.kind {
+                NodeKind::Bool(_)
                 | NodeKind::Int(_)
                 | NodeKind::UInt(_)
                 | NodeKind::Float(_)
-                | NodeKind::Str(_)) => kind,
+                | NodeKind::Str(_) => {}
                 _ => return None,
-            };
-            let value = Node {
-                kind,
-                span: Span::SYNTHETIC,
-            };
-            set_in_tree(&mut tree, &segments, value);
+            }
+            set_typed(
+                &mut scenario,
+                base_json,
+                &segments,
+                ron_tree::to_json(&value),
+            )?;
             seen.push(path);
         }
-        let scenario: Scenario = deserialize(&tree, &self.sources).ok()?;
         let validated = validate(scenario).ok()?;
         Some(Loaded {
             scenario: validated,
-            tree,
+            tree: None,
             sources: self.sources.clone(),
             path: self.path.clone(),
         })
@@ -213,9 +271,107 @@ impl Parsed {
     /// A new parsed scenario with `sets` applied to the tree (they must give a valid scenario).
     /// Later sets go on top, so fixed overrides can be applied once and per-run ones many times.
     pub fn with_sets(&self, sets: &[String]) -> Result<Parsed, ScenarioError> {
-        let loaded = self.load(sets)?;
-        Ok(Parsed::new(loaded.tree, loaded.sources, loaded.path))
+        // The general path: it keeps the tree with the sets written into it.
+        let loaded = finish(
+            self.tree.clone(),
+            self.sources.clone(),
+            self.path.clone(),
+            sets,
+        )?;
+        let tree = loaded.tree.unwrap_or_else(|| self.tree.clone());
+        Ok(Parsed::new(tree, loaded.sources, loaded.path))
     }
+}
+
+/// Write the scalar `value` at `segments` into the typed scenario, as writing it into the tree
+/// and deserialising would (issue 19). Only the top-level field the path names, or for a list
+/// the one element (found in `base_json` by id, then by index, as [`json_get`] finds it), goes
+/// through JSON and back: serialising a scenario and reading it back gives the same scenario
+/// (what `scenario.ron` relies on), so the other fields are untouched. `None` when the value
+/// does not fit (the general path then reports it) or the field is not one listed here.
+fn set_typed(
+    scenario: &mut Scenario,
+    base_json: &serde_json::Value,
+    segments: &[&str],
+    value: serde_json::Value,
+) -> Option<()> {
+    let (field, rest) = segments.split_first()?;
+    macro_rules! whole {
+        ($($name:ident),* $(,)?) => {
+            match *field {
+                $(stringify!($name) => return set_in(&mut scenario.$name, rest, value),)*
+                _ => {}
+            }
+        };
+    }
+    macro_rules! element {
+        ($($name:ident),* $(,)?) => {
+            match *field {
+                $(stringify!($name) => {
+                    let (key, rest) = rest.split_first()?;
+                    let items = base_json.get(*field)?.as_array()?;
+                    let at = items
+                        .iter()
+                        .position(|v| v.get("id").and_then(|id| id.as_str()) == Some(*key))
+                        .or_else(|| key.parse::<usize>().ok().filter(|&i| i < items.len()))?;
+                    return set_in(scenario.$name.get_mut(at)?, rest, value);
+                })*
+                _ => {}
+            }
+        };
+    }
+    whole!(
+        name,
+        description,
+        run,
+        market,
+        investment,
+        operations,
+        politics,
+        offtake,
+        output
+    );
+    element!(
+        minerals,
+        nations,
+        firms,
+        assets,
+        prospects,
+        resource_base,
+        financiers,
+        transport,
+        trade_preferences,
+        policies,
+        stockpiles,
+    );
+    None
+}
+
+/// [`set_typed`] for one value: through JSON, the scalar written at `path`, and back.
+fn set_in<T: serde::Serialize + serde::de::DeserializeOwned>(
+    target: &mut T,
+    path: &[&str],
+    value: serde_json::Value,
+) -> Option<()> {
+    let mut json = serde_json::to_value(&*target).ok()?;
+    let mut slot = &mut json;
+    for seg in path {
+        slot = match slot {
+            serde_json::Value::Object(map) => map.get_mut(*seg)?,
+            serde_json::Value::Array(items) => {
+                let by_id = items
+                    .iter()
+                    .position(|v| v.get("id").and_then(|id| id.as_str()) == Some(*seg));
+                let at =
+                    by_id.or_else(|| seg.parse::<usize>().ok().filter(|&i| i < items.len()))?;
+                items.get_mut(at)?
+            }
+            _ => return None,
+        };
+    }
+    *slot = value;
+    *target = serde_json::from_value(json).ok()?;
+    Some(())
 }
 
 /// Read a scenario file and everything it `extends`, merged, without applying sets or validating.
@@ -265,9 +421,20 @@ pub fn deserialize_str<T: serde::de::DeserializeOwned>(
 
 /// Load a scenario from text (no `extends` allowed unless it is relative to the working directory).
 pub fn load_str(text: &str, name: &str, sets: &[String]) -> Result<Loaded, ScenarioError> {
+    if sets.is_empty() {
+        return match load_direct(text.to_string(), name.to_string(), None) {
+            Ok(loaded) => Ok(loaded),
+            Err(owned) => load_str_general(owned, name, sets),
+        };
+    }
+    load_str_general(text.to_string(), name, sets)
+}
+
+/// [`load_str`] through the span tree (sets, `extends`, located errors).
+fn load_str_general(text: String, name: &str, sets: &[String]) -> Result<Loaded, ScenarioError> {
     let mut sources = Sources::default();
-    let file = sources.add(name.to_string(), text.to_string());
-    let mut tree = parse(text, file, &sources)?;
+    let file = sources.add(name.to_string(), text);
+    let mut tree = parse(&sources.files[usize::from(file)].1, file, &sources)?;
     if let Some((parent, span)) = take_extends(&mut tree, &sources)? {
         let mut chain = vec![name.to_string()];
         let from = sources.location(span);
@@ -319,7 +486,7 @@ fn finish(
     })?;
     Ok(Loaded {
         scenario: validated,
-        tree,
+        tree: Some(tree),
         sources,
         path,
     })
@@ -394,6 +561,31 @@ fn read_tree_from(
     }
     let text = read_scenario_text(path)?;
     let file = sources.add(path.display().to_string(), text);
+    tree_of_file(path, file, canonical, sources, chain, from)
+}
+
+/// [`read_tree`] for the top file whose text is already in `sources` as `file`.
+fn tree_of_top_file(path: &Path, file: u16, sources: &mut Sources) -> Result<Node, ScenarioError> {
+    let canonical = path
+        .canonicalize()
+        .map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .display()
+        .to_string();
+    tree_of_file(path, file, canonical, sources, &mut Vec::new(), None)
+}
+
+/// Parse the text `file` of `sources` read from `path`, and merge what it extends.
+fn tree_of_file(
+    path: &Path,
+    file: u16,
+    canonical: String,
+    sources: &mut Sources,
+    chain: &mut Vec<String>,
+    from: Option<(Location, &'static str)>,
+) -> Result<Node, ScenarioError> {
     let parsed = ron_tree::parse(&sources.files[usize::from(file)].1, file);
     let mut tree = match (parsed, from) {
         (Ok(tree), _) => tree,
@@ -1152,6 +1344,35 @@ mod tests {
         assert_eq!(again.scenario.scenario().run.end_year, 2026);
     }
 
+    /// Issue 19: the direct load (no tree, no JSON) gives the general path's scenario for every
+    /// shipped scenario, with or without `extends`.
+    #[test]
+    fn issue19_direct_load_is_the_tree_load() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut direct = 0;
+        for dir in [root.clone(), root.join("bench")] {
+            for entry in std::fs::read_dir(dir).expect("a scenarios folder") {
+                let path = entry.expect("an entry").path();
+                if path.extension().and_then(|e| e.to_str()) != Some("ron") {
+                    continue;
+                }
+                let Ok(general) = parse_file(&path).and_then(|p| p.load(&[])) else {
+                    continue;
+                };
+                let loaded = load_file(&path, &[]).expect("loads as the general path does");
+                assert_eq!(
+                    loaded.scenario.scenario(),
+                    general.scenario.scenario(),
+                    "{}",
+                    path.display()
+                );
+                assert_eq!(loaded.resolved_ron(), general.resolved_ron());
+                direct += usize::from(loaded.tree.is_none());
+            }
+        }
+        assert!(direct >= 4, "only {direct} scenarios took the direct path");
+    }
+
     /// Issue 19: the fast path of `Parsed::load` (scalar sets written together, one
     /// deserialisation) gives the general path's scenario, and for every set it cannot take or
     /// that fails, exactly the general path's error.
@@ -1185,7 +1406,7 @@ mod tests {
             match (fast, general) {
                 (Ok(a), Ok(b)) => {
                     assert_eq!(a.resolved_ron(), b.resolved_ron(), "{sets:?}");
-                    assert_eq!(a.tree, b.tree, "{sets:?}");
+                    assert!(a.tree.is_none() || a.tree == b.tree, "{sets:?}");
                 }
                 (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{sets:?}"),
                 (a, b) => panic!("{sets:?}: fast {:?} vs general {:?}", a.is_ok(), b.is_ok()),

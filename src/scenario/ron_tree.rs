@@ -14,8 +14,16 @@
 //!
 //! The parser has a fixed nesting limit, reports errors through [`SyntaxError`]
 //! and never panics, whatever its input.
+//!
+//! A scenario loaded without `--set` skips the tree and the JSON value: [`from_str`] reads the
+//! typed value straight from the text with the same lexer (issue 19: the three copies were most
+//! of the time and memory of loading a large world); the tree is built only where it is needed
+//! (`extends`, `--set`, located errors).
 
 use std::collections::HashSet;
+
+mod de;
+pub use de::{DeError, from_str};
 
 use serde_json::{Map, Number, Value};
 
@@ -111,17 +119,7 @@ pub struct SyntaxError {
 ///
 /// `file` is stored in every [`Span`] of the result.
 pub fn parse(src: &str, file: u16) -> Result<Node, SyntaxError> {
-    let mut parser = Parser {
-        chars: src.chars().collect(),
-        pos: 0,
-        line: 1,
-        col: 1,
-        file,
-        depth: 0,
-    };
-    if parser.peek() == Some('\u{feff}') {
-        parser.bump();
-    }
+    let mut parser = Parser::new(src, file);
     let node = parser.parse_value()?;
     parser.skip_ws()?;
     match parser.peek() {
@@ -262,9 +260,13 @@ struct Mark {
     col: u32,
 }
 
-/// Recursive-descent parser over the document's chars.
-struct Parser {
-    chars: Vec<char>,
+/// Recursive-descent parser over the document's text.
+///
+/// It reads the `&str` in place (issue 19: it used to collect the text into a `Vec<char>`, four
+/// bytes per byte of an ASCII file); positions are byte offsets, columns still count chars.
+struct Parser<'a> {
+    src: &'a str,
+    /// Byte offset of the next char (always on a char boundary).
     pos: usize,
     line: u32,
     col: u32,
@@ -326,18 +328,48 @@ fn invalid_number(mark: Mark, literal: &str) -> SyntaxError {
     )
 }
 
-impl Parser {
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
+impl<'a> Parser<'a> {
+    /// A parser at the start of `src` (after a byte-order mark, if any).
+    fn new(src: &'a str, file: u16) -> Self {
+        let mut parser = Parser {
+            src,
+            pos: 0,
+            line: 1,
+            col: 1,
+            file,
+            depth: 0,
+        };
+        if parser.peek() == Some('\u{feff}') {
+            parser.bump();
+        }
+        parser
     }
 
+    fn peek(&self) -> Option<char> {
+        let b = *self.src.as_bytes().get(self.pos)?;
+        if b < 0x80 {
+            Some(char::from(b))
+        } else {
+            self.src.get(self.pos..)?.chars().next()
+        }
+    }
+
+    /// The char `offset` chars ahead (small offsets only: it walks the chars).
     fn peek_at(&self, offset: usize) -> Option<char> {
-        self.chars.get(self.pos.saturating_add(offset)).copied()
+        self.src.get(self.pos..)?.chars().nth(offset)
+    }
+
+    /// Whether the next `n` bytes are all `#` (the closing hashes of a raw string).
+    fn hashes_ahead(&self, n: usize) -> bool {
+        self.src
+            .as_bytes()
+            .get(self.pos..self.pos.saturating_add(n))
+            .is_some_and(|s| s.iter().all(|&b| b == b'#'))
     }
 
     fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
-        self.pos += 1;
+        self.pos += c.len_utf8();
         if c == '\n' {
             self.line = self.line.saturating_add(1);
             self.col = 1;
@@ -456,12 +488,22 @@ impl Parser {
     }
 
     fn read_ident(&mut self) -> String {
-        let mut name = String::new();
-        while let Some(c) = self.peek().filter(|&c| is_ident_char(c)) {
-            name.push(c);
-            self.bump();
-        }
-        name
+        self.ident_slice().to_string()
+    }
+
+    /// The identifier at the current position (possibly empty), consumed. Identifier chars are
+    /// ASCII and never a newline, so the column moves by its length.
+    fn ident_slice(&mut self) -> &'a str {
+        let start = self.pos;
+        let len = self.src.as_bytes()[start..]
+            .iter()
+            .take_while(|&&b| is_ident_char(char::from(b)))
+            .count();
+        self.pos += len;
+        self.col = self
+            .col
+            .saturating_add(u32::try_from(len).unwrap_or(u32::MAX));
+        &self.src[start..self.pos]
     }
 
     fn parse_value(&mut self) -> Result<Node, SyntaxError> {
@@ -713,6 +755,21 @@ impl Parser {
 
     /// `"..."` with escapes; the current char is the opening quote.
     fn parse_string(&mut self) -> Result<String, SyntaxError> {
+        // Fast path: an ASCII string without escapes or line breaks is copied as one
+        // slice (the char loop below gives the same string and position).
+        let rest = &self.src.as_bytes()[self.pos + 1..];
+        if let Some(len) = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b == b'\n' || b >= 0x80)
+            && rest[len] == b'"'
+        {
+            let text = &self.src[self.pos + 1..self.pos + 1 + len];
+            self.pos += len + 2;
+            self.col = self
+                .col
+                .saturating_add(u32::try_from(len + 2).unwrap_or(u32::MAX));
+            return Ok(text.to_string());
+        }
         let start = self.mark();
         self.bump();
         let mut out = String::new();
@@ -860,7 +917,7 @@ impl Parser {
         loop {
             match self.bump() {
                 None => return Err(error_at(start, "unterminated raw string")),
-                Some('"') if (0..hashes).all(|i| self.peek_at(i) == Some('#')) => {
+                Some('"') if self.hashes_ahead(hashes) => {
                     for _ in 0..hashes {
                         self.bump();
                     }

@@ -355,7 +355,15 @@ fn issue18_no_rust_debug_text_in_user_messages() {
     let mut files = vec![repo("src/app.rs"), repo("src/cli.rs"), repo("src/main.rs")];
     for dir in ["src/sweep", "src/scenario"] {
         for e in std::fs::read_dir(repo(dir)).expect("source folder") {
-            files.push(e.expect("entry").path());
+            let path = e.expect("entry").path();
+            if path.is_dir() {
+                // A module's own folder (`scenario/ron_tree/`): its files too.
+                for e in std::fs::read_dir(&path).expect("source folder") {
+                    files.push(e.expect("entry").path());
+                }
+            } else {
+                files.push(path);
+            }
         }
     }
     let mut found = Vec::new();

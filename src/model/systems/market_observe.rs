@@ -355,7 +355,37 @@ fn record_consumers(
     for s in &market.shipments {
         shipped[usize::from(s.from.0) * n + usize::from(s.to.0)] += s.t;
     }
-    let mut inbound: Vec<(usize, f64)> = Vec::new();
+    // The shipments to each importer, in shipment order (a stable counting sort by `to`), so
+    // each sum below adds in that order: one pass over the shipments instead of one per
+    // consumer (issue 19: that was O(nations³) per step).
+    let mut start = vec![0usize; n + 1];
+    for s in &market.shipments {
+        start[usize::from(s.to.0) + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut next = start.clone();
+    let mut inbound = vec![(0usize, 0.0f64); market.shipments.len()];
+    for s in &market.shipments {
+        let at = &mut next[usize::from(s.to.0)];
+        inbound[*at] = (usize::from(s.from.0), s.t);
+        *at += 1;
+    }
+    // The home nations with a share of each host's output (`mix` is sparse: a host's output is
+    // owned by a few homes), in home order.
+    let mut owners_start = vec![0usize; n + 1];
+    let mut owners: Vec<(usize, f64)> = Vec::new();
+    for h in 0..n {
+        for k in 0..n {
+            let share = mix.get(h * n + k).copied().unwrap_or(0.0);
+            if share != 0.0 {
+                owners.push((k, share));
+            }
+        }
+        owners_start[h + 1] = owners.len();
+    }
+    let mut controlled = vec![0.0f64; n];
     for &b in consumers {
         let bi = usize::from(b.0);
         let wanted = demand
@@ -409,25 +439,23 @@ fn record_consumers(
                 shipped[usize::from(h.0) * n + bi] / received,
             ));
         }
-        // The shipments to `b`, in shipment order, so each sum below adds in that order.
-        inbound.clear();
-        inbound.extend(
-            market
-                .shipments
-                .iter()
-                .filter(|s| s.to == b)
-                .map(|s| (usize::from(s.from.0), s.t)),
-        );
+        // Tonnes of `b`'s purchases controlled by each home nation: for each home, the sum over
+        // the shipments to `b` in shipment order of `t · mix[from, home]`, starting from 0.
+        // Terms with a zero share are skipped, which leaves each sum unchanged (adding +0 to a
+        // sum of non-negative terms changes nothing), so the numbers are those of summing
+        // every term.
+        controlled.fill(0.0);
+        for &(from, t) in &inbound[start[bi]..start[bi + 1]] {
+            for &(k, share) in &owners[owners_start[from]..owners_start[from + 1]] {
+                controlled[k] += t * share;
+            }
+        }
         for &k in controllers {
-            let controlled: f64 = inbound
-                .iter()
-                .map(|&(from, t)| t * mix[from * n + usize::from(k.0)])
-                .fold(0.0, |a, b| a + b);
             rows.push(row(
                 metric::IMPORT_DEPENDENCE_CONTROL,
                 Some(b),
                 Some(k),
-                controlled / received,
+                controlled[usize::from(k.0)] / received,
             ));
         }
     }
