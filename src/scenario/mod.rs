@@ -11,6 +11,7 @@ pub mod resolve;
 pub mod resource_base;
 pub mod ron_tree;
 pub mod schema;
+pub mod recycling;
 pub mod stockpile;
 pub mod synthetic;
 pub mod validate;
