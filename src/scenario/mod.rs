@@ -7,11 +7,11 @@
 pub mod error;
 pub mod load;
 pub mod offtake;
+pub mod recycling;
 pub mod resolve;
 pub mod resource_base;
 pub mod ron_tree;
 pub mod schema;
-pub mod recycling;
 pub mod stockpile;
 pub mod synthetic;
 pub mod validate;

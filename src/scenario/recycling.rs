@@ -57,7 +57,8 @@ pub struct RecyclingMineral {
     /// Mineral id.
     pub mineral: String,
     /// Growth rate of each nation's consumption before the start year, 1/yr (-0.5..=1): the
-    /// back-cast `C(t) = C(start) · (1 + g)^(t − start)` that fills the history.
+    /// back-cast `C_u(t) = s_u C(start) · (1 + g)^(t − start)` that fills the history of every
+    /// end use without its own rate.
     pub backcast_growth_per_yr: f64,
     /// End uses in scope, with their shares of consumption and lifetimes (shares sum to at most
     /// 1; the rest is dissipative or leaves the refined market, and never returns).
@@ -84,6 +85,11 @@ pub struct EndUse {
     pub lifetime_mean_years: f64,
     /// Standard deviation of the lifetime, years (> 0, <= 50).
     pub lifetime_sd_years: f64,
+    /// Growth rate of this end use's consumption before the start year, 1/yr (-0.5..=1; default
+    /// the mineral's `backcast_growth_per_yr`): a young end use (electric-vehicle batteries)
+    /// grew much faster than the mineral as a whole.
+    #[serde(default)]
+    pub backcast_growth_per_yr: Option<f64>,
 }
 
 /// The collection rate of one nation and mineral over time.
@@ -115,11 +121,9 @@ pub struct RecyclingPlant {
 pub struct ResolvedRecyclingMineral {
     /// Mineral index.
     pub mineral: u16,
-    /// Back-cast growth rate, 1/yr.
-    pub backcast_growth_per_yr: f64,
-    /// `(share, mean years, sd years)` per end use, in file order (order does not matter: the
-    /// kernel is their sum).
-    pub end_uses: Vec<(f64, f64, f64)>,
+    /// `(share, mean years, sd years, back-cast growth 1/yr)` per end use, in file order (order
+    /// does not matter: the end-of-life flow is their sum).
+    pub end_uses: Vec<(f64, f64, f64, f64)>,
     /// Default collection rate.
     pub collection_rate: f64,
     /// Recovery, refined t per t scrap.
@@ -211,6 +215,14 @@ pub fn check(
                 out.push((
                     format!("{q}.lifetime_mean_years"),
                     format!("must lie in (0, 100], found {}", u.lifetime_mean_years),
+                ));
+            }
+            if let Some(g) = u.backcast_growth_per_yr
+                && !in_range(g, -0.5, 1.0)
+            {
+                out.push((
+                    format!("{q}.backcast_growth_per_yr"),
+                    format!("must be a growth rate between -0.5 and 1 per year, found {g}"),
                 ));
             }
             if !(in_range(u.lifetime_sd_years, 0.0, 50.0) && u.lifetime_sd_years > 0.0) {
@@ -327,11 +339,17 @@ pub fn resolve(r: &Recycling, nation_ids: &[String], mineral_ids: &[String]) -> 
         .filter_map(|m| {
             Some(ResolvedRecyclingMineral {
                 mineral: index(mineral_ids, &m.mineral)?,
-                backcast_growth_per_yr: m.backcast_growth_per_yr,
                 end_uses: m
                     .end_uses
                     .iter()
-                    .map(|u| (u.share, u.lifetime_mean_years, u.lifetime_sd_years))
+                    .map(|u| {
+                        (
+                            u.share,
+                            u.lifetime_mean_years,
+                            u.lifetime_sd_years,
+                            u.backcast_growth_per_yr.unwrap_or(m.backcast_growth_per_yr),
+                        )
+                    })
                     .collect(),
                 collection_rate: m.collection_rate,
                 recovery: m.recovery,

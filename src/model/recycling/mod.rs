@@ -8,11 +8,11 @@
 //! (Müller 2006; Glöser, Soulier & Tercero Espinoza 2013) feeding recyclers that sell in the
 //! refined market:
 //!
-//! - end-of-life flow of nation n, mineral m at step t: `EOL_t = Σ_{a≥1} C_{t−a} f(a)`, with `C`
-//!   the nation's consumption (use) per step and `f(a) = Σ_u s_u φ_u(a)` the lifetime kernel: the
-//!   share `s_u` of each end use times the probability that its products retire `a` steps after
-//!   use (a normal lifetime truncated at 0, discretised per step; [`kernel`]). Consumption before
-//!   the start year is back-cast as `C_{−k} = C_0 (1 + g)^{−k Δt}` (`backcast_growth_per_yr`);
+//! - end-of-life flow of nation n, mineral m at step t: `EOL_t = Σ_u Σ_{a≥1} s_u C_{t−a} f_u(a)`,
+//!   with `C` the nation's consumption (use) per step, `s_u` the share of end use u and `f_u(a)`
+//!   the probability that its products retire `a` steps after use (a normal lifetime truncated at
+//!   0, discretised per step; [`kernel`]). Consumption before the start year is back-cast per end
+//!   use as `s_u C_{−k} = s_u C_0 (1 + g_u)^{−k Δt}` (`backcast_growth_per_yr`);
 //! - collection: `Q_t = κ_{n,m}(t) EOL_t` (`collection_rate`, a trajectory per nation and mineral:
 //!   the policy lever); the rest is lost to secondary refining (landfill, dissipation, direct
 //!   melt or scrap export, which the model does not trace);
@@ -37,9 +37,10 @@ use std::collections::VecDeque;
 
 use bevy_ecs::prelude::*;
 
+use super::components::{MineralIdx, NationIdx, Stage};
 use super::mechanism::{Mechanism, NonFinite};
 use super::metrics::MetricInfo;
-use super::resources::Registry;
+use super::resources::{ObservedPairs, Registry, commodity};
 use super::schedule::Hook;
 use crate::model::systems::demand::trajectory_at;
 use crate::model::systems::finance::normal_cdf;
@@ -104,7 +105,7 @@ pub struct Recycler {
     pub nation: u16,
     /// Mineral index.
     pub mineral: u16,
-    /// Position of the mineral's kernel in [`RecyclingState::kernels`].
+    /// Position of the mineral's end-use kernels in [`RecyclingState::kernels`].
     pub kernel: usize,
     /// Collection-rate points (empty: `default_rate`).
     pub collection: Vec<(f64, f64)>,
@@ -118,8 +119,9 @@ pub struct Recycler {
     pub capacity_t_per_yr: f64,
     /// Collected scrap awaiting processing, t.
     pub scrap_stock_t: f64,
-    /// Consumption of past steps, t per step, most recent first (as long as the kernel).
-    pub history: VecDeque<f64>,
+    /// Consumption of past steps by end use (`s_u C`), t per step, most recent first (each as
+    /// long as its end use's kernel).
+    pub history: Vec<VecDeque<f64>>,
     /// This step's end-of-life flow, t.
     pub generated_t: f64,
     /// This step's collection, t.
@@ -144,9 +146,11 @@ impl Recycler {
 pub struct RecyclingState {
     /// Recyclers, sorted by (nation, mineral): every consumer of every modelled mineral.
     pub recyclers: Vec<Recycler>,
-    /// Lifetime kernel per modelled mineral: `kernels[k][a − 1]` = share of a step's use that
-    /// retires `a` steps later.
-    pub kernels: Vec<Vec<f64>>,
+    /// Lifetime kernels per modelled mineral and end use: `kernels[k][u][a − 1]` = probability
+    /// that a product of end use u retires `a` steps after use.
+    pub kernels: Vec<Vec<Vec<f64>>>,
+    /// End-use shares per modelled mineral, same order as `kernels`.
+    pub shares: Vec<Vec<f64>>,
     /// Capacity time constant, years.
     pub adjustment_years: f64,
 }
@@ -204,7 +208,16 @@ impl Mechanism for Recycling {
         let spy = f64::from(resolved.run.steps_per_year.max(1));
         let dt = 1.0 / spy;
         let start = f64::from(resolved.run.start_year);
-        let kernels: Vec<Vec<f64>> = r.minerals.iter().map(|m| kernel(&m.end_uses, dt)).collect();
+        let kernels: Vec<Vec<Vec<f64>>> = r
+            .minerals
+            .iter()
+            .map(|m| {
+                m.end_uses
+                    .iter()
+                    .map(|&(_, mean, sd, _)| kernel(&[(1.0, mean, sd)], dt))
+                    .collect()
+            })
+            .collect();
         let mut recyclers = Vec::new();
         for (n, nation) in resolved.nations.iter().enumerate() {
             for (k, m) in r.minerals.iter().enumerate() {
@@ -214,9 +227,15 @@ impl Mechanism for Recycling {
                 };
                 let n = n as u16;
                 let c0 = trajectory_at(points, start).max(0.0) * dt;
-                let growth = 1.0 + m.backcast_growth_per_yr;
-                let history = (1..=kernels[k].len())
-                    .map(|back| c0 * growth.powf(-(back as f64) * dt))
+                let history = m
+                    .end_uses
+                    .iter()
+                    .zip(&kernels[k])
+                    .map(|(&(share, _, _, g), f)| {
+                        (1..=f.len())
+                            .map(|back| share * c0 * (1.0 + g).powf(-(back as f64) * dt))
+                            .collect()
+                    })
                     .collect();
                 let find = |list: &[(u16, u16, f64)]| {
                     list.iter()
@@ -246,9 +265,26 @@ impl Mechanism for Recycling {
             }
         }
         recyclers.sort_by_key(|r| (r.nation, r.mineral));
+        // A recycler's nation supplies its refined market: it gets location and import-dependence
+        // rows like a refinery host (docs/output-format.md, `import_dependence`).
+        if let Some(mut pairs) = world.get_resource_mut::<ObservedPairs>() {
+            for r in &recyclers {
+                let c = commodity(MineralIdx(r.mineral), Stage::Refined);
+                if let Some(hosts) = pairs.hosts.get_mut(c)
+                    && let Err(at) = hosts.binary_search(&NationIdx(r.nation))
+                {
+                    hosts.insert(at, NationIdx(r.nation));
+                }
+            }
+        }
         world.insert_resource(RecyclingState {
             recyclers,
             kernels,
+            shares: r
+                .minerals
+                .iter()
+                .map(|m| m.end_uses.iter().map(|u| u.0).collect())
+                .collect(),
             adjustment_years: r.capacity_adjustment_years,
         });
         world.insert_resource(market::SecondaryOffers::default());
@@ -283,6 +319,7 @@ impl Mechanism for Recycling {
             .or_else(|| {
                 r.history
                     .iter()
+                    .flatten()
                     .find(|v| !v.is_finite())
                     .map(|&v| ("consumption_history_t", v))
             })?;

@@ -30,16 +30,21 @@ pub fn offer(
         recyclers,
         kernels,
         adjustment_years,
+        ..
     } = &mut *state;
     let t = adjustment_years.max(1e-9);
     let step_share = 1.0 - (-dt / t).exp();
     offers.offers.clear();
     offers.sold_t.clear();
     for r in recyclers.iter_mut() {
-        let f = &kernels[r.kernel];
-        let eol: f64 = f.iter().zip(&r.history).map(|(w, c)| w * c).sum();
+        let eol: f64 = kernels[r.kernel]
+            .iter()
+            .zip(&r.history)
+            .map(|(f, h)| f.iter().zip(h).map(|(w, c)| w * c).sum::<f64>())
+            .sum();
         r.generated_t = eol.max(0.0);
         r.collected_t = r.rate_at(year) * r.generated_t;
+        let carried_t = r.scrap_stock_t;
         r.scrap_stock_t += r.collected_t;
         // Capacity follows the scrap it could process while recycling pays at the price the
         // nation expects to pay (the world reference price before any clearing).
@@ -52,7 +57,7 @@ pub fn offer(
             .or_else(|| prices.usd_per_t.get(c_ref).copied())
             .unwrap_or(0.0);
         if expected > r.unit_opex_usd_per_t {
-            let target = r.recovery * (r.collected_t / dt + r.scrap_stock_t / t);
+            let target = r.recovery * (r.collected_t / dt + carried_t / t);
             if target > r.capacity_t_per_yr {
                 r.capacity_t_per_yr += (target - r.capacity_t_per_yr) * step_share;
             }
@@ -78,7 +83,10 @@ pub fn settle(
     mut state: ResMut<RecyclingState>,
 ) {
     let dt = clock.dt_years();
-    for (k, r) in state.recyclers.iter_mut().enumerate() {
+    let RecyclingState {
+        recyclers, shares, ..
+    } = &mut *state;
+    for (k, r) in recyclers.iter_mut().enumerate() {
         let sold = offers.sold_t.get(k).copied().unwrap_or(0.0).max(0.0);
         let used = (sold / r.recovery).min(r.scrap_stock_t);
         r.output_t = sold;
@@ -91,8 +99,10 @@ pub fn settle(
             .unwrap_or(0.0)
             .max(0.0)
             * dt;
-        r.history.push_front(c);
-        r.history.pop_back();
+        for (h, s) in r.history.iter_mut().zip(&shares[r.kernel]) {
+            h.push_front(s * c);
+            h.pop_back();
+        }
     }
 }
 

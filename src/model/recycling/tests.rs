@@ -52,14 +52,13 @@ fn settings() -> SolverSettings {
     }
 }
 
-/// Two exporters (A, B) with fixed supply and two importers; a recycler in importer 2 offers `R`
-/// below the price. Supply is price-inelastic, so the market clears where
-/// `D⁰ (P/P_ref)^ε · 2 = S + R` (both importers face the same price with open links and equal
-/// costs): `P = P_ref ((S + R) / 2D⁰)^{1/ε}`; importer 2's purchases from abroad fall by what it
-/// buys at home.
+/// Two exporters with fixed supply `S / 2` each and two importers; a recycler in the second
+/// importer offers `R = S / 2` far below the price. Supply is price-inelastic and symmetric (three
+/// equal origins, open links, equal costs), so every origin sells at one price and the market
+/// clears where `2 D⁰ (P / P_ref)^ε = S + R`: `P = P_ref ((S + R) / 2D⁰)^{1/ε}`.
 #[test]
 fn a_recycled_lot_clears_like_a_refinery_at_the_closed_form_price() {
-    let (p_ref, d0, eps, s, rec) = (1000.0, 100.0, -0.5, 200.0, 40.0);
+    let (p_ref, d0, eps, s, rec) = (1000.0, 100.0, -0.5, 200.0, 100.0);
     let lots = [
         Lot {
             asset: AssetIdx(0),

@@ -28,12 +28,12 @@ use crate::model::components::UnitCost;
 use crate::model::components::{
     AssetIdx, FirmIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage,
 };
+use crate::model::recycling::market::{SecondaryOffers, extend_clearing};
 use crate::model::resources::{
     BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, HostTerms,
     MarketConfig, MarketOutcome, PolicyTimeline, PriceExpectations, Prices, ProducerPrices,
     Registry, SourcingRules, StockOrders, TradeRules, commodity,
 };
-use crate::model::recycling::market::{SecondaryOffers, extend_clearing};
 use crate::model::systems::contracts;
 
 /// One asset as the trade system sees it this step.
