@@ -132,13 +132,16 @@ pub struct ResolvedRecyclingMineral {
     pub unit_opex_usd_per_t: f64,
 }
 
+/// A collection-rate trajectory with indices: `(nation, mineral, (year, rate) points)`.
+pub type ResolvedCollection = (u16, u16, Vec<(f64, f64)>);
+
 /// The recycling section with indices.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResolvedRecycling {
     /// Minerals, sorted by index.
     pub minerals: Vec<ResolvedRecyclingMineral>,
     /// `(nation, mineral, points)`, sorted by (nation, mineral).
-    pub collection: Vec<(u16, u16, Vec<(f64, f64)>)>,
+    pub collection: Vec<ResolvedCollection>,
     /// `(nation, mineral, capacity t/yr)`, sorted by (nation, mineral).
     pub plants: Vec<(u16, u16, f64)>,
     /// Capacity time constant, years.
@@ -358,7 +361,7 @@ pub fn resolve(r: &Recycling, nation_ids: &[String], mineral_ids: &[String]) -> 
         })
         .collect();
     minerals.sort_by_key(|m| m.mineral);
-    let mut collection: Vec<(u16, u16, Vec<(f64, f64)>)> = r
+    let mut collection: Vec<ResolvedCollection> = r
         .collection
         .iter()
         .filter_map(|c| {

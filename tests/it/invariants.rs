@@ -46,6 +46,9 @@ struct AssetSpec {
     outage: Option<(f64, f64, u32)>,
 }
 
+/// Recycling of one mineral in a generated world (see `Spec::recycling`).
+type RecyclingSpec = (usize, f64, f64, f64, f64, f64, f64, f64, f64);
+
 #[derive(Clone, Debug)]
 enum PolicySpec {
     Outage {
@@ -100,7 +103,7 @@ struct Spec {
     /// Recycling (docs/ODD.md §7.6.5): mineral, end-use share, lifetime mean and sd (years),
     /// back-cast growth, collection rate, recovery, recycling capacity of every consumer (t/yr),
     /// cash cost as a multiple of the refined reference price.
-    recycling: Vec<(usize, f64, f64, f64, f64, f64, f64, f64, f64)>,
+    recycling: Vec<RecyclingSpec>,
 }
 
 fn quantity() -> impl Strategy<Value = f64> {

@@ -291,7 +291,10 @@ impl Mechanism for Recycling {
         schedule.add_systems((
             systems::offer.in_set(Hook::Orders),
             systems::settle.in_set(Hook::Settle),
-            systems::record.in_set(Hook::Observe),
+            // Mechanisms record in the order of `MECHANISMS` (both write `Metrics`).
+            systems::record
+                .in_set(Hook::Observe)
+                .after(super::stockpile::systems::record),
         ));
     }
 
