@@ -764,7 +764,6 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
         "refining at 94%: smelter capacity barely grows in the baseline; 2.4x",
     ),
     ("copper", 2030, "refining at 92%; 2.3x"),
-    ("copper", 2031, "refining at 88%; 2.0x"),
     ("copper", 2032, "refining at 85%; 2.3x"),
     ("copper", 2033, "refining at 91%; 2.3x"),
     (
