@@ -64,7 +64,9 @@ STUDIES = [
 # docs/scenarios.md (10 paired seeds against the same file without stockpiles); not generated yet.
 # nze_demand.ron (the baseline under IEA NZE demand, issue 15) has a hand-run paragraph; not
 # generated yet.
-NOT_STUDIES = ["baseline", "tiny", "invest_test", "stockpile", "nze_demand"]
+# recycling_collection.ron (US and Japanese collection-rate lever, issue 16) has a hand-run section
+# (10 paired seeds against the baseline with `orechain compare`); not generated yet.
+NOT_STUDIES = ["baseline", "tiny", "invest_test", "stockpile", "nze_demand", "recycling_collection"]
 SWEEPS = ["trilateral_levers", "finance_race"]
 
 # graphite_controls.ron is a self-contained world: its reference is the same world without the ban.

@@ -8,6 +8,7 @@ pub mod components;
 pub mod mechanism;
 pub mod metrics;
 pub mod order;
+pub mod recycling;
 pub mod resources;
 pub mod rng;
 pub mod schedule;

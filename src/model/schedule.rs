@@ -15,7 +15,8 @@ use crate::scenario::Resolved;
 /// Installed mechanisms (`src/model/<name>/`, see [`super::mechanism`]): the one line a new
 /// mechanism adds here. World building, the metric catalogue and the non-finite guard are
 /// assembled from this list.
-pub const MECHANISMS: &[&dyn Mechanism] = &[&super::stockpile::Stockpile];
+pub const MECHANISMS: &[&dyn Mechanism] =
+    &[&super::stockpile::Stockpile, &super::recycling::Recycling];
 
 /// Where a mechanism's systems join a step (inside the phases, ordered here).
 #[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]

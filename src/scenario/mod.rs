@@ -7,6 +7,7 @@
 pub mod error;
 pub mod load;
 pub mod offtake;
+pub mod recycling;
 pub mod resolve;
 pub mod resource_base;
 pub mod ron_tree;

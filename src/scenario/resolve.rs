@@ -360,6 +360,8 @@ pub struct Resolved {
     pub politics: PoliticsSettings,
     /// Strategic stockpiles, sorted by (nation, mineral).
     pub stockpiles: Vec<super::stockpile::ResolvedStockpile>,
+    /// Secondary supply (end-of-life model, collection, recyclers), sorted by index.
+    pub recycling: super::recycling::ResolvedRecycling,
     /// Equity offtake and offtake contracts (`docs/ODD.md` §7.6.4).
     pub offtake: super::offtake::ResolvedOfftake,
 }
@@ -895,6 +897,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
     }
     let stockpiles = super::stockpile::resolve(&s.stockpiles, &nation_ids, &mineral_ids);
     let offtake = super::offtake::resolve(s, &asset_ids, &nation_ids, &step_of);
+    let recycling = super::recycling::resolve(&s.recycling, &nation_ids, &mineral_ids);
     Ok(Resolved {
         mineral_ids,
         nation_ids,
@@ -920,6 +923,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         politics: s.politics.clone(),
         stockpiles,
         offtake,
+        recycling,
     })
 }
 

@@ -72,6 +72,10 @@ pub struct Scenario {
     /// in [`super::stockpile`]).
     #[serde(default)]
     pub stockpiles: Vec<super::stockpile::Stockpile>,
+    /// Secondary supply: end-of-life flows, collection and recyclers (mechanism
+    /// `src/model/recycling/`; schema entry in [`super::recycling`]).
+    #[serde(default)]
+    pub recycling: super::recycling::Recycling,
     /// Equity offtake and long-term offtake contracts (`docs/ODD.md` §7.6.4).
     #[serde(default)]
     pub offtake: super::offtake::OfftakeSettings,

@@ -215,6 +215,7 @@ pub fn synthetic(size: SyntheticSize) -> Scenario {
         politics: PoliticsSettings::default(),
         transport: Vec::new(),
         stockpiles: Vec::new(),
+        recycling: Default::default(),
         trade_preferences: Vec::new(),
         policies,
         offtake: Default::default(),

@@ -457,6 +457,9 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
     ) {
         c.push(path, message);
     }
+    for (path, message) in super::recycling::check(&s.recycling, &nations, &minerals, consumes) {
+        c.push(path, message);
+    }
 
     for (i, n) in s.output.highlight_nations.iter().enumerate() {
         c.known(

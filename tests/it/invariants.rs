@@ -7,8 +7,9 @@
 //! shares lie in [0, 1] and sum to 1 per commodity and step, HHI lies in [1/n, 1], output never
 //! exceeds potential output, owner shares sum to 1, asset life cycles only move forward (no
 //! project goes back from construction or operation to permitting; closed and cancelled are final),
-//! and refined mass balances: refined output = purchases = use + the change of consumer stocks and
-//! strategic stockpiles (generated worlds include stockpiles).
+//! and refined mass balances: refined output + recycled output = purchases = use + the change of
+//! consumer stocks and strategic stockpiles (generated worlds include stockpiles and recycling),
+//! and scrap balances: collected <= generated, Δ scrap stock = collected − recycled.
 //!
 //! Scenarios are generated as JSON values and deserialised, so fields other modules add to the
 //! schema later (all with defaults) do not break the generator.
@@ -44,6 +45,9 @@ struct AssetSpec {
     owners: Vec<(usize, f64)>,
     outage: Option<(f64, f64, u32)>,
 }
+
+/// Recycling of one mineral in a generated world (see `Spec::recycling`).
+type RecyclingSpec = (usize, f64, f64, f64, f64, f64, f64, f64, f64);
 
 #[derive(Clone, Debug)]
 enum PolicySpec {
@@ -96,6 +100,10 @@ struct Spec {
     /// Strategic stockpiles: nation, mineral, capacity t, opening fill share, buy trigger as a
     /// multiple of the refined reference price (release at 1.5 times that).
     stockpiles: Vec<(usize, usize, f64, f64, f64)>,
+    /// Recycling (docs/ODD.md §7.6.5): mineral, end-use share, lifetime mean and sd (years),
+    /// back-cast growth, collection rate, recovery, recycling capacity of every consumer (t/yr),
+    /// cash cost as a multiple of the refined reference price.
+    recycling: Vec<RecyclingSpec>,
 }
 
 fn quantity() -> impl Strategy<Value = f64> {
@@ -191,6 +199,20 @@ fn spec() -> impl Strategy<Value = Spec> {
             (0..100usize, 0..100usize, 1.0..1e6_f64, unit(), 0.2..3.0_f64),
             0..3,
         ),
+        prop::collection::vec(
+            (
+                0..100usize,
+                0.05..1.0_f64,
+                0.3..30.0_f64,
+                0.1..10.0_f64,
+                -0.2..0.6_f64,
+                0.0..1.0_f64,
+                0.1..1.0_f64,
+                0.0..1e6_f64,
+                0.05..2.0_f64,
+            ),
+            0..3,
+        ),
     )
         .prop_map(
             |(
@@ -202,6 +224,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 demand,
                 prospects,
                 stockpiles,
+                recycling,
             )| Spec {
                 start_year,
                 years,
@@ -215,6 +238,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 demand,
                 prospects,
                 stockpiles,
+                recycling,
             },
         )
 }
@@ -387,12 +411,46 @@ fn scenario_json(s: &Spec) -> Value {
             })
         })
         .collect();
+    // Recycling of at most one entry per mineral; plants and a collection trajectory for every
+    // consumer of it.
+    let mut recycled = std::collections::BTreeSet::new();
+    let mut rec_minerals = Vec::new();
+    let mut plants = Vec::new();
+    let mut collection = Vec::new();
+    for &(mineral, share, mean, sd, growth, rate, recovery, capacity, cost) in &s.recycling {
+        let mineral = mineral % m;
+        if !recycled.insert(mineral) {
+            continue;
+        }
+        let refined = 3000.0 * (mineral + 1) as f64;
+        rec_minerals.push(
+            json!({"mineral": mineral_id(mineral), "backcast_growth_per_yr": growth,
+            "collection_rate": rate, "recovery": recovery, "unit_opex_usd_per_t": refined * cost,
+            "end_uses": [{"id": "u", "share": share, "lifetime_mean_years": mean,
+                          "lifetime_sd_years": sd}]}),
+        );
+        for (nation, per) in &demand {
+            if per.contains_key(&mineral) {
+                plants.push(
+                    json!({"nation": nation_id(*nation), "mineral": mineral_id(mineral),
+                                   "capacity_t_per_yr": capacity}),
+                );
+                if nation % 2 == 0 {
+                    collection.push(json!({"nation": nation_id(*nation),
+                        "mineral": mineral_id(mineral),
+                        "points": [[f64::from(s.start_year), rate],
+                                   [f64::from(s.start_year) + horizon, 1.0 - rate]]}));
+                }
+            }
+        }
+    }
     json!({
         "name": "generated",
         "run": {"start_year": s.start_year, "end_year": s.start_year + s.years - 1,
                 "steps_per_year": s.steps_per_year, "seed": s.seed},
         "minerals": minerals, "nations": nations, "firms": firms, "assets": assets,
         "prospects": prospects, "policies": policies, "stockpiles": stockpiles,
+        "recycling": {"minerals": rec_minerals, "plants": plants, "collection": collection},
     })
 }
 
@@ -409,6 +467,14 @@ fn rank(status: Status) -> u8 {
 }
 
 const TOLERANCE: f64 = 1e-9;
+
+/// The recovery of a mineral's recycling in the generated scenario (the first entry for it).
+fn s_recovery(spec: &Spec, mineral: u16) -> f64 {
+    spec.recycling
+        .iter()
+        .find(|r| r.0 % spec.minerals == usize::from(mineral))
+        .map_or(1.0, |r| r.6)
+}
 
 fn spec_steps_per_year(spec: &Spec) -> u32 {
     spec.steps_per_year
@@ -427,6 +493,7 @@ fn check(spec: &Spec) -> Result<(), TestCaseError> {
     let mut last: BTreeMap<AssetIdx, (Status, u32)> = BTreeMap::new();
     let mut rows_seen = 0;
     let mut last_balance: BTreeMap<u16, [f64; 5]> = BTreeMap::new();
+    let mut last_scrap: BTreeMap<(u16, Option<u16>), [f64; 5]> = BTreeMap::new();
     while !sim.finished() {
         let step = sim.world.resource::<Clock>().step;
         sim.step_checked()
@@ -475,15 +542,54 @@ fn check(spec: &Spec) -> Result<(), TestCaseError> {
         // This step's metric rows.
         let rows = &sim.world.resource::<Metrics>().rows[rows_seen..];
         rows_seen += rows.len();
-        // Mass balance of the refined stage per mineral: refined output = purchases, and
-        // purchases = use + Δ consumer stocks + Δ strategic stockpiles (docs/ODD.md §7.6.3).
+        // Mass balance of the refined stage per mineral: refined output + recycled output =
+        // purchases, and purchases = use + Δ consumer stocks + Δ strategic stockpiles
+        // (docs/ODD.md §7.6.3); scrap: collected <= generated, Δ scrap stock = collected −
+        // recycled, recycled output = recovery × scrap recycled (§7.6.5).
         let mut balance: BTreeMap<u16, [f64; 5]> = BTreeMap::new();
+        let mut scrap: BTreeMap<(u16, Option<u16>), [f64; 5]> = BTreeMap::new();
+        for row in rows {
+            let Some(mineral) = row.mineral else { continue };
+            let slot = match row.metric {
+                "scrap_generated" => 0,
+                "scrap_collected" => 1,
+                "scrap_recycled" => 2,
+                "recycled_output" => 3,
+                "scrap_stock" => 4,
+                _ => continue,
+            };
+            prop_assert!(row.value >= 0.0, "{} is {}", row.metric, row.value);
+            scrap
+                .entry((mineral.0, row.nation.map(|n| n.0)))
+                .or_insert([0.0; 5])[slot] += row.value;
+        }
+        let spy = f64::from(spec_steps_per_year(spec));
+        for (key, [generated, collected, processed, output, stock]) in &scrap {
+            let scale = generated + collected + processed + stock + 1.0;
+            prop_assert!(collected <= &(generated * (1.0 + 1e-12) + 1e-9));
+            let recovery = s_recovery(spec, key.0);
+            prop_assert!((output - recovery * processed).abs() <= 1e-9 * scale);
+            if let Some([_, _, _, _, stock0]) = last_scrap.get(key) {
+                let gap = stock - stock0 - (collected - processed) / spy;
+                prop_assert!(
+                    gap.abs() <= 1e-7 * scale,
+                    "{key:?} step {step}: Δ scrap stock − (collected − recycled) = {gap} t"
+                );
+            } else {
+                let gap = stock - (collected - processed) / spy;
+                prop_assert!(
+                    gap.abs() <= 1e-7 * scale,
+                    "{key:?} step {step}: opening {gap}"
+                );
+            }
+        }
+        last_scrap = scrap;
         for row in rows {
             let (Some(mineral), Some(stage)) = (row.mineral, row.stage) else {
                 continue;
             };
             let slot = match (row.metric, stage.as_str()) {
-                ("production", "refined") => 0,
+                ("production" | "recycled_output", "refined") => 0,
                 ("purchases", _) => 1,
                 ("consumption", _) => 2,
                 ("consumer_stock", _) => 3,
@@ -492,7 +598,6 @@ fn check(spec: &Spec) -> Result<(), TestCaseError> {
             };
             balance.entry(mineral.0).or_insert([0.0; 5])[slot] += row.value;
         }
-        let spy = f64::from(spec_steps_per_year(spec));
         for (mineral, [made, bought, used, stock, pile]) in &balance {
             let scale = made.abs() + bought.abs() + used.abs() + stock.abs() + pile.abs() + 1.0;
             prop_assert!(

@@ -66,3 +66,6 @@ mod markets_v2;
 mod studies_doc;
 // Supply from endowment under IEA NZE demand (issue 15): refined capacity keeps growing, at a rising cost.
 mod endowment;
+
+// Secondary supply (issue 16): recycling from end-of-life flows, the collection-rate lever.
+mod recycling;

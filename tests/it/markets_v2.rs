@@ -751,12 +751,19 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     ("lithium", 2032, "as 2031; 0.47x"),
     ("lithium", 2033, "as 2031; 0.49x"),
     (
+        "lithium",
+        2034,
+        "recycled lithium from retiring EV batteries (docs/ODD.md §7.6.5; ~8% of use by 2035) displaces primary refining; 0.47x",
+    ),
+    ("lithium", 2035, "as 2034; 0.48x"),
+    ("lithium", 2036, "as 2034; 0.48x"),
+    ("lithium", 2037, "as 2034; 0.50x"),
+    (
         "copper",
         2028,
         "refining at 94%: smelter capacity barely grows in the baseline; 2.4x",
     ),
     ("copper", 2030, "refining at 92%; 2.3x"),
-    ("copper", 2031, "refining at 88%; 2.0x"),
     ("copper", 2032, "refining at 85%; 2.3x"),
     ("copper", 2033, "refining at 91%; 2.3x"),
     (

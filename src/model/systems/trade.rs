@@ -28,6 +28,7 @@ use crate::model::components::UnitCost;
 use crate::model::components::{
     AssetIdx, FirmIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage,
 };
+use crate::model::recycling::market::{SecondaryOffers, extend_clearing};
 use crate::model::resources::{
     BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, HostTerms,
     MarketConfig, MarketOutcome, PolicyTimeline, PriceExpectations, Prices, ProducerPrices,
@@ -163,7 +164,11 @@ pub fn clear_markets(
     mut demand: ResMut<Demand>,
     mut stocks: ResMut<FeedStocks>,
     mut outcome: ResMut<MarketOutcome>,
-    (expectations, mut orders): (Res<PriceExpectations>, ResMut<StockOrders>),
+    (expectations, mut orders, mut recycled): (
+        Res<PriceExpectations>,
+        ResMut<StockOrders>,
+        Option<ResMut<SecondaryOffers>>,
+    ),
     mut route_tables: Local<RouteTables>,
     mut assets: Query<(&AssetIdx, &Site, &UnitCost, &Ownership, &mut Output)>,
 ) {
@@ -376,6 +381,20 @@ pub fn clear_markets(
         let (lots_a, buyers_a) = match &pre_a {
             Some((_, lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
             None => (lots_a.as_slice(), refined_buyers.as_slice()),
+        };
+        // Recycled material joins both refined clearings as lots of the recyclers' nations
+        // (docs/ODD.md §7.6.5); it counts as processed where it is recycled.
+        let recycled_lots = recycled
+            .as_deref()
+            .map(|r| r.lots(mineral))
+            .unwrap_or_default();
+        let recycled_qualifies = |b: NationIdx, h: NationIdx| {
+            sourcing.qualifies(&registry, b, mineral, &[h], &[(h, 1.0)]) == Some(true)
+        };
+        let with_recycled_a = extend_clearing(lots_a, buyers_a, &recycled_lots, recycled_qualifies);
+        let (lots_a, buyers_a) = match &with_recycled_a {
+            Some((lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
+            None => (lots_a, buyers_a),
         };
         let tentative = solve(
             lots_a,
@@ -616,6 +635,13 @@ pub fn clear_markets(
             Some((_, lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
             None => (lots_c.as_slice(), refined_buyers.as_slice()),
         };
+        let primary_lots = lots_open.len();
+        let with_recycled_c =
+            extend_clearing(lots_open, buyers_open, &recycled_lots, recycled_qualifies);
+        let (lots_open, buyers_open) = match &with_recycled_c {
+            Some((lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
+            None => (lots_open, buyers_open),
+        };
         let refined = solve(
             lots_open,
             buyers_open,
@@ -623,6 +649,12 @@ pub fn clear_markets(
             &solver(c_ref),
             &refined_last,
         );
+        if let Some(r) = recycled.as_deref_mut() {
+            r.record(
+                &recycled_lots,
+                refined.dispatched_t.get(primary_lots..).unwrap_or(&[]),
+            );
+        }
         let contracted_c: Vec<f64> = pre_c
             .as_ref()
             .map_or_else(|| vec![0.0; refineries.len()], |p| p.0.taken_t.clone());
