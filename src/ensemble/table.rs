@@ -705,3 +705,94 @@ pub fn comparison_csv(a: &Table, b: &Table, time_header: &str) -> (String, usize
     out.push_str(&body);
     (out, unpaired)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(metric: &str, nation: &str) -> Series {
+        Series {
+            metric: metric.into(),
+            mineral: "li,\"x\"".into(),
+            stage: String::new(),
+            nation: nation.into(),
+            partner: String::new(),
+        }
+    }
+
+    #[test]
+    fn encoded_keys_round_trip() {
+        for (time, s) in [
+            (Time::Step(3, "2024.75".into()), series("price", "CHN")),
+            (Time::Year(-12), series("", "")),
+            (Time::Step(u32::MAX, String::new()), series("a\u{1}b", "é")),
+        ] {
+            let mut enc = Vec::new();
+            encode_key(&mut enc, &time, &s);
+            assert_eq!(decode_key(&enc), (time, s));
+        }
+    }
+
+    /// The merged tables equal a plain map filled row by row, keys in order of first appearance,
+    /// whether the replicates list their rows in the same order, another order, or skip rows.
+    #[test]
+    fn merging_matches_a_plain_map_whatever_the_row_order() {
+        let header = crate::output::tables::METRICS_HEADER;
+        let rows = |spec: &[(u32, &str, f64)]| {
+            let mut t = format!("{header}\n");
+            for (step, nation, v) in spec {
+                let year = 2024.0 + f64::from(*step) / 4.0;
+                t.push_str(&format!(
+                    "{step},{year},price,\"li,\"\"x\"\"\",,{nation},,{v}\n"
+                ));
+            }
+            t
+        };
+        let texts = [
+            rows(&[(0, "A", 1.0), (0, "B", 2.0), (1, "A", 3.0), (1, "B", 4.0)]),
+            rows(&[(0, "B", 5.0), (0, "A", 6.0), (1, "C", 7.0), (1, "A", 8.0)]),
+            rows(&[(1, "A", 9.0), (4, "A", 10.0), (0, "A", 11.0)]),
+        ];
+        let mut t = Tables::new(texts.len());
+        type Plain = Vec<((Time, Series), Vec<Option<f64>>)>;
+        let mut plain: Plain = Vec::new();
+        for (r, text) in texts.iter().enumerate() {
+            t.read_replicate_from(text.as_bytes(), "m.csv", r)
+                .expect("parses");
+            for line in text.lines().skip(1) {
+                let cells: Vec<&str> = line.split(',').collect();
+                let key = (
+                    Time::Step(cells[0].parse().expect("step"), cells[1].to_string()),
+                    series("price", cells[6]),
+                );
+                let v: f64 = cells[8].parse().expect("value");
+                match plain.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, slots)) => slots[r] = Some(v),
+                    None => {
+                        let mut slots = vec![None; texts.len()];
+                        slots[r] = Some(v);
+                        plain.push((key, slots));
+                    }
+                }
+            }
+        }
+        assert_eq!(t.steps.len(), plain.len());
+        for (i, (key, slots)) in plain.iter().enumerate() {
+            assert_eq!(t.steps.key(i), key);
+            assert_eq!(&t.steps.slots(i), slots);
+            assert_eq!(t.steps.lookup(key).as_ref(), Some(slots));
+        }
+        // Annual means: replicate 2 has 2024 from steps 0 and 1 (11 and 9) and 2025 from step 4.
+        let y2024 = (Time::Year(2024), series("price", "A"));
+        assert_eq!(
+            t.years.lookup(&y2024),
+            Some(vec![Some(2.0), Some(7.0), Some(10.0)])
+        );
+        let y2025 = (Time::Year(2025), series("price", "A"));
+        assert_eq!(t.years.lookup(&y2025), Some(vec![None, None, Some(10.0)]));
+        // Comparing a table with itself pairs every key and gives zero differences.
+        let (csv, unpaired) = comparison_csv(&t.steps, &t.steps, "step,year");
+        assert_eq!(unpaired, 0);
+        assert_eq!(csv.lines().count(), 1 + plain.len());
+    }
+}
