@@ -1,7 +1,7 @@
 //! Criterion benches on seeded scenes: a full baseline run, one step at increasing scale,
 //! scenario load + validate (the baseline and a 10^4-asset synthetic world), a simulated year with
 //! 10^3–10^4 prospects (the investment round), every figure of a
-//! baseline run, the CSV tables of a baseline run, and a sweep of 200 baseline runs. Numbers of the latest measurement live in `benches/README.md`.
+//! baseline run, the CSV tables of a baseline run, `compare` of two ensembles, and a sweep of 200 baseline runs. Numbers of the latest measurement live in `benches/README.md`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -256,8 +256,50 @@ fn bench_tables(c: &mut Criterion) {
     });
 }
 
+/// `orechain compare` without the files: 10 replicates each of the baseline and the trilateral
+/// scenario (same seeds) read from their `metrics.csv` text into tables, then the per-step and
+/// annual comparison CSVs (rows formatted in parallel on rayon's pool).
+fn bench_compare(c: &mut Criterion) {
+    use orechain::ensemble::table::{Tables, comparison_csv};
+    let texts = |file: &str| -> Vec<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let loaded = load_file(&path, &[]).expect("scenario loads");
+        orechain::ensemble::seeds(7, 10)
+            .into_iter()
+            .map(|s| {
+                let scenario = loaded.scenario.clone().with_seed(s);
+                metrics_csv(&run(&scenario)).expect("finite")
+            })
+            .collect()
+    };
+    let (a, b) = (
+        texts("scenarios/baseline.ron"),
+        texts("scenarios/trilateral.ron"),
+    );
+    let read = |texts: &[String]| {
+        let mut t = Tables::new(texts.len());
+        for (i, x) in texts.iter().enumerate() {
+            t.read_replicate_from(x.as_bytes(), "metrics.csv", i)
+                .expect("reads");
+        }
+        t
+    };
+    let mut group = c.benchmark_group("compare");
+    group.sample_size(10);
+    group.bench_function("read_10", |bch| bch.iter(|| black_box(read(&a))));
+    let (ta, tb) = (read(&a), read(&b));
+    group.bench_function("comparison_csv_10", |bch| {
+        bch.iter(|| {
+            black_box(comparison_csv(&ta.steps, &tb.steps, "step,year"));
+            black_box(comparison_csv(&ta.years, &tb.years, "year"));
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    bench_compare,
     bench_baseline_run,
     bench_load,
     bench_load_synthetic,

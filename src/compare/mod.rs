@@ -162,20 +162,37 @@ pub fn compare_command(args: &CompareArgs, argv: Vec<String>) -> Result<PathBuf,
             return Err(AppError::Internal("compare: nothing to compare".into()));
         }
     };
-    let ta = ensemble::read_tables(&dir_a, &order)?;
-    let tb = ensemble::read_tables(&dir_b, &order)?;
-    let (per_step, unpaired) = table::comparison_csv(&ta.steps, &tb.steps, "step,year");
-    let (annual, _) = table::comparison_csv(&ta.years, &tb.years, "year");
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("comparison.csv".into(), per_step.into_bytes()),
-        ("comparison_annual.csv".into(), annual.into_bytes()),
-    ];
-    if !args.no_figures {
-        let units = mineral_units(&dir_b.join("scenario.ron"));
-        let figs = figures(&ta.steps, &tb.steps, &units);
-        let drawn = crate::output::figures::draw_banded(&figs)?;
-        files.extend(drawn.into_iter().map(|(n, b)| (format!("figures/{n}"), b)));
+    // Reading, comparing and drawing run on `-j` threads; every file is the same whatever `-j`
+    // (replicates merge in replicate order, rows are joined in key order).
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(j) = args.jobs {
+        builder = builder.num_threads(usize::from(j));
     }
+    let pool = builder
+        .build()
+        .map_err(|e| AppError::Internal(format!("cannot start worker threads: {e}")))?;
+    let (files, unpaired) = pool.install(|| -> Result<_, AppError> {
+        let (ta, tb) = rayon::join(
+            || ensemble::read_tables(&dir_a, &order),
+            || ensemble::read_tables(&dir_b, &order),
+        );
+        let (ta, tb) = (ta?, tb?);
+        let ((per_step, unpaired), (annual, _)) = rayon::join(
+            || table::comparison_csv(&ta.steps, &tb.steps, "step,year"),
+            || table::comparison_csv(&ta.years, &tb.years, "year"),
+        );
+        let mut files: Vec<(String, Vec<u8>)> = vec![
+            ("comparison.csv".into(), per_step.into_bytes()),
+            ("comparison_annual.csv".into(), annual.into_bytes()),
+        ];
+        if !args.no_figures {
+            let units = mineral_units(&dir_b.join("scenario.ron"));
+            let figs = figures(&ta.steps, &tb.steps, &units);
+            let drawn = crate::output::figures::draw_banded(&figs)?;
+            files.extend(drawn.into_iter().map(|(n, b)| (format!("figures/{n}"), b)));
+        }
+        Ok((files, unpaired))
+    })?;
     for (name, bytes) in &files {
         staged.write_file(name, bytes)?;
     }
@@ -251,7 +268,9 @@ fn diff_series(
         let table::Time::Step(_, year) = &key.0 else {
             continue;
         };
-        let Some(sa) = a.lookup(key) else { continue };
+        let Some(sa) = a.index_of(b, i).map(|ia| a.slots(ia)) else {
+            continue;
+        };
         let d: Vec<f64> = sa
             .iter()
             .zip(b.slots(i))

@@ -115,11 +115,23 @@ pub fn read_replicates(dir: &Path) -> Result<Vec<u64>, AppError> {
 
 /// Read the per-seed metrics of an ensemble folder into tables whose slot `i` is `order[i]`'s
 /// seed (every seed of `order` must be a replicate of the folder).
+///
+/// Replicates are parsed in parallel, a few per thread at a time, and merged in replicate order
+/// (the tables, and the first error reported, are those of a serial read whatever the number of
+/// threads); memory holds the parsed rows of at most one batch.
 pub fn read_tables(dir: &Path, order: &[u64]) -> Result<table::Tables, AppError> {
     let mut t = table::Tables::new(order.len());
-    for (i, seed) in order.iter().enumerate() {
-        let path = dir.join(replicate_dir(*seed)).join("metrics.csv");
-        t.read_replicate(&path, i)?;
+    let batch = 2 * rayon::current_num_threads().max(1);
+    for (b, seeds) in order.chunks(batch).enumerate() {
+        let parsed: Vec<Result<table::ParsedReplicate, AppError>> = seeds
+            .par_iter()
+            .map(|seed| {
+                table::parse_replicate_file(&dir.join(replicate_dir(*seed)).join("metrics.csv"))
+            })
+            .collect();
+        for (k, p) in parsed.into_iter().enumerate() {
+            t.absorb(&p?, b * batch + k);
+        }
     }
     Ok(t)
 }

@@ -124,6 +124,25 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
+/// `t_quantile(0.975, df)` for a whole number of degrees of freedom, remembered per thread: a
+/// comparison asks for it once per row with the same few `df`, and the bisection costs thousands
+/// of continued-fraction evaluations. The value is the same bits as a fresh call.
+pub fn t975(df: usize) -> f64 {
+    thread_local! {
+        static CACHE: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() <= df {
+            c.resize(df + 1, f64::NAN);
+        }
+        if c[df].is_nan() {
+            c[df] = t_quantile(0.975, df as f64);
+        }
+        c[df]
+    })
+}
+
 /// A paired-difference summary: the sample statistics of the differences and the 95 % t
 /// interval of their mean (`None` for fewer than two pairs).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -140,7 +159,7 @@ impl Paired {
         let stats = Stats::of(diffs);
         let ci95 = stats.sd.map(|sd| {
             let n = stats.n as f64;
-            let half = t_quantile(0.975, n - 1.0) * sd / n.sqrt();
+            let half = t975(stats.n - 1) * sd / n.sqrt();
             (stats.mean - half, stats.mean + half)
         });
         Paired { stats, ci95 }

@@ -3,7 +3,7 @@
 //! `orechain plot DIR` redraw every figure without re-running, and guarantees a run's figures and a
 //! later `plot` of the same folder agree byte for byte.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::FigureError;
 use crate::scenario::schema::Scenario;
@@ -39,6 +39,9 @@ const COLUMNS: [&str; 8] = [
 pub struct Metrics {
     rows: Vec<Row>,
     steps: BTreeMap<u32, f64>,
+    /// Row indices of each metric, in file order: a figure asks for one metric at a time, and a
+    /// scan of every row per request (dozens per run, ~10⁵ rows) was most of building them.
+    by_metric: HashMap<String, Vec<usize>>,
 }
 
 /// Most time points a figure draws. A longer run is drawn at every `k`-th step
@@ -217,7 +220,7 @@ impl Metrics {
         if rows.is_empty() {
             return Err(bad(1, "no data rows".into()));
         }
-        let metrics = Metrics { rows, steps };
+        let metrics = Metrics::indexed(rows, steps);
         let (first, last) = metrics.year_range();
         if last - first > MAX_YEAR_SPAN || first > last {
             return Err(FigureError::Input(format!(
@@ -235,7 +238,24 @@ impl Metrics {
         for r in &rows {
             steps.entry(r.step).or_insert(r.year);
         }
-        Metrics { rows, steps }
+        Metrics::indexed(rows, steps)
+    }
+
+    fn indexed(rows: Vec<Row>, steps: BTreeMap<u32, f64>) -> Self {
+        let mut by_metric: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            match by_metric.get_mut(r.metric.as_str()) {
+                Some(v) => v.push(i),
+                None => {
+                    by_metric.insert(r.metric.clone(), vec![i]);
+                }
+            }
+        }
+        Metrics {
+            rows,
+            steps,
+            by_metric,
+        }
     }
 
     /// Every step with its year, in step order.
@@ -252,7 +272,11 @@ impl Metrics {
 
     /// Rows of one metric.
     pub fn rows<'a>(&'a self, metric: &'a str) -> impl Iterator<Item = &'a Row> + 'a {
-        self.rows.iter().filter(move |r| r.metric == metric)
+        self.by_metric
+            .get(metric)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(move |&i| &self.rows[i])
     }
 
     /// Whether any row of the metric exists.
