@@ -750,14 +750,7 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     ),
     ("lithium", 2032, "as 2031; 0.47x"),
     ("lithium", 2033, "as 2031; 0.49x"),
-    (
-        "copper",
-        2028,
-        "refining at 94%: smelter capacity barely grows in the baseline; 2.4x",
-    ),
-    ("copper", 2030, "refining at 92%; 2.3x"),
     ("copper", 2031, "refining at 88%; 2.0x"),
-    ("copper", 2032, "refining at 85%; 2.3x"),
     ("copper", 2033, "refining at 91%; 2.3x"),
     (
         "copper",
@@ -765,11 +758,9 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
         "resource-base copper mines (200 kt tranches, issue 15) push the ore price down faster than smelters are added; 2.6x",
     ),
     ("copper", 2035, "as 2034; 2.5x"),
-    ("copper", 2036, "as 2034; 2.7x"),
+    ("copper", 2036, "as 2034; 2.0x"),
     ("copper", 2037, "as 2034; 2.8x"),
     ("copper", 2038, "as 2034; 2.4x"),
-    ("copper", 2039, "as 2034; 2.7x"),
-    ("copper", 2040, "as 2034; 2.7x"),
     (
         "rare_earths",
         2033,
@@ -782,6 +773,31 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     ("rare_earths", 2038, "as 2033; 0.42x"),
     ("rare_earths", 2039, "as 2033; 0.42x"),
     ("rare_earths", 2040, "as 2033; 0.42x"),
+    (
+        "lithium",
+        2034,
+        "refinery tranches at three a year (resource_base tranches_per_year, issue 15) decided on the early-2030s price overshoot: refining at 59-80%; 0.38-0.39x",
+    ),
+    ("lithium", 2035, "as 2034"),
+    ("lithium", 2036, "as 2034"),
+    ("lithium", 2037, "as 2034"),
+    ("lithium", 2038, "as 2034"),
+    ("lithium", 2039, "as 2034"),
+    ("lithium", 2040, "as 2034"),
+    (
+        "copper",
+        2029,
+        "refining at 94%: smelter capacity barely grows in the baseline; 2.1x",
+    ),
+    (
+        "rare_earths",
+        2028,
+        "separation tranches at three a year (issue 15) overshoot earlier: refining at 46-79% in 2028-32; 0.47-0.49x",
+    ),
+    ("rare_earths", 2029, "as 2028"),
+    ("rare_earths", 2030, "as 2028"),
+    ("rare_earths", 2031, "as 2028"),
+    ("rare_earths", 2032, "as 2028"),
 ];
 
 /// Issue 14 must-show: the annual-mean refining margin (reference refined price − reference ore
