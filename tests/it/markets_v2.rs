@@ -758,7 +758,6 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
         "resource-base copper mines (200 kt tranches, issue 15) push the ore price down faster than smelters are added; 2.6x",
     ),
     ("copper", 2035, "as 2034; 2.5x"),
-    ("copper", 2036, "as 2034; 2.0x"),
     ("copper", 2037, "as 2034; 2.8x"),
     ("copper", 2038, "as 2034; 2.4x"),
     (
