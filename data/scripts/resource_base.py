@@ -28,10 +28,16 @@ Rules (each an ASSUMPTION stated here and in docs/ODD.md §7.3.6):
   (copper: +9% cost per 0.1 percentage point lower grade, data/deposit_costs.csv) and the cost-curve
   escalation of Crowson (2003); not estimated here).
 - Refinery bases: one per nation with a listed refinery expansion of the mineral (the plausible
-  refining hosts), with its terms, no resource (x_k = k / max_tranches) and g = 0.2 (best sites,
-  power and permits taken first; ASSUMPTION).
-- max_tranches = 10 for every ore base (fewer where the resource holds fewer) and 20 for every
-  refinery base.
+  refining hosts), with its terms, no resource (x_k = k / max_tranches) and g = 0.6 over 60
+  tranches (best sites, power and permits taken first; ASSUMPTION).
+- max_tranches = 40 for every ore base (fewer where the resource holds fewer, so the endowment, not
+  the cap, ends a base: 40 x 20 years of a project covers every shipped base but China's and
+  Brazil's graphite) and 60 for every refinery base, with g = 0.6 for refineries so each refinery
+  tranche costs 1% of the first more than the one before (as 20 tranches at g = 0.2 did).
+- tranches_per_year = 3 for every base (development rate: tranche k opens once tranche k - 3 is
+  approved): fast-developing districts added 1.5-3.6 projects of the base's size a year
+  (data/district_build_rates.csv: Indonesian laterite nickel 2020-2024, Western Australian
+  hard-rock lithium 2016-2018); ASSUMPTION 3, the upper middle of that range, for an NZE build-out.
 
 Usage: python3 data/scripts/resource_base.py [--check]
 """
@@ -49,11 +55,12 @@ BEGIN = "    // BEGIN resource_base"
 END = "    // END resource_base"
 
 ORE_RISE = 1.0
-REFINERY_RISE = 0.2
+REFINERY_RISE = 0.6
 GREENFIELD_PREMIUM = 0.2
 GREENFIELD_FROM = 2027.0
-MAX_TRANCHES = 10
-MAX_REFINERY_TRANCHES = 20
+MAX_TRANCHES = 40
+MAX_REFINERY_TRANCHES = 60
+TRANCHES_PER_YEAR = 3  # data/district_build_rates.csv
 LIFE_YEARS = 20.0  # baseline investment.asset_life_years
 LATEST_FROM = 2026.0
 
@@ -103,7 +110,8 @@ def entry(nation, mineral, dtype, stage, resource, terms, premium, rise, avail, 
         f"         resource_t: {res}, unit_opex_usd_per_t: {terms['opex'] * (1 + premium):.1f}, "
         f"capex_usd_per_t_per_yr: {terms['intensity'] * (1 + premium):.1f},\n"
         f"         depletion_cost_rise: {rise}, project_t_per_yr: {terms['cap']:.1f}, "
-        f"max_tranches: {cap}, available_from: Some({avail:.1f}),\n"
+        f"max_tranches: {cap}, tranches_per_year: {TRANCHES_PER_YEAR},\n"
+        f"         available_from: Some({avail:.1f}),\n"
         f'         source: "{source}"),\n'
     )
 

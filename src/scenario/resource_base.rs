@@ -18,9 +18,10 @@
 //!
 //! where c_0 is the first tranche's cash cost, κ_0 its capital intensity, g the
 //! `depletion_cost_rise` (the relative cost increase when the resource is used up) and N the number
-//! of tranches. The number of tranches is min(`max_tranches`, ⌊R / (q L)⌋). Tranche k > 0 may be
-//! proposed only once tranche k − 1 has left the prospect state (approved), so an entry adds at most
-//! one project a year and the next one always costs more.
+//! of tranches. The number of tranches is min(`max_tranches`, ⌊R / (q L)⌋). Tranche k ≥ m may be
+//! proposed only once tranche k − m has left the prospect state (approved), m the entry's
+//! `tranches_per_year` (the development rate of a mining district or refining hub), so an entry adds
+//! at most m projects a year, in cost order.
 //!
 //! Generated ids are `rb-<nation>-<mineral>-<deposit_type>-<stage>-<k+1, two digits>`: they are
 //! derived from the entry, never from file order, so reordering entries changes nothing. The
@@ -56,7 +57,7 @@ pub struct Tranche {
     pub developers: Vec<String>,
     /// First year it may be proposed (None = the start).
     pub available_from: Option<f64>,
-    /// The tranche that must have been approved first.
+    /// The tranche that must have been approved first (k − `tranches_per_year`).
     pub after: Option<String>,
     /// Share of the base used before it, x_k.
     pub depleted_share: f64,
@@ -131,6 +132,8 @@ pub fn tranches(s: &Scenario) -> Vec<Tranche> {
             .into_iter()
             .collect();
         let n = tranche_count(e, life);
+        // Development rate m: tranche k waits for tranche k − m (validation keeps m ≥ 1).
+        let m = e.tranches_per_year.max(1);
         for k in 0..n {
             let x = depleted_share(e, k, life);
             let phi = 1.0 + e.depletion_cost_rise * x;
@@ -152,7 +155,7 @@ pub fn tranches(s: &Scenario) -> Vec<Tranche> {
                 unit_opex_usd_per_t: e.unit_opex_usd_per_t * phi,
                 developers: developers.clone(),
                 available_from: e.available_from,
-                after: (k > 0).then(|| tranche_id(e, k - 1)),
+                after: (k >= m).then(|| tranche_id(e, k - m)),
                 depleted_share: x,
             });
         }
@@ -176,6 +179,7 @@ mod tests {
             depletion_cost_rise: 1.0,
             project_t_per_yr: 100_000.0,
             max_tranches: 10,
+            tranches_per_year: 1,
             available_from: None,
             source: String::new(),
         }
@@ -210,5 +214,31 @@ mod tests {
         let t = tranches(&s);
         assert_eq!(t.len(), 10);
         assert!((t[5].unit_opex_usd_per_t - 4000.0 * 1.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_development_rate_of_m_opens_tranche_k_after_tranche_k_minus_m() {
+        let mut s =
+            crate::scenario::synthetic::synthetic(crate::scenario::synthetic::SyntheticSize {
+                nations: 2,
+                firms: 1,
+                assets: 12,
+                prospects: 0,
+                seed: 1,
+                end_year: 2025,
+            });
+        s.investment.asset_life_years = 20.0;
+        let mut e = entry(None);
+        e.tranches_per_year = 3;
+        s.resource_base = vec![e];
+        let t = tranches(&s);
+        assert_eq!(t.len(), 10);
+        // The first three are open at once; each later one waits for the one three before it, and
+        // the cost curve is the same as with one a year.
+        for (k, tr) in t.iter().enumerate() {
+            let want = (k >= 3).then(|| t[k - 3].id.clone());
+            assert_eq!(tr.after, want, "tranche {k}");
+            assert!((tr.unit_opex_usd_per_t - 4000.0 * (1.0 + 0.1 * k as f64)).abs() < 1e-6);
+        }
     }
 }

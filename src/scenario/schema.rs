@@ -572,6 +572,12 @@ pub struct ResourceBase {
     /// Most tranches generated, 0..=1000. Default 10.
     #[serde(default = "default_max_tranches")]
     pub max_tranches: u32,
+    /// Development rate of the base: how many of its tranches may be proposed and approved in one
+    /// year, projects/yr, 1..=100. Tranche k opens once tranche k − m has been approved (m this
+    /// value), so at most m tranches of the base are open in a year's round. Default 1 (one project a
+    /// year). Source for the baseline's value: data/district_build_rates.csv (docs/ODD.md §7.3.6).
+    #[serde(default = "default_tranches_per_year")]
+    pub tranches_per_year: u32,
     /// First year the first tranche may be proposed. Default: the start year.
     #[serde(default)]
     pub available_from: Option<f64>,
@@ -582,6 +588,10 @@ pub struct ResourceBase {
 
 fn default_max_tranches() -> u32 {
     10
+}
+
+fn default_tranches_per_year() -> u32 {
+    1
 }
 
 /// A state financier (policy bank, export-credit or development agency).

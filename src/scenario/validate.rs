@@ -360,6 +360,12 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
             0.0,
             1000.0,
         );
+        c.range(
+            &format!("{p}.tranches_per_year"),
+            f64::from(e.tranches_per_year),
+            1.0,
+            100.0,
+        );
         if let Some(y) = e.available_from {
             check_year(&mut c, &format!("{p}.available_from"), y, s);
         }

@@ -546,6 +546,7 @@ fn with_resource_base(opex_usd_per_t: f64) -> Scenario {
         depletion_cost_rise: 3.0,
         project_t_per_yr: 5000.0,
         max_tranches: 10,
+        tranches_per_year: 1,
         available_from: None,
         source: String::new(),
     }];

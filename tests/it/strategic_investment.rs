@@ -324,3 +324,89 @@ fn a_price_collapse_during_construction_cancels_the_marginal_project_and_spares_
     assert_eq!(calm_cancelled, 0, "no collapse, no cancellation");
     assert!(calm_completed >= 3, "{calm_completed} of 4");
 }
+
+/// Issue 15: two financiers with the same terms after the same prospect share it evenly (a
+/// syndicate), so which one is called `alpha` and which comes first in the file changes nothing.
+/// Under the old rule the one first in financier order took every such project.
+#[test]
+fn renaming_equal_financiers_changes_nothing_and_they_share_ties_evenly() {
+    let base = load("invest_test.ron");
+    // Japan: an ally of the US with the same finance goals, so DFC-like financiers of both back
+    // Albemarle on the same terms.
+    let world = |first: (&str, &str), second: (&str, &str)| {
+        let mut s = base.clone();
+        let mut jpn = s
+            .nations
+            .iter()
+            .find(|n| n.id == "USA")
+            .expect("USA")
+            .clone();
+        jpn.id = "JPN".into();
+        jpn.name = "Japan".into();
+        jpn.demand.clear();
+        jpn.affinity = [("USA".to_string(), 0.9)].into_iter().collect();
+        for n in s.nations.iter_mut().filter(|n| n.id == "USA") {
+            n.affinity.insert("JPN".into(), 0.9);
+        }
+        s.nations.push(jpn);
+        let dfc = s
+            .financiers
+            .iter()
+            .find(|f| f.id == "DFC")
+            .expect("DFC")
+            .clone();
+        s.financiers.retain(|f| f.id != "DFC");
+        for (id, nation) in [first, second] {
+            let mut f = dfc.clone();
+            f.id = id.into();
+            f.nation = nation.into();
+            f.annual_budget_usd = 4.0e8;
+            s.financiers.push(f);
+        }
+        s
+    };
+    let a = world(("alpha", "USA"), ("beta", "JPN"));
+    let b = world(("beta", "USA"), ("alpha", "JPN"));
+    let c = world(("alpha", "JPN"), ("beta", "USA"));
+    let finance_by = |r: &RunResult, nation: &str| -> f64 {
+        let n = r.registry.nation(nation).expect("nation");
+        r.metrics
+            .iter()
+            .filter(|m| m.metric == "state_finance_usd" && m.nation == Some(n))
+            .map(|m| m.value)
+            .sum()
+    };
+    let mut shared = 0;
+    for seed in 1..=4 {
+        let (ra, rb, rc) = (run_seed(&a, seed), run_seed(&b, seed), run_seed(&c, seed));
+        let rows = |r: &RunResult| -> Vec<String> {
+            r.metrics
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {} {:?} {:?} {:?} {:?} {:e}",
+                        m.step, m.metric, m.mineral, m.stage, m.nation, m.partner, m.value
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(rows(&ra), rows(&rb), "seed {seed}: renaming moved a metric");
+        assert_eq!(
+            rows(&ra),
+            rows(&rc),
+            "seed {seed}: file order moved a metric"
+        );
+        let (usa, jpn) = (finance_by(&ra, "USA"), finance_by(&ra, "JPN"));
+        if usa > 0.0 {
+            shared += 1;
+            assert!(
+                (usa - jpn).abs() <= 1e-9 * usa,
+                "seed {seed}: equal financiers did not split evenly: USA {usa} vs JPN {jpn}"
+            );
+        }
+    }
+    assert!(
+        shared >= 2,
+        "the equal financiers financed in only {shared} of 4 seeds"
+    );
+}

@@ -312,9 +312,24 @@ pub fn allocate(
             }
         }
     }
-    // Guard against rounding: never more than a source has or a sink needs.
+    // Guard against rounding: never more than a source has or a sink needs; and a remainder below
+    // `SNAP` of what a source has (or a sink needs) is rounding noise of the pro-rata shares (Σ
+    // shares summed in another order), not tonnes: it is taken (given) too, so that no open-market
+    // lot or demand of 10⁻¹⁶ t exists in one id order and not in another (the id-permutation
+    // property test, tests/it/markets_v2.rs).
+    const SNAP: f64 = 1e-9;
     for (t, s) in out.taken_t.iter_mut().zip(sources) {
-        *t = t.min(s.available_t.max(0.0));
+        let a = s.available_t.max(0.0);
+        *t = t.min(a);
+        if *t > 0.0 && a - *t <= SNAP * a {
+            *t = a;
+        }
+    }
+    for (g, s) in out.given_t.iter_mut().zip(sinks) {
+        let need = s.need_t.max(0.0);
+        if *g > 0.0 && (need - *g).abs() <= SNAP * need {
+            *g = need;
+        }
     }
     out
 }

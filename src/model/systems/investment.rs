@@ -875,23 +875,45 @@ pub fn propose_projects(
         if picks.is_empty() {
             break;
         }
-        // Two financiers after the same prospect: the firm takes the package worth more to it.
+        // Two financiers after the same prospect: the firm takes the package worth more to it,
+        // then the one that costs its financier less. Offers equal in both (the same terms) are
+        // a syndicate: the financiers share the package and its cost evenly, so a tie is never
+        // broken by financier id or list order (docs/ODD.md §7.3, "Allocation").
         picks.sort_by(|a, b| {
             let (va, vb) = (&offers[a.0][a.1], &offers[b.0][b.1]);
             pairs[va.1]
                 .ci
                 .cmp(&pairs[vb.1].ci)
                 .then(vb.2.npv_usd.total_cmp(&va.2.npv_usd))
+                .then(va.2.cost_usd.total_cmp(&vb.2.cost_usd))
         });
-        let mut seen = vec![];
-        for (fi, k) in picks {
+        let mut i = 0;
+        while i < picks.len() {
+            let (fi, k) = picks[i];
             let (_, pi, v, package) = offers[fi][k];
             let pair = pairs[pi];
-            if seen.contains(&pair.ci) {
-                continue;
+            // The leading group of equal offers for this prospect.
+            let mut j = i + 1;
+            while j < picks.len() {
+                let (fj, kj) = picks[j];
+                let (_, pj, vj, _) = offers[fj][kj];
+                if pairs[pj].ci != pair.ci || vj.npv_usd != v.npv_usd || vj.cost_usd != v.cost_usd {
+                    break;
+                }
+                j += 1;
             }
-            seen.push(pair.ci);
-            cursor[fi] += 1;
+            let syndicate: Vec<usize> = picks[i..j].iter().map(|&(f, _)| f).collect();
+            // Skip the losing offers for the same prospect (their financiers try again next round).
+            while j < picks.len() && {
+                let (fj, kj) = picks[j];
+                pairs[offers[fj][kj].1].ci == pair.ci
+            } {
+                j += 1;
+            }
+            i = j;
+            for &f in &syndicate {
+                cursor[f] += 1;
+            }
             if taken[pair.ci] {
                 continue;
             }
@@ -901,7 +923,7 @@ pub fn propose_projects(
                 &candidates[pair.ci],
                 &prepared[pair.ci],
                 pair.firm,
-                Some((fi, package)),
+                Some((&syndicate, package)),
                 &v,
             );
         }
@@ -1024,7 +1046,7 @@ impl Round<'_> {
         c: &Candidate,
         p: &Prepared,
         firm: FirmIdx,
-        finance: Option<(usize, Package)>,
+        finance: Option<(&[usize], Package)>,
         v: &Valuation,
     ) {
         let s = self.settings;
@@ -1049,10 +1071,19 @@ impl Round<'_> {
         } else {
             0.0
         };
-        let finance_text = finance.map_or("none".to_string(), |(i, k)| {
+        // A syndicate's ids in name order (text only; no number depends on it).
+        let syndicate_ids = |fs: &[usize]| {
+            let mut ids: Vec<&str> = fs
+                .iter()
+                .map(|&i| books.budgets.financiers[i].id.as_str())
+                .collect();
+            ids.sort_unstable();
+            ids.join("+")
+        };
+        let finance_text = finance.map_or("none".to_string(), |(fs, k)| {
             format!(
                 "{}:{:.0}; loan_usd={:.0}; grant_usd={:.0}; equity_share={}; floor_usd_per_t={:.0}; insurance_cover={}",
-                books.budgets.financiers[i].id,
+                syndicate_ids(fs),
                 v.cost_usd,
                 k.loan_usd,
                 k.grant_usd,
@@ -1115,18 +1146,30 @@ impl Round<'_> {
         }
         let com = commodity(c.site.mineral, c.site.stage);
         let mut finance_detail = String::new();
-        if let Some((i, package)) = finance {
-            let fin = &mut books.budgets.financiers[i];
-            let amount = v.cost_usd.min(fin.remaining_usd);
-            fin.remaining_usd -= amount;
-            let key = (com, fin.nation, host);
-            *books.ledger.state_finance_usd.entry(key).or_insert(0.0) += amount;
-            *books.ledger.projects_financed.entry(key).or_insert(0) += 1;
-            if package.equity_share > 0.0 {
-                *books.ledger.offtake_t_per_yr.entry(key).or_insert(0.0) +=
-                    package.equity_share * p.output_t_per_yr;
+        if let Some((fs, package)) = finance {
+            // Each of the k financiers of a syndicate pays 1/k of the package's cost and takes
+            // 1/k of its equity offtake; a nation counts the project once.
+            let k = fs.len().max(1) as f64;
+            let ids = syndicate_ids(fs);
+            let mut total = 0.0;
+            let mut counted: Vec<NationIdx> = Vec::with_capacity(fs.len());
+            for &i in fs {
+                let fin = &mut books.budgets.financiers[i];
+                let amount = (v.cost_usd / k).min(fin.remaining_usd);
+                fin.remaining_usd -= amount;
+                total += amount;
+                let key = (com, fin.nation, host);
+                *books.ledger.state_finance_usd.entry(key).or_insert(0.0) += amount;
+                if !counted.contains(&fin.nation) {
+                    counted.push(fin.nation);
+                    *books.ledger.projects_financed.entry(key).or_insert(0) += 1;
+                }
+                if package.equity_share > 0.0 {
+                    *books.ledger.offtake_t_per_yr.entry(key).or_insert(0.0) +=
+                        package.equity_share * p.output_t_per_yr / k;
+                }
             }
-            finance_detail = format!("; finance={}:{amount:.0}", fin.id);
+            finance_detail = format!("; finance={ids}:{total:.0}");
         }
         if let Some(b) = books.firm_budget.get_mut(firm.0 as usize) {
             *b -= v.own_usd;
