@@ -836,22 +836,7 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     ),
     ("lithium", 2032, "as 2031; 0.47x"),
     ("lithium", 2033, "as 2031; 0.49x"),
-    (
-        "lithium",
-        2034,
-        "recycled lithium from retiring EV batteries (docs/ODD.md §7.6.5; ~8% of use by 2035) displaces primary refining; 0.47x",
-    ),
-    ("lithium", 2035, "as 2034; 0.48x"),
-    ("lithium", 2036, "as 2034; 0.48x"),
-    ("lithium", 2037, "as 2034; 0.50x"),
-    (
-        "copper",
-        2028,
-        "refining at 94%: smelter capacity barely grows in the baseline; 2.4x",
-    ),
-    ("copper", 2030, "refining at 92%; 2.3x"),
     ("copper", 2032, "refining at 85%; 2.3x"),
-    ("copper", 2031, "refining at 88%; 2.0x"),
     ("copper", 2033, "refining at 91%; 2.3x"),
     (
         "copper",
@@ -860,7 +845,13 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     ),
     ("copper", 2035, "as 2034; 2.5x"),
     ("copper", 2037, "as 2034; 2.8x"),
-    ("copper", 2038, "as 2034; 2.4x"),
+    (
+        "copper",
+        2036,
+        "with recycling (§7.6.5), resource-base mines and tranche pace (issue 15) merged, smelting runs at 49-59% in 2036-40 and the margin stays 2.1-2.4x: idle capacity does not pull the price down until utilisation responds to price (issue 14, docs/wip util2 patch)",
+    ),
+    ("copper", 2039, "as 2036; 2.1x"),
+    ("copper", 2040, "as 2036; 2.2x"),
     (
         "rare_earths",
         2033,
@@ -876,7 +867,7 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     (
         "lithium",
         2034,
-        "refinery tranches at three a year (resource_base tranches_per_year, issue 15) decided on the early-2030s price overshoot: refining at 59-80%; 0.38-0.39x",
+        "refinery tranches at three a year (resource_base tranches_per_year, issue 15) decided on the early-2030s price overshoot, and recycled lithium from retiring EV batteries (§7.6.5) displacing primary refining: refining at 59-80%; 0.38-0.50x",
     ),
     ("lithium", 2035, "as 2034"),
     ("lithium", 2036, "as 2034"),
