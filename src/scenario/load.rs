@@ -538,14 +538,7 @@ fn read_tree_from(
     chain: &mut Vec<String>,
     from: Option<(Location, &'static str)>,
 ) -> Result<Node, ScenarioError> {
-    let canonical = path
-        .canonicalize()
-        .map_err(|source| ScenarioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .display()
-        .to_string();
+    let canonical = canonical_name(path)?;
     if chain.contains(&canonical) {
         let mut chain = chain.clone();
         chain.push(canonical);
@@ -564,16 +557,21 @@ fn read_tree_from(
     tree_of_file(path, file, canonical, sources, chain, from)
 }
 
-/// [`read_tree`] for the top file whose text is already in `sources` as `file`.
-fn tree_of_top_file(path: &Path, file: u16, sources: &mut Sources) -> Result<Node, ScenarioError> {
-    let canonical = path
+/// The canonical path of `path` as a string: the key `extends` cycles are detected by.
+fn canonical_name(path: &Path) -> Result<String, ScenarioError> {
+    Ok(path
         .canonicalize()
         .map_err(|source| ScenarioError::Io {
             path: path.to_path_buf(),
             source,
         })?
         .display()
-        .to_string();
+        .to_string())
+}
+
+/// [`read_tree`] for the top file whose text is already in `sources` as `file`.
+fn tree_of_top_file(path: &Path, file: u16, sources: &mut Sources) -> Result<Node, ScenarioError> {
+    let canonical = canonical_name(path)?;
     tree_of_file(path, file, canonical, sources, &mut Vec::new(), None)
 }
 

@@ -326,6 +326,20 @@ impl<'a> Keys<'a> {
     }
 }
 
+/// After a sequence's or map's visitor: unless the closing char was already read (`done`), it must
+/// follow now (nothing left over, else `leftover`); then leave the container.
+fn close_container(de: &mut De<'_>, close: char, done: bool, leftover: &'static str) -> Result<()> {
+    if !done {
+        de.p.skip_ws()?;
+        if de.p.peek() != Some(close) {
+            return fail(leftover);
+        }
+        de.p.bump();
+    }
+    de.p.leave();
+    Ok(())
+}
+
 struct Seq<'b, 'a> {
     de: &'b mut De<'a>,
     close: char,
@@ -335,15 +349,7 @@ struct Seq<'b, 'a> {
 impl Seq<'_, '_> {
     /// After the visitor: the closing char must follow (no elements left over).
     fn finish(&mut self) -> Result<()> {
-        if !self.done {
-            self.de.p.skip_ws()?;
-            if self.de.p.peek() != Some(self.close) {
-                return fail("fewer elements");
-            }
-            self.de.p.bump();
-        }
-        self.de.p.leave();
-        Ok(())
+        close_container(self.de, self.close, self.done, "fewer elements")
     }
 }
 
@@ -389,15 +395,7 @@ struct Map<'b, 'a> {
 
 impl Map<'_, '_> {
     fn finish(&mut self) -> Result<()> {
-        if !self.done {
-            self.de.p.skip_ws()?;
-            if self.de.p.peek() != Some(self.close) {
-                return fail("fewer entries");
-            }
-            self.de.p.bump();
-        }
-        self.de.p.leave();
-        Ok(())
+        close_container(self.de, self.close, self.done, "fewer entries")
     }
 }
 
