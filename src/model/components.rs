@@ -138,6 +138,10 @@ pub struct Output {
     pub t: f64,
     /// Tonnes the asset could have produced this step (capacity × utilisation × availability).
     pub potential_t: f64,
+    /// Further tonnes it can produce this step above `potential_t`, at a rising marginal cost, up
+    /// to its technical maximum utilisation (`market.utilisation.technical_max`,
+    /// `docs/ODD.md` §7.6.6).
+    pub stretch_t: f64,
 }
 
 /// The terms of a candidate project (a scenario prospect). Stays on the asset after approval as its
@@ -184,4 +188,23 @@ pub struct Appraisal {
     pub duration_factor: f64,
     /// Steps it has been deferred without interruption.
     pub deferred_steps: u32,
+}
+
+/// Short-run operating state of an asset (`docs/ODD.md` §7.6.6): running, idle (care and
+/// maintenance) or restarting after an idle spell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Component)]
+pub struct PlantState {
+    /// Consecutive steps, while running, at which its price was below its cash cost.
+    pub loss_steps: u32,
+    /// Whether it is idle (produces nothing until restarted).
+    pub idle: bool,
+    /// While restarting: the step of its first output again.
+    pub restart_step: Option<u32>,
+}
+
+impl PlantState {
+    /// Whether it may produce at `step` (not idle, not waiting out a restart delay).
+    pub fn runs(&self, step: u32) -> bool {
+        !self.idle && self.restart_step.is_none_or(|s| step >= s)
+    }
 }

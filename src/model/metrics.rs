@@ -62,6 +62,10 @@ pub const DOMESTIC_PROCESSING: &str = "domestic_processing";
 pub const VALUE_ADDED_USD: &str = "value_added_usd";
 /// Ore held in stock by refineries.
 pub const FEED_STOCK: &str = "feed_stock";
+/// Calibrated output of idle and restarting plants.
+pub const IDLE_CAPACITY: &str = "idle_capacity";
+/// Restart costs paid in the step.
+pub const RESTART_COST_USD: &str = "restart_cost_usd";
 /// Investment committed in the step.
 pub const INVESTMENT_USD: &str = "investment_usd";
 /// State finance committed in the step.
@@ -105,7 +109,7 @@ pub const CATALOGUE: &[MetricInfo] = &[
         name: AVAILABLE_CAPACITY,
         unit: "t/yr",
         by: HOST,
-        doc: "annualised potential output of the host's assets; production / available_capacity is utilisation",
+        doc: "annualised output of the host's running assets at their technical maximum utilisation; production / available_capacity is utilisation of it",
     },
     MetricInfo {
         name: PRODUCTION,
@@ -220,6 +224,18 @@ pub const CATALOGUE: &[MetricInfo] = &[
         unit: "t",
         by: "mineral, stage `ore`, nation (refinery host)",
         doc: "ore held in stock by the nation's refineries at the end of the step",
+    },
+    MetricInfo {
+        name: IDLE_CAPACITY,
+        unit: "t/yr",
+        by: HOST,
+        doc: "nameplate × calibrated utilisation of the host's operating plants that are idle or restarting",
+    },
+    MetricInfo {
+        name: RESTART_COST_USD,
+        unit: "USD",
+        by: HOST,
+        doc: "restart costs of idle plants in the host decided in the step",
     },
     MetricInfo {
         name: INVESTMENT_USD,

@@ -115,6 +115,7 @@ pub fn build_schedule(strict: bool) -> Schedule {
         (
             systems::demand::update_demand,
             systems::trade::clear_markets,
+            systems::utilisation::update_plant_states,
         )
             .chain()
             .in_set(Phase::Trade),
@@ -129,7 +130,7 @@ pub fn build_schedule(strict: bool) -> Schedule {
             .after(systems::trade::clear_markets),
         Hook::Observe
             .in_set(Phase::Observe)
-            .after(systems::observe_investment::record_investment_metrics),
+            .after(systems::utilisation::record_utilisation_metrics),
     ));
     schedule.add_systems(systems::prices::update_prices.in_set(Phase::Prices));
     schedule.add_systems(
@@ -137,6 +138,7 @@ pub fn build_schedule(strict: bool) -> Schedule {
             systems::observe::record_metrics,
             systems::market_observe::record_market_metrics,
             systems::observe_investment::record_investment_metrics,
+            systems::utilisation::record_utilisation_metrics,
         )
             .chain()
             .in_set(Phase::Observe),

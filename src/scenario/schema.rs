@@ -168,6 +168,64 @@ pub struct MarketSettings {
     /// 0..=10): stocks are built when the price is below its expected level and drawn when above
     /// (competitive storage: Deaton & Laroque 1992). 0 = a fixed target. ASSUMPTION.
     pub consumer_stock_price_elasticity: f64,
+    /// Short-run supply of plants: rising marginal cost above the calibrated utilisation, and
+    /// idling and restart (`docs/ODD.md` §7.6.6).
+    pub utilisation: UtilisationSettings,
+}
+
+/// How plants' output responds to price in the short run (`docs/ODD.md` §7.6.6): each plant
+/// runs at its calibrated utilisation `u0` at its cash cost and can run harder, up to
+/// `technical_max`, at a marginal cost rising linearly (Howitt 1995, positive mathematical
+/// programming) from the 2024 price; a plant whose price stays below its cash cost for
+/// `idle_after_steps` steps idles (care and maintenance) and restarts, after
+/// `restart_delay_steps`, once the price covers its cash cost plus its amortised restart cost
+/// (Dixit 1989; Moel & Tufano 2002).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UtilisationSettings {
+    /// Calibrated (normal) utilisation of an asset built from a prospect, share of nameplate
+    /// (default 0.85, range (0, 1]; the default of `assets[].utilisation`, which the 2024 asset
+    /// table fills from plant data where known).
+    pub prospect_utilisation: f64,
+    /// Technical maximum utilisation, share of nameplate (default 0.95, range (0, 1]; ASSUMPTION:
+    /// the practical maximum of continuously run mines, smelters and converters, allowing for
+    /// planned maintenance; plants with `u0` at or above it have no headroom).
+    pub technical_max: f64,
+    /// Premium of the marginal cost at the technical maximum over the marginal cost at `u0`,
+    /// share (default 0.5, range (0, 10]; ASSUMPTION, a sensitivity knob): the marginal cost
+    /// rises linearly from `M0` (the 2024 price or the top of the plant's cash-cost band,
+    /// whichever is higher) at `u0` to `M0 · (1 + premium)` at `technical_max`.
+    pub stretch_premium: f64,
+    /// Consecutive steps with the price below cash cost after which a plant idles (default 4 =
+    /// one year at quarterly steps, range 1..=1000; ASSUMPTION, closures respond to sustained
+    /// losses, not a single bad quarter: Moel & Tufano 2002).
+    pub idle_after_steps: u32,
+    /// Steps between the decision to restart an idle plant and its first output (default 2 =
+    /// half a year at quarterly steps, range 0..=1000; ASSUMPTION from restarts of mines and
+    /// refineries held in care and maintenance, which typically take 6–12 months).
+    pub restart_delay_steps: u32,
+    /// Cost of restarting an idle plant, in years of its cash operating cost at calibrated
+    /// output (default 0.25, range 0..=10; ASSUMPTION): `R = restart_cost_years · c · u0 ·
+    /// nameplate`, USD.
+    pub restart_cost_years: f64,
+    /// Years of calibrated output over which a restart must recover its cost (default 2, range
+    /// (0, 100]): a plant restarts when its price covers `c · (1 + restart_cost_years /
+    /// restart_payback_years)`.
+    pub restart_payback_years: f64,
+}
+
+impl Default for UtilisationSettings {
+    fn default() -> Self {
+        Self {
+            prospect_utilisation: 0.85,
+            technical_max: 0.95,
+            stretch_premium: 0.5,
+            idle_after_steps: 4,
+            restart_delay_steps: 2,
+            restart_cost_years: 0.25,
+            restart_payback_years: 2.0,
+        }
+    }
 }
 
 impl Default for MarketSettings {
@@ -189,6 +247,7 @@ impl Default for MarketSettings {
             consumer_stock_cover_weeks: 0.0,
             consumer_stock_adjustment_weeks: 13.0,
             consumer_stock_price_elasticity: 1.0,
+            utilisation: UtilisationSettings::default(),
         }
     }
 }

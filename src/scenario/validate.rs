@@ -679,11 +679,62 @@ fn check_market(c: &mut Checker, m: &MarketSettings) {
         0.0,
         10.0,
     );
+    check_utilisation(c, &m.utilisation);
     if !(1..=10_000).contains(&m.solver_max_iterations) {
         c.push(
             "market.solver_max_iterations",
             format!("must be in 1..=10000, found {}", m.solver_max_iterations),
         );
+    }
+}
+
+fn check_utilisation(c: &mut Checker, u: &UtilisationSettings) {
+    for (path, v) in [
+        (
+            "market.utilisation.prospect_utilisation",
+            u.prospect_utilisation,
+        ),
+        ("market.utilisation.technical_max", u.technical_max),
+    ] {
+        if !(v > 0.0 && v <= 1.0) {
+            c.push(path, format!("must be in (0, 1], found {v}"));
+        }
+    }
+    if !(u.stretch_premium > 0.0 && u.stretch_premium <= 10.0) {
+        c.push(
+            "market.utilisation.stretch_premium",
+            format!("must be in (0, 10], found {}", u.stretch_premium),
+        );
+    }
+    c.range(
+        "market.utilisation.restart_cost_years",
+        u.restart_cost_years,
+        0.0,
+        10.0,
+    );
+    if !(u.restart_payback_years > 0.0 && u.restart_payback_years <= 100.0) {
+        c.push(
+            "market.utilisation.restart_payback_years",
+            format!("must be in (0, 100], found {}", u.restart_payback_years),
+        );
+    }
+    for (path, v, lo, hi) in [
+        (
+            "market.utilisation.idle_after_steps",
+            u.idle_after_steps,
+            1,
+            1000,
+        ),
+        (
+            "market.utilisation.restart_delay_steps",
+            u.restart_delay_steps,
+            0,
+            1000,
+        ),
+    ] {
+        if !(lo..=hi).contains(&v) {
+            c.push(path, format!("must be in {lo}..={hi}, found {v}"));
+        }
     }
 }
 

@@ -446,6 +446,7 @@ pub fn build_world(r: &Resolved) -> World {
             Esg(asset.esg),
             Outages::default(),
             Output::default(),
+            PlantState::default(),
         ));
         if let Some(risk) = &asset.outage {
             entity.insert(OutageRisk {
@@ -607,6 +608,8 @@ fn insert_market_resources(world: &mut World, r: &Resolved, registry: &Registry,
     });
     world.insert_resource(MarketOutcome::default());
     world.insert_resource(crate::model::resources::StockOrders::default());
+    world.insert_resource(crate::model::systems::utilisation::RestartCosts::default());
+    world.insert_resource(crate::model::systems::utilisation::StretchAnchors::default());
 }
 
 /// Spawn every prospect as an asset entity in status `prospect`, carrying its [`Project`] terms.
@@ -621,7 +624,7 @@ fn spawn_prospects(world: &mut World, r: &Resolved) {
             },
             Capacity {
                 t_per_yr: p.capacity_t_per_yr,
-                utilisation: PROSPECT_UTILISATION,
+                utilisation: r.market.utilisation.prospect_utilisation,
             },
             Lifecycle {
                 status: Status::Prospect,
@@ -635,6 +638,7 @@ fn spawn_prospects(world: &mut World, r: &Resolved) {
             Esg(0.0),
             Outages::default(),
             Output::default(),
+            PlantState::default(),
             Project {
                 capex_usd: p.capex_usd,
                 base_opex_usd_per_t: p.unit_opex_usd_per_t,
@@ -649,9 +653,6 @@ fn spawn_prospects(world: &mut World, r: &Resolved) {
         ));
     }
 }
-
-/// Utilisation of an asset built from a prospect: the scenario default for assets (0.85).
-pub const PROSPECT_UTILISATION: f64 = 0.85;
 
 /// Resources of investment, finance, capacity growth, politics, incidents and sourcing rules.
 fn insert_investment_resources(

@@ -49,6 +49,7 @@ fn lot(host: usize, q: f64, r: f64) -> Lot {
         host: NationIdx(host as u16),
         quantity_t: q,
         reservation_usd_per_t: r,
+        half_band_usd_per_t: None,
     }
 }
 
@@ -827,76 +828,57 @@ fn baseline_reproduces_2024_bilateral_trade() {
 }
 
 /// Years in which the baseline's annual-mean refining margin leaves [0.5×, 2×] of its 2024
-/// calibrated value although refining runs below 95 % of its available capacity (seed 2024), with
+/// calibrated value although refining runs below 95 % of its available capacity (at the technical
+/// maximum utilisation, docs/ODD.md §7.6.6; seed 2024), with
 /// the reason. The test fails if one of them comes back into the band (remove it here) or if any
 /// other such year appears.
 const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     (
         "lithium",
         2029,
-        "ore captures the rent after the 2026-28 refining boom; margin 0.48x",
+        "refining overcapacity after the 2026-28 boom (refinery tranches three a year, issue 15; recycled lithium from 2034): refining at 67-71 % of its technical maximum with up to 19 kt/yr idle, so refiners compete for ore and the margin falls to their conversion cost; 0.35-0.38x in 2029-40",
     ),
-    ("lithium", 2030, "as 2029; margin 0.44x"),
+    ("lithium", 2030, "as 2029"),
+    ("lithium", 2031, "as 2029"),
+    ("lithium", 2032, "as 2029"),
+    ("lithium", 2033, "as 2029"),
+    ("lithium", 2034, "as 2029"),
+    ("lithium", 2035, "as 2029"),
+    ("lithium", 2036, "as 2029"),
+    ("lithium", 2037, "as 2029"),
+    ("lithium", 2038, "as 2029"),
+    ("lithium", 2039, "as 2029"),
+    ("lithium", 2040, "as 2029"),
     (
-        "lithium",
-        2031,
-        "as 2029: the refining overcapacity lasts longer with resource-base refinery tranches (issue 15); 0.45x",
+        "cobalt",
+        2027,
+        "ore-bound: mines at 92-96 % of their technical maximum, refining at 86-88 %, so the ore price captures the rent and the margin falls towards the refiners' conversion cost; 0.48-0.49x in 2027-30",
     ),
-    ("lithium", 2032, "as 2031; 0.47x"),
-    ("lithium", 2033, "as 2031; 0.49x"),
-    ("copper", 2032, "refining at 85%; 2.3x"),
-    ("copper", 2033, "refining at 91%; 2.3x"),
-    (
-        "copper",
-        2034,
-        "resource-base copper mines (200 kt tranches, issue 15) push the ore price down faster than smelters are added; 2.6x",
-    ),
-    ("copper", 2035, "as 2034; 2.5x"),
-    ("copper", 2037, "as 2034; 2.8x"),
-    (
-        "copper",
-        2036,
-        "with recycling (§7.6.5), resource-base mines and tranche pace (issue 15) merged, smelting runs at 49-59% in 2036-40 and the margin stays 2.1-2.4x: idle capacity does not pull the price down until utilisation responds to price (issue 14, docs/wip util2 patch)",
-    ),
-    ("copper", 2039, "as 2036; 2.1x"),
-    ("copper", 2040, "as 2036; 2.2x"),
-    (
-        "rare_earths",
-        2033,
-        "separation tranches decided on the 2030-32 price spike (adaptive expectations, 5-6 year lead) overshoot: refined 0.46x",
-    ),
-    ("rare_earths", 2034, "as 2033; 0.44x"),
-    ("rare_earths", 2035, "as 2033; 0.43x"),
-    ("rare_earths", 2036, "as 2033; 0.43x"),
-    ("rare_earths", 2037, "as 2033; 0.42x"),
-    ("rare_earths", 2038, "as 2033; 0.42x"),
-    ("rare_earths", 2039, "as 2033; 0.42x"),
-    ("rare_earths", 2040, "as 2033; 0.42x"),
-    (
-        "lithium",
-        2034,
-        "refinery tranches at three a year (resource_base tranches_per_year, issue 15) decided on the early-2030s price overshoot, and recycled lithium from retiring EV batteries (§7.6.5) displacing primary refining: refining at 59-80%; 0.38-0.50x",
-    ),
-    ("lithium", 2035, "as 2034"),
-    ("lithium", 2036, "as 2034"),
-    ("lithium", 2037, "as 2034"),
-    ("lithium", 2038, "as 2034"),
-    ("lithium", 2039, "as 2034"),
-    ("lithium", 2040, "as 2034"),
+    ("cobalt", 2028, "as 2027"),
+    ("cobalt", 2029, "as 2027"),
+    ("cobalt", 2030, "as 2027"),
     (
         "copper",
-        2029,
-        "refining at 94%: smelter capacity barely grows in the baseline; 2.1x",
+        2028,
+        "refining at 94 % of its technical maximum (just below the exemption); 2.00x",
     ),
     (
         "rare_earths",
         2028,
-        "separation tranches at three a year (issue 15) overshoot earlier: refining at 46-79% in 2028-32; 0.47-0.49x",
+        "ore is the bottleneck (mines at 95-100 % of their technical maximum in 2028-33) and separation capacity overshoots (tranches three a year, issue 15; refining at 54-76 %, up to 34 kt/yr idle): the margin falls to the separation plants' conversion cost; 0.34-0.49x in 2028-40",
     ),
     ("rare_earths", 2029, "as 2028"),
     ("rare_earths", 2030, "as 2028"),
     ("rare_earths", 2031, "as 2028"),
     ("rare_earths", 2032, "as 2028"),
+    ("rare_earths", 2033, "as 2028"),
+    ("rare_earths", 2034, "as 2028"),
+    ("rare_earths", 2035, "as 2028"),
+    ("rare_earths", 2036, "as 2028"),
+    ("rare_earths", 2037, "as 2028"),
+    ("rare_earths", 2038, "as 2028"),
+    ("rare_earths", 2039, "as 2028"),
+    ("rare_earths", 2040, "as 2028"),
 ];
 
 /// Issue 14 must-show: the annual-mean refining margin (reference refined price − reference ore
@@ -955,6 +937,10 @@ fn baseline_refining_margins_stay_near_their_calibrated_values() {
                     m.id
                 )),
                 (false, true) => excepted_fits.push(format!("{} {year} now fits", m.id)),
+                (true, true) => eprintln!(
+                    "margin exception {} {year}: margin {ratio:.2}x at refining utilisation {utilisation:.2}",
+                    m.id
+                ),
                 _ => {}
             }
         }

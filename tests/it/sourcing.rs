@@ -14,7 +14,7 @@ fn world(policies: &str, elasticity: f64) -> RunResult {
     let text = format!(
         r#"Scenario(
     name: "sourcing",
-    run: (start_year: 2024, end_year: 2028, steps_per_year: 4),
+    run: (start_year: 2024, end_year: 2029, steps_per_year: 4),
     minerals: [(id: "x", ore_price_usd_per_t: 1000.0, refined_price_usd_per_t: 3000.0,
                 recovery: 1.0, demand_elasticity: {elasticity})],
     nations: [
@@ -194,18 +194,39 @@ fn the_effect_disappears_after_the_rules_end_date() {
         "in force up to step 7"
     );
     // The rule ends at 2026.0 (step 8): from then on the US buys as without the rule, up to the
-    // history the rule left in refiners' feed stocks (markets v2 stage 2), which fades: the gap
-    // is small at once, shrinks from the second step after the end, and has more than halved
-    // by the end of the run.
+    // history the rule left. Two channels (issue 14): refiners' feed stocks (markets v2 stage 2),
+    // which fade, and plant states: the Australian refinery, which without the rule is under water
+    // and idles (docs/ODD.md §7.6.6), was kept running by the rule and, once it ends, idles only
+    // after `market.utilisation.idle_after_steps` (default 4) steps below its cash cost (the
+    // hysteresis of Dixit 1989). So: the gap is small at once; the rule-kept plant idles within
+    // that window; from the step after it idles the gap shrinks every step, and by the end of the
+    // run it has more than halved from two steps after the end.
     let gap = |step: u32| {
         let abroad = ["AUS", "MEX", "JPN"];
         (usa_share_from(&with, step, &abroad) - usa_share_from(&without, step, &abroad)).abs()
     };
-    let mut previous = gap(10);
     assert!(gap(8) < 0.01, "step 8: gap {}", gap(8));
+    let aus = with.registry.asset("aus_ref").expect("asset");
+    let idled = |r: &RunResult| {
+        r.events
+            .iter()
+            .find(|e| e.kind == "idle" && e.asset == Some(aus))
+            .map(|e| e.step)
+    };
+    assert!(
+        idled(&without).is_some_and(|s| s < 8),
+        "without the rule the Australian refinery idles: {:?}",
+        idled(&without)
+    );
+    let idle_step = idled(&with).expect("the rule-kept refinery idles after the end");
+    assert!(
+        (8..=8 + 4 + 1).contains(&idle_step),
+        "it idles within idle_after_steps of the end: step {idle_step}"
+    );
+    let mut previous = gap(idle_step + 1);
     for step in 8..with.steps {
         assert_eq!(value(&with, step, "qualifying_share", "USA"), None);
-        if step > 10 {
+        if step > idle_step + 1 {
             let now = gap(step);
             assert!(
                 now <= previous + 1e-12,

@@ -54,6 +54,8 @@ impl SecondaryOffers {
                         host: o.nation,
                         quantity_t: o.quantity_t,
                         reservation_usd_per_t: o.reservation_usd_per_t,
+                        // Its cash cost is all conversion (no ore bought): the default band.
+                        half_band_usd_per_t: None,
                     },
                 )
             })

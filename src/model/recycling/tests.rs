@@ -65,12 +65,14 @@ fn a_recycled_lot_clears_like_a_refinery_at_the_closed_form_price() {
             host: NationIdx(0),
             quantity_t: s / 2.0,
             reservation_usd_per_t: 50.0,
+            half_band_usd_per_t: None,
         },
         Lot {
             asset: AssetIdx(1),
             host: NationIdx(1),
             quantity_t: s / 2.0,
             reservation_usd_per_t: 50.0,
+            half_band_usd_per_t: None,
         },
     ];
     let buyer = |n: u16| Buyer {

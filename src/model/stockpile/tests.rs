@@ -55,6 +55,7 @@ fn price_with(order: Option<StockOrderTerms>) -> (f64, f64) {
         host: NationIdx(0),
         quantity_t: SUPPLY,
         reservation_usd_per_t: 100.0,
+        half_band_usd_per_t: None,
     }];
     let curve = match order {
         None => use_curve(),

@@ -56,6 +56,21 @@ pub struct Lot {
     pub quantity_t: f64,
     /// Price at which the lot is half dispatched (its cash cost), USD/t (>= 0).
     pub reservation_usd_per_t: f64,
+    /// Half-width of the lot's supply band, USD/t: the lot runs from nothing at `r − h` to in
+    /// full at `r + h` (clamped to `0 ≤ h ≤ r`). `None`: `w · r` with `w` the solver's smoothing.
+    /// A refinery sets it on its conversion cost, not on its full cost, and a plant's headroom
+    /// above its calibrated utilisation is one lot whose band is its rising marginal cost
+    /// (`docs/ODD.md` §7.6.6).
+    pub half_band_usd_per_t: Option<f64>,
+}
+
+impl Lot {
+    /// Lower edge and width of the lot's supply band with smoothing `w`.
+    fn band(&self, w: f64) -> (f64, f64) {
+        let r = self.reservation_usd_per_t.max(0.0);
+        let h = self.half_band_usd_per_t.map_or(w * r, |h| h.clamp(0.0, r));
+        (r - h, 2.0 * h)
+    }
 }
 
 /// How a buyer's total purchases respond to its price.
@@ -332,6 +347,20 @@ pub fn plant_takes(bids: &[PlantBid], p: f64, smoothing: f64, stock_elasticity: 
         .collect()
 }
 
+/// Ramp over the band `[lo, lo + width]` (a step at `lo` when the width is 0), with its
+/// derivative in `p`.
+fn ramp_band(p: f64, lo: f64, width: f64) -> (f64, f64) {
+    if width <= 0.0 {
+        (if p >= lo { 1.0 } else { 0.0 }, 0.0)
+    } else if p <= lo {
+        (0.0, 0.0)
+    } else if p >= lo + width {
+        (1.0, 0.0)
+    } else {
+        ((p - lo) / width, 1.0 / width)
+    }
+}
+
 /// Smoothed step `F(p; r)`: 0 below `r(1 − w)`, 1 above `r(1 + w)`, linear between; with its
 /// derivative in `p`.
 fn ramp(p: f64, r: f64, w: f64) -> (f64, f64) {
@@ -470,21 +499,21 @@ struct Supply {
 }
 
 impl Supply {
-    fn new(lots: &[(f64, f64)], w: f64) -> Self {
+    /// From `(tonnes, lower edge of the band, band width)` per lot.
+    fn new(lots: &[(f64, f64, f64)]) -> Self {
         // Events: (price, slope change, jump).
         let mut events: Vec<(f64, f64, f64)> = Vec::with_capacity(lots.len() * 2);
         let mut total = 0.0;
-        for &(q, r) in lots {
+        for &(q, lo, width) in lots {
             if q <= 0.0 {
                 continue;
             }
             total += q;
-            let width = 2.0 * w * r;
             if width > 0.0 {
-                events.push((r * (1.0 - w), q / width, 0.0));
-                events.push((r * (1.0 - w) + width, -q / width, 0.0));
+                events.push((lo, q / width, 0.0));
+                events.push((lo + width, -q / width, 0.0));
             } else {
-                events.push((r, 0.0, q));
+                events.push((lo, 0.0, q));
             }
         }
         events.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -1200,9 +1229,7 @@ pub fn solve(
     // Exporters: nations with potential supply, in index order (the order only sequences the
     // arithmetic; the solution does not depend on it beyond the tolerance).
     // A lot that cannot run below the ceiling guard is not offered (it could never pay).
-    let offered = |lot: &Lot| {
-        lot.quantity_t > 0.0 && lot.reservation_usd_per_t * (1.0 - w) < settings.ceiling_usd_per_t
-    };
+    let offered = |lot: &Lot| lot.quantity_t > 0.0 && lot.band(w).0 < settings.ceiling_usd_per_t;
     let mut potential = vec![0.0; n];
     for lot in lots.iter().filter(|l| offered(l)) {
         potential[usize::from(lot.host.0)] += lot.quantity_t;
@@ -1224,15 +1251,16 @@ pub fn solve(
             counts[e] += 1;
         }
     }
-    let mut per_exporter: Vec<Vec<(f64, f64)>> =
+    let mut per_exporter: Vec<Vec<(f64, f64, f64)>> =
         counts.iter().map(|&c| Vec::with_capacity(c)).collect();
     for lot in lots.iter().filter(|l| offered(l)) {
         let e = position[usize::from(lot.host.0)];
         if e != usize::MAX {
-            per_exporter[e].push((lot.quantity_t, lot.reservation_usd_per_t.max(0.0)));
+            let (lo, width) = lot.band(w);
+            per_exporter[e].push((lot.quantity_t, lo, width));
         }
     }
-    let supply: Vec<Supply> = per_exporter.iter().map(|l| Supply::new(l, w)).collect();
+    let supply: Vec<Supply> = per_exporter.iter().map(|l| Supply::new(l)).collect();
     let world: f64 = potential.iter().sum();
 
     // ln κ_h, once per exporter (the same value for every buyer's link from h).
@@ -1494,7 +1522,8 @@ fn finish(
             if e == usize::MAX || lot.quantity_t <= 0.0 {
                 0.0
             } else {
-                lot.quantity_t * ramp(p[e], lot.reservation_usd_per_t.max(0.0), w).0 * lot_scale[e]
+                let (lo, width) = lot.band(w);
+                lot.quantity_t * ramp_band(p[e], lo, width).0 * lot_scale[e]
             }
         })
         .collect();
@@ -1602,6 +1631,7 @@ mod tests {
             host: NationIdx(host),
             quantity_t: q,
             reservation_usd_per_t: r,
+            half_band_usd_per_t: None,
         }
     }
 
@@ -1634,7 +1664,7 @@ mod tests {
 
     #[test]
     fn the_supply_curve_is_the_smoothed_staircase() {
-        let s = Supply::new(&[(10.0, 100.0), (5.0, 200.0)], 0.1);
+        let s = Supply::new(&[(10.0, 90.0, 20.0), (5.0, 180.0, 40.0)]);
         assert_eq!(s.at(80.0).0, 0.0);
         assert!((s.at(100.0).0 - 5.0).abs() < 1e-12);
         assert!((s.at(150.0).0 - 10.0).abs() < 1e-12);

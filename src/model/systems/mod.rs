@@ -18,3 +18,4 @@ pub mod prices;
 pub mod routes;
 pub mod sourcing;
 pub mod trade;
+pub mod utilisation;

@@ -58,7 +58,8 @@ pub fn record_metrics(
         ) {
             capacity[c * n + h] += cap.t_per_yr;
         }
-        available[c * n + h] += output.potential_t * spy;
+        // At the technical maximum: calibrated output plus headroom (docs/ODD.md §7.6.6).
+        available[c * n + h] += (output.potential_t + output.stretch_t) * spy;
         let annual = output.t * spy;
         if annual > 0.0 {
             production[c * n + h] += annual;

@@ -13,11 +13,11 @@ use rand::RngExt;
 
 use crate::model::components::{
     AssetIdx, Capacity, Esg, Governance, Lifecycle, NationIdx, OutageRisk, Outages, Output,
-    Ownership, Site, Status,
+    Ownership, PlantState, Site, Status,
 };
 use crate::model::resources::{
-    Clock, EventLog, EventRow, InvestmentConfig, InvestmentLedger, Registry, SocialLicence,
-    commodity,
+    Clock, EventLog, EventRow, InvestmentConfig, InvestmentLedger, MarketConfig, Registry,
+    SocialLicence, commodity,
 };
 use crate::model::rng::{Purpose, RngStreams};
 
@@ -186,21 +186,27 @@ pub fn strike_incidents(
     }
 }
 
-/// Potential output of every asset this step.
+/// Potential output of every asset this step: at its calibrated utilisation (`potential_t`) and
+/// the further tonnes it can run up to the technical maximum (`stretch_t`, at a rising marginal
+/// cost, `docs/ODD.md` §7.6.6). An idle or restarting plant has none.
 pub fn produce(
     clock: Res<Clock>,
-    mut assets: Query<(&Capacity, &Lifecycle, &Outages, &mut Output)>,
+    config: Res<MarketConfig>,
+    mut assets: Query<(&Capacity, &Lifecycle, &Outages, &PlantState, &mut Output)>,
 ) {
     let dt = clock.dt_years();
-    for (capacity, life, outages, mut output) in &mut assets {
+    let technical_max = config.settings.utilisation.technical_max;
+    for (capacity, life, outages, state, mut output) in &mut assets {
         let factor = match life.status {
             Status::Operating => 1.0,
             Status::RampUp => ramp_up_factor(life, clock.step),
             _ => 0.0,
         };
-        let potential =
-            capacity.t_per_yr * capacity.utilisation * dt * outages.available() * factor;
+        let factor = if state.runs(clock.step) { factor } else { 0.0 };
+        let nameplate = capacity.t_per_yr * dt * outages.available() * factor;
+        let potential = nameplate * capacity.utilisation;
         output.potential_t = potential;
+        output.stretch_t = nameplate * (technical_max - capacity.utilisation).max(0.0);
         output.t = potential;
     }
 }

@@ -23,6 +23,9 @@ use crate::model::systems::equilibrium::{
     Buyer, DemandCurve, Lot, PlantBid, Solution, SolverSettings, SourcingTerms, plant_takes, solve,
 };
 use crate::model::systems::routes::{RouteInputs, RouteTables};
+use crate::model::systems::utilisation::{
+    StretchAnchors, headroom_lot, headroom_start, marginal_cost,
+};
 
 use crate::model::components::UnitCost;
 use crate::model::components::{
@@ -42,6 +45,9 @@ struct Seller {
     site: Site,
     opex_usd_per_t: f64,
     potential_t: f64,
+    /// Further tonnes it can run this step up to its technical maximum, at a rising marginal
+    /// cost (`docs/ODD.md` §7.6.6).
+    stretch_t: f64,
     /// Owners' home nations with their equity shares (refineries only; for sourcing rules).
     owner_homes: Vec<(NationIdx, f64)>,
     /// Owners and their equity shares (only when offtakes are in play, §7.6.4).
@@ -51,7 +57,8 @@ struct Seller {
 /// The sourcing terms of a consumer with a rule in force for `mineral` (`docs/ODD.md` §7.6.1):
 /// its premium, required share and which refinery lots qualify (processed at home or in an FTA
 /// partner; not controlled by entities of concern when the rule excludes them). Extraction origin
-/// is not traced: the refinery's host stands for both.
+/// is not traced: the refinery's host stands for both. The refined lots are each plant's
+/// calibrated output followed by each plant's headroom (§7.6.6), so the flags repeat.
 fn sourcing_terms(
     sourcing: &SourcingRules,
     registry: &Registry,
@@ -60,13 +67,14 @@ fn sourcing_terms(
     refineries: &[&Seller],
 ) -> Option<SourcingTerms> {
     let rule = sourcing.rule(buyer, mineral)?;
-    let qualifies = refineries
+    let flags: Vec<bool> = refineries
         .iter()
         .map(|s| {
             sourcing.qualifies(registry, buyer, mineral, &[s.site.host], &s.owner_homes)
                 == Some(true)
         })
         .collect();
+    let qualifies = flags.iter().chain(&flags).copied().collect();
     Some(SourcingTerms {
         premium_usd_per_t: rule.premium_usd_per_t,
         required_share: rule.required_share,
@@ -170,6 +178,7 @@ pub fn clear_markets(
         Option<ResMut<SecondaryOffers>>,
     ),
     mut route_tables: Local<RouteTables>,
+    anchors: Res<StretchAnchors>,
     mut assets: Query<(&AssetIdx, &Site, &UnitCost, &Ownership, &mut Output)>,
 ) {
     let n = registry.n_nations();
@@ -184,6 +193,7 @@ pub fn clear_markets(
             site: *site,
             opex_usd_per_t: cost.opex_usd_per_t,
             potential_t: output.potential_t.max(0.0),
+            stretch_t: output.stretch_t.max(0.0),
             owner_homes: if site.stage == Stage::Refined && !sourcing.rules.is_empty() {
                 owners
                     .0
@@ -279,6 +289,14 @@ pub fn clear_markets(
         orders: &stock_orders,
     };
 
+    // Short-run supply (docs/ODD.md §7.6.6): each plant offers its calibrated output at its cash
+    // cost and its headroom up to the technical maximum as one lot along its rising marginal
+    // cost. No headroom at the calibration step (step 0): plants run at their 2024 utilisation
+    // there, and its prices anchor the rising part of the curve.
+    let premium = settings.utilisation.stretch_premium;
+    let w = settings.supply_smoothing;
+    let headroom = |s: &Seller| if anchors.ready() { s.stretch_t } else { 0.0 };
+
     for m in 0..registry.n_minerals() {
         let mineral = MineralIdx(m as u16);
         let (c_ore, c_ref) = (
@@ -341,13 +359,36 @@ pub fn clear_markets(
             })
             .unwrap_or_default();
         // A refinery's lot: its cash cost is its conversion cost plus the ore it uses, at
-        // `ore_usd_per_t` per tonne of ore.
+        // `ore_usd_per_t` per tonne of ore, with its supply band ± w on the conversion cost (the
+        // ore is a pass-through: a band on the full cost would let a copper smelter's margin
+        // rise by w × the copper price before it runs in full).
         let refinery_lot = |s: &Seller, quantity_t: f64, ore_usd_per_t: f64| Lot {
             asset: s.idx,
             host: s.site.host,
             quantity_t,
             reservation_usd_per_t: s.opex_usd_per_t + ore_usd_per_t / recovery,
+            half_band_usd_per_t: Some(w * s.opex_usd_per_t),
         };
+        // Its headroom lot: up to `quantity_t` tonnes above calibrated output along the marginal
+        // conversion cost from M0 = max(2024 margin, top of its band), plus the ore.
+        let refinery_m0 = |s: &Seller| {
+            headroom_start(
+                anchors.get(c_ref, s.site.host),
+                s.opex_usd_per_t * (1.0 + w),
+            )
+        };
+        let refinery_headroom = |s: &Seller, quantity_t: f64, ore_usd_per_t: f64| {
+            headroom_lot(
+                s.idx,
+                s.site.host,
+                quantity_t,
+                headroom(s),
+                refinery_m0(s),
+                premium,
+                ore_usd_per_t / recovery,
+            )
+        };
+        let nr = refineries.len();
         let refined_links = route_tables.links(c_ref);
 
         // Pass A: a tentative refined equilibrium with refinery capacity, plants ranked by their
@@ -358,6 +399,18 @@ pub fn clear_markets(
         let lots_a: Vec<Lot> = refineries
             .iter()
             .map(|s| refinery_lot(s, s.potential_t, 0.0))
+            .collect();
+        // The headroom carries its full marginal cost at the ore price the host paid last step:
+        // a plant runs harder only when the refined price would cover it.
+        let headroom_a: Vec<Lot> = refineries
+            .iter()
+            .map(|s| {
+                let ore_last = ore_paid_last
+                    .get(usize::from(s.site.host.0))
+                    .copied()
+                    .unwrap_or(0.0);
+                refinery_headroom(s, headroom(s), ore_last)
+            })
             .collect();
         // Offtake contracts on refined product are served first (docs/ODD.md §7.6.4): the
         // tentative pass clears only what they leave, and contracted tonnes are part of each
@@ -382,6 +435,7 @@ pub fn clear_markets(
             Some((_, lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
             None => (lots_a.as_slice(), refined_buyers.as_slice()),
         };
+        let lots_a: Vec<Lot> = lots_a.iter().chain(&headroom_a).copied().collect();
         // Recycled material joins both refined clearings as lots of the recyclers' nations
         // (docs/ODD.md §7.6.5); it counts as processed where it is recycled.
         let recycled_lots = recycled
@@ -391,10 +445,11 @@ pub fn clear_markets(
         let recycled_qualifies = |b: NationIdx, h: NationIdx| {
             sourcing.qualifies(&registry, b, mineral, &[h], &[(h, 1.0)]) == Some(true)
         };
-        let with_recycled_a = extend_clearing(lots_a, buyers_a, &recycled_lots, recycled_qualifies);
+        let with_recycled_a =
+            extend_clearing(&lots_a, buyers_a, &recycled_lots, recycled_qualifies);
         let (lots_a, buyers_a) = match &with_recycled_a {
             Some((lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
-            None => (lots_a, buyers_a),
+            None => (lots_a.as_slice(), buyers_a),
         };
         let tentative = solve(
             lots_a,
@@ -442,28 +497,54 @@ pub fn clear_markets(
         let mut ore_buyers: Vec<NationIdx> = refineries.iter().map(|s| s.site.host).collect();
         ore_buyers.sort();
         ore_buyers.dedup();
+        // Each plant bids for the ore of its calibrated output and stock target at its netback;
+        // a plant whose headroom the tentative pass ran bids, after all of its host's plants'
+        // first bids, for that ore at the netback of the run's mean marginal cost,
+        // r (p_h − MC(x / 2)), with no stock target. `bid_plant` names the plant of each bid.
+        let mut bid_plant: Vec<Vec<usize>> = Vec::with_capacity(ore_buyers.len());
         let ore_bids: Vec<Buyer> = ore_buyers
             .iter()
-            .map(|&b| Buyer {
-                nation: b,
-                curve: DemandCurve::Plants {
-                    bids: by_host[usize::from(b.0)]
-                        .iter()
-                        .map(|&j| {
-                            let s = refineries[j];
-                            PlantBid {
-                                run_t: (tentative.dispatched_t[j] + contracted_a[j])
-                                    .min(s.potential_t)
-                                    / recovery,
-                                cover_t: s.potential_t / recovery * cover_steps,
-                                stock_t: stocks.ore_t[s.idx.0 as usize],
-                                netback_usd_per_t: netback[j],
-                            }
-                        })
-                        .collect(),
-                    stock_elasticity: settings.feed_stock_price_elasticity,
-                },
-                sourcing: None,
+            .map(|&b| {
+                let members = &by_host[usize::from(b.0)];
+                let mut bids: Vec<PlantBid> = members
+                    .iter()
+                    .map(|&j| {
+                        let s = refineries[j];
+                        PlantBid {
+                            run_t: (tentative.dispatched_t[j] + contracted_a[j]).min(s.potential_t)
+                                / recovery,
+                            cover_t: s.potential_t / recovery * cover_steps,
+                            stock_t: stocks.ore_t[s.idx.0 as usize],
+                            netback_usd_per_t: netback[j],
+                        }
+                    })
+                    .collect();
+                let mut plants = members.clone();
+                for &j in members {
+                    let run = tentative.dispatched_t[nr + j];
+                    if run <= 0.0 {
+                        continue;
+                    }
+                    let s = refineries[j];
+                    let refined_h = netback[j] / recovery + s.opex_usd_per_t;
+                    let mc = marginal_cost(refinery_m0(s), premium, 0.5 * run, headroom(s));
+                    bids.push(PlantBid {
+                        run_t: run / recovery,
+                        cover_t: 0.0,
+                        stock_t: 0.0,
+                        netback_usd_per_t: (recovery * (refined_h - mc)).max(0.0),
+                    });
+                    plants.push(j);
+                }
+                bid_plant.push(plants);
+                Buyer {
+                    nation: b,
+                    curve: DemandCurve::Plants {
+                        bids,
+                        stock_elasticity: settings.feed_stock_price_elasticity,
+                    },
+                    sourcing: None,
+                }
             })
             .collect();
         let ore_lots: Vec<Lot> = mines
@@ -485,7 +566,22 @@ pub fn clear_markets(
                     host: s.site.host,
                     quantity_t,
                     reservation_usd_per_t: reservation,
+                    half_band_usd_per_t: None,
                 }
+            })
+            .collect();
+        // A mine's headroom: along the marginal cost from M0 = max(its host's 2024 ore price,
+        // the top of its band), both in producer-price terms (grossed up for the royalty).
+        let ore_headroom: Vec<Lot> = mines
+            .iter()
+            .zip(&ore_lots)
+            .map(|(s, l)| {
+                let h = if l.quantity_t > 0.0 { headroom(s) } else { 0.0 };
+                let m0 = headroom_start(
+                    anchors.get(c_ore, s.site.host),
+                    l.reservation_usd_per_t * (1.0 + w),
+                );
+                headroom_lot(s.idx, s.site.host, h, h, m0, premium, 0.0)
             })
             .collect();
         // Equity offtake and ore contracts are served first (docs/ODD.md §7.6.4): their tonnes
@@ -549,6 +645,8 @@ pub fn clear_markets(
                 }
             }
         }
+        let nm = ore_lots.len();
+        ore_lots.extend(ore_headroom);
         let ore = solve(
             &ore_lots,
             &ore_bids,
@@ -556,15 +654,15 @@ pub fn clear_markets(
             &solver(c_ore),
             &warm(c_ore),
         );
-        for (i, (s, q)) in mines.iter().zip(&ore.dispatched_t).enumerate() {
+        for (i, (s, q)) in mines.iter().zip(&ore.dispatched_t[..nm]).enumerate() {
             let pre = ore_pre.as_ref().map_or(0.0, |a| a.taken_t[i]);
-            actual[s.idx.0 as usize] = *q + pre;
+            actual[s.idx.0 as usize] = *q + ore.dispatched_t[nm + i] + pre;
         }
 
         // Share each host's ore among its plants in proportion to what each takes at the price
         // the host paid (last member takes the remainder, so mass is exact).
         let mut got = vec![0.0; refineries.len()];
-        for buyer in &ore_bids {
+        for (buyer, members) in ore_bids.iter().zip(&bid_plant) {
             let DemandCurve::Plants {
                 bids,
                 stock_elasticity,
@@ -573,7 +671,6 @@ pub fn clear_markets(
                 continue;
             };
             let hs = usize::from(buyer.nation.0);
-            let members = &by_host[hs];
             let takes = plant_takes(
                 bids,
                 ore.buyer_usd_per_t[hs],
@@ -584,14 +681,15 @@ pub fn clear_markets(
             let received = ore.received_t[hs];
             let mut given = 0.0;
             for (k, &j) in members.iter().enumerate() {
-                got[j] = if k + 1 == members.len() {
+                let share = if k + 1 == members.len() {
                     (received - given).max(0.0)
                 } else if total > 0.0 {
                     received * takes[k] / total
                 } else {
                     0.0
                 };
-                given += got[j];
+                got[j] += share;
+                given += share;
             }
         }
         if let Some(a) = &ore_pre {
@@ -610,13 +708,36 @@ pub fn clear_markets(
                 }
             })
             .collect();
+        // Feed on hand is valued at the lower of what the host paid for ore and the plant's
+        // netback, what the ore is worth to it (the lower of cost and net realisable value of
+        // inventories, IAS 2 §9): ore bought above the netback (its bid ramps off over the band
+        // above it) is a sunk loss and does not stop the plant from converting it, which with
+        // bands on the conversion cost it otherwise would whenever the ore price overshoots.
+        let feed_value = |j: usize, s: &Seller| {
+            let paid = ore_paid[usize::from(s.site.host.0)];
+            if netback[j] > 0.0 {
+                paid.min(netback[j])
+            } else {
+                paid
+            }
+        };
         let lots_c: Vec<Lot> = refineries
             .iter()
             .zip(&got)
-            .map(|(s, g)| {
+            .enumerate()
+            .map(|(j, (s, g))| {
                 let feed = stocks.ore_t[s.idx.0 as usize] + g;
-                let ore_usd_per_t = ore_paid[usize::from(s.site.host.0)];
-                refinery_lot(s, s.potential_t.min(recovery * feed), ore_usd_per_t)
+                refinery_lot(s, s.potential_t.min(recovery * feed), feed_value(j, s))
+            })
+            .collect();
+        // The headroom this step's feed allows, after the calibrated output.
+        let headroom_c: Vec<Lot> = refineries
+            .iter()
+            .zip(&got)
+            .enumerate()
+            .map(|(j, (s, g))| {
+                let feed = stocks.ore_t[s.idx.0 as usize] + g;
+                refinery_headroom(s, recovery * feed - s.potential_t, feed_value(j, s))
             })
             .collect();
         // Refined offtake contracts again, on what the plants can make now.
@@ -635,12 +756,13 @@ pub fn clear_markets(
             Some((_, lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
             None => (lots_c.as_slice(), refined_buyers.as_slice()),
         };
+        let lots_open: Vec<Lot> = lots_open.iter().chain(&headroom_c).copied().collect();
         let primary_lots = lots_open.len();
         let with_recycled_c =
-            extend_clearing(lots_open, buyers_open, &recycled_lots, recycled_qualifies);
+            extend_clearing(&lots_open, buyers_open, &recycled_lots, recycled_qualifies);
         let (lots_open, buyers_open) = match &with_recycled_c {
             Some((lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
-            None => (lots_open, buyers_open),
+            None => (lots_open.as_slice(), buyers_open),
         };
         let refined = solve(
             lots_open,
@@ -659,13 +781,14 @@ pub fn clear_markets(
             .as_ref()
             .map_or_else(|| vec![0.0; refineries.len()], |p| p.0.taken_t.clone());
         let mut ore_used = vec![0.0; n];
-        for (((s, g), y), pre) in refineries
+        for (j, (((s, g), y), pre)) in refineries
             .iter()
             .zip(&got)
-            .zip(&refined.dispatched_t)
+            .zip(&refined.dispatched_t[..nr])
             .zip(&contracted_c)
+            .enumerate()
         {
-            let y = &(y + pre);
+            let y = &(y + refined.dispatched_t[nr + j] + pre);
             let slot = &mut stocks.ore_t[s.idx.0 as usize];
             let used = (y / recovery).min(*slot + g);
             *slot = (*slot + g - used).max(0.0);
