@@ -836,7 +836,7 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     (
         "lithium",
         2029,
-        "refining overcapacity after the 2026-28 boom (refinery tranches three a year, issue 15; recycled lithium from 2034): refining at 67-71 % of its technical maximum with up to 19 kt/yr idle, so refiners compete for ore and the margin falls to their conversion cost; 0.35-0.38x in 2029-40",
+        "refining overcapacity after the 2026-28 boom (refinery tranches three a year, issue 15; recycled lithium from 2034): refining at 67-71 % of its technical maximum with up to 19 kt/yr idle, so refiners compete for ore and the margin falls to their conversion cost (capacity-weighted 0.31x the calibrated margin in the 2024 asset table); 0.35-0.38x in 2029-40",
     ),
     ("lithium", 2030, "as 2029"),
     ("lithium", 2031, "as 2029"),
@@ -852,7 +852,7 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     (
         "cobalt",
         2027,
-        "ore-bound: mines at 92-96 % of their technical maximum, refining at 86-88 %, so the ore price captures the rent and the margin falls towards the refiners' conversion cost; 0.48-0.49x in 2027-30",
+        "ore-bound: mines at 92-96 % of their technical maximum, refining at 86-88 %, so the ore price captures the rent and the margin falls towards the refiners' conversion cost (capacity-weighted 0.43x the calibrated margin); 0.48-0.49x in 2027-30",
     ),
     ("cobalt", 2028, "as 2027"),
     ("cobalt", 2029, "as 2027"),
@@ -865,7 +865,7 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     (
         "rare_earths",
         2028,
-        "ore is the bottleneck (mines at 95-100 % of their technical maximum in 2028-33) and separation capacity overshoots (tranches three a year, issue 15; refining at 54-76 %, up to 34 kt/yr idle): the margin falls to the separation plants' conversion cost; 0.34-0.49x in 2028-40",
+        "ore is the bottleneck (mines at 95-100 % of their technical maximum in 2028-33) and separation capacity overshoots (tranches three a year, issue 15; refining at 54-76 %, up to 34 kt/yr idle): the margin falls to the separation plants' conversion cost (capacity-weighted 0.39x the calibrated margin); 0.34-0.49x in 2028-40",
     ),
     ("rare_earths", 2029, "as 2028"),
     ("rare_earths", 2030, "as 2028"),
