@@ -21,16 +21,16 @@ use crate::model::order::counting_sort;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::finance::{annuity, floor_value_usd};
-use super::investment::{PriceView, SiteTerms};
 use crate::model::components::{
     AssetIdx, Capacity, Governance, Lifecycle, NationIdx, Ownership, Project, Site, Stage, Status,
 };
+use crate::model::finance::systems::{annuity, floor_value_usd};
 use crate::model::resources::{
     Clock, EventLog, EventRow, HostTerms, InvestmentConfig, LearningCurves, PriceExpectations,
     Prices, ProducerPrices, Registry, SocialLicence, commodity,
 };
 use crate::model::rng::{Purpose, RngStreams};
+use crate::model::systems::investment::{PriceView, SiteTerms};
 use crate::scenario::InvestmentSettings;
 
 /// Mean duration of a life-cycle stage in a host, years: the configured mean (for average

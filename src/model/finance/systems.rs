@@ -10,22 +10,19 @@ use bevy_ecs::prelude::*;
 
 use crate::model::components::{MineralIdx, NationIdx};
 use crate::model::resources::{
-    Clock, EventLog, EventRow, FinanceBudgets, FinancierState, InvestmentConfig, PolicyTimeline,
-    Registry,
+    Clock, EventLog, EventRow, FinanceBudgets, FinancierState, PolicyTimeline, Registry,
 };
 use crate::scenario::PolicyAction;
 
 /// Renew every financier's budget on the first step of a year.
 pub fn refresh_finance_budgets(
     clock: Res<Clock>,
-    config: Res<InvestmentConfig>,
     timeline: Res<PolicyTimeline>,
     mut budgets: ResMut<FinanceBudgets>,
     mut events: ResMut<EventLog>,
 ) {
-    if !config.investment.enabled || !clock.step.is_multiple_of(clock.steps_per_year) {
-        return;
-    }
+    // Runs on the first step of each year with investment enabled (run conditions in
+    // `schedule.rs`).
     for fin in &mut budgets.financiers {
         let annual = programme_budget(&timeline, &fin.id).unwrap_or(fin.scenario_budget_usd);
         if annual != fin.annual_budget_usd {

@@ -70,15 +70,10 @@ pub fn adapt_host_policies(
     mut nations: Query<(&NationIdx, &mut Priorities)>,
     assets: Query<(&AssetIdx, &Site, &Capacity, &Lifecycle)>,
 ) {
+    // Runs on the first step of each year from the second year on, with politics and investment
+    // enabled (run conditions in `schedule.rs`).
     let p = &config.politics;
     let step = clock.step;
-    if !p.enabled
-        || !config.investment.enabled
-        || step == 0
-        || !step.is_multiple_of(clock.steps_per_year)
-    {
-        return;
-    }
     let n = registry.n_nations();
     let nm = registry.n_minerals();
     // Float sums in asset index order.
@@ -87,7 +82,8 @@ pub fn adapt_host_policies(
     let dp = domestic_processing(nm, n, rows.into_iter().map(|(_, s, c, l)| (s, c, l)));
     let mut hosts: Vec<_> = nations.iter_mut().collect();
     hosts.sort_unstable_by_key(|(idx, _)| **idx);
-    let drought_steps = super::capacity::years_to_steps(p.drought_years, clock.steps_per_year);
+    let drought_steps =
+        crate::model::capacity::systems::years_to_steps(p.drought_years, clock.steps_per_year);
     for (idx, mut prio) in hosts {
         let h = usize::from(idx.0);
         let target = prio.0.target_domestic_processing;
