@@ -91,25 +91,28 @@ pub trait StepSink {
     ) -> Result<(), String>;
 }
 
-/// Why a streamed run stopped.
+/// Former name of [`RunError`], kept so callers written against it still compile.
+pub type StreamError = RunError;
+
+/// Why a run stopped: the error of the run layer (issue 13's error types per layer).
 #[derive(Debug)]
-pub enum StreamError {
+pub enum RunError {
     /// A step produced a non-finite value.
     NonFinite(guard::NonFiniteValue),
     /// The sink refused the rows (a write failed, or a cap was reached).
     Sink(String),
 }
 
-impl std::fmt::Display for StreamError {
+impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StreamError::NonFinite(e) => write!(f, "{e}"),
-            StreamError::Sink(m) => f.write_str(m),
+            RunError::NonFinite(e) => write!(f, "{e}"),
+            RunError::Sink(m) => f.write_str(m),
         }
     }
 }
 
-impl std::error::Error for StreamError {}
+impl std::error::Error for RunError {}
 
 /// A sink that keeps the metric rows passing a filter and drops everything else (what a sweep
 /// needs for its outcomes).
@@ -180,11 +183,11 @@ impl Simulation {
     /// Run to the end, checking every step with the non-finite guard, and hand each step's rows
     /// to `sink` as soon as the step is done; the logs are emptied after every step, so memory
     /// does not grow with the number of steps. The result's row lists are empty.
-    pub fn run_streaming(mut self, sink: &mut dyn StepSink) -> Result<RunResult, StreamError> {
+    pub fn run_streaming(mut self, sink: &mut dyn StepSink) -> Result<RunResult, RunError> {
         while !self.finished() {
             let step = self.world.resource::<Clock>().step;
-            self.step_checked().map_err(StreamError::NonFinite)?;
-            self.drain_into(sink, step).map_err(StreamError::Sink)?;
+            self.step_checked().map_err(RunError::NonFinite)?;
+            self.drain_into(sink, step).map_err(RunError::Sink)?;
         }
         Ok(self.into_result())
     }
@@ -292,7 +295,7 @@ pub fn try_run(scenario: &Validated) -> Result<RunResult, guard::NonFiniteValue>
 pub fn try_run_streaming(
     scenario: &Validated,
     sink: &mut dyn StepSink,
-) -> Result<RunResult, StreamError> {
+) -> Result<RunResult, RunError> {
     Simulation::new(scenario, false).run_streaming(sink)
 }
 
@@ -302,7 +305,7 @@ pub fn try_run_streaming(
 pub fn try_run_keeping(
     scenario: &Validated,
     keep: impl Fn(&MetricRow) -> bool,
-) -> Result<RunResult, StreamError> {
+) -> Result<RunResult, RunError> {
     let mut sink = KeepMetrics {
         keep,
         rows: Vec::new(),
