@@ -9,6 +9,7 @@
 pub mod capacity;
 pub mod components;
 pub mod demand;
+pub mod events;
 pub mod finance;
 pub mod host_terms;
 pub mod mechanism;
@@ -24,3 +25,4 @@ pub mod schedule;
 pub mod sourcing;
 pub mod stockpile;
 pub mod systems;
+pub mod tables;

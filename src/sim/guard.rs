@@ -20,6 +20,7 @@ use crate::model::resources::{
     BuyerPrices, FeedStocks, FlowLog, Metrics, PriceExpectations, Prices, ProducerPrices, Registry,
 };
 use crate::model::schedule::MECHANISMS;
+use crate::model::tables::Commodity;
 
 /// A value that stopped being finite: what it is, whose it is, and when.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,14 +122,11 @@ pub fn check_step(world: &mut World, step: u32) -> Result<(), NonFiniteValue> {
         ));
     }
     let commodity_name = |c: usize| {
-        let stage = if c.is_multiple_of(2) {
-            "ore"
-        } else {
-            "refined"
-        };
+        let c = Commodity::of_index(c);
         format!(
-            "mineral `{}`, stage `{stage}`",
-            name(&registry.minerals, c / 2)
+            "mineral `{}`, stage `{}`",
+            name(&registry.minerals, c.mineral.0.into()),
+            c.stage.as_str()
         )
     };
     if let Some(prices) = world.get_resource::<Prices>()

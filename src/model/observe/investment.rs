@@ -25,14 +25,8 @@ pub const PROJECT_METRICS: [(&str, Status); 5] = [
 ];
 
 fn split(c: usize) -> (crate::model::components::MineralIdx, Stage) {
-    (
-        crate::model::systems::investment::mineral_of(c),
-        if c.is_multiple_of(2) {
-            Stage::Ore
-        } else {
-            Stage::Refined
-        },
-    )
+    let c = crate::model::tables::Commodity::of_index(c);
+    (c.mineral, c.stage)
 }
 
 /// Record `investment_usd`, `state_finance_usd`, `projects_financed`, `offtake_secured_t_per_yr`,

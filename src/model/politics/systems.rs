@@ -16,10 +16,11 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::model::events::{Event, Subject, TermsChange};
 use crate::model::order::counting_sort;
 
 use crate::model::components::{
-    AssetIdx, Capacity, Lifecycle, NationIdx, Priorities, Site, Stage, Status,
+    AssetIdx, Capacity, Lifecycle, MineralIdx, NationIdx, Priorities, Site, Stage, Status,
 };
 use crate::model::resources::{
     Clock, EventLog, EventRow, HostRecord, InvestmentConfig, PriceExpectations, Prices, Registry,
@@ -99,34 +100,29 @@ pub fn adapt_host_policies(
                 worst = Some((lag, m, share));
             }
         }
-        let event = |kind: &'static str, detail: String| EventRow {
-            step,
-            kind,
-            asset: None,
-            firm: None,
+        let who = Subject {
             nation: Some(*idx),
-            partner: None,
-            detail,
+            ..Subject::default()
         };
+        let event = |e: Event| EventRow::typed(step, who, &e, &registry);
         if let Some((_, m, share)) = worst {
-            let why = format!(
-                "mineral={}; domestic_processing={share:.3}; target={target}",
-                registry.minerals[m]
-            );
             let change = if !prio.0.local_processing_mandate {
                 prio.0.local_processing_mandate = true;
-                Some("local_processing_mandate=on".to_string())
+                Some(TermsChange::MandateOn)
             } else if prio.0.ore_export_tax < p.max_ore_export_tax {
                 prio.0.ore_export_tax =
                     (prio.0.ore_export_tax + p.export_tax_step).min(p.max_ore_export_tax);
-                Some(format!("ore_export_tax={}", prio.0.ore_export_tax))
+                Some(TermsChange::OreExportTax(prio.0.ore_export_tax))
             } else {
                 None
             };
             if let Some(change) = change {
-                events
-                    .rows
-                    .push(event("host_tighten", format!("{change}; {why}")));
+                events.rows.push(event(Event::HostTighten {
+                    change,
+                    mineral: MineralIdx(m as u16),
+                    domestic_processing: share,
+                    target,
+                }));
                 record.last_change_step[h] = step;
             }
             continue;
@@ -137,19 +133,19 @@ pub fn adapt_host_policies(
         }
         let change = if prio.0.ore_export_tax > 0.0 {
             prio.0.ore_export_tax = (prio.0.ore_export_tax - p.export_tax_step).max(0.0);
-            Some(format!("ore_export_tax={}", prio.0.ore_export_tax))
+            Some(TermsChange::OreExportTax(prio.0.ore_export_tax))
         } else if prio.0.local_processing_mandate {
             prio.0.local_processing_mandate = false;
-            Some("local_processing_mandate=off".to_string())
+            Some(TermsChange::MandateOff)
         } else {
             None
         };
         if let Some(change) = change {
             let years = f64::from(step - quiet_since) / f64::from(clock.steps_per_year);
-            events.rows.push(event(
-                "host_loosen",
-                format!("{change}; years_without_approval={years}"),
-            ));
+            events.rows.push(event(Event::HostLoosen {
+                change,
+                years_without_approval: years,
+            }));
             record.last_change_step[h] = step;
         }
     }

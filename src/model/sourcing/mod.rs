@@ -15,6 +15,7 @@ use super::mechanism::{Mechanism, NonFinite};
 use super::metrics::MetricInfo;
 use super::policy::PolicyTimeline;
 use super::resources::Registry;
+use super::tables::NationPair;
 use crate::scenario::Resolved;
 
 /// A consumer's sourcing rule in force, resolved to indices.
@@ -40,10 +41,8 @@ pub struct SourcingRule {
 pub struct SourcingRules {
     /// Rules in force, in scenario order (for one consumer and mineral the last one listed applies).
     pub rules: Vec<SourcingRule>,
-    /// FTA status granted by agreements in force, row-major `[nation * n + partner]`.
-    pub fta_granted: Vec<bool>,
-    /// Number of nations.
-    pub n: usize,
+    /// FTA status granted by agreements in force, by (nation, partner).
+    pub fta_granted: NationPair<bool>,
 }
 
 /// The sourcing-rule mechanism.
