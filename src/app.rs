@@ -105,7 +105,7 @@ pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
         Command::Sweep(args) => sweep_command(&args, argv),
         Command::Merge(args) => merge_command(&args, argv),
         Command::Compare(args) => crate::compare::compare_command(&args, argv).map(|_| ()),
-        Command::Report { dir } => crate::output::report::report_command(&dir).map(|_| ()),
+        Command::Report { dir } => crate::report::report_command(&dir).map(|_| ()),
         Command::Backtest(args) => crate::validation::command::run(&args, argv),
     }
 }

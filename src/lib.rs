@@ -12,6 +12,7 @@
 //! - [`compare`]: paired differences between two ensembles (`orechain compare`).
 //! - [`api`]: the library API (load with overrides, run in memory, ensembles, sweeps, compare)
 //!   that the Python package wraps.
+//! - [`report`]: the `report` command (an HTML page of a run, ensemble or comparison folder).
 //! - [`app`] and [`cli`]: the command line.
 //!
 //! The model is described in `docs/ODD.md`; the output files in `docs/output-format.md`.
@@ -24,6 +25,7 @@ pub mod ensemble;
 pub mod interrupt;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod sweep;

@@ -317,30 +317,24 @@ pub const CATALOGUE: &[MetricInfo] = &[
     },
 ];
 
-/// The whole catalogue: the core metrics ([`CATALOGUE`]) followed by each installed
-/// mechanism's entries in the order of [`super::schedule::MECHANISMS`] — the order of
-/// `docs/output-format.md`'s table. A mechanism lists its metrics in its own folder
-/// ([`super::mechanism::Mechanism::metrics`]); this list is not edited for it.
+/// The whole catalogue: each installed mechanism's entries in the order of
+/// [`super::schedule::MECHANISMS`] — the core observers ([`CATALOGUE`], listed by
+/// [`super::observe::Observe`]) first — the order of `docs/output-format.md`'s table. A mechanism
+/// lists its metrics in its own folder ([`super::mechanism::Mechanism::metrics`]); this list is
+/// not edited for it.
 pub fn catalogue() -> Vec<MetricInfo> {
-    CATALOGUE
+    super::schedule::MECHANISMS
         .iter()
-        .copied()
-        .chain(
-            super::schedule::MECHANISMS
-                .iter()
-                .flat_map(|m| m.metrics().iter().copied()),
-        )
+        .flat_map(|m| m.metrics().iter().copied())
         .collect()
 }
 
 /// The catalogue entry of a metric name (core or installed mechanism).
 pub fn info(name: &str) -> Option<&'static MetricInfo> {
-    CATALOGUE.iter().find(|m| m.name == name).or_else(|| {
-        super::schedule::MECHANISMS
-            .iter()
-            .flat_map(|m| m.metrics().iter())
-            .find(|m| m.name == name)
-    })
+    super::schedule::MECHANISMS
+        .iter()
+        .flat_map(|m| m.metrics().iter())
+        .find(|m| m.name == name)
 }
 
 #[cfg(test)]

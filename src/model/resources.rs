@@ -139,14 +139,13 @@ pub fn commodity(mineral: MineralIdx, stage: Stage) -> usize {
 /// start, end and licence steps, and its measures in indices).
 pub use crate::scenario::resolve::ResolvedPolicy as ScheduledPolicy;
 
-/// The policy timeline and which policies are in force.
-#[derive(Clone, Debug, Default, Resource)]
-pub struct PolicyTimeline {
-    /// All dated policies in scenario order.
-    pub policies: Vec<ScheduledPolicy>,
-    /// Whether each policy is in force this step.
-    pub active: Vec<bool>,
-}
+/// State owned by mechanism folders (`src/model/<mechanism>/`), re-exported here so that paths
+/// written before the move (`crate::model::resources::X`) keep working.
+pub use super::capacity::LearningCurves;
+pub use super::finance::{FinanceBudgets, FinancierState};
+pub use super::policy::PolicyTimeline;
+pub use super::politics::HostRecord;
+pub use super::sourcing::{SourcingRule, SourcingRules};
 
 /// An export control in force, resolved to indices.
 #[derive(Clone, Debug, PartialEq)]
@@ -544,75 +543,6 @@ impl SocialLicence {
     }
 }
 
-/// Learning by doing per host nation and commodity: cumulative capacity built and its base.
-#[derive(Clone, Debug, Default, Resource)]
-pub struct LearningCurves {
-    /// Cumulative capacity (start capacity + completed projects), t/yr, `[commodity * n + host]`.
-    pub cumulative_t_per_yr: Vec<f64>,
-    /// Base of the curve: capacity at the start, or the first completed project where there was
-    /// none; 0 = nothing built yet (factor 1).
-    pub base_t_per_yr: Vec<f64>,
-    /// Number of nations.
-    pub n: usize,
-}
-
-/// One state financier's budget.
-#[derive(Clone, Debug, Default)]
-pub struct FinancierState {
-    /// Financier id (for events).
-    pub id: String,
-    /// Nation whose goals it serves.
-    pub nation: NationIdx,
-    /// Annual budget from the scenario, USD.
-    pub scenario_budget_usd: f64,
-    /// Annual budget in force (a finance programme may change it), USD.
-    pub annual_budget_usd: f64,
-    /// Budget left this year, USD.
-    pub remaining_usd: f64,
-    /// Largest share of a project's capex it finances.
-    pub max_share: f64,
-    /// Interest-rate advantage it offers, per year.
-    pub concessional_rate: f64,
-    /// Whether unspent budget carries over.
-    pub carry_over: bool,
-    /// Minerals it considers strategic (by mineral index); all true when the nation lists none.
-    pub strategic: Vec<bool>,
-    /// The rival whose share of supply it wants to reduce, if any.
-    pub rival: Option<NationIdx>,
-    /// Loan tenor, years.
-    pub loan_tenor_years: f64,
-    /// Loan grace period, years.
-    pub loan_grace_years: f64,
-    /// Share of capex given as a grant.
-    pub grant_share: f64,
-    /// Share of equity taken (with offtake rights).
-    pub equity_share: f64,
-    /// Price floor as a multiple of the reference price (0 = none).
-    pub price_floor_ratio: f64,
-    /// Years of operation the floor covers.
-    pub price_floor_years: f64,
-    /// Share of the country-risk premium insured away.
-    pub insurance_cover: f64,
-    /// What it maximises per dollar.
-    pub objective: crate::scenario::FinanceObjective,
-}
-
-/// All state financiers, in financier-id order.
-#[derive(Clone, Debug, Default, Resource)]
-pub struct FinanceBudgets {
-    /// Financiers.
-    pub financiers: Vec<FinancierState>,
-}
-
-/// Per-host memory of host politics and investment.
-#[derive(Clone, Debug, Default, Resource)]
-pub struct HostRecord {
-    /// Step of the last approved project per host (or of the start).
-    pub last_approval_step: Vec<u32>,
-    /// Step of the host's last change of terms (or of the start).
-    pub last_change_step: Vec<u32>,
-}
-
 /// Money committed and incidents during the current step, for the observation phase (cleared there).
 #[derive(Clone, Debug, Default, Resource)]
 pub struct InvestmentLedger {
@@ -629,33 +559,4 @@ pub struct InvestmentLedger {
     /// State-finance budget and what is left of it after the year's allocation, USD, by financier
     /// nation (written in the first step of a year).
     pub finance_budget_usd: std::collections::BTreeMap<NationIdx, (f64, f64)>,
-}
-
-/// A consumer's sourcing rule in force, resolved to indices.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SourcingRule {
-    /// Policy id.
-    pub policy: String,
-    /// Consumer nation applying it.
-    pub consumer: NationIdx,
-    /// Minerals covered, by mineral index.
-    pub minerals: Vec<bool>,
-    /// Qualifying share required at the current step (stepwise by year), 0..=1.
-    pub required_share: f64,
-    /// Premium a qualifying tonne earns, USD/t.
-    pub premium_usd_per_t: f64,
-    /// Whether supply controlled by entities of concern is excluded.
-    pub exclude_entities_of_concern: bool,
-}
-
-/// Sourcing rules in force this step and the FTA links agreements add (rebuilt every step by
-/// `systems::sourcing::update_sourcing_rules`). The trade model asks it whether a supply qualifies.
-#[derive(Clone, Debug, Default, Resource)]
-pub struct SourcingRules {
-    /// Rules in force, in scenario order (for one consumer and mineral the last one listed applies).
-    pub rules: Vec<SourcingRule>,
-    /// FTA status granted by agreements in force, row-major `[nation * n + partner]`.
-    pub fta_granted: Vec<bool>,
-    /// Number of nations.
-    pub n: usize,
 }

@@ -9,14 +9,28 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
 
 use super::mechanism::Mechanism;
-use super::systems;
+use super::resources::{Clock, InvestmentConfig};
+use super::{capacity, demand, finance, host_terms, observe, policy, politics, sourcing, systems};
 use crate::scenario::Resolved;
 
 /// Installed mechanisms (`src/model/<name>/`, see [`super::mechanism`]): the one line a new
-/// mechanism adds here. World building, the metric catalogue and the non-finite guard are
-/// assembled from this list.
-pub const MECHANISMS: &[&dyn Mechanism] =
-    &[&super::stockpile::Stockpile, &super::recycling::Recycling];
+/// mechanism adds here. World building (after the core world of registry, clock, entities and
+/// markets), the metric catalogue and the non-finite guard are assembled from this list, in this
+/// order: the policy timeline before the sourcing rules built from it, and the core observers
+/// (whose catalogue entries come first in `docs/output-format.md`) before the mechanisms with
+/// metrics of their own.
+pub const MECHANISMS: &[&dyn Mechanism] = &[
+    &policy::Policy,
+    &sourcing::Sourcing,
+    &politics::Politics,
+    &host_terms::HostTermsTable,
+    &finance::Finance,
+    &capacity::CapacityGrowth,
+    &demand::DemandCurves,
+    &observe::Observe,
+    &super::stockpile::Stockpile,
+    &super::recycling::Recycling,
+];
 
 /// Where a mechanism's systems join a step (inside the phases, ordered here).
 #[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,6 +49,26 @@ pub fn install_mechanisms(resolved: &Resolved, world: &mut World, schedule: &mut
     for m in MECHANISMS {
         m.install(resolved, world, schedule);
     }
+}
+
+/// Run condition: the first step of a year (yearly systems run then; docs/design.md §2.3).
+pub fn first_step_of_year(clock: Res<Clock>) -> bool {
+    clock.step.is_multiple_of(clock.steps_per_year)
+}
+
+/// Run condition: not the first step of the run.
+pub fn after_first_step(clock: Res<Clock>) -> bool {
+    clock.step != 0
+}
+
+/// Run condition: investment is enabled (`investment.enabled`).
+pub fn investment_enabled(config: Res<InvestmentConfig>) -> bool {
+    config.investment.enabled
+}
+
+/// Run condition: host politics is enabled (`politics.enabled`).
+pub fn politics_enabled(config: Res<InvestmentConfig>) -> bool {
+    config.politics.enabled
 }
 
 /// Phases of one step, in order.
@@ -83,25 +117,31 @@ pub fn build_schedule(strict: bool) -> Schedule {
         )
             .chain(),
     );
-    schedule.add_systems(systems::policy::apply_policy_timeline.in_set(Phase::Policy));
+    schedule.add_systems(policy::systems::apply_policy_timeline.in_set(Phase::Policy));
     schedule.add_systems(
         (
-            systems::sourcing::update_sourcing_rules,
-            systems::politics::adapt_host_policies,
-            systems::host_terms::update_host_terms,
+            sourcing::systems::update_sourcing_rules,
+            politics::systems::adapt_host_policies
+                .run_if(politics_enabled)
+                .run_if(investment_enabled)
+                .run_if(after_first_step)
+                .run_if(first_step_of_year),
+            host_terms::systems::update_host_terms,
         )
             .chain()
             .in_set(Phase::Politics),
     );
     schedule.add_systems(
         (
-            systems::finance::refresh_finance_budgets,
+            finance::systems::refresh_finance_budgets
+                .run_if(investment_enabled)
+                .run_if(first_step_of_year),
             systems::investment::propose_projects,
         )
             .chain()
             .in_set(Phase::Investment),
     );
-    schedule.add_systems(systems::capacity::advance_projects.in_set(Phase::Capacity));
+    schedule.add_systems(capacity::systems::advance_projects.in_set(Phase::Capacity));
     schedule.add_systems(
         (
             systems::operations::strike_outages,
@@ -113,7 +153,7 @@ pub fn build_schedule(strict: bool) -> Schedule {
     );
     schedule.add_systems(
         (
-            systems::demand::update_demand,
+            demand::systems::update_demand,
             systems::trade::clear_markets,
             systems::utilisation::update_plant_states,
         )
@@ -123,7 +163,7 @@ pub fn build_schedule(strict: bool) -> Schedule {
     schedule.configure_sets((
         Hook::Orders
             .in_set(Phase::Trade)
-            .after(systems::demand::update_demand)
+            .after(demand::systems::update_demand)
             .before(systems::trade::clear_markets),
         Hook::Settle
             .in_set(Phase::Trade)
@@ -135,9 +175,9 @@ pub fn build_schedule(strict: bool) -> Schedule {
     schedule.add_systems(systems::prices::update_prices.in_set(Phase::Prices));
     schedule.add_systems(
         (
-            systems::observe::record_metrics,
-            systems::market_observe::record_market_metrics,
-            systems::observe_investment::record_investment_metrics,
+            observe::production::record_metrics,
+            observe::markets::record_market_metrics,
+            observe::investment::record_investment_metrics,
             systems::utilisation::record_utilisation_metrics,
         )
             .chain()

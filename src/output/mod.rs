@@ -5,5 +5,4 @@ pub mod figures;
 pub mod folder;
 pub mod manifest;
 pub mod parquet;
-pub mod report;
 pub mod tables;

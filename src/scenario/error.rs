@@ -213,9 +213,13 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Everything that can go wrong reading a scenario.
+/// Former name of [`LoadError`], kept so callers written against it still compile.
+pub type ScenarioError = LoadError;
+
+/// Everything that can go wrong reading a scenario: the error of the scenario layer (load,
+/// validate, resolve; issue 13's error types per layer).
 #[derive(Debug)]
-pub enum ScenarioError {
+pub enum LoadError {
     /// The file could not be read.
     Io {
         /// Path.
@@ -257,7 +261,7 @@ pub enum ScenarioError {
     NotAScenario {
         /// The file named.
         path: String,
-        /// Where it was named (boxed: keeps every `Result<_, ScenarioError>` small).
+        /// Where it was named (boxed: keeps every `Result<_, LoadError>` small).
         from: Box<Location>,
         /// The field that named it (`extends`, or a sweep file's `base`).
         field: &'static str,
@@ -282,18 +286,18 @@ pub enum ScenarioError {
     },
 }
 
-impl fmt::Display for ScenarioError {
+impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ScenarioError::Io { path, source } => {
+            LoadError::Io { path, source } => {
                 let path = path.display().to_string();
                 write!(f, "cannot read scenario `{}`: {source}", clip(&path, 320))
             }
-            ScenarioError::Syntax { location, message } => {
+            LoadError::Syntax { location, message } => {
                 writeln!(f, "{location}: syntax error: {message}")?;
                 location.write_snippet(f)
             }
-            ScenarioError::Type {
+            LoadError::Type {
                 location,
                 path,
                 message,
@@ -301,16 +305,16 @@ impl fmt::Display for ScenarioError {
                 writeln!(f, "{location}: field `{path}`: {message}")?;
                 location.write_snippet(f)
             }
-            ScenarioError::ExtendsCycle { chain } => {
+            LoadError::ExtendsCycle { chain } => {
                 write!(f, "`extends` forms a cycle: {}", chain_text(chain))
             }
-            ScenarioError::ExtendsTooDeep { chain, max } => write!(
+            LoadError::ExtendsTooDeep { chain, max } => write!(
                 f,
                 "`extends` chain deeper than {max} files (no cycle, but at most {max} files may \
                  extend one another): {}",
                 chain_text(chain)
             ),
-            ScenarioError::NotAScenario {
+            LoadError::NotAScenario {
                 path,
                 from,
                 field,
@@ -323,10 +327,10 @@ impl fmt::Display for ScenarioError {
                  content is not shown; run `orechain validate` on it if it is yours)",
                 clip(path, 320)
             ),
-            ScenarioError::Set { arg, message } => {
+            LoadError::Set { arg, message } => {
                 write!(f, "in --set {}: {message}", clip(arg, 160))
             }
-            ScenarioError::Invalid { problems } => {
+            LoadError::Invalid { problems } => {
                 writeln!(f, "the scenario has {} problem(s):", problems.len())?;
                 write_bounded(f, problems)
             }
@@ -350,10 +354,10 @@ fn chain_text(chain: &[String]) -> String {
     )
 }
 
-impl std::error::Error for ScenarioError {
+impl std::error::Error for LoadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ScenarioError::Io { source, .. } => Some(source),
+            LoadError::Io { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -408,7 +412,7 @@ mod tests {
                 location: Location::Unknown,
             })
             .collect();
-        let text = ScenarioError::Invalid { problems }.to_string();
+        let text = LoadError::Invalid { problems }.to_string();
         assert!(
             text.starts_with("the scenario has 120 problem(s):"),
             "{text}"

@@ -16,7 +16,7 @@ pub mod stockpile;
 pub mod synthetic;
 pub mod validate;
 
-pub use error::{Location, Problem, ScenarioError};
+pub use error::{LoadError, Location, Problem, ScenarioError};
 pub use load::{Loaded, load_file, load_str};
 pub use offtake::{OfftakeContract, OfftakeKind, OfftakeSettings};
 pub use resolve::{Resolved, resolve};

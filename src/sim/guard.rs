@@ -5,10 +5,11 @@
 //! every file. The CSV writers refuse such values, but only after the whole run, and can only name
 //! the row. This guard stops the run at the first step where a value stops being finite and says
 //! what it was: the metric or state variable, the entity's id and the step. It reads the rows the
-//! step appended (metrics and flows), world and buyer prices, price expectations, demand, feed
-//! and consumer stocks, financier budgets, the numeric state of every asset and, through
-//! [`crate::model::mechanism::Mechanism::check_finite`], the state of every installed mechanism, so its cost is linear in the
-//! entities (and nations × commodities), like a step.
+//! step appended (metrics and flows), world and buyer prices, price expectations, feed stocks,
+//! the numeric state of every asset and, through
+//! [`crate::model::mechanism::Mechanism::check_finite`], the state of every installed mechanism
+//! (demand and consumer stocks, financier budgets, stockpiles, recycling, ...), so its cost is
+//! linear in the entities (and nations × commodities), like a step.
 
 use std::fmt;
 
@@ -16,10 +17,10 @@ use bevy_ecs::prelude::*;
 
 use crate::model::components::{AssetIdx, Capacity, Esg, Outages, Output, Ownership, UnitCost};
 use crate::model::resources::{
-    BuyerPrices, Demand, FeedStocks, FinanceBudgets, FlowLog, Metrics, PriceExpectations, Prices,
-    ProducerPrices, Registry,
+    BuyerPrices, FeedStocks, FlowLog, Metrics, PriceExpectations, Prices, ProducerPrices, Registry,
 };
 use crate::model::schedule::MECHANISMS;
+use crate::model::tables::Commodity;
 
 /// A value that stopped being finite: what it is, whose it is, and when.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,14 +122,11 @@ pub fn check_step(world: &mut World, step: u32) -> Result<(), NonFiniteValue> {
         ));
     }
     let commodity_name = |c: usize| {
-        let stage = if c.is_multiple_of(2) {
-            "ore"
-        } else {
-            "refined"
-        };
+        let c = Commodity::of_index(c);
         format!(
-            "mineral `{}`, stage `{stage}`",
-            name(&registry.minerals, c / 2)
+            "mineral `{}`, stage `{}`",
+            name(&registry.minerals, c.mineral.0.into()),
+            c.stage.as_str()
         )
     };
     if let Some(prices) = world.get_resource::<Prices>()
@@ -181,57 +179,16 @@ pub fn check_step(world: &mut World, step: u32) -> Result<(), NonFiniteValue> {
             }
         }
     }
-    if let Some(d) = world.get_resource::<Demand>() {
-        for (m, row) in d.t_per_yr.iter().enumerate() {
-            if let Some((n, &t)) = row.iter().enumerate().find(|(_, t)| !t.is_finite()) {
-                let who = format!(
-                    "mineral `{}`, nation `{}`",
-                    name(&registry.minerals, m),
-                    name(&registry.nations, n)
-                );
-                return Err(bad("demand_t_per_yr", who, t));
-            }
-        }
-    }
     if let Some(f) = world.get_resource::<FeedStocks>()
         && let Some((a, &t)) = f.ore_t.iter().enumerate().find(|(_, t)| !t.is_finite())
     {
         let who = format!("asset `{}`", name(&registry.assets, a));
         return Err(bad("feed_stock_t", who, t));
     }
-    if let Some(d) = world.get_resource::<Demand>() {
-        for (what, table) in [
-            ("consumer_stock_t", &d.stock_t),
-            ("use_t_per_yr", &d.use_t_per_yr),
-        ] {
-            for (m, row) in table.iter().enumerate() {
-                if let Some((n, &t)) = row.iter().enumerate().find(|(_, t)| !t.is_finite()) {
-                    let who = format!(
-                        "mineral `{}`, nation `{}`",
-                        name(&registry.minerals, m),
-                        name(&registry.nations, n)
-                    );
-                    return Err(bad(what, who, t));
-                }
-            }
-        }
-    }
     // Installed mechanisms check their own state (crate::model::mechanism).
     for m in MECHANISMS {
         if let Some(found) = m.check_finite(world) {
             return Err(bad(found.quantity, found.entity, found.value));
-        }
-    }
-    if let Some(b) = world.get_resource::<FinanceBudgets>() {
-        for f in &b.financiers {
-            for (what, v) in [
-                ("annual_budget_usd", f.annual_budget_usd),
-                ("remaining_budget_usd", f.remaining_usd),
-            ] {
-                if !v.is_finite() {
-                    return Err(bad(what, format!("financier `{}`", f.id), v));
-                }
-            }
         }
     }
     let asset_names = registry.assets.clone();

@@ -91,25 +91,28 @@ pub trait StepSink {
     ) -> Result<(), String>;
 }
 
-/// Why a streamed run stopped.
+/// Former name of [`RunError`], kept so callers written against it still compile.
+pub type StreamError = RunError;
+
+/// Why a run stopped: the error of the run layer (issue 13's error types per layer).
 #[derive(Debug)]
-pub enum StreamError {
+pub enum RunError {
     /// A step produced a non-finite value.
     NonFinite(guard::NonFiniteValue),
     /// The sink refused the rows (a write failed, or a cap was reached).
     Sink(String),
 }
 
-impl std::fmt::Display for StreamError {
+impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StreamError::NonFinite(e) => write!(f, "{e}"),
-            StreamError::Sink(m) => f.write_str(m),
+            RunError::NonFinite(e) => write!(f, "{e}"),
+            RunError::Sink(m) => f.write_str(m),
         }
     }
 }
 
-impl std::error::Error for StreamError {}
+impl std::error::Error for RunError {}
 
 /// A sink that keeps the metric rows passing a filter and drops everything else (what a sweep
 /// needs for its outcomes).
@@ -180,11 +183,11 @@ impl Simulation {
     /// Run to the end, checking every step with the non-finite guard, and hand each step's rows
     /// to `sink` as soon as the step is done; the logs are emptied after every step, so memory
     /// does not grow with the number of steps. The result's row lists are empty.
-    pub fn run_streaming(mut self, sink: &mut dyn StepSink) -> Result<RunResult, StreamError> {
+    pub fn run_streaming(mut self, sink: &mut dyn StepSink) -> Result<RunResult, RunError> {
         while !self.finished() {
             let step = self.world.resource::<Clock>().step;
-            self.step_checked().map_err(StreamError::NonFinite)?;
-            self.drain_into(sink, step).map_err(StreamError::Sink)?;
+            self.step_checked().map_err(RunError::NonFinite)?;
+            self.drain_into(sink, step).map_err(RunError::Sink)?;
         }
         Ok(self.into_result())
     }
@@ -292,7 +295,7 @@ pub fn try_run(scenario: &Validated) -> Result<RunResult, guard::NonFiniteValue>
 pub fn try_run_streaming(
     scenario: &Validated,
     sink: &mut dyn StepSink,
-) -> Result<RunResult, StreamError> {
+) -> Result<RunResult, RunError> {
     Simulation::new(scenario, false).run_streaming(sink)
 }
 
@@ -302,7 +305,7 @@ pub fn try_run_streaming(
 pub fn try_run_keeping(
     scenario: &Validated,
     keep: impl Fn(&MetricRow) -> bool,
-) -> Result<RunResult, StreamError> {
+) -> Result<RunResult, RunError> {
     let mut sink = KeepMetrics {
         keep,
         rows: Vec::new(),
@@ -457,12 +460,6 @@ pub fn build_world(r: &Resolved) -> World {
         }
     }
 
-    let policies: Vec<ScheduledPolicy> = r.policies.clone();
-    let active = vec![false; policies.len()];
-    let timeline = PolicyTimeline { policies, active };
-    let rules =
-        crate::model::systems::policy::rebuild_rules(&timeline, &registry, clock.steps_per_year);
-
     let mut prices = Prices::default();
     for m in &r.minerals {
         prices.reference_usd_per_t.push(m.ore_price_usd_per_t);
@@ -474,92 +471,16 @@ pub fn build_world(r: &Resolved) -> World {
     if r.investment.enabled {
         spawn_prospects(&mut world, r);
     }
-    insert_investment_resources(&mut world, r, &registry, &timeline);
+    insert_investment_resources(&mut world, r, &registry);
 
-    world.insert_resource(observed_pairs(r, &registry));
     world.insert_resource(clock);
     world.insert_resource(RngStreams { seed: r.run.seed });
-    world.insert_resource(timeline);
-    world.insert_resource(rules);
     world.insert_resource(prices);
     world.insert_resource(Metrics::default());
     world.insert_resource(EventLog::default());
     world.insert_resource(FlowLog::default());
     world.insert_resource(registry);
     world
-}
-
-/// Hosts: nations hosting an asset or prospect of the commodity. Controllers: homes of current
-/// owners, prospect developers, firms of a kind that may develop the commodity's stage, and
-/// state firms that a nationalisation of the mineral gives equity to.
-fn observed_pairs(r: &Resolved, reg: &Registry) -> ObservedPairs {
-    let nc = reg.n_minerals() * 2;
-    let mut hosts = vec![Vec::new(); nc];
-    let mut controllers = vec![Vec::new(); nc];
-    let key = |mineral: u16, stage| commodity(MineralIdx(mineral), stage);
-    for a in &r.assets {
-        let c = key(a.mineral, a.stage);
-        hosts[c].push(NationIdx(a.host));
-        for &(f, _) in &a.owners {
-            controllers[c].push(reg.firm_home[f as usize]);
-        }
-    }
-    // Without investment prospects never become assets, so they add no series.
-    let prospects = if r.investment.enabled {
-        r.prospects.as_slice()
-    } else {
-        &[]
-    };
-    // Homes of the firms that may develop an open prospect of each stage, found once (not once
-    // per prospect, which would be `O(P × F)`).
-    let open_homes = |stage: Stage| -> Vec<NationIdx> {
-        let mut homes: Vec<NationIdx> = r
-            .firms
-            .iter()
-            .filter(|f| kind_fits(f.kind, stage))
-            .map(|f| NationIdx(f.home))
-            .collect();
-        homes.sort();
-        homes.dedup();
-        homes
-    };
-    let open_homes = [open_homes(Stage::Ore), open_homes(Stage::Refined)];
-    for p in prospects {
-        let c = key(p.mineral, p.stage);
-        hosts[c].push(NationIdx(p.host));
-        if p.developers.is_empty() {
-            let stage = usize::from(p.stage == Stage::Refined);
-            controllers[c].extend_from_slice(&open_homes[stage]);
-        } else {
-            for &d in &p.developers {
-                controllers[c].push(reg.firm_home[d as usize]);
-            }
-        }
-    }
-    // A nationalisation hands equity to its state firm during the run: that firm's home controls
-    // supply from then on, so it needs control rows too (else control shares stop summing to 1).
-    for &(m, f) in &r.nationalisations {
-        let home = reg.firm_home[f as usize];
-        controllers[key(m, Stage::Ore)].push(home);
-        controllers[key(m, Stage::Refined)].push(home);
-    }
-    // An offtake contract's buyer controls the tonnes it takes (docs/ODD.md §7.6.4).
-    for k in &r.offtake.contracts {
-        let seller = r
-            .assets
-            .iter()
-            .map(|a| (a.idx, a.mineral, a.stage))
-            .chain(r.prospects.iter().map(|p| (p.idx, p.mineral, p.stage)))
-            .find(|a| a.0 == k.seller);
-        if let Some((_, m, stage)) = seller {
-            controllers[key(m, stage)].push(NationIdx(k.buyer));
-        }
-    }
-    for list in hosts.iter_mut().chain(controllers.iter_mut()) {
-        list.sort();
-        list.dedup();
-    }
-    ObservedPairs { hosts, controllers }
 }
 
 /// Resources of the markets: parameters, demand trajectories, buyer prices (all at the world
@@ -572,20 +493,6 @@ fn insert_market_resources(world: &mut World, r: &Resolved, registry: &Registry,
         demand_elasticity: r.minerals.iter().map(|m| m.demand_elasticity).collect(),
         offtake: r.offtake.clone(),
     };
-    let mut schedule = DemandSchedule {
-        points: vec![vec![Vec::new(); n]; registry.n_minerals()],
-        consumers: vec![Vec::new(); registry.n_minerals()],
-    };
-    for &b in &r.nation_file_order {
-        for (m, points) in &r.nations[usize::from(b)].demand {
-            schedule.points[usize::from(*m)][usize::from(b)] = points.clone();
-            schedule.consumers[usize::from(*m)].push(NationIdx(b));
-        }
-    }
-    for list in &mut schedule.consumers {
-        list.sort();
-        list.dedup();
-    }
     let buyer_prices = BuyerPrices {
         usd_per_t: prices.usd_per_t.iter().map(|&p| vec![p; n]).collect(),
         buyer: vec![vec![false; n]; prices.usd_per_t.len()],
@@ -594,10 +501,7 @@ fn insert_market_resources(world: &mut World, r: &Resolved, registry: &Registry,
         usd_per_t: prices.usd_per_t.iter().map(|&p| vec![p; n]).collect(),
         exporter: vec![vec![false; n]; prices.usd_per_t.len()],
     });
-    world.insert_resource(HostTerms::default());
     world.insert_resource(config);
-    world.insert_resource(schedule);
-    world.insert_resource(Demand::default());
     world.insert_resource(buyer_prices.clone());
     world.insert_resource(PriceExpectations {
         usd_per_t: prices.usd_per_t.clone(),
@@ -655,64 +559,7 @@ fn spawn_prospects(world: &mut World, r: &Resolved) {
 }
 
 /// Resources of investment, finance, capacity growth, politics, incidents and sourcing rules.
-fn insert_investment_resources(
-    world: &mut World,
-    r: &Resolved,
-    registry: &Registry,
-    timeline: &PolicyTimeline,
-) {
-    let n = registry.n_nations();
-    let nc = registry.n_minerals() * 2;
-    let mut learning = LearningCurves {
-        cumulative_t_per_yr: vec![0.0; nc * n],
-        base_t_per_yr: vec![0.0; nc * n],
-        n,
-    };
-    // In asset-id order (the sums do not depend on the file's order).
-    let mut assets: Vec<&crate::scenario::resolve::ResolvedAsset> = r.assets.iter().collect();
-    assets.sort_by_key(|a| a.idx);
-    for a in assets {
-        if !matches!(
-            a.status,
-            Status::Operating | Status::RampUp | Status::Suspended
-        ) {
-            continue;
-        }
-        let i = commodity(MineralIdx(a.mineral), a.stage) * n + usize::from(a.host);
-        learning.cumulative_t_per_yr[i] += a.capacity_t_per_yr;
-    }
-    learning
-        .base_t_per_yr
-        .clone_from(&learning.cumulative_t_per_yr);
-
-    let financiers: Vec<FinancierState> = r
-        .financiers
-        .iter()
-        .map(|f| {
-            let goals = &r.nations[usize::from(f.nation)];
-            FinancierState {
-                id: f.id.clone(),
-                nation: NationIdx(f.nation),
-                scenario_budget_usd: f.annual_budget_usd,
-                annual_budget_usd: f.annual_budget_usd,
-                remaining_usd: 0.0,
-                max_share: f.max_share,
-                concessional_rate: f.concessional_rate,
-                carry_over: f.carry_over,
-                strategic: goals.strategic.clone(),
-                rival: goals.rival.map(NationIdx),
-                loan_tenor_years: f.loan_tenor_years,
-                loan_grace_years: f.loan_grace_years,
-                grant_share: f.grant_share,
-                equity_share: f.equity_share,
-                price_floor_ratio: f.price_floor_ratio,
-                price_floor_years: f.price_floor_years,
-                insurance_cover: f.insurance_cover,
-                objective: f.objective,
-            }
-        })
-        .collect();
-
+fn insert_investment_resources(world: &mut World, r: &Resolved, registry: &Registry) {
     world.insert_resource(InvestmentConfig {
         investment: r.investment.clone(),
         operations: r.operations.clone(),
@@ -724,20 +571,10 @@ fn insert_investment_resources(
             .map(|c| c * r.offtake.contract_spread_cut)
             .collect(),
     });
+    let n = registry.n_nations();
     world.insert_resource(SocialLicence {
         value: vec![1.0; n * n],
         n,
     });
-    world.insert_resource(learning);
-    world.insert_resource(FinanceBudgets { financiers });
-    world.insert_resource(HostRecord {
-        last_approval_step: vec![0; n],
-        last_change_step: vec![0; n],
-    });
     world.insert_resource(InvestmentLedger::default());
-    world.insert_resource(crate::model::systems::sourcing::build_sourcing_rules(
-        timeline,
-        registry,
-        f64::from(r.run.start_year),
-    ));
 }

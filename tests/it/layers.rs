@@ -29,6 +29,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "app",
         "api",
+        "report",
         "cli",
         "ensemble",
         "compare",
@@ -57,11 +58,6 @@ const KNOWN_UPWARD: &[(&str, &str, &str)] = &[
         "output",
         "validation",
         "output/figures/backtest.rs draws validation::BacktestResult",
-    ),
-    (
-        "output",
-        "app",
-        "output/report.rs (the `report` command) returns app::AppError",
     ),
 ];
 

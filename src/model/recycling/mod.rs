@@ -42,8 +42,8 @@ use super::mechanism::{Mechanism, NonFinite};
 use super::metrics::MetricInfo;
 use super::resources::{ObservedPairs, Registry, commodity};
 use super::schedule::Hook;
-use crate::model::systems::demand::trajectory_at;
-use crate::model::systems::finance::normal_cdf;
+use crate::model::demand::systems::trajectory_at;
+use crate::model::finance::systems::normal_cdf;
 use crate::scenario::Resolved;
 
 /// Metric: end-of-life material generated (t/yr).

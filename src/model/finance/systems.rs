@@ -9,38 +9,37 @@
 use bevy_ecs::prelude::*;
 
 use crate::model::components::{MineralIdx, NationIdx};
+use crate::model::events::{Event, Subject};
 use crate::model::resources::{
-    Clock, EventLog, EventRow, FinanceBudgets, FinancierState, InvestmentConfig, PolicyTimeline,
-    Registry,
+    Clock, EventLog, EventRow, FinanceBudgets, FinancierState, PolicyTimeline, Registry,
 };
 use crate::scenario::PolicyAction;
 
 /// Renew every financier's budget on the first step of a year.
 pub fn refresh_finance_budgets(
     clock: Res<Clock>,
-    config: Res<InvestmentConfig>,
+    registry: Res<Registry>,
     timeline: Res<PolicyTimeline>,
     mut budgets: ResMut<FinanceBudgets>,
     mut events: ResMut<EventLog>,
 ) {
-    if !config.investment.enabled || !clock.step.is_multiple_of(clock.steps_per_year) {
-        return;
-    }
+    // Runs on the first step of each year with investment enabled (run conditions in
+    // `schedule.rs`).
     for fin in &mut budgets.financiers {
         let annual = programme_budget(&timeline, &fin.id).unwrap_or(fin.scenario_budget_usd);
         if annual != fin.annual_budget_usd {
-            events.rows.push(EventRow {
-                step: clock.step,
-                kind: "finance_budget",
-                asset: None,
-                firm: None,
+            let event = Event::FinanceBudget {
+                financier: fin.id.clone(),
+                annual_budget_usd: annual,
+                was_usd: fin.annual_budget_usd,
+            };
+            let who = Subject {
                 nation: Some(fin.nation),
-                partner: None,
-                detail: format!(
-                    "financier={}; annual_budget_usd={annual}; was={}",
-                    fin.id, fin.annual_budget_usd
-                ),
-            });
+                ..Subject::default()
+            };
+            events
+                .rows
+                .push(EventRow::typed(clock.step, who, &event, &registry));
             fin.annual_budget_usd = annual;
         }
         let carried = if fin.carry_over {

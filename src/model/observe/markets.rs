@@ -1,4 +1,4 @@
-//! Observation of markets (phase 8, after [`super::observe::record_metrics`]): prices, demand,
+//! Observation of markets (phase 8, after [`super::production::record_metrics`]): prices, demand,
 //! consumption, unmet demand, purchases, consumer stocks, import dependence, domestic processing, value added, feed stocks,
 //! and the bilateral flows of `flows.csv`. Formulas are in `docs/output-format.md`.
 //!

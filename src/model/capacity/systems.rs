@@ -21,16 +21,17 @@ use crate::model::order::counting_sort;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::finance::{annuity, floor_value_usd};
-use super::investment::{PriceView, SiteTerms};
 use crate::model::components::{
     AssetIdx, Capacity, Governance, Lifecycle, NationIdx, Ownership, Project, Site, Stage, Status,
 };
+use crate::model::events::{CancelCause, Event, Subject};
+use crate::model::finance::systems::{annuity, floor_value_usd};
 use crate::model::resources::{
     Clock, EventLog, EventRow, HostTerms, InvestmentConfig, LearningCurves, PriceExpectations,
     Prices, ProducerPrices, Registry, SocialLicence, commodity,
 };
 use crate::model::rng::{Purpose, RngStreams};
+use crate::model::systems::investment::{PriceView, SiteTerms};
 use crate::scenario::InvestmentSettings;
 
 /// Mean duration of a life-cycle stage in a host, years: the configured mean (for average
@@ -207,15 +208,13 @@ pub fn advance_projects(
     for (idx, site, capacity, owners, mut life, mut project) in rows {
         let key = registry.asset_keys[idx.0 as usize];
         let gov = &governance[usize::from(site.host.0)];
-        let event = |kind: &'static str, detail: String| EventRow {
-            step,
-            kind,
+        let who = Subject {
             asset: Some(*idx),
             firm: owners.0.first().map(|(f, _)| *f),
             nation: Some(site.host),
             partner: None,
-            detail,
         };
+        let event = |e: Event| EventRow::typed(step, who, &e, &registry);
         // A stage given in the scenario without a timer gets its duration when the run starts.
         let Some(due) = life.due_step else {
             let mean = mean_stage_years(life.status, site.stage, gov, s);
@@ -270,13 +269,10 @@ pub fn advance_projects(
             if finish < 0.0 {
                 appraisal.deferred_steps += 1;
                 if f64::from(appraisal.deferred_steps) * dt > s.max_deferral_years {
-                    events.rows.push(event(
-                        "cancellation",
-                        format!(
-                            "stage={}; reason=value of finishing negative; value_usd={finish:.0}",
-                            life.status.as_str()
-                        ),
-                    ));
+                    events.rows.push(event(Event::Cancellation {
+                        stage: life.status,
+                        cause: CancelCause::NegativeValue { value_usd: finish },
+                    }));
                     *life = Lifecycle {
                         status: Status::Cancelled,
                         since_step: step,
@@ -285,24 +281,21 @@ pub fn advance_projects(
                     continue;
                 }
                 if appraisal.deferred_steps == 1 {
-                    events.rows.push(event(
-                        "deferral",
-                        format!("stage={}; value_usd={finish:.0}", life.status.as_str()),
-                    ));
+                    events.rows.push(event(Event::Deferral {
+                        stage: life.status,
+                        value_usd: finish,
+                    }));
                 }
                 // The timer stops while deferred.
                 life.due_step = Some(due + 1);
                 continue;
             }
             if appraisal.deferred_steps > 0 {
-                events.rows.push(event(
-                    "resumption",
-                    format!(
-                        "stage={}; deferred_steps={}; value_usd={finish:.0}",
-                        life.status.as_str(),
-                        appraisal.deferred_steps
-                    ),
-                ));
+                events.rows.push(event(Event::Resumption {
+                    stage: life.status,
+                    deferred_steps: appraisal.deferred_steps,
+                    value_usd: finish,
+                }));
                 appraisal.deferred_steps = 0;
             }
         }
@@ -317,10 +310,10 @@ pub fn advance_projects(
             let u_cancel: f64 = rng.random();
             let u_delay: f64 = rng.random();
             if u_cancel < p_cancel {
-                events.rows.push(event(
-                    "cancellation",
-                    format!("stage={}", life.status.as_str()),
-                ));
+                events.rows.push(event(Event::Cancellation {
+                    stage: life.status,
+                    cause: CancelCause::Hazard,
+                }));
                 *life = Lifecycle {
                     status: Status::Cancelled,
                     since_step: step,
@@ -334,10 +327,10 @@ pub fn advance_projects(
                     spy,
                 );
                 life.due_step = Some(due + extra);
-                events.rows.push(event(
-                    "delay",
-                    format!("stage={}; extra_steps={extra}", life.status.as_str()),
-                ));
+                events.rows.push(event(Event::Delay {
+                    stage: life.status,
+                    extra_steps: extra,
+                }));
                 continue;
             }
         }
@@ -358,10 +351,9 @@ pub fn advance_projects(
             if learning.base_t_per_yr[i] <= 0.0 {
                 learning.base_t_per_yr[i] = capacity.t_per_yr;
             }
-            events.rows.push(event(
-                "completion",
-                format!("capacity_t_per_yr={}", capacity.t_per_yr),
-            ));
+            events.rows.push(event(Event::Completion {
+                capacity_t_per_yr: capacity.t_per_yr,
+            }));
         } else {
             // The builder's speed applies to permitting and construction, not to ramp-up.
             let factor = match (next, project.as_deref()) {
@@ -375,14 +367,10 @@ pub fn advance_projects(
                 since_step: step,
                 due_step: Some(step + steps),
             };
-            let kind = if next == Status::Construction {
-                "construction_start"
-            } else {
-                "ramp_up_start"
-            };
-            events
-                .rows
-                .push(event(kind, format!("duration_steps={steps}")));
+            events.rows.push(event(Event::StageStart {
+                stage: next,
+                duration_steps: steps,
+            }));
         }
     }
 }

@@ -13,9 +13,10 @@ use bevy_ecs::prelude::*;
 use crate::model::metrics as metric;
 
 use crate::model::order::counting_sort;
+use crate::model::tables::Commodity;
 
 use crate::model::components::{
-    AssetIdx, Capacity, Lifecycle, NationIdx, Output, Ownership, Site, Stage, Status,
+    AssetIdx, Capacity, Lifecycle, NationIdx, Output, Ownership, Site, Status,
 };
 use crate::model::resources::{
     Clock, MarketOutcome, MetricRow, Metrics, ObservedPairs, Registry, commodity,
@@ -77,12 +78,7 @@ pub fn record_metrics(
     }
     let step = clock.step;
     for c in 0..nc {
-        let mineral = crate::model::components::MineralIdx((c / 2) as u16);
-        let stage = if c % 2 == 0 {
-            Stage::Ore
-        } else {
-            Stage::Refined
-        };
+        let Commodity { mineral, stage } = Commodity::of_index(c);
         let row = |metric: &'static str, nation: NationIdx, value: f64| MetricRow {
             step,
             metric,

@@ -8,9 +8,10 @@
 use bevy_ecs::prelude::*;
 
 use crate::model::metrics as metric;
+use crate::model::order::counting_sort;
 
 use crate::model::components::{
-    Capacity, Lifecycle, NationIdx, Ownership, Project, Site, Stage, Status,
+    AssetIdx, Capacity, Lifecycle, NationIdx, Ownership, Project, Site, Stage, Status,
 };
 use crate::model::resources::{Clock, InvestmentLedger, MetricRow, Metrics, Registry, commodity};
 
@@ -24,14 +25,8 @@ pub const PROJECT_METRICS: [(&str, Status); 5] = [
 ];
 
 fn split(c: usize) -> (crate::model::components::MineralIdx, Stage) {
-    (
-        super::investment::mineral_of(c),
-        if c.is_multiple_of(2) {
-            Stage::Ore
-        } else {
-            Stage::Refined
-        },
-    )
+    let c = crate::model::tables::Commodity::of_index(c);
+    (c.mineral, c.stage)
 }
 
 /// Record `investment_usd`, `state_finance_usd`, `projects_financed`, `offtake_secured_t_per_yr`,
@@ -43,7 +38,7 @@ pub fn record_investment_metrics(
     mut ledger: ResMut<InvestmentLedger>,
     mut metrics: ResMut<Metrics>,
     projects: Query<(&Site, &Lifecycle), With<Project>>,
-    assets: Query<(&Site, &Capacity, &Lifecycle, &Ownership)>,
+    assets: Query<(&AssetIdx, &Site, &Capacity, &Lifecycle, &Ownership)>,
 ) {
     let step = clock.step;
     let row =
@@ -107,7 +102,9 @@ pub fn record_investment_metrics(
     if step.is_multiple_of(clock.steps_per_year.max(1)) {
         let mut by_pair: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64> =
             std::collections::BTreeMap::new();
-        for (site, capacity, life, owners) in &assets {
+        // Float sums in asset index order (query order follows the ECS's archetype layout).
+        let rows = counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
+        for (_, site, capacity, life, owners) in rows {
             if !matches!(
                 life.status,
                 Status::Operating | Status::RampUp | Status::Suspended

@@ -16,10 +16,11 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::model::events::{Event, Subject, TermsChange};
 use crate::model::order::counting_sort;
 
 use crate::model::components::{
-    AssetIdx, Capacity, Lifecycle, NationIdx, Priorities, Site, Stage, Status,
+    AssetIdx, Capacity, Lifecycle, MineralIdx, NationIdx, Priorities, Site, Stage, Status,
 };
 use crate::model::resources::{
     Clock, EventLog, EventRow, HostRecord, InvestmentConfig, PriceExpectations, Prices, Registry,
@@ -70,15 +71,10 @@ pub fn adapt_host_policies(
     mut nations: Query<(&NationIdx, &mut Priorities)>,
     assets: Query<(&AssetIdx, &Site, &Capacity, &Lifecycle)>,
 ) {
+    // Runs on the first step of each year from the second year on, with politics and investment
+    // enabled (run conditions in `schedule.rs`).
     let p = &config.politics;
     let step = clock.step;
-    if !p.enabled
-        || !config.investment.enabled
-        || step == 0
-        || !step.is_multiple_of(clock.steps_per_year)
-    {
-        return;
-    }
     let n = registry.n_nations();
     let nm = registry.n_minerals();
     // Float sums in asset index order.
@@ -87,7 +83,8 @@ pub fn adapt_host_policies(
     let dp = domestic_processing(nm, n, rows.into_iter().map(|(_, s, c, l)| (s, c, l)));
     let mut hosts: Vec<_> = nations.iter_mut().collect();
     hosts.sort_unstable_by_key(|(idx, _)| **idx);
-    let drought_steps = super::capacity::years_to_steps(p.drought_years, clock.steps_per_year);
+    let drought_steps =
+        crate::model::capacity::systems::years_to_steps(p.drought_years, clock.steps_per_year);
     for (idx, mut prio) in hosts {
         let h = usize::from(idx.0);
         let target = prio.0.target_domestic_processing;
@@ -103,34 +100,29 @@ pub fn adapt_host_policies(
                 worst = Some((lag, m, share));
             }
         }
-        let event = |kind: &'static str, detail: String| EventRow {
-            step,
-            kind,
-            asset: None,
-            firm: None,
+        let who = Subject {
             nation: Some(*idx),
-            partner: None,
-            detail,
+            ..Subject::default()
         };
+        let event = |e: Event| EventRow::typed(step, who, &e, &registry);
         if let Some((_, m, share)) = worst {
-            let why = format!(
-                "mineral={}; domestic_processing={share:.3}; target={target}",
-                registry.minerals[m]
-            );
             let change = if !prio.0.local_processing_mandate {
                 prio.0.local_processing_mandate = true;
-                Some("local_processing_mandate=on".to_string())
+                Some(TermsChange::MandateOn)
             } else if prio.0.ore_export_tax < p.max_ore_export_tax {
                 prio.0.ore_export_tax =
                     (prio.0.ore_export_tax + p.export_tax_step).min(p.max_ore_export_tax);
-                Some(format!("ore_export_tax={}", prio.0.ore_export_tax))
+                Some(TermsChange::OreExportTax(prio.0.ore_export_tax))
             } else {
                 None
             };
             if let Some(change) = change {
-                events
-                    .rows
-                    .push(event("host_tighten", format!("{change}; {why}")));
+                events.rows.push(event(Event::HostTighten {
+                    change,
+                    mineral: MineralIdx(m as u16),
+                    domestic_processing: share,
+                    target,
+                }));
                 record.last_change_step[h] = step;
             }
             continue;
@@ -141,19 +133,19 @@ pub fn adapt_host_policies(
         }
         let change = if prio.0.ore_export_tax > 0.0 {
             prio.0.ore_export_tax = (prio.0.ore_export_tax - p.export_tax_step).max(0.0);
-            Some(format!("ore_export_tax={}", prio.0.ore_export_tax))
+            Some(TermsChange::OreExportTax(prio.0.ore_export_tax))
         } else if prio.0.local_processing_mandate {
             prio.0.local_processing_mandate = false;
-            Some("local_processing_mandate=off".to_string())
+            Some(TermsChange::MandateOff)
         } else {
             None
         };
         if let Some(change) = change {
             let years = f64::from(step - quiet_since) / f64::from(clock.steps_per_year);
-            events.rows.push(event(
-                "host_loosen",
-                format!("{change}; years_without_approval={years}"),
-            ));
+            events.rows.push(event(Event::HostLoosen {
+                change,
+                years_without_approval: years,
+            }));
             record.last_change_step[h] = step;
         }
     }

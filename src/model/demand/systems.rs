@@ -1,7 +1,7 @@
 //! Demand for refined minerals (first system of the trade phase).
 //!
 //! Each consumer nation has a demand trajectory at reference prices (`Nation.demand`: `(year, t/yr)`
-//! points, linear in between, flat outside). In the market clearing ([`super::equilibrium`])
+//! points, linear in between, flat outside). In the market clearing ([`crate::model::systems::equilibrium`])
 //! consumers answer the price they pay this step with a constant elasticity ε
 //! (`Mineral.demand_elasticity`, default −0.3):
 //!
@@ -81,7 +81,7 @@ fn credit_per_tonne(
 
 /// Compute this step's reference demand (the trajectory) and sourcing credit of every consumer
 /// nation. The demand at the price, [`Demand::t_per_yr`], is set by the market clearing
-/// ([`super::trade`]), where consumers answer this step's price.
+/// ([`crate::model::systems::trade`]), where consumers answer this step's price.
 ///
 /// It also empties last step's stock orders ([`StockOrders`]; mechanisms push this step's after
 /// it) and, at step 0, opens every consumer's refined stock at its target

@@ -14,6 +14,7 @@ use bevy_ecs::prelude::*;
 
 use crate::model::components::{MineralIdx, NationIdx};
 use crate::model::resources::{Clock, PolicyTimeline, Registry, SourcingRule, SourcingRules};
+use crate::model::tables::NationPair;
 use crate::scenario::PolicyAction;
 
 /// Equity share held by entities of concern at or above which they "control" an asset: the 25%
@@ -40,8 +41,7 @@ pub fn build_sourcing_rules(
     let n = registry.n_nations();
     let mut out = SourcingRules {
         rules: Vec::new(),
-        fta_granted: vec![false; n * n],
-        n,
+        fta_granted: NationPair::new(n, false),
     };
     for (p, _) in timeline
         .policies
@@ -80,7 +80,7 @@ pub fn build_sourcing_rules(
             }
             PolicyAction::FtaAgreement { nation, partner } => {
                 if let (Some(a), Some(b)) = (registry.nation(nation), registry.nation(partner)) {
-                    out.fta_granted[usize::from(a.0) * n + usize::from(b.0)] = true;
+                    out.fta_granted[(a, b)] = true;
                 }
             }
             _ => {}
@@ -116,8 +116,7 @@ impl SourcingRules {
         consumer: NationIdx,
         origin: NationIdx,
     ) -> bool {
-        registry.fta(consumer, origin)
-            || self.fta_granted[usize::from(consumer.0) * self.n + usize::from(origin.0)]
+        registry.fta(consumer, origin) || self.fta_granted[(consumer, origin)]
     }
 
     /// Whether a supply qualifies under the consumer's rule for the mineral; `None` when no rule

@@ -1,5 +1,5 @@
 //! Host terms: the one table of export taxes, ore export bans, mandates and royalties that both
-//! trade ([`super::trade`]) and investment ([`super::investment`]) read (`docs/ODD.md` §7.6).
+//! trade ([`crate::model::systems::trade`]) and investment ([`crate::model::systems::investment`]) read (`docs/ODD.md` §7.6).
 //!
 //! Why one table: the dated `export_tax` policies and a host's own `ore_export_tax` (which host
 //! politics may change) used to be summed in trade and maxed in investment, so a project was

@@ -10,6 +10,7 @@ use bevy_ecs::prelude::*;
 use crate::model::components::{
     AssetIdx, FirmIdx, MineralIdx, NationIdx, Outages, Ownership, Site,
 };
+use crate::model::events::{Event, Subject};
 use crate::model::resources::{
     Clock, EventLog, EventRow, ExportControl, PolicyTimeline, Registry, TradeRules, commodity,
 };
@@ -33,15 +34,15 @@ pub fn apply_policy_timeline(
         let now = p.start_step <= step && step < p.end_step;
         if now != timeline.active[i] {
             changed = true;
-            events.rows.push(EventRow {
-                step,
-                kind: if now { "policy_start" } else { "policy_end" },
-                asset: None,
-                firm: None,
-                nation: None,
-                partner: None,
-                detail: p.id.clone(),
-            });
+            let policy = p.id.clone();
+            let event = if now {
+                Event::PolicyStart { policy }
+            } else {
+                Event::PolicyEnd { policy }
+            };
+            events
+                .rows
+                .push(EventRow::typed(step, Subject::default(), &event, &registry));
             if now {
                 started.push(i);
             }

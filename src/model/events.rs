@@ -1,0 +1,263 @@
+//! Typed events: what happened, as data, serialised to the `kind` and `detail` columns of
+//! `events.csv` in one place ([`Event::kind`], [`Event::detail`]).
+//!
+//! Why: a system that wrote `kind: "host_tighten"` and a `k=v; k=v` string spelled the contract of
+//! `events.csv` (`docs/output-format.md`) in every file that logs an event; a misspelt key or a
+//! changed number format would only show in a diff of the output. Here each event is a variant
+//! with typed fields, the text is produced by one function, and the text is byte-identical to
+//! what the systems wrote before (the fingerprints test, `tests/it/fingerprints.rs`, covers
+//! `events.csv` of every shipped scenario). The market and investment core
+//! (`src/model/systems/`) still writes free-text rows; they move to typed events when those
+//! files move into their folders.
+
+use std::fmt::Write as _;
+
+use super::components::{AssetIdx, FirmIdx, MineralIdx, NationIdx, Status};
+use super::resources::{EventRow, Registry};
+
+/// A change of a host's terms by host politics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TermsChange {
+    /// Local-processing mandate imposed.
+    MandateOn,
+    /// Local-processing mandate lifted.
+    MandateOff,
+    /// Ore export tax set to this rate.
+    OreExportTax(f64),
+}
+
+/// Why a project was cancelled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CancelCause {
+    /// The permitting or construction hazard struck.
+    Hazard,
+    /// Deferred longer than `investment.max_deferral_years` while finishing had negative value.
+    NegativeValue {
+        /// Value of finishing, USD.
+        value_usd: f64,
+    },
+}
+
+/// One event, typed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A dated policy took effect (`policy_start`).
+    PolicyStart {
+        /// Policy id.
+        policy: String,
+    },
+    /// A dated policy lapsed (`policy_end`).
+    PolicyEnd {
+        /// Policy id.
+        policy: String,
+    },
+    /// A financier's annual budget changed (`finance_budget`).
+    FinanceBudget {
+        /// Financier id.
+        financier: String,
+        /// New annual budget, USD.
+        annual_budget_usd: f64,
+        /// Previous annual budget, USD.
+        was_usd: f64,
+    },
+    /// A host tightened its terms (`host_tighten`).
+    HostTighten {
+        /// What changed.
+        change: TermsChange,
+        /// The mineral lagging most.
+        mineral: MineralIdx,
+        /// Its domestic processing share.
+        domestic_processing: f64,
+        /// The host's target share.
+        target: f64,
+    },
+    /// A host loosened its terms (`host_loosen`).
+    HostLoosen {
+        /// What changed.
+        change: TermsChange,
+        /// Years since the last approval or change of terms.
+        years_without_approval: f64,
+    },
+    /// A project was cancelled (`cancellation`).
+    Cancellation {
+        /// Stage it was in.
+        stage: Status,
+        /// Why.
+        cause: CancelCause,
+    },
+    /// A project was deferred (`deferral`).
+    Deferral {
+        /// Stage it is in.
+        stage: Status,
+        /// Value of finishing, USD.
+        value_usd: f64,
+    },
+    /// A deferred project resumed (`resumption`).
+    Resumption {
+        /// Stage it is in.
+        stage: Status,
+        /// Steps it was deferred.
+        deferred_steps: u32,
+        /// Value of finishing, USD.
+        value_usd: f64,
+    },
+    /// A project was delayed (`delay`).
+    Delay {
+        /// Stage it is in.
+        stage: Status,
+        /// Steps added.
+        extra_steps: u32,
+    },
+    /// A project started operating (`completion`).
+    Completion {
+        /// Nameplate capacity, t/yr.
+        capacity_t_per_yr: f64,
+    },
+    /// A project entered construction (`construction_start`) or ramp-up (`ramp_up_start`).
+    StageStart {
+        /// The stage entered.
+        stage: Status,
+        /// Its drawn duration, steps.
+        duration_steps: u32,
+    },
+}
+
+impl TermsChange {
+    fn write(self, out: &mut String) {
+        match self {
+            TermsChange::MandateOn => out.push_str("local_processing_mandate=on"),
+            TermsChange::MandateOff => out.push_str("local_processing_mandate=off"),
+            TermsChange::OreExportTax(t) => {
+                let _ = write!(out, "ore_export_tax={t}");
+            }
+        }
+    }
+}
+
+impl Event {
+    /// The `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::PolicyStart { .. } => "policy_start",
+            Event::PolicyEnd { .. } => "policy_end",
+            Event::FinanceBudget { .. } => "finance_budget",
+            Event::HostTighten { .. } => "host_tighten",
+            Event::HostLoosen { .. } => "host_loosen",
+            Event::Cancellation { .. } => "cancellation",
+            Event::Deferral { .. } => "deferral",
+            Event::Resumption { .. } => "resumption",
+            Event::Delay { .. } => "delay",
+            Event::Completion { .. } => "completion",
+            Event::StageStart {
+                stage: Status::Construction,
+                ..
+            } => "construction_start",
+            Event::StageStart {
+                stage: Status::RampUp,
+                ..
+            } => "ramp_up_start",
+            Event::StageStart { .. } => "permitting_start",
+        }
+    }
+
+    /// The `detail` column (`k=v; k=v`, numbers formatted as `docs/output-format.md` shows).
+    pub fn detail(&self, registry: &Registry) -> String {
+        let mut d = String::new();
+        // Writing to a String cannot fail.
+        let _ = match self {
+            Event::PolicyStart { policy } | Event::PolicyEnd { policy } => {
+                d.push_str(policy);
+                Ok(())
+            }
+            Event::FinanceBudget {
+                financier,
+                annual_budget_usd,
+                was_usd,
+            } => write!(
+                d,
+                "financier={financier}; annual_budget_usd={annual_budget_usd}; was={was_usd}"
+            ),
+            Event::HostTighten {
+                change,
+                mineral,
+                domestic_processing,
+                target,
+            } => {
+                change.write(&mut d);
+                let name = registry
+                    .minerals
+                    .get(usize::from(mineral.0))
+                    .map_or("?", String::as_str);
+                write!(
+                    d,
+                    "; mineral={name}; domestic_processing={domestic_processing:.3}; target={target}"
+                )
+            }
+            Event::HostLoosen {
+                change,
+                years_without_approval,
+            } => {
+                change.write(&mut d);
+                write!(d, "; years_without_approval={years_without_approval}")
+            }
+            Event::Cancellation { stage, cause } => match cause {
+                CancelCause::Hazard => write!(d, "stage={}", stage.as_str()),
+                CancelCause::NegativeValue { value_usd } => write!(
+                    d,
+                    "stage={}; reason=value of finishing negative; value_usd={value_usd:.0}",
+                    stage.as_str()
+                ),
+            },
+            Event::Deferral { stage, value_usd } => {
+                write!(d, "stage={}; value_usd={value_usd:.0}", stage.as_str())
+            }
+            Event::Resumption {
+                stage,
+                deferred_steps,
+                value_usd,
+            } => write!(
+                d,
+                "stage={}; deferred_steps={deferred_steps}; value_usd={value_usd:.0}",
+                stage.as_str()
+            ),
+            Event::Delay { stage, extra_steps } => {
+                write!(d, "stage={}; extra_steps={extra_steps}", stage.as_str())
+            }
+            Event::Completion { capacity_t_per_yr } => {
+                write!(d, "capacity_t_per_yr={capacity_t_per_yr}")
+            }
+            Event::StageStart { duration_steps, .. } => {
+                write!(d, "duration_steps={duration_steps}")
+            }
+        };
+        d
+    }
+}
+
+/// Whom an event concerns (the id columns of `events.csv`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Subject {
+    /// Asset, if any.
+    pub asset: Option<AssetIdx>,
+    /// Firm, if any.
+    pub firm: Option<FirmIdx>,
+    /// Nation, if any.
+    pub nation: Option<NationIdx>,
+    /// Partner nation, if any.
+    pub partner: Option<NationIdx>,
+}
+
+impl EventRow {
+    /// The row of `events.csv` for a typed event (the one place its text is written).
+    pub fn typed(step: u32, who: Subject, event: &Event, registry: &Registry) -> EventRow {
+        EventRow {
+            step,
+            kind: event.kind(),
+            asset: who.asset,
+            firm: who.firm,
+            nation: who.nation,
+            partner: who.partner,
+            detail: event.detail(registry),
+        }
+    }
+}
