@@ -856,10 +856,8 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     (
         "copper",
         2036,
-        "with recycling (§7.6.5), resource-base mines and tranche pace (issue 15) merged, smelting runs at 49-59% in 2036-40 and the margin stays 2.1-2.4x: idle capacity does not pull the price down until utilisation responds to price (issue 14, docs/wip util2 patch)",
+        "with recycling (§7.6.5), resource-base mines and tranche pace (issue 15) merged, smelting runs at 49-59% in 2036-40 and the margin stays 2.1-2.4x: idle capacity does not pull the price down until utilisation responds to price (issue 14, docs/wip util2 patch); with consumer stocks (2.5 weeks) 2039-40 are back in the band",
     ),
-    ("copper", 2039, "as 2036; 2.1x"),
-    ("copper", 2040, "as 2036; 2.2x"),
     (
         "rare_earths",
         2033,
@@ -891,12 +889,19 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
     (
         "rare_earths",
         2028,
-        "separation tranches at three a year (issue 15) overshoot earlier: refining at 46-79% in 2028-32; 0.47-0.49x",
+        "separation tranches at three a year (issue 15) overshoot earlier: refining at 46-79% in 2028-32; 0.47-0.49x (with consumer stocks, 2030-32 are back in the band)",
     ),
     ("rare_earths", 2029, "as 2028"),
-    ("rare_earths", 2030, "as 2028"),
-    ("rare_earths", 2031, "as 2028"),
-    ("rare_earths", 2032, "as 2028"),
+    (
+        "copper",
+        2028,
+        "consumer stocks (2.5 weeks, ODD §7.6.3): restocking along the rising demand trajectory adds to refined purchases while smelting runs at 93%; 2.4x",
+    ),
+    (
+        "copper",
+        2031,
+        "consumer stocks: the stock target moves against the price (η = 1), so restocking after the 2030 price dip adds to purchases; smelting at 78%; 2.0x",
+    ),
 ];
 
 /// Issue 14 must-show: the annual-mean refining margin (reference refined price − reference ore
