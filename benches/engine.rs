@@ -1,6 +1,6 @@
 //! Criterion benches on seeded scenes: a full baseline run, one step at increasing scale,
 //! scenario load + validate (the baseline and a 10^4-asset synthetic world), a simulated year with
-//! 10^3–10^4 prospects (the investment round), every figure of a
+//! 10^3–10^4 prospects (the investment round), the investment phase alone (issue 15), every figure of a
 //! baseline run, the CSV tables of a baseline run, `compare` of two ensembles, and a sweep of 200 baseline runs. Numbers of the latest measurement live in `benches/README.md`.
 
 use std::hint::black_box;
@@ -162,6 +162,117 @@ fn bench_investment_year(c: &mut Criterion) {
     group.finish();
 }
 
+/// The investment phase alone (issue 15), at 10^4 and 10^5 assets with one prospect and one firm
+/// per ten assets (10^4 prospects at 10^5 assets) and five state financiers offering every
+/// instrument (concessional loan, grant, equity stake, price floor, political-risk insurance; the
+/// synthetic generator has none). Each iteration builds a fresh world, warms it for one year (four
+/// steps: caches filled, prices and expectations moving, the first round of projects under way),
+/// then runs the second year and adds up the time of every system of investment and of the project
+/// life cycle in its four steps — `refresh_finance_budgets`, `propose_projects` (candidates,
+/// valuation, firms' and financiers' picks, host approval) and `advance_projects` (life cycle, real
+/// options, deferral and cancellation, learning) — measured by phase markers
+/// ([`Simulation::new_timed`]). The rest of the step (the market clearing above all, issue 19's
+/// business) runs but is not counted; its time per asset-step is printed after the group, with
+/// the split of the investment time. Throughput in asset-steps (assets × 4).
+fn bench_investment_phase(c: &mut Criterion) {
+    use orechain::model::components::{Lifecycle, Status};
+    use orechain::scenario::schema::{FinanceObjective, Financier};
+    use orechain::sim::timing::StepTimes;
+    use std::time::Duration;
+    let mut group = c.benchmark_group("investment_phase");
+    group.sample_size(10);
+    group.sampling_mode(criterion::SamplingMode::Flat);
+    for assets in [10_000usize, 100_000] {
+        let mut scenario = synthetic(SyntheticSize {
+            nations: 40,
+            firms: assets / 10,
+            assets,
+            prospects: assets / 10,
+            seed: 1,
+            end_year: 2100,
+        });
+        let nations: Vec<String> = scenario.nations.iter().map(|n| n.id.clone()).collect();
+        scenario.financiers = (0..5)
+            .map(|i| Financier {
+                id: format!("FIN{i}"),
+                name: String::new(),
+                nation: nations[i * 7 % nations.len()].clone(),
+                annual_budget_usd: 2.0e8 * (i + 1) as f64,
+                max_share: 0.5,
+                concessional_rate: 0.02,
+                carry_over: i % 2 == 0,
+                loan_tenor_years: 12.0,
+                loan_grace_years: 3.0,
+                grant_share: 0.05,
+                equity_share: 0.1,
+                price_floor_ratio: if i == 0 { 1.2 } else { 0.0 },
+                price_floor_years: 10.0,
+                insurance_cover: 0.5,
+                objective: if i < 2 {
+                    FinanceObjective::HostAlignment
+                } else {
+                    FinanceObjective::SupplySecurity
+                },
+            })
+            .collect();
+        let scenario = validate(scenario).expect("synthetic scenarios are valid");
+        let mut total = StepTimes::default();
+        let mut first = StepTimes::default();
+        let mut years = 0u32;
+        let mut open = 0usize;
+        group.throughput(Throughput::Elements(4 * assets as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(assets), &scenario, |b, s| {
+            b.iter_custom(|iters| {
+                let mut measured = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut sim = Simulation::new_timed(s);
+                    for _ in 0..4 {
+                        first.add(&sim.step_timed());
+                    }
+                    open += sim
+                        .world
+                        .query::<&Lifecycle>()
+                        .iter(&sim.world)
+                        .filter(|l| l.status == Status::Prospect)
+                        .count();
+                    for _ in 0..4 {
+                        let t = sim.step_timed();
+                        measured += t.investment();
+                        total.add(&t);
+                    }
+                    years += 1;
+                    black_box(&sim);
+                }
+                measured
+            })
+        });
+        let per = |d: Duration| d.as_nanos() as f64 / (f64::from(years) * 4.0 * assets as f64);
+        eprintln!(
+            "investment_phase/{assets}: {years} measured years, {} prospects open at their start \
+             (mean); ns per asset-step: investment {:.1} \
+             (budgets {:.2}, proposals {:.1}, projects {:.1}), market {:.1}, whole step {:.1}",
+            open / years.max(1) as usize,
+            per(total.investment()),
+            per(total.budgets),
+            per(total.proposals),
+            per(total.projects),
+            per(total.market),
+            per(total.step),
+        );
+        eprintln!(
+            "investment_phase/{assets}: the warm-up year (all {} prospects open, not counted): \
+             investment {:.1} (budgets {:.2}, proposals {:.1}, projects {:.1}), market {:.1}",
+            assets / 10,
+            per(first.investment()),
+            per(first.budgets),
+            per(first.proposals),
+            per(first.projects),
+            per(first.market),
+        );
+    }
+    group.finish();
+}
+
 /// A sweep of 200 baseline runs (`scenarios/bench/sweep_200.ron`) on one worker thread: the runs
 /// alone (each one's `--set` re-application, validation, simulation and outcome extraction, as a
 /// worker does it), and the whole sweep command into a fresh temporary folder (journal, tables,
@@ -308,6 +419,7 @@ criterion_group!(
     bench_step_scale,
     bench_nations,
     bench_investment_year,
+    bench_investment_phase,
     bench_sweep
 );
 criterion_main!(benches);

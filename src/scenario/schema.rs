@@ -155,9 +155,9 @@ pub struct MarketSettings {
     pub feed_stock_price_elasticity: f64,
     /// Refined stock target of every consumer nation, weeks of its expected use (its demand
     /// trajectory; default 0 = consumers hold no stock and use equals purchases, the model before
-    /// inventories, so calibrated results do not move; range 0..=52). ASSUMPTION for studies:
-    /// manufacturers hold a few weeks to a few months of metal and intermediates (cathode makers
-    /// 4–6 weeks; `docs/ODD.md` §7.6.3); `scenarios/stockpile.ron` uses 6.
+    /// inventories; range 0..=52). The baseline sets 2.5 (`data/parameters.csv`
+    /// `consumer_stock_cover`: SMM's May 2024 lithium carbonate stock survey, visible copper stocks
+    /// in days of consumption; `docs/ODD.md` §7.6.3); `scenarios/stockpile.ron` uses 6.
     pub consumer_stock_cover_weeks: f64,
     /// Adjustment time of consumer stocks, weeks (default 13, range (0, 520]): each step
     /// consumers buy the share `α = 1 − exp(−Δt / T)` of the gap between their target and their

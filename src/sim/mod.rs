@@ -12,6 +12,7 @@
 //! The in-memory [`run`] (tests, benches) collects everything, as before.
 
 pub mod guard;
+pub mod timing;
 /// The random streams live with the model that draws from them; re-exported for callers of
 /// `orechain::sim::rng`.
 pub use crate::model::rng;

@@ -812,6 +812,9 @@ pub fn clear_markets(
             let fallback = prices.usd_per_t.get(c_ore).copied().unwrap_or(0.0);
             record_offtakes(&mut ore_outcome, a, &mine_sources, &plant_sinks, fallback);
         }
+        // What the solve asked for (use plus consumers' stock building and stock orders), kept to
+        // tell the offtake tonnes `record_offtakes` adds to the outcome's demand.
+        let solved_demand_t = refined.demand_t.clone();
         let mut refined_outcome = to_outcome(refined);
         if let Some((a, _, _)) = &pre_c {
             record_offtakes(
@@ -822,7 +825,24 @@ pub fn clear_markets(
                 refined_reference,
             );
         }
-        demand.t_per_yr[m] = refined_outcome.demand_t.iter().map(|d| d / dt).collect();
+        // `demand` is use wanted at the price (docs/ODD.md §7.6.3), as `settle_consumers` wrote
+        // it, plus the tonnes delivered by offtakes outside the solve. A buyer without stocks
+        // wants what it asked the solve for, so its row is the outcome's demand unchanged; a
+        // buyer with stocks or stock orders asked for more or less than its use, and that
+        // difference is not unmet (or over-met) demand.
+        let wanted = &mut demand.t_per_yr[m];
+        wanted.resize(refined_outcome.demand_t.len(), 0.0);
+        for ((w, o), s) in wanted
+            .iter_mut()
+            .zip(&refined_outcome.demand_t)
+            .zip(&solved_demand_t)
+        {
+            *w = if *w == *s / dt {
+                o / dt
+            } else {
+                *w + (o - s) / dt
+            };
+        }
         credit_qualifying_tonnes(&sourcing, mineral, &mut refined_outcome);
         outcome.commodities[c_ore] = ore_outcome;
         outcome.commodities[c_ref] = refined_outcome;
