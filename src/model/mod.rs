@@ -11,6 +11,7 @@ pub mod order;
 pub mod recycling;
 pub mod resources;
 pub mod rng;
+pub mod rounding;
 pub mod schedule;
 pub mod stockpile;
 pub mod systems;

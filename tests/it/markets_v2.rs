@@ -640,13 +640,19 @@ fn keyed(r: &RunResult, g: &WorldGen, renamed: bool) -> Vec<(String, f64)> {
 }
 
 proptest! {
-    // A fixed seed: with offtakes and co-ownership generated, about one random world in ten
-    // still shows a known order dependence of rounding size (equity flows and buyer rows of
-    // ~1e-15 t that exist in one id order only; session note of 30 November 2026). Until that
-    // is fixed, CI runs the same 24 worlds every time; `PROPTEST_RNG_SEED` is not read.
+    // A fixed seed still: the dust classes of the session note of 30 November 2026 (equity
+    // flows, buyer rows, quota flows, feed stocks of ~1e-15 t in one id order only) are snapped
+    // by `crate::model::rounding`, but random worlds still fail now and then on solver-level
+    // differences (a marginal exporter's quantity on the steep part of its supply band, a
+    // consumer stock diverging after a knife-edge step). `PROPTEST_CASES=n` sets the number of
+    // worlds; `PROPTEST_RANDOM_SEED=1` draws new ones.
     #![proptest_config(ProptestConfig {
-        cases: 24,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_130),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24),
+        rng_seed: if std::env::var_os("PROPTEST_RANDOM_SEED").is_some() {
+            proptest::test_runner::RngSeed::Random
+        } else {
+            proptest::test_runner::RngSeed::Fixed(20_261_130)
+        },
         ..ProptestConfig::default()
     })]
     #[test]
