@@ -21,6 +21,7 @@ pub mod politics;
 pub mod recycling;
 pub mod resources;
 pub mod rng;
+pub mod rounding;
 pub mod schedule;
 pub mod sourcing;
 pub mod stockpile;

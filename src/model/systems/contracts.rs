@@ -31,6 +31,7 @@
 
 use crate::model::components::{AssetIdx, FirmIdx, NationIdx};
 use crate::model::resources::{FlowKind, OfftakeFlow, Shipment};
+use crate::model::rounding::{SNAP, snap};
 use crate::model::systems::equilibrium::{Access, Buyer, Links, Lot};
 use crate::scenario::OfftakeKind;
 use crate::scenario::offtake::ResolvedOfftake;
@@ -244,7 +245,7 @@ pub fn allocate(
         let need: Vec<f64> = sinks
             .iter()
             .zip(&out.given_t)
-            .map(|(s, g)| (s.need_t - g).max(0.0))
+            .map(|(s, g)| snap(s.need_t - g, s.need_t).max(0.0))
             .collect();
         // Candidate pieces: (source, sink, position in `owned`, tonnes).
         let mut cand: Vec<(usize, usize, usize, f64)> = Vec::new();
@@ -317,7 +318,6 @@ pub fn allocate(
     // shares summed in another order), not tonnes: it is taken (given) too, so that no open-market
     // lot or demand of 10⁻¹⁶ t exists in one id order and not in another (the id-permutation
     // property test, tests/it/markets_v2.rs).
-    const SNAP: f64 = 1e-9;
     for (t, s) in out.taken_t.iter_mut().zip(sources) {
         let a = s.available_t.max(0.0);
         *t = t.min(a);
@@ -330,6 +330,11 @@ pub fn allocate(
         if *g > 0.0 && (need - *g).abs() <= SNAP * need {
             *g = need;
         }
+    }
+    // A quota filled by contracts scaled to it (`cap_groups`) leaves `Q − Σ d`, noise of `Q`:
+    // the open market would ship that dust under a huge shadow price in one id order only.
+    for (left, q) in out.quota_left_t.iter_mut().zip(&links.quota_t) {
+        *left = snap(*left, *q).max(0.0);
     }
     out
 }

@@ -44,6 +44,7 @@
 
 use crate::model::components::{AssetIdx, NationIdx};
 use crate::model::resources::Shipment;
+use crate::model::rounding::snap;
 
 /// An offer to sell: the output one asset can deliver this step.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -268,7 +269,10 @@ impl PlantBid {
             return (0.0, 0.0);
         }
         let ratio = if eta == 0.0 { 1.0 } else { (v / p).powf(eta) };
-        let g = self.run_t + self.cover_t * ratio - self.stock_t;
+        // A difference of large numbers (a need met by pre-delivered ore leaves ±10⁻¹⁶ t):
+        // snapped to its terms (crate::model::rounding).
+        let target = self.run_t + self.cover_t * ratio;
+        let g = snap(target - self.stock_t, target + self.stock_t);
         if g <= 0.0 {
             return (0.0, 0.0);
         }
@@ -325,12 +329,17 @@ impl DemandCurve {
                 let (a, da) = stock.at(p);
                 let mut x = c + a;
                 let mut dx = if p > 0.0 { eps * c / p } else { 0.0 } + da;
+                let mut scale = c + a.abs();
                 for o in orders {
                     let (b, db, r, dr) = o.at(p, smoothing);
                     x += b - r;
                     dx += db - dr;
+                    scale += b + r;
                 }
-                if x <= 0.0 {
+                // Use met from stock leaves purchases of ±10⁻¹³ t, a difference of large
+                // numbers whose sign depends on the order of the solver's sums: snapped to its
+                // terms (crate::model::rounding).
+                if snap(x, scale) <= 0.0 {
                     return (0.0, 0.0);
                 }
                 (x, dx * p / x)
@@ -1550,7 +1559,14 @@ fn finish(
         }
         for (en, f) in problem.entries[b].iter().zip(problem.row(ev, b)) {
             let h = problem.exporters[en.e];
-            let x = f.x * ship_scale[en.e];
+            // A quota with nothing left (used up by offtake contracts) ships nothing: its
+            // shadow price, bisected towards infinity, leaves flows of 10⁻¹⁵⁰ t whose presence
+            // depends on the order of the sums; their limit is 0.
+            let x = if en.quota.is_some_and(|k| links.quota_t[k] <= 0.0) {
+                0.0
+            } else {
+                f.x * ship_scale[en.e]
+            };
             pairs[h * n + bn] += x;
             received[bn] += x;
             if let Some(k) = en.quota {

@@ -18,6 +18,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::model::order::counting_sort;
+use crate::model::rounding::snap;
 use crate::model::systems::demand::{StockSetup, settle_consumers};
 use crate::model::systems::equilibrium::{
     Buyer, DemandCurve, Lot, PlantBid, Solution, SolverSettings, SourcingTerms, plant_takes, solve,
@@ -593,7 +594,8 @@ pub fn clear_markets(
             if let DemandCurve::Plants { bids, .. } = &buyer.curve {
                 for (k, &j) in by_host[usize::from(buyer.nation.0)].iter().enumerate() {
                     let b = &bids[k];
-                    plant_need[j] = (b.run_t + b.cover_t - b.stock_t).max(0.0);
+                    let target = b.run_t + b.cover_t;
+                    plant_need[j] = snap(target - b.stock_t, target + b.stock_t).max(0.0);
                 }
             }
         }
@@ -682,7 +684,9 @@ pub fn clear_markets(
             let mut given = 0.0;
             for (k, &j) in members.iter().enumerate() {
                 let share = if k + 1 == members.len() {
-                    (received - given).max(0.0)
+                    // The remainder is noise of `received` when this plant takes (next to)
+                    // nothing: snapped, so a plant that is last in one id order only gets no dust.
+                    snap(received - given, received).max(0.0)
                 } else if total > 0.0 {
                     received * takes[k] / total
                 } else {
@@ -791,7 +795,8 @@ pub fn clear_markets(
             let y = &(y + refined.dispatched_t[nr + j] + pre);
             let slot = &mut stocks.ore_t[s.idx.0 as usize];
             let used = (y / recovery).min(*slot + g);
-            *slot = (*slot + g - used).max(0.0);
+            // Feed kept: a difference of large numbers, snapped (crate::model::rounding).
+            *slot = snap(*slot + g - used, *slot + g).max(0.0);
             ore_used[usize::from(s.site.host.0)] += used;
             actual[s.idx.0 as usize] = *y;
         }
