@@ -110,7 +110,7 @@ fn under_nze_demand_refined_capacity_of_every_mineral_keeps_growing_at_a_rising_
     for seed in 1..=SEEDS {
         let r = run(&loaded.scenario.clone().with_seed(seed));
         let (cap, share, used) = capacity_and_unmet(&r);
-                // The ceiling guard never binds on a world refined price: shortage is priced, not rationed.
+        // The ceiling guard never binds on a world refined price: shortage is priced, not rationed.
         let ratio = scenario.market.price_ceiling_ratio;
         let mut first: BTreeMap<u16, f64> = BTreeMap::new();
         for m in &r.metrics {

@@ -860,7 +860,11 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
         2027,
         "ore-bound: mines at 92-96 % of their technical maximum, refining at 86-88 %, so the ore price captures the rent and the margin falls towards the refiners' conversion cost (capacity-weighted 0.43x the calibrated margin); 0.48-0.49x in 2027-30",
     ),
-    ("cobalt", 2029, "as 2027; 0.50x (2028 and 2030 in the band on the merged model)"),
+    (
+        "cobalt",
+        2029,
+        "as 2027; 0.50x (2028 and 2030 in the band on the merged model)",
+    ),
     (
         "copper",
         2024,
