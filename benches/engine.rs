@@ -12,7 +12,7 @@ use orechain::output::figures::render_run_csv;
 use orechain::output::tables::{events_csv, flows_csv, metrics_csv};
 use orechain::scenario::load::resolved_ron;
 use orechain::scenario::synthetic::{SyntheticSize, synthetic};
-use orechain::scenario::{load_file, load_str, validate};
+use orechain::scenario::{Validated, load_file, load_str, validate};
 use orechain::sim::{Simulation, run};
 use orechain::sweep::exec::execute_run;
 use orechain::sweep::spec::load_plan;
@@ -54,25 +54,27 @@ fn bench_step_scale(c: &mut Criterion) {
         });
         let scenario = validate(scenario).expect("synthetic scenarios are valid");
         group.throughput(Throughput::Elements(assets as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(assets), &scenario, |b, s| {
-            b.iter_batched(
-                || {
-                    // A warm world: a few steps already run, so caches and logs are populated.
-                    let mut sim = Simulation::new(s, false);
-                    for _ in 0..4 {
-                        sim.step();
-                    }
-                    sim
-                },
-                |mut sim| {
-                    sim.step();
-                    sim
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        group.bench_with_input(BenchmarkId::from_parameter(assets), &scenario, warm_step);
     }
     group.finish();
+}
+
+/// Time one step of a warm world: four steps already run, so caches and logs are populated.
+fn warm_step(b: &mut criterion::Bencher<'_>, s: &Validated) {
+    b.iter_batched(
+        || {
+            let mut sim = Simulation::new(s, false);
+            for _ in 0..4 {
+                sim.step();
+            }
+            sim
+        },
+        |mut sim| {
+            sim.step();
+            sim
+        },
+        BatchSize::LargeInput,
+    )
 }
 
 /// One step of a warm world of 10^4 assets with 40 and with 250 nations (every country plus
@@ -92,22 +94,7 @@ fn bench_nations(c: &mut Criterion) {
             end_year: 2100,
         });
         let scenario = validate(scenario).expect("synthetic scenarios are valid");
-        group.bench_with_input(BenchmarkId::from_parameter(nations), &scenario, |b, s| {
-            b.iter_batched(
-                || {
-                    let mut sim = Simulation::new(s, false);
-                    for _ in 0..4 {
-                        sim.step();
-                    }
-                    sim
-                },
-                |mut sim| {
-                    sim.step();
-                    sim
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        group.bench_with_input(BenchmarkId::from_parameter(nations), &scenario, warm_step);
         build.push((nations, scenario));
     }
     group.finish();
