@@ -90,9 +90,10 @@ const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
 /// Integral values below 2^53 — about 60 % of the baseline's metric values, most of them zero —
 /// take a fast path: for them `Display` writes the integer's digits (with a `-` for negative
 /// values, `-0` for negative zero) and nothing else, since no other decimal with as few
-/// significant digits lies within half an ulp (≤ 0.5) of an integer below 2^53. Every other
-/// value goes through `core::fmt` unchanged, so the bytes never differ (property test
-/// `push_f64_is_display`).
+/// significant digits lies within half an ulp (≤ 0.5) of an integer below 2^53. Other finite
+/// values take the shortest digits from `ryu` ([`shortest_digits`]) laid out as `Display` lays
+/// them out (plain decimal notation, never an exponent). Non-finite values go through
+/// `core::fmt`. The bytes never differ from `Display` (property tests `push_f64_is_display*`).
 pub fn push_f64(out: &mut String, v: f64) {
     if v.trunc() == v && v.abs() < EXACT_INTEGERS {
         if v.is_sign_negative() {
@@ -100,8 +101,150 @@ pub fn push_f64(out: &mut String, v: f64) {
         }
         // Exact: |v| < 2^53 is an integer.
         push_u64(out, v.abs() as u64);
+    } else if v.is_finite() {
+        let mut buf = ryu::Buffer::new();
+        let text = buf.format_finite(v);
+        // Without an exponent, ryu's layout is `Display`'s (`ddd.ddd`, `0.000ddd`), except that
+        // it writes integers (here ≥ 2^53) with a trailing `.0`.
+        if !text.as_bytes().contains(&b'e') && !tie_possible(v) {
+            out.push_str(text.strip_suffix(".0").unwrap_or(text));
+        } else {
+            if v.is_sign_negative() {
+                out.push('-');
+            }
+            let (digits, exp) = shortest_digits(v.abs());
+            push_plain(out, digits, exp);
+        }
     } else {
         let _ = write!(out, "{v}");
+    }
+}
+
+/// `v = m × 2^e` with `m` odd (`v` finite, not zero).
+fn odd_mantissa(v: f64) -> (u64, i32) {
+    let bits = v.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (m, e) = if biased == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), biased - 1075)
+    };
+    let tz = m.trailing_zeros();
+    (m >> tz, e + tz as i32)
+}
+
+/// Whether `v` can lie exactly half-way between two shortest decimal candidates (see
+/// [`shortest_digits`]): only if `v = m × 2^-k` with `m` odd and `1 ≤ k ≤ 26`.
+fn tie_possible(v: f64) -> bool {
+    if v == 0.0 {
+        return false;
+    }
+    let (_, e) = odd_mantissa(v);
+    (-26..0).contains(&e)
+}
+
+/// The shortest decimal digits that read back as `v` (finite, positive, not an integer below
+/// 2^53), as `Display` chooses them: `(d, e)` with `v ≈ d × 10^e` and `d` without trailing zeros.
+///
+/// `ryu` and `core::fmt` (Grisu with a Dragon4 fallback) both return the shortest digit string
+/// that reads back as `v` and, of those, the one closest to `v`. They differ only on an exact
+/// tie, where the exact value of `v` is `d` followed by one more digit `5`: `ryu` rounds half to
+/// even, `core::fmt` rounds half up. A tie needs the exact decimal expansion of `v` to have one
+/// digit more than the shortest one (at most 18), so it is checked with exact integers:
+/// `v = m × 2^-k` with `m` odd is `m × 5^k × 10^-k`, whose digits are those of `m × 5^k`; if
+/// that is `10 d + 5`, `Display` writes `d + 1` (no carry: `d` ends in an even digit).
+fn shortest_digits(v: f64) -> (u64, i32) {
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(v).as_bytes();
+    // ryu writes `ddd.ddd`, `ddd.dddeX`, `deX` or `0.000ddd`: read its digits and exponent.
+    let (mantissa, exp_part) = match text.iter().position(|&b| b == b'e') {
+        Some(i) => (&text[..i], &text[i + 1..]),
+        None => (text, &b""[..]),
+    };
+    let mut exp: i32 = 0;
+    if !exp_part.is_empty() {
+        let (neg, num) = match exp_part.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, exp_part),
+        };
+        let mut e = 0i32;
+        for &b in num {
+            e = e * 10 + i32::from(b - b'0');
+        }
+        exp = if neg { -e } else { e };
+    }
+    let mut d: u64 = 0;
+    let mut after_point = false;
+    for &b in mantissa {
+        if b == b'.' {
+            after_point = true;
+        } else {
+            d = d * 10 + u64::from(b - b'0');
+            if after_point {
+                exp -= 1;
+            }
+        }
+    }
+    while d != 0 && d % 10 == 0 {
+        d /= 10;
+        exp += 1;
+    }
+    if d % 2 == 0 && is_tie_above(v, d) {
+        d += 1;
+    }
+    (d, exp)
+}
+
+/// Whether the exact value of `v` (finite, positive) has the digits of `10 d + 5`.
+fn is_tie_above(v: f64, d: u64) -> bool {
+    if v == 0.0 {
+        return false;
+    }
+    let (m, e) = odd_mantissa(v);
+    // v = m × 2^e with m odd. An integer (e ≥ 0) has no digit `5` after its last kept digit
+    // that is a tie (its shortest digits need no rounding half-way); with 2^-k, k > 26, the
+    // exact digits of m × 5^k number more than 18, more than any shortest form plus one.
+    if e >= 0 || e < -26 {
+        return false;
+    }
+    let exact = u128::from(m) * 5u128.pow(e.unsigned_abs());
+    exact == u128::from(d) * 10 + 5
+}
+
+/// Append `d × 10^exp` (`d` > 0 without trailing zeros) in `Display`'s plain notation.
+fn push_plain(out: &mut String, d: u64, exp: i32) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = d;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = std::str::from_utf8(&buf[i..]).unwrap_or_default();
+    let len = digits.len() as i32;
+    // Position of the decimal point counted from the first digit.
+    let point = len + exp;
+    if exp >= 0 {
+        out.push_str(digits);
+        for _ in 0..exp {
+            out.push('0');
+        }
+    } else if point <= 0 {
+        out.push_str("0.");
+        for _ in 0..-point {
+            out.push('0');
+        }
+        out.push_str(digits);
+    } else {
+        let (int, frac) = digits.split_at(point as usize);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
     }
 }
 
@@ -222,19 +365,26 @@ fn push_flow_rows(
 }
 
 /// Append rows of `events.csv`.
-fn push_event_rows(out: &mut String, r: &Registry, calendar: Calendar, rows: &[EventRow]) {
+fn push_event_rows(
+    out: &mut String,
+    r: &Registry,
+    calendar: Calendar,
+    rows: &[EventRow],
+    prefix: &mut StepPrefix,
+) {
     for e in rows {
-        let _ = write!(
-            out,
-            "{},{},{},{},{},{},{},",
-            e.step,
-            calendar.year(e.step),
-            e.kind,
+        prefix.push(out, calendar, e.step);
+        out.push_str(e.kind);
+        out.push(',');
+        for field in [
             opt_name(&r.assets, e.asset.map(|a| a.0 as usize)),
             opt_name(&r.firms, e.firm.map(|f| f.0 as usize)),
             opt_name(&r.nations, e.nation.map(|n| usize::from(n.0))),
             opt_name(&r.nations, e.partner.map(|n| usize::from(n.0))),
-        );
+        ] {
+            out.push_str(field);
+            out.push(',');
+        }
         push_field(out, &e.detail);
         out.push('\n');
     }
@@ -280,6 +430,7 @@ pub fn events_csv(result: &RunResult) -> String {
         &result.registry,
         Calendar::of(result),
         &result.events,
+        &mut StepPrefix::default(),
     );
     out
 }
@@ -301,6 +452,7 @@ pub struct TableWriter {
     total_steps: u32,
     prefix: StepPrefix,
     flow_prefix: StepPrefix,
+    event_prefix: StepPrefix,
     text: String,
     written: u64,
     cap_mb: u64,
@@ -362,6 +514,7 @@ impl TableWriter {
             total_steps,
             prefix: StepPrefix::default(),
             flow_prefix: StepPrefix::default(),
+            event_prefix: StepPrefix::default(),
             text: String::new(),
             written: (METRICS_HEADER.len() + FLOWS_HEADER.len() + EVENTS_HEADER.len() + 3) as u64,
             cap_mb,
@@ -456,7 +609,13 @@ impl StepSink for TableWriter {
             .map_err(io("flows.csv"))?;
         self.written += self.text.len() as u64;
         self.text.clear();
-        push_event_rows(&mut self.text, registry, self.calendar, events);
+        push_event_rows(
+            &mut self.text,
+            registry,
+            self.calendar,
+            events,
+            &mut self.event_prefix,
+        );
         self.events
             .write_all(self.text.as_bytes())
             .map_err(io("events.csv"))?;
@@ -472,26 +631,36 @@ pub fn assets_csv(result: &RunResult) -> String {
     out.push_str(ASSETS_HEADER);
     out.push('\n');
     for a in &result.assets {
-        let owners: Vec<String> = a
-            .owners
-            .iter()
-            .map(|(f, s)| format!("{}:{}", r.firms[f.0 as usize], s))
-            .collect();
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{}",
-            r.assets[a.idx.0 as usize],
-            r.nations[usize::from(a.host.0)],
-            r.minerals[usize::from(a.mineral.0)],
+        for field in [
+            r.assets[a.idx.0 as usize].as_str(),
+            r.nations[usize::from(a.host.0)].as_str(),
+            r.minerals[usize::from(a.mineral.0)].as_str(),
             a.stage.as_str(),
             a.status.as_str(),
-            a.status_since_step,
+        ] {
+            out.push_str(field);
+            out.push(',');
+        }
+        push_u64(&mut out, u64::from(a.status_since_step));
+        for v in [
             a.capacity_t_per_yr,
             a.utilisation,
             a.unit_opex_usd_per_t,
             a.esg,
-            owners.join(";")
-        );
+        ] {
+            out.push(',');
+            push_f64(&mut out, v);
+        }
+        out.push(',');
+        for (k, (f, share)) in a.owners.iter().enumerate() {
+            if k > 0 {
+                out.push(';');
+            }
+            out.push_str(&r.firms[f.0 as usize]);
+            out.push(':');
+            push_f64(&mut out, *share);
+        }
+        out.push('\n');
     }
     out
 }
@@ -542,11 +711,66 @@ mod tests {
         }
     }
 
+    /// Values with a few binary digits after the point (m × 2^-k, k ≤ 30): the only ones whose
+    /// exact decimal expansion can tie between two shortest candidates (`is_tie_above`).
+    #[test]
+    fn push_f64_is_display_on_ties() {
+        let mut ties = 0;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for k in 1..=30i32 {
+            for _ in 0..20_000 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let m = (state >> 11) | 1;
+                for v in [
+                    m as f64 / 2f64.powi(k),
+                    (m >> (state % 40)) as f64 / 2f64.powi(k),
+                ] {
+                    assert_eq!(shown(v), format!("{v}"), "{v:e}");
+                    assert_eq!(shown(-v), format!("{}", -v), "{:e}", -v);
+                    if shortest_digits(v).0 % 2 == 1 && is_tie_above(v, shortest_digits(v).0 - 1) {
+                        ties += 1;
+                    }
+                }
+            }
+        }
+        // The sample does contain ties, where `ryu` alone would differ from `Display`.
+        assert!(ties > 100, "{ties} ties");
+        assert_eq!(shown(2f64.powi(50) + 0.25), "1125899906842624.3");
+    }
+
+    #[test]
+    fn push_f64_is_display_for_tiny_huge_and_subnormal_values() {
+        let mut v = f64::from_bits(1);
+        while v.is_finite() {
+            for w in [v, v.next_up(), v.next_down(), v * 1.5, v / 3.0] {
+                assert_eq!(shown(w), format!("{w}"), "{w:e}");
+            }
+            v *= 7.0;
+        }
+        for e in -320..=308 {
+            let w: f64 = format!("1e{e}").parse().unwrap_or(0.0);
+            assert_eq!(shown(w), format!("{w}"), "{w:e}");
+            assert_eq!(shown(w * 1.234_567), format!("{}", w * 1.234_567), "{w:e}");
+        }
+        for w in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.1,
+            0.2 + 0.1,
+            1.0 / 3.0,
+        ] {
+            assert_eq!(shown(w), format!("{w}"));
+        }
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
         #[test]
         fn push_f64_is_display(bits in any::<u64>()) {
             let v = f64::from_bits(bits);
-            prop_assume!(v.is_finite());
             prop_assert_eq!(shown(v), format!("{}", v));
         }
 
@@ -555,6 +779,14 @@ mod tests {
             let v = n as f64 / f64::from(10i32.pow(scale as u32));
             prop_assert_eq!(shown(v), format!("{}", v));
             let w = (n >> 10) as f64;
+            prop_assert_eq!(shown(w), format!("{}", w));
+        }
+
+        #[test]
+        fn push_f64_is_display_for_prices_and_quantities(mantissa in 1u64..1u64 << 53, e in -60i32..60) {
+            let v = mantissa as f64 * 2f64.powi(e);
+            prop_assert_eq!(shown(v), format!("{}", v));
+            let w = mantissa as f64 / 1e6 + f64::from(e);
             prop_assert_eq!(shown(w), format!("{}", w));
         }
     }

@@ -152,8 +152,8 @@ pub struct ResolvedRecycling {
 /// mineral)` says whether the nation has a demand trajectory for the mineral.
 pub fn check(
     r: &Recycling,
-    nations: &BTreeSet<&str>,
-    minerals: &BTreeSet<&str>,
+    nations: &crate::scenario::validate::IdSet<'_>,
+    minerals: &crate::scenario::validate::IdSet<'_>,
     consumes: impl Fn(&str, &str) -> bool,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();

@@ -379,15 +379,20 @@ impl Resolved {
 }
 
 /// Sorted ids with lookups that record a problem when an id is unknown.
-struct Ids<'a> {
+struct Ids<'a, 's> {
+    /// Sorted, without duplicates: an id's index is its rank.
     ids: Vec<String>,
+    /// Id -> rank. Hashed: at 10^5 assets a binary search over the string ids per reference
+    /// was most of resolution's time (`memcmp`).
+    rank: std::collections::HashMap<&'s str, usize, super::validate::IdHash>,
     what: &'static str,
     problems: &'a std::cell::RefCell<Vec<Problem>>,
 }
 
-impl Ids<'_> {
-    fn index(&self, path: &str, id: &str) -> Option<usize> {
-        let found = self.ids.binary_search_by(|x| x.as_str().cmp(id)).ok();
+impl Ids<'_, '_> {
+    /// The index of `id`; if it is unknown, a problem at `path` (formatted only then).
+    fn index(&self, path: std::fmt::Arguments<'_>, id: &str) -> Option<usize> {
+        let found = self.rank.get(id).copied();
         if found.is_none() {
             self.problems.borrow_mut().push(problem(
                 path.to_string(),
@@ -401,19 +406,29 @@ impl Ids<'_> {
     }
 }
 
+/// The ids of one list: sorted as `String`s sort (byte order), duplicates dropped, ranked.
+fn ids_of<'a, 's>(
+    what: &'static str,
+    mut it: Vec<&'s str>,
+    problems: &'a std::cell::RefCell<Vec<Problem>>,
+) -> Ids<'a, 's> {
+    it.sort_unstable();
+    it.dedup();
+    let rank = it.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    Ids {
+        ids: it.iter().map(|id| (*id).to_string()).collect(),
+        rank,
+        what,
+        problems,
+    }
+}
+
 fn problem(path: String, message: String) -> Problem {
     Problem {
         path: clip(&path, 320).into_owned(),
         message: clip(&message, 960).into_owned(),
         location: Location::Unknown,
     }
-}
-
-fn sorted(ids: impl Iterator<Item = String>) -> Vec<String> {
-    let mut v: Vec<String> = ids.collect();
-    v.sort();
-    v.dedup();
-    v
 }
 
 /// Number of steps of a run's settings (0 if it does not fit a `u32`).
@@ -433,28 +448,28 @@ pub fn resolve(scenario: &super::Validated) -> Resolved {
 /// checks let an unknown reference through, and is reported as a problem of the scenario.
 pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
     let problems = std::cell::RefCell::new(Vec::new());
-    let ids = |what, it: Vec<String>| Ids {
-        ids: sorted(it.into_iter()),
-        what,
-        problems: &problems,
-    };
-    let minerals = ids("mineral", s.minerals.iter().map(|m| m.id.clone()).collect());
-    let nations = ids("nation", s.nations.iter().map(|n| n.id.clone()).collect());
-    let firms = ids("firm", s.firms.iter().map(|f| f.id.clone()).collect());
+    let ids = |what, it| ids_of(what, it, &problems);
+    let minerals = ids(
+        "mineral",
+        s.minerals.iter().map(|m| m.id.as_str()).collect(),
+    );
+    let nations = ids("nation", s.nations.iter().map(|n| n.id.as_str()).collect());
+    let firms = ids("firm", s.firms.iter().map(|f| f.id.as_str()).collect());
     let generated = super::resource_base::tranches(s);
     let assets = ids(
         "asset",
         s.assets
             .iter()
-            .map(|a| a.id.clone())
-            .chain(s.prospects.iter().map(|p| p.id.clone()))
-            .chain(generated.iter().map(|t| t.id.clone()))
+            .map(|a| a.id.as_str())
+            .chain(s.prospects.iter().map(|p| p.id.as_str()))
+            .chain(generated.iter().map(|t| t.id.as_str()))
             .collect(),
     );
-    let nation = |p: &str, id: &str| nations.index(p, id).map(|i| i as u16);
-    let mineral = |p: &str, id: &str| minerals.index(p, id).map(|i| i as u16);
-    let firm = |p: &str, id: &str| firms.index(p, id).map(|i| i as u32);
-    let asset = |p: &str, id: &str| assets.index(p, id).map(|i| i as u32);
+    // Paths are `format_args!`: formatted only for a problem, not for each of ~10^6 references.
+    let nation = |p: std::fmt::Arguments<'_>, id: &str| nations.index(p, id).map(|i| i as u16);
+    let mineral = |p: std::fmt::Arguments<'_>, id: &str| minerals.index(p, id).map(|i| i as u16);
+    let firm = |p: std::fmt::Arguments<'_>, id: &str| firms.index(p, id).map(|i| i as u32);
+    let asset = |p: std::fmt::Arguments<'_>, id: &str| assets.index(p, id).map(|i| i as u32);
     let steps = steps_of(&s.run);
     let step_of = |year: f64| step_at(s.run.start_year, s.run.steps_per_year, steps, year);
     let nm = minerals.ids.len();
@@ -475,25 +490,27 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
     let mut by_nation: Vec<Option<ResolvedNation>> = vec![None; nations.ids.len()];
     let mut nation_file_order = Vec::with_capacity(s.nations.len());
     for n in &s.nations {
-        let p = format!("nations.{}", n.id);
-        let Some(i) = nation(&p, &n.id) else { continue };
+        let p = super::validate::ElementPath("nations", &n.id);
+        let Some(i) = nation(format_args!("{p}"), &n.id) else {
+            continue;
+        };
         nation_file_order.push(i);
         let mut affinity: Vec<(u16, f64)> = n
             .affinity
             .iter()
-            .filter_map(|(o, v)| nation(&format!("{p}.affinity"), o).map(|o| (o, *v)))
+            .filter_map(|(o, v)| nation(format_args!("{p}.affinity"), o).map(|o| (o, *v)))
             .collect();
         affinity.sort_by_key(|(o, _)| *o);
         let fta_partners = n
             .fta_partners
             .iter()
-            .filter_map(|o| nation(&format!("{p}.fta_partners"), o))
+            .filter_map(|o| nation(format_args!("{p}.fta_partners"), o))
             .collect();
         let demand = n
             .demand
             .iter()
             .filter_map(|d| {
-                let m = mineral(&format!("{p}.demand"), &d.mineral)?;
+                let m = mineral(format_args!("{p}.demand"), &d.mineral)?;
                 let mut points = d.points.clone();
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
                 Some((m, points))
@@ -505,7 +522,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         } else {
             let mut v = vec![false; nm];
             for m in &goals.strategic_minerals {
-                if let Some(m) = mineral(&format!("{p}.state_finance.strategic_minerals"), m) {
+                if let Some(m) = mineral(format_args!("{p}.state_finance.strategic_minerals"), m) {
                     v[usize::from(m)] = true;
                 }
             }
@@ -514,7 +531,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         let rival = goals
             .rival
             .as_deref()
-            .and_then(|r| nation(&format!("{p}.state_finance.rival"), r));
+            .and_then(|r| nation(format_args!("{p}.state_finance.rival"), r));
         by_nation[usize::from(i)] = Some(ResolvedNation {
             governance: n.governance.clone(),
             priorities: n.priorities.clone(),
@@ -530,8 +547,11 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
     let mut by_firm: Vec<Option<ResolvedFirm>> = vec![None; firms.ids.len()];
     let mut firm_file_order = Vec::with_capacity(s.firms.len());
     for f in &s.firms {
-        let p = format!("firms.{}", f.id);
-        if let (Some(i), Some(home)) = (firm(&p, &f.id), nation(&format!("{p}.home"), &f.home)) {
+        let p = super::validate::ElementPath("firms", &f.id);
+        if let (Some(i), Some(home)) = (
+            firm(format_args!("{p}"), &f.id),
+            nation(format_args!("{p}.home"), &f.home),
+        ) {
             firm_file_order.push(i);
             by_firm[i as usize] = Some(ResolvedFirm {
                 home,
@@ -546,11 +566,11 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
 
     let mut resolved_assets = Vec::with_capacity(s.assets.len());
     for a in &s.assets {
-        let p = format!("assets.{}", a.id);
+        let p = super::validate::ElementPath("assets", &a.id);
         let (Some(idx), Some(host), Some(m)) = (
-            asset(&p, &a.id),
-            nation(&format!("{p}.host"), &a.host),
-            mineral(&format!("{p}.mineral"), &a.mineral),
+            asset(format_args!("{p}"), &a.id),
+            nation(format_args!("{p}.host"), &a.host),
+            mineral(format_args!("{p}.mineral"), &a.mineral),
         ) else {
             continue;
         };
@@ -558,7 +578,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         let mut owners = Vec::with_capacity(a.owners.len());
         let mut weighted_esg = 0.0;
         for (f, share) in &a.owners {
-            if let Some(fi) = firm(&format!("{p}.owners"), f) {
+            if let Some(fi) = firm(format_args!("{p}.owners"), f) {
                 owners.push((fi, *share));
                 if let Some(firm) = &by_firm[fi as usize] {
                     weighted_esg += firm.esg * share;
@@ -583,18 +603,18 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
 
     let mut resolved_prospects = Vec::with_capacity(s.prospects.len());
     for pr in &s.prospects {
-        let p = format!("prospects.{}", pr.id);
+        let p = super::validate::ElementPath("prospects", &pr.id);
         let (Some(idx), Some(host), Some(m)) = (
-            asset(&p, &pr.id),
-            nation(&format!("{p}.host"), &pr.host),
-            mineral(&format!("{p}.mineral"), &pr.mineral),
+            asset(format_args!("{p}"), &pr.id),
+            nation(format_args!("{p}.host"), &pr.host),
+            mineral(format_args!("{p}.mineral"), &pr.mineral),
         ) else {
             continue;
         };
         let mut developers: Vec<u32> = pr
             .developers
             .iter()
-            .filter_map(|d| firm(&format!("{p}.developers"), d))
+            .filter_map(|d| firm(format_args!("{p}.developers"), d))
             .collect();
         developers.sort();
         developers.dedup();
@@ -616,16 +636,16 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
     for (i, t) in generated.iter().enumerate() {
         let p = format!("resource_base.{i}");
         let (Some(idx), Some(host), Some(m)) = (
-            asset(&p, &t.id),
-            nation(&format!("{p}.nation"), &t.host),
-            mineral(&format!("{p}.mineral"), &t.mineral),
+            asset(format_args!("{p}"), &t.id),
+            nation(format_args!("{p}.nation"), &t.host),
+            mineral(format_args!("{p}.mineral"), &t.mineral),
         ) else {
             continue;
         };
         let developers: Vec<u32> = t
             .developers
             .iter()
-            .filter_map(|d| firm(&format!("{p}.developers"), d))
+            .filter_map(|d| firm(format_args!("{p}.developers"), d))
             .collect();
         resolved_prospects.push(ResolvedProspect {
             idx,
@@ -642,7 +662,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
             },
             available_step: t.available_from.map_or(0, step_of),
             local_processing_commitment: false,
-            after: t.after.as_ref().and_then(|a| asset(&p, a)),
+            after: t.after.as_ref().and_then(|a| asset(format_args!("{p}"), a)),
         });
     }
 
@@ -652,7 +672,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         .filter_map(|f| {
             Some(ResolvedFinancier {
                 id: f.id.clone(),
-                nation: nation(&format!("financiers.{}.nation", f.id), &f.nation)?,
+                nation: nation(format_args!("financiers.{}.nation", f.id), &f.nation)?,
                 annual_budget_usd: f.annual_budget_usd,
                 max_share: f.max_share,
                 concessional_rate: f.concessional_rate,
@@ -675,8 +695,8 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         .iter()
         .filter_map(|t| {
             Some((
-                nation("transport.from", &t.from)?,
-                nation("transport.to", &t.to)?,
+                nation(format_args!("transport.from"), &t.from)?,
+                nation(format_args!("transport.to"), &t.to)?,
                 t.usd_per_t,
             ))
         })
@@ -686,12 +706,12 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         .iter()
         .filter_map(|t| {
             let m = match &t.mineral {
-                Some(m) => Some(mineral("trade_preferences.mineral", m)?),
+                Some(m) => Some(mineral(format_args!("trade_preferences.mineral"), m)?),
                 None => None,
             };
             Some(ResolvedPreference {
-                from: nation("trade_preferences.from", &t.from)?,
-                to: nation("trade_preferences.to", &t.to)?,
+                from: nation(format_args!("trade_preferences.from"), &t.from)?,
+                to: nation(format_args!("trade_preferences.to"), &t.to)?,
                 mineral: m,
                 stage: t.stage,
                 log_weight: t.log_weight,
@@ -739,13 +759,13 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
             } => {
                 let mut dest: Vec<u16> = destinations
                     .iter()
-                    .filter_map(|d| nation(&format!("{a}.destinations"), d))
+                    .filter_map(|d| nation(format_args!("{a}.destinations"), d))
                     .collect();
                 dest.sort();
                 dest.dedup();
                 match (
-                    nation(&format!("{a}.exporter"), exporter),
-                    mineral(&format!("{a}.mineral"), m),
+                    nation(format_args!("{a}.exporter"), exporter),
+                    mineral(format_args!("{a}.mineral"), m),
                 ) {
                     (Some(exporter), Some(mineral)) => Some(TradeMeasure::ExportControl {
                         exporter,
@@ -767,11 +787,11 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
             } => {
                 let exporters: Vec<u16> = exporters
                     .iter()
-                    .filter_map(|e| nation(&format!("{a}.exporters"), e))
+                    .filter_map(|e| nation(format_args!("{a}.exporters"), e))
                     .collect();
                 match (
-                    nation(&format!("{a}.importer"), importer),
-                    mineral(&format!("{a}.mineral"), m),
+                    nation(format_args!("{a}.importer"), importer),
+                    mineral(format_args!("{a}.mineral"), m),
                 ) {
                     (Some(importer), Some(mineral)) => Some(TradeMeasure::Tariff {
                         importer,
@@ -789,8 +809,8 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
                 stage,
                 rate,
             } => match (
-                nation(&format!("{a}.exporter"), exporter),
-                mineral(&format!("{a}.mineral"), m),
+                nation(format_args!("{a}.exporter"), exporter),
+                mineral(format_args!("{a}.mineral"), m),
             ) {
                 (Some(exporter), Some(mineral)) => Some(TradeMeasure::ExportTax {
                     exporter,
@@ -809,10 +829,10 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
                     (0..nm as u16).collect()
                 } else {
                     list.iter()
-                        .filter_map(|m| mineral(&format!("{a}.minerals"), m))
+                        .filter_map(|m| mineral(format_args!("{a}.minerals"), m))
                         .collect()
                 };
-                nation(&format!("{a}.nation"), host).map(|nation| {
+                nation(format_args!("{a}.nation"), host).map(|nation| {
                     TradeMeasure::LocalProcessingMandate {
                         nation,
                         minerals: covered,
@@ -830,7 +850,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
             PolicyAction::Outage {
                 asset: id,
                 capacity_lost,
-            } => asset(&format!("{a}.asset"), id).map(|asset| AssetMeasure::Outage {
+            } => asset(format_args!("{a}.asset"), id).map(|asset| AssetMeasure::Outage {
                 asset,
                 capacity_lost: *capacity_lost,
             }),
@@ -840,9 +860,9 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
                 state_firm,
                 share,
             } => match (
-                nation(&format!("{a}.nation"), host),
-                mineral(&format!("{a}.mineral"), m),
-                firm(&format!("{a}.state_firm"), state_firm),
+                nation(format_args!("{a}.nation"), host),
+                mineral(format_args!("{a}.mineral"), m),
+                firm(format_args!("{a}.state_firm"), state_firm),
             ) {
                 (Some(nation), Some(mineral), Some(state_firm)) => {
                     nationalisations.push((mineral, state_firm));

@@ -445,6 +445,20 @@ impl<'a> Parser<'a> {
     /// Skip whitespace, `// line` comments and nestable `/* block */` comments.
     fn skip_ws(&mut self) -> Result<(), SyntaxError> {
         loop {
+            // ASCII whitespace byte by byte (the indentation of a large scenario is most of its
+            // bytes); what `bump` does for these chars, without decoding them.
+            let bytes = self.src.as_bytes();
+            while let Some(&b) = bytes.get(self.pos) {
+                match b {
+                    b'\n' => {
+                        self.line = self.line.saturating_add(1);
+                        self.col = 1;
+                    }
+                    b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.col = self.col.saturating_add(1),
+                    _ => break,
+                }
+                self.pos += 1;
+            }
             match self.peek() {
                 Some(c) if c.is_whitespace() => {
                     self.bump();

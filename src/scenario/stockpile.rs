@@ -69,8 +69,8 @@ const MAX_T: f64 = 1e12;
 /// `market.supply_smoothing`.
 pub fn check(
     list: &[Stockpile],
-    nations: &BTreeSet<&str>,
-    minerals: &BTreeSet<&str>,
+    nations: &crate::scenario::validate::IdSet<'_>,
+    minerals: &crate::scenario::validate::IdSet<'_>,
     consumes: impl Fn(&str, &str) -> bool,
     smoothing: f64,
 ) -> Vec<(String, String)> {

@@ -5,7 +5,28 @@
 //! Type errors are caught by serde; this module checks what types cannot: cross-references and ranges.
 //! Paths name list elements by id (`assets.atacama.owners`) so the loader can point at the line.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::fmt::Display;
+
+/// A set of ids looked up by validation. Hashed (`foldhash` with a per-process random seed):
+/// a 10^5-asset scenario makes about 10^6 lookups, and a tree walk over 10^5 string ids spent
+/// most of its time in `memcmp`. Nothing iterates it in an order that shows (the "did you
+/// mean" hint takes the minimum over all ids).
+pub type IdSet<'a> = HashSet<&'a str, IdHash>;
+
+/// The hasher of [`IdSet`] and of resolution's id ranks.
+pub type IdHash = foldhash::fast::RandomState;
+
+/// The path `list.id` of a list element, written only when a problem names it (a 10^5-asset
+/// scenario would otherwise format a million paths that no one reads).
+#[derive(Clone, Copy)]
+pub(crate) struct ElementPath<'a>(pub &'static str, pub &'a str);
+
+impl Display for ElementPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
 
 use super::error::{Location, Problem, clip};
 use super::resolve::Resolved;
@@ -74,48 +95,48 @@ impl Checker {
         });
     }
 
-    fn range(&mut self, path: &str, value: f64, lo: f64, hi: f64) {
+    fn range(&mut self, path: impl Display, value: f64, lo: f64, hi: f64) {
         if !value.is_finite() || value < lo || value > hi {
             self.push(
-                path,
+                path.to_string(),
                 format!("must be between {lo} and {hi}, found {value}"),
             );
         }
     }
 
-    fn unit(&mut self, path: &str, value: f64) {
+    fn unit(&mut self, path: impl Display, value: f64) {
         self.range(path, value, 0.0, 1.0);
     }
 
-    fn quantity(&mut self, path: &str, value: f64) {
+    fn quantity(&mut self, path: impl Display, value: f64) {
         if !value.is_finite() || value < 0.0 {
             self.push(
-                path,
+                path.to_string(),
                 format!("must be a non-negative quantity, found {value}"),
             );
         } else if value > MAX_QUANTITY {
             self.push(
-                path,
+                path.to_string(),
                 format!("is implausibly large ({value:e} > {MAX_QUANTITY:e} t)"),
             );
         }
     }
 
-    fn usd(&mut self, path: &str, value: f64) {
+    fn usd(&mut self, path: impl Display, value: f64) {
         if !value.is_finite() || value < 0.0 {
             self.push(
-                path,
+                path.to_string(),
                 format!("must be a non-negative amount of USD, found {value}"),
             );
         } else if value > MAX_USD {
             self.push(
-                path,
+                path.to_string(),
                 format!("is implausibly large ({value:e} > {MAX_USD:e} USD)"),
             );
         }
     }
 
-    fn known(&mut self, path: &str, what: &str, id: &str, ids: &BTreeSet<&str>) {
+    fn known(&mut self, path: impl Display, what: &str, id: &str, ids: &IdSet<'_>) {
         if !ids.contains(id) {
             // Only ids within 2 edits are suggested, so the bounded distance stops early on long
             // or very different ids (an unbounded one is quadratic in their lengths).
@@ -127,15 +148,15 @@ impl Checker {
                 .map(|(_, k)| format!(" (did you mean `{k}`?)"))
                 .unwrap_or_default();
             self.push(
-                path,
+                path.to_string(),
                 format!("unknown {what} `{}`{hint}", clip(id, QUOTE_CHARS)),
             );
         }
     }
 
     /// Ids in a list: valid characters, unique.
-    fn ids<'a>(&mut self, list: &str, ids: impl Iterator<Item = &'a str>) -> BTreeSet<&'a str> {
-        let mut seen = BTreeSet::new();
+    fn ids<'a>(&mut self, list: &str, ids: impl Iterator<Item = &'a str>) -> IdSet<'a> {
+        let mut seen = IdSet::default();
         let mut count = 0;
         for (i, id) in ids.enumerate() {
             count = i + 1;
@@ -256,7 +277,7 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
             );
         }
         c.range(
-            &format!("{p}.demand_elasticity"),
+            format_args!("{p}.demand_elasticity"),
             m.demand_elasticity,
             -5.0,
             0.0,
@@ -268,29 +289,37 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
     }
 
     for f in &s.firms {
-        let p = format!("firms.{}", f.id);
-        c.known(&format!("{p}.home"), "nation", &f.home, &nations);
-        c.unit(&format!("{p}.hurdle_rate"), f.hurdle_rate);
-        c.unit(&format!("{p}.esg"), f.esg);
+        let p = ElementPath("firms", &f.id);
+        c.known(format_args!("{p}.home"), "nation", &f.home, &nations);
+        c.unit(format_args!("{p}.hurdle_rate"), f.hurdle_rate);
+        c.unit(format_args!("{p}.esg"), f.esg);
     }
 
     for a in &s.assets {
-        let p = format!("assets.{}", a.id);
-        c.known(&format!("{p}.host"), "nation", &a.host, &nations);
-        c.known(&format!("{p}.mineral"), "mineral", &a.mineral, &minerals);
-        c.quantity(&format!("{p}.capacity_t_per_yr"), a.capacity_t_per_yr);
-        c.unit(&format!("{p}.utilisation"), a.utilisation);
-        c.usd(&format!("{p}.unit_opex_usd_per_t"), a.unit_opex_usd_per_t);
+        let p = ElementPath("assets", &a.id);
+        c.known(format_args!("{p}.host"), "nation", &a.host, &nations);
+        c.known(
+            format_args!("{p}.mineral"),
+            "mineral",
+            &a.mineral,
+            &minerals,
+        );
+        c.quantity(format_args!("{p}.capacity_t_per_yr"), a.capacity_t_per_yr);
+        c.unit(format_args!("{p}.utilisation"), a.utilisation);
+        c.usd(
+            format_args!("{p}.unit_opex_usd_per_t"),
+            a.unit_opex_usd_per_t,
+        );
         if let Some(esg) = a.esg {
-            c.unit(&format!("{p}.esg"), esg);
+            c.unit(format_args!("{p}.esg"), esg);
         }
-        check_owners(&mut c, &format!("{p}.owners"), &a.owners, &firms);
+        check_owners(&mut c, format_args!("{p}.owners"), &a.owners, &firms);
         if let Some(o) = &a.outage {
             c.unit(
-                &format!("{p}.outage.probability_per_step"),
+                format_args!("{p}.outage.probability_per_step"),
                 o.probability_per_step,
             );
-            c.unit(&format!("{p}.outage.capacity_lost"), o.capacity_lost);
+            c.unit(format_args!("{p}.outage.capacity_lost"), o.capacity_lost);
             if o.duration_steps == 0 {
                 c.push(format!("{p}.outage.duration_steps"), "must be at least 1");
             }
@@ -298,14 +327,22 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
     }
 
     for pr in &s.prospects {
-        let p = format!("prospects.{}", pr.id);
-        c.known(&format!("{p}.host"), "nation", &pr.host, &nations);
-        c.known(&format!("{p}.mineral"), "mineral", &pr.mineral, &minerals);
-        c.quantity(&format!("{p}.capacity_t_per_yr"), pr.capacity_t_per_yr);
-        c.usd(&format!("{p}.capex_usd"), pr.capex_usd);
-        c.usd(&format!("{p}.unit_opex_usd_per_t"), pr.unit_opex_usd_per_t);
+        let p = ElementPath("prospects", &pr.id);
+        c.known(format_args!("{p}.host"), "nation", &pr.host, &nations);
+        c.known(
+            format_args!("{p}.mineral"),
+            "mineral",
+            &pr.mineral,
+            &minerals,
+        );
+        c.quantity(format_args!("{p}.capacity_t_per_yr"), pr.capacity_t_per_yr);
+        c.usd(format_args!("{p}.capex_usd"), pr.capex_usd);
+        c.usd(
+            format_args!("{p}.unit_opex_usd_per_t"),
+            pr.unit_opex_usd_per_t,
+        );
         for d in &pr.developers {
-            c.known(&format!("{p}.developers"), "firm", d, &firms);
+            c.known(format_args!("{p}.developers"), "firm", d, &firms);
         }
         if let Some(y) = pr.available_from {
             check_year(&mut c, &format!("{p}.available_from"), y, s);
@@ -315,8 +352,13 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
     let mut bases = BTreeSet::new();
     for (i, e) in s.resource_base.iter().enumerate() {
         let p = format!("resource_base[{i}]");
-        c.known(&format!("{p}.nation"), "nation", &e.nation, &nations);
-        c.known(&format!("{p}.mineral"), "mineral", &e.mineral, &minerals);
+        c.known(format_args!("{p}.nation"), "nation", &e.nation, &nations);
+        c.known(
+            format_args!("{p}.mineral"),
+            "mineral",
+            &e.mineral,
+            &minerals,
+        );
         if e.deposit_type.is_empty()
             || !e
                 .deposit_type
@@ -335,15 +377,18 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
             );
         }
         if let Some(r) = e.resource_t {
-            c.quantity(&format!("{p}.resource_t"), r);
+            c.quantity(format_args!("{p}.resource_t"), r);
         }
-        c.usd(&format!("{p}.unit_opex_usd_per_t"), e.unit_opex_usd_per_t);
         c.usd(
-            &format!("{p}.capex_usd_per_t_per_yr"),
+            format_args!("{p}.unit_opex_usd_per_t"),
+            e.unit_opex_usd_per_t,
+        );
+        c.usd(
+            format_args!("{p}.capex_usd_per_t_per_yr"),
             e.capex_usd_per_t_per_yr,
         );
         c.range(
-            &format!("{p}.depletion_cost_rise"),
+            format_args!("{p}.depletion_cost_rise"),
             e.depletion_cost_rise,
             0.0,
             10.0,
@@ -355,13 +400,13 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
             );
         }
         c.range(
-            &format!("{p}.max_tranches"),
+            format_args!("{p}.max_tranches"),
             f64::from(e.max_tranches),
             0.0,
             1000.0,
         );
         c.range(
-            &format!("{p}.tranches_per_year"),
+            format_args!("{p}.tranches_per_year"),
             f64::from(e.tranches_per_year),
             1.0,
             100.0,
@@ -373,24 +418,24 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
 
     for f in &s.financiers {
         let p = format!("financiers.{}", f.id);
-        c.known(&format!("{p}.nation"), "nation", &f.nation, &nations);
-        c.usd(&format!("{p}.annual_budget_usd"), f.annual_budget_usd);
-        c.unit(&format!("{p}.max_share"), f.max_share);
-        c.unit(&format!("{p}.concessional_rate"), f.concessional_rate);
+        c.known(format_args!("{p}.nation"), "nation", &f.nation, &nations);
+        c.usd(format_args!("{p}.annual_budget_usd"), f.annual_budget_usd);
+        c.unit(format_args!("{p}.max_share"), f.max_share);
+        c.unit(format_args!("{p}.concessional_rate"), f.concessional_rate);
         c.range(
-            &format!("{p}.loan_tenor_years"),
+            format_args!("{p}.loan_tenor_years"),
             f.loan_tenor_years,
             0.0,
             50.0,
         );
         c.range(
-            &format!("{p}.loan_grace_years"),
+            format_args!("{p}.loan_grace_years"),
             f.loan_grace_years,
             0.0,
             f.loan_tenor_years.max(0.0),
         );
-        c.unit(&format!("{p}.grant_share"), f.grant_share);
-        c.unit(&format!("{p}.equity_share"), f.equity_share);
+        c.unit(format_args!("{p}.grant_share"), f.grant_share);
+        c.unit(format_args!("{p}.equity_share"), f.equity_share);
         if f.max_share + f.grant_share > 1.0 {
             c.push(
                 format!("{p}.grant_share"),
@@ -398,18 +443,18 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
             );
         }
         c.range(
-            &format!("{p}.price_floor_ratio"),
+            format_args!("{p}.price_floor_ratio"),
             f.price_floor_ratio,
             0.0,
             10.0,
         );
         c.range(
-            &format!("{p}.price_floor_years"),
+            format_args!("{p}.price_floor_years"),
             f.price_floor_years,
             0.0,
             50.0,
         );
-        c.unit(&format!("{p}.insurance_cover"), f.insurance_cover);
+        c.unit(format_args!("{p}.insurance_cover"), f.insurance_cover);
     }
 
     check_investment(&mut c, &s.investment);
@@ -418,22 +463,22 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
 
     for (i, t) in s.transport.iter().enumerate() {
         let p = format!("transport.{i}");
-        c.known(&format!("{p}.from"), "nation", &t.from, &nations);
-        c.known(&format!("{p}.to"), "nation", &t.to, &nations);
-        c.usd(&format!("{p}.usd_per_t"), t.usd_per_t);
+        c.known(format_args!("{p}.from"), "nation", &t.from, &nations);
+        c.known(format_args!("{p}.to"), "nation", &t.to, &nations);
+        c.usd(format_args!("{p}.usd_per_t"), t.usd_per_t);
     }
 
     for (i, t) in s.trade_preferences.iter().enumerate() {
         let p = format!("trade_preferences.{i}");
-        c.known(&format!("{p}.from"), "nation", &t.from, &nations);
-        c.known(&format!("{p}.to"), "nation", &t.to, &nations);
+        c.known(format_args!("{p}.from"), "nation", &t.from, &nations);
+        c.known(format_args!("{p}.to"), "nation", &t.to, &nations);
         if let Some(m) = &t.mineral {
-            c.known(&format!("{p}.mineral"), "mineral", m, &minerals);
+            c.known(format_args!("{p}.mineral"), "mineral", m, &minerals);
         }
-        c.range(&format!("{p}.log_weight"), t.log_weight, -20.0, 20.0);
+        c.range(format_args!("{p}.log_weight"), t.log_weight, -20.0, 20.0);
     }
 
-    let assets: BTreeSet<&str> = s.assets.iter().map(|a| a.id.as_str()).collect();
+    let assets: IdSet<'_> = s.assets.iter().map(|a| a.id.as_str()).collect();
     for pol in &s.policies {
         check_policy(
             &mut c,
@@ -469,19 +514,19 @@ pub fn validate(scenario: Scenario) -> Result<Validated, Vec<Problem>> {
 
     for (i, n) in s.output.highlight_nations.iter().enumerate() {
         c.known(
-            &format!("output.highlight_nations.{i}"),
+            format_args!("output.highlight_nations.{i}"),
             "nation",
             n,
             &nations,
         );
     }
     for (i, n) in s.output.consumers.iter().enumerate() {
-        c.known(&format!("output.consumers.{i}"), "nation", n, &nations);
+        c.known(format_args!("output.consumers.{i}"), "nation", n, &nations);
     }
     c.problems.extend(super::offtake::check(s));
-    let figure_ids: BTreeSet<&str> = FIGURE_IDS.iter().copied().collect();
+    let figure_ids: IdSet<'_> = FIGURE_IDS.iter().copied().collect();
     for (i, f) in s.output.figures.iter().enumerate() {
-        c.known(&format!("output.figures.{i}"), "figure", f, &figure_ids);
+        c.known(format_args!("output.figures.{i}"), "figure", f, &figure_ids);
     }
 
     if !c.problems.is_empty() {
@@ -738,44 +783,55 @@ fn check_utilisation(c: &mut Checker, u: &UtilisationSettings) {
     }
 }
 
-fn check_nation(c: &mut Checker, n: &Nation, nations: &BTreeSet<&str>, minerals: &BTreeSet<&str>) {
+fn check_nation(c: &mut Checker, n: &Nation, nations: &IdSet<'_>, minerals: &IdSet<'_>) {
     let p = format!("nations.{}", n.id);
     let g = &n.governance;
     c.unit(
-        &format!("{p}.governance.regulatory_stability"),
+        format_args!("{p}.governance.regulatory_stability"),
         g.regulatory_stability,
     );
-    c.unit(&format!("{p}.governance.infrastructure"), g.infrastructure);
     c.unit(
-        &format!("{p}.governance.labour_enforcement"),
+        format_args!("{p}.governance.infrastructure"),
+        g.infrastructure,
+    );
+    c.unit(
+        format_args!("{p}.governance.labour_enforcement"),
         g.labour_enforcement,
     );
     c.unit(
-        &format!("{p}.governance.environmental_enforcement"),
+        format_args!("{p}.governance.environmental_enforcement"),
         g.environmental_enforcement,
     );
     let pr = &n.priorities;
     c.unit(
-        &format!("{p}.priorities.target_domestic_processing"),
+        format_args!("{p}.priorities.target_domestic_processing"),
         pr.target_domestic_processing,
     );
-    c.unit(&format!("{p}.priorities.royalty_rate"), pr.royalty_rate);
-    c.unit(&format!("{p}.priorities.ore_export_tax"), pr.ore_export_tax);
+    c.unit(format_args!("{p}.priorities.royalty_rate"), pr.royalty_rate);
     c.unit(
-        &format!("{p}.priorities.state_participation_min"),
+        format_args!("{p}.priorities.ore_export_tax"),
+        pr.ore_export_tax,
+    );
+    c.unit(
+        format_args!("{p}.priorities.state_participation_min"),
         pr.state_participation_min,
     );
-    c.unit(&format!("{p}.priorities.min_esg"), pr.min_esg);
+    c.unit(format_args!("{p}.priorities.min_esg"), pr.min_esg);
     for (other, value) in &n.affinity {
-        c.known(&format!("{p}.affinity.{other}"), "nation", other, nations);
-        c.range(&format!("{p}.affinity.{other}"), *value, -1.0, 1.0);
+        c.known(
+            format_args!("{p}.affinity.{other}"),
+            "nation",
+            other,
+            nations,
+        );
+        c.range(format_args!("{p}.affinity.{other}"), *value, -1.0, 1.0);
     }
     for partner in &n.fta_partners {
-        c.known(&format!("{p}.fta_partners"), "nation", partner, nations);
+        c.known(format_args!("{p}.fta_partners"), "nation", partner, nations);
     }
     if let Some(rival) = &n.state_finance.rival {
         c.known(
-            &format!("{p}.state_finance.rival"),
+            format_args!("{p}.state_finance.rival"),
             "nation",
             rival,
             nations,
@@ -783,7 +839,7 @@ fn check_nation(c: &mut Checker, n: &Nation, nations: &BTreeSet<&str>, minerals:
     }
     for m in &n.state_finance.strategic_minerals {
         c.known(
-            &format!("{p}.state_finance.strategic_minerals"),
+            format_args!("{p}.state_finance.strategic_minerals"),
             "mineral",
             m,
             minerals,
@@ -792,7 +848,12 @@ fn check_nation(c: &mut Checker, n: &Nation, nations: &BTreeSet<&str>, minerals:
     let mut seen = BTreeSet::new();
     for (i, d) in n.demand.iter().enumerate() {
         let dp = format!("{p}.demand.{i}");
-        c.known(&format!("{dp}.mineral"), "mineral", &d.mineral, minerals);
+        c.known(
+            format_args!("{dp}.mineral"),
+            "mineral",
+            &d.mineral,
+            minerals,
+        );
         if !seen.insert(d.mineral.as_str()) {
             c.push(&dp, format!("demand for `{}` is given twice", d.mineral));
         }
@@ -811,24 +872,27 @@ fn check_nation(c: &mut Checker, n: &Nation, nations: &BTreeSet<&str>, minerals:
                 );
             }
             last = *year;
-            c.quantity(&format!("{dp}.points"), *qty);
+            c.quantity(format_args!("{dp}.points"), *qty);
         }
     }
 }
 
 fn check_owners(
     c: &mut Checker,
-    path: &str,
+    path: std::fmt::Arguments<'_>,
     owners: &std::collections::BTreeMap<String, f64>,
-    firms: &BTreeSet<&str>,
+    firms: &IdSet<'_>,
 ) {
     if owners.is_empty() {
-        c.push(path, "needs at least one owner (firm id -> share)");
+        c.push(
+            path.to_string(),
+            "needs at least one owner (firm id -> share)",
+        );
         return;
     }
     let mut sum = 0.0;
     for (firm, share) in owners {
-        c.known(&format!("{path}.{firm}"), "firm", firm, firms);
+        c.known(format_args!("{path}.{firm}"), "firm", firm, firms);
         if !(share.is_finite() && *share > 0.0 && *share <= 1.0) {
             c.push(
                 format!("{path}.{firm}"),
@@ -838,7 +902,10 @@ fn check_owners(
         sum += share;
     }
     if (sum - 1.0).abs() > 1e-6 {
-        c.push(path, format!("owner shares must sum to 1, found {sum}"));
+        c.push(
+            path.to_string(),
+            format!("owner shares must sum to 1, found {sum}"),
+        );
     }
 }
 
@@ -923,7 +990,7 @@ fn check_investment(c: &mut Checker, i: &InvestmentSettings) {
         ("refinery_construction_years", i.refinery_construction_years),
         ("ramp_up_years", i.ramp_up_years),
     ] {
-        c.range(&format!("investment.{name}"), v, 0.0, 50.0);
+        c.range(format_args!("investment.{name}"), v, 0.0, 50.0);
     }
     c.range(
         "investment.asset_life_years",
@@ -969,7 +1036,7 @@ fn check_investment(c: &mut Checker, i: &InvestmentSettings) {
         ("approval_licence_weight", i.approval_licence_weight),
         ("mandate_penalty", i.mandate_penalty),
     ] {
-        c.range(&format!("investment.{name}"), v, -50.0, 50.0);
+        c.range(format_args!("investment.{name}"), v, -50.0, 50.0);
     }
     c.range("investment.retry_years", i.retry_years, 0.0, 100.0);
     c.range("investment.ally_affinity", i.ally_affinity, -1.0, 1.0);
@@ -1046,11 +1113,11 @@ fn check_operations(c: &mut Checker, o: &OperationsSettings) {
 }
 
 struct Refs<'a> {
-    nations: &'a BTreeSet<&'a str>,
-    minerals: &'a BTreeSet<&'a str>,
-    firms: &'a BTreeSet<&'a str>,
-    assets: &'a BTreeSet<&'a str>,
-    financiers: &'a BTreeSet<&'a str>,
+    nations: &'a IdSet<'a>,
+    minerals: &'a IdSet<'a>,
+    firms: &'a IdSet<'a>,
+    assets: &'a IdSet<'a>,
+    financiers: &'a IdSet<'a>,
 }
 
 fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
@@ -1094,12 +1161,12 @@ fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
             quota_t_per_yr,
             ..
         } => {
-            c.known(&format!("{a}.exporter"), "nation", exporter, r.nations);
-            c.known(&format!("{a}.mineral"), "mineral", mineral, r.minerals);
+            c.known(format_args!("{a}.exporter"), "nation", exporter, r.nations);
+            c.known(format_args!("{a}.mineral"), "mineral", mineral, r.minerals);
             for d in destinations {
-                c.known(&format!("{a}.destinations"), "nation", d, r.nations);
+                c.known(format_args!("{a}.destinations"), "nation", d, r.nations);
             }
-            c.quantity(&format!("{a}.quota_t_per_yr"), *quota_t_per_yr);
+            c.quantity(format_args!("{a}.quota_t_per_yr"), *quota_t_per_yr);
         }
         PolicyAction::Tariff {
             importer,
@@ -1108,12 +1175,12 @@ fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
             rate,
             ..
         } => {
-            c.known(&format!("{a}.importer"), "nation", importer, r.nations);
-            c.known(&format!("{a}.mineral"), "mineral", mineral, r.minerals);
+            c.known(format_args!("{a}.importer"), "nation", importer, r.nations);
+            c.known(format_args!("{a}.mineral"), "mineral", mineral, r.minerals);
             for e in exporters {
-                c.known(&format!("{a}.exporters"), "nation", e, r.nations);
+                c.known(format_args!("{a}.exporters"), "nation", e, r.nations);
             }
-            c.range(&format!("{a}.rate"), *rate, 0.0, 5.0);
+            c.range(format_args!("{a}.rate"), *rate, 0.0, 5.0);
         }
         PolicyAction::ExportTax {
             exporter,
@@ -1121,16 +1188,16 @@ fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
             rate,
             ..
         } => {
-            c.known(&format!("{a}.exporter"), "nation", exporter, r.nations);
-            c.known(&format!("{a}.mineral"), "mineral", mineral, r.minerals);
-            c.range(&format!("{a}.rate"), *rate, 0.0, 5.0);
+            c.known(format_args!("{a}.exporter"), "nation", exporter, r.nations);
+            c.known(format_args!("{a}.mineral"), "mineral", mineral, r.minerals);
+            c.range(format_args!("{a}.rate"), *rate, 0.0, 5.0);
         }
         PolicyAction::Outage {
             asset,
             capacity_lost,
         } => {
-            c.known(&format!("{a}.asset"), "asset", asset, r.assets);
-            c.unit(&format!("{a}.capacity_lost"), *capacity_lost);
+            c.known(format_args!("{a}.asset"), "asset", asset, r.assets);
+            c.unit(format_args!("{a}.capacity_lost"), *capacity_lost);
         }
         PolicyAction::SourcingRule {
             consumer,
@@ -1139,9 +1206,9 @@ fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
             premium_usd_per_t,
             ..
         } => {
-            c.known(&format!("{a}.consumer"), "nation", consumer, r.nations);
+            c.known(format_args!("{a}.consumer"), "nation", consumer, r.nations);
             for m in minerals {
-                c.known(&format!("{a}.minerals"), "mineral", m, r.minerals);
+                c.known(format_args!("{a}.minerals"), "mineral", m, r.minerals);
             }
             let mut last = f64::NEG_INFINITY;
             for (year, share) in required_share {
@@ -1153,20 +1220,20 @@ fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
                     );
                 }
                 last = *year;
-                c.unit(&format!("{a}.required_share"), *share);
+                c.unit(format_args!("{a}.required_share"), *share);
             }
-            c.usd(&format!("{a}.premium_usd_per_t"), *premium_usd_per_t);
+            c.usd(format_args!("{a}.premium_usd_per_t"), *premium_usd_per_t);
         }
         PolicyAction::FtaAgreement { nation, partner } => {
-            c.known(&format!("{a}.nation"), "nation", nation, r.nations);
-            c.known(&format!("{a}.partner"), "nation", partner, r.nations);
+            c.known(format_args!("{a}.nation"), "nation", nation, r.nations);
+            c.known(format_args!("{a}.partner"), "nation", partner, r.nations);
         }
         PolicyAction::LocalProcessingMandate {
             nation, minerals, ..
         } => {
-            c.known(&format!("{a}.nation"), "nation", nation, r.nations);
+            c.known(format_args!("{a}.nation"), "nation", nation, r.nations);
             for m in minerals {
-                c.known(&format!("{a}.minerals"), "mineral", m, r.minerals);
+                c.known(format_args!("{a}.minerals"), "mineral", m, r.minerals);
             }
         }
         PolicyAction::Nationalisation {
@@ -1175,22 +1242,22 @@ fn check_policy(c: &mut Checker, pol: &Policy, s: &Scenario, r: &Refs<'_>) {
             state_firm,
             share,
         } => {
-            c.known(&format!("{a}.nation"), "nation", nation, r.nations);
-            c.known(&format!("{a}.mineral"), "mineral", mineral, r.minerals);
-            c.known(&format!("{a}.state_firm"), "firm", state_firm, r.firms);
-            c.unit(&format!("{a}.share"), *share);
+            c.known(format_args!("{a}.nation"), "nation", nation, r.nations);
+            c.known(format_args!("{a}.mineral"), "mineral", mineral, r.minerals);
+            c.known(format_args!("{a}.state_firm"), "firm", state_firm, r.firms);
+            c.unit(format_args!("{a}.share"), *share);
         }
         PolicyAction::FinanceProgramme {
             financier,
             annual_budget_usd,
         } => {
             c.known(
-                &format!("{a}.financier"),
+                format_args!("{a}.financier"),
                 "financier",
                 financier,
                 r.financiers,
             );
-            c.usd(&format!("{a}.annual_budget_usd"), *annual_budget_usd);
+            c.usd(format_args!("{a}.annual_budget_usd"), *annual_budget_usd);
         }
     }
 }
