@@ -186,11 +186,11 @@ fn shortest_digits(v: f64) -> (u64, i32) {
             }
         }
     }
-    while d != 0 && d % 10 == 0 {
+    while d != 0 && d.is_multiple_of(10) {
         d /= 10;
         exp += 1;
     }
-    if d % 2 == 0 && is_tie_above(v, d) {
+    if d.is_multiple_of(2) && is_tie_above(v, d) {
         d += 1;
     }
     (d, exp)
@@ -205,7 +205,7 @@ fn is_tie_above(v: f64, d: u64) -> bool {
     // v = m × 2^e with m odd. An integer (e ≥ 0) has no digit `5` after its last kept digit
     // that is a tie (its shortest digits need no rounding half-way); with 2^-k, k > 26, the
     // exact digits of m × 5^k number more than 18, more than any shortest form plus one.
-    if e >= 0 || e < -26 {
+    if !(-26..0).contains(&e) {
         return false;
     }
     let exact = u128::from(m) * 5u128.pow(e.unsigned_abs());
