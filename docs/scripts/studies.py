@@ -868,6 +868,10 @@ def write_study(name: str, a: Ensemble, b: Ensemble) -> tuple[list[str], dict]:
             for n in ("USA", "JPN", "CHN"):
                 specs.append((f"{MINERAL_LABEL[m]} price paid by {n}", "kUSD/t", 1e-3, 1,
                               lambda e, y, m=m, n=n: e.get("price", m, "refined", n, "", y), years))
+            # China's domestic price: what its sellers net. "Price paid by CHN" is the unit value
+            # of China's purchases, a third of them imported for lithium (docs/ODD.md §7.6).
+            specs.append((f"{MINERAL_LABEL[m]} producer price of CHN", "kUSD/t", 1e-3, 1,
+                          lambda e, y, m=m: e.get("producer_price", m, "refined", "CHN", "", y), years))
             for n in ("USA", "JPN", "CHN"):
                 specs.append((f"{MINERAL_LABEL[m]} consumption of {n}", "kt/yr", 1e-3, 1,
                               lambda e, y, m=m, n=n: e.get("consumption", m, "refined", n, "", y), years))
@@ -1037,7 +1041,7 @@ def write_doc(out_dir: Path, args, elapsed: float) -> None:
     check_markers(text)
     want = {"import_dependence", "share_location", "capacity", "price", "consumption",
             "value_added_usd", "domestic_processing", "investment_usd", "incidents",
-            "quota_rent_usd", "qualifying_share", "capacity_host_home"}
+            "quota_rent_usd", "qualifying_share", "capacity_host_home", "producer_price"}
     ens = out_dir / "ensembles"
     names = ["baseline"] + list(EXTRA) + STUDIES
     loaded = Ensemble.load_all({n: ens / n for n in names}, want, args.jobs)

@@ -14,6 +14,8 @@ mod baseline;
 mod calibration;
 // The data files in data/ parse, name their sources, use baseline ids; shares sum to <= 1 (issues 13-14).
 mod data_files;
+// Export controls in the baseline (issue 14): static incidence with capacity frozen.
+mod export_controls;
 // Markets and trade (issue 3): analytic clearing, bans, friend-shoring, conservation, graphite.
 mod trade;
 // Equity offtake and offtake contracts served before the open market (issue 15).
