@@ -866,18 +866,6 @@ const MARGIN_EXCEPTIONS: &[(&str, i32, &str)] = &[
         "as 2027; 0.50x (2028 and 2030 in the band on the merged model)",
     ),
     (
-        "copper",
-        2024,
-        "merged model (utilisation + 2.5 weeks of consumer stocks + 20x guard): the first year's mean margin is 2.05x at 91 % smelting; NOT explained yet (issue 14 must-show not met for this year)",
-    ),
-    (
-        "copper",
-        2032,
-        "merged model: smelting at 72-77 % with the margin 2.00-2.08x in 2032-34: idle smelting does not pull the margin fully back to its calibrated value; NOT explained yet (issue 14 must-show not met for these years)",
-    ),
-    ("copper", 2033, "as 2032"),
-    ("copper", 2034, "as 2032"),
-    (
         "rare_earths",
         2028,
         "ore is the bottleneck (mines at 95-100 % of their technical maximum in 2028-33) and separation capacity overshoots (tranches three a year, issue 15; refining at 54-76 %, up to 34 kt/yr idle): the margin falls to the separation plants' conversion cost (capacity-weighted 0.39x the calibrated margin); 0.34-0.49x in 2028-40",
