@@ -10,8 +10,8 @@
 //! both sides of the market — the seller's lot and the buyer's demand — before
 //! [`super::equilibrium::solve`] runs, so the open market clears only the rest.
 //!
-//! Rules (all pro rata, so no result depends on how ids are spelled or ordered; ties split
-//! evenly):
+//! Rules (pro rata or by cost, so no result depends on how ids are spelled or ordered; ties
+//! split evenly):
 //! 1. **Contracts first.** Contract `k` on seller `i` claims `share_k · A_i` or `t_k · Δt`, where
 //!    `A_i` is what the seller has this step. The claims are scaled by
 //!    `min(1, A_i / Σ_k claim_k)` at the seller, by `min(1, N_b / Σ claims into b)` at the buyer
@@ -19,11 +19,13 @@
 //!    product), and by `min(1, Q_q / Σ claims on links of quota q)` under an export quota.
 //!    A ban (or a licence not yet granted, or an ore export ban) blocks the link: the contract
 //!    delivers nothing and its tonnes go to the open market (controls bind contracts too).
-//! 2. **Equity offtake** (ore, when `offtake.integrated`). Owner *f* with share `s_if` of mine
-//!    *i* sends `s_if · A'_i` (after contracts) to its own refineries *j* with an open link and a
-//!    delivered cost `c_i · m_ij + T_ij` at most their netback, split in proportion to
-//!    `s_fj · N'_j`, and capped at `s_fj · N'_j` for each refinery (the firm's share of its
-//!    feed need after contracts) and by any quota left.
+//! 2. **Equity offtake** (ore, when `offtake.integrated`), least-cost first. Owner *f* with
+//!    share `s_if` of mine *i* has `q_if = s_if · A'_i` (after contracts) for its own refineries
+//!    *j* with an open link and a delivered cost `c_i · m_ij + T_ij` at most their netback; each
+//!    refinery has room `s_fj · N'_j` (the firm's share of its feed need after contracts). The
+//!    firm's (mine, plant) pairs are served in order of delivered cost; pairs with exactly equal
+//!    cost are filled together by water-filling (ties split evenly, never by id). What is left
+//!    goes to the open market; a quota then scales the equity tonnes on its links pro rata.
 //!
 //! Contract tonnes are valued at the contract price `clamp(p_ref (1 − δ), floor, ceiling)` with
 //! `p_ref` the world price of the last clearing; equity tonnes at the seller's producer price of
@@ -138,6 +140,193 @@ fn cap_groups(claims: &mut [f64], group: &[Option<usize>], cap: &[f64]) {
     }
 }
 
+/// Equity offtake (rule 2 of the module doc, `docs/ODD.md` §7.6.4): owner *f*'s share of each
+/// mine's ore left after contracts, `q_if = s_if · A'_i`, goes to *f*'s own refineries in order
+/// of delivered cost `c_i · m_ij + T_ij` (the cost the open market's delivered price is built
+/// from: mine cash cost grossed up by the link's tariff and export-tax markup, plus transport),
+/// each up to the room `R_fj = s_fj · N'_j` (the firm's share of the plant's remaining feed
+/// need), over links that are open and where that cost is at most the plant's netback. Pairs of
+/// one firm are served cheapest first; pairs with exactly equal cost are filled together by
+/// water-filling (each supply split evenly over its tied plants with room left, a plant's room
+/// shared in proportion to the claims on it, repeated until supplies or rooms run out), so no id
+/// decides a tie. What is left of `q_if` goes to the open market; any quota then scales the
+/// equity tonnes on its links pro rata.
+fn equity_least_cost(
+    sources: &[Source<'_>],
+    sinks: &[Sink<'_>],
+    links: &Links,
+    out: &mut Allocation,
+) {
+    let n = links.n;
+    let link = |from: NationIdx, to: NationIdx| usize::from(from.0) * n + usize::from(to.0);
+    let quota_of = |from: NationIdx, to: NationIdx| match links.access[link(from, to)] {
+        Access::Quota(q) => Some(q),
+        _ => None,
+    };
+    // (firm, sink, share) sorted by firm, then sink.
+    let mut owned: Vec<(FirmIdx, usize, f64)> = sinks
+        .iter()
+        .enumerate()
+        .flat_map(|(j, s)| s.owners.iter().map(move |(f, sh)| (*f, j, *sh)))
+        .filter(|(_, _, sh)| *sh > 0.0)
+        .collect();
+    if owned.is_empty() {
+        return;
+    }
+    owned.sort_by_key(|a| (a.0, a.1));
+    let need: Vec<f64> = sinks
+        .iter()
+        .zip(&out.given_t)
+        .map(|(s, g)| snap(s.need_t - g, s.need_t).max(0.0))
+        .collect();
+    let room0: Vec<f64> = owned.iter().map(|o| o.2 * need[o.1]).collect();
+    let mut room = room0.clone();
+    // Supplies `q_if` (with their source) and candidate pairs (firm, delivered cost, supply,
+    // position in `owned`).
+    let mut supply: Vec<f64> = Vec::new();
+    let mut supply_source: Vec<usize> = Vec::new();
+    let mut pairs: Vec<(FirmIdx, f64, usize, usize)> = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        let avail = (src.available_t - out.taken_t[i]).max(0.0);
+        if avail <= 0.0 {
+            continue;
+        }
+        for (f, share) in src.owners {
+            if *share <= 0.0 {
+                continue;
+            }
+            let lo = owned.partition_point(|o| o.0 < *f);
+            let hi = owned.partition_point(|o| o.0 <= *f);
+            let s = supply.len();
+            let before = pairs.len();
+            for (k, o) in owned.iter().enumerate().take(hi).skip(lo) {
+                let sink = &sinks[o.1];
+                let l = link(src.host, sink.nation);
+                if room[k] <= 0.0 || links.access[l] == Access::Blocked {
+                    continue;
+                }
+                let cost = src.cost_usd_per_t * links.markup[l] + links.transport_usd_per_t[l];
+                if cost <= sink.value_usd_per_t {
+                    pairs.push((*f, cost, s, k));
+                }
+            }
+            if pairs.len() > before {
+                supply.push(share * avail);
+                supply_source.push(i);
+            }
+        }
+    }
+    if pairs.is_empty() {
+        return;
+    }
+    pairs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let supply0 = supply.clone();
+    let mut amount = vec![0.0; pairs.len()];
+    let mut g = 0;
+    while g < pairs.len() {
+        let mut h = g + 1;
+        while h < pairs.len() && pairs[h].0 == pairs[g].0 && pairs[h].1 == pairs[g].1 {
+            h += 1;
+        }
+        fill_tied(
+            &pairs[g..h],
+            &mut amount[g..h],
+            (&mut supply, &supply0),
+            (&mut room, &room0),
+        );
+        g = h;
+    }
+    let by_quota: Vec<Option<usize>> = pairs
+        .iter()
+        .map(|p| quota_of(sources[supply_source[p.2]].host, sinks[owned[p.3].1].nation))
+        .collect();
+    cap_groups(&mut amount, &by_quota, &out.quota_left_t);
+    for (p, d) in pairs.iter().zip(&amount) {
+        if *d <= 0.0 {
+            continue;
+        }
+        let (i, j) = (supply_source[p.2], owned[p.3].1);
+        out.taken_t[i] += d;
+        out.given_t[j] += d;
+        if let Some(q) = quota_of(sources[i].host, sinks[j].nation) {
+            out.quota_left_t[q] = (out.quota_left_t[q] - d).max(0.0);
+        }
+        out.pieces.push(Piece {
+            source: i,
+            sink: j,
+            kind: FlowKind::Equity,
+            controlled: false,
+            t: *d,
+            price_usd_per_t: None,
+        });
+    }
+}
+
+/// Fill a group of equally cheap (supply, room) pairs `(_, _, s, k)` by water-filling: each
+/// round, every supply with tonnes left claims `supply_s / n_s` on each of its `n_s` pairs whose
+/// room is open, and a room smaller than the claims on it is shared in proportion to them. Each
+/// round empties a supply or fills a room, so at most `len + 1` rounds run; remainders below
+/// [`SNAP`] of the starting value are zero (summation-order noise, not tonnes).
+fn fill_tied(
+    group: &[(FirmIdx, f64, usize, usize)],
+    amount: &mut [f64],
+    (supply, supply0): (&mut [f64], &[f64]),
+    (room, room0): (&mut [f64], &[f64]),
+) {
+    if let [(_, _, s, k)] = group {
+        let d = supply[*s].min(room[*k]).max(0.0);
+        amount[0] += d;
+        supply[*s] = snap(supply[*s] - d, supply0[*s]).max(0.0);
+        room[*k] = snap(room[*k] - d, room0[*k]).max(0.0);
+        return;
+    }
+    let mut claim = vec![0.0; group.len()];
+    for _ in 0..=group.len() {
+        let open = |p: &(FirmIdx, f64, usize, usize)| supply[p.2] > 0.0 && room[p.3] > 0.0;
+        let mut any = false;
+        for (a, p) in group.iter().enumerate() {
+            claim[a] = 0.0;
+            if open(p) {
+                let n_s = group.iter().filter(|q| q.2 == p.2 && open(q)).count();
+                claim[a] = supply[p.2] / n_s as f64;
+                any = true;
+            }
+        }
+        if !any {
+            break;
+        }
+        let scale: Vec<f64> = group
+            .iter()
+            .map(|p| {
+                let on_k: f64 = group
+                    .iter()
+                    .zip(&claim)
+                    .filter(|(q, _)| q.3 == p.3)
+                    .map(|(_, c)| *c)
+                    .sum();
+                if on_k > room[p.3] {
+                    room[p.3] / on_k
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        for (a, p) in group.iter().enumerate() {
+            let d = claim[a] * scale[a];
+            if d <= 0.0 {
+                continue;
+            }
+            amount[a] += d;
+            supply[p.2] -= d;
+            room[p.3] -= d;
+        }
+        for p in group {
+            supply[p.2] = snap(supply[p.2], supply0[p.2]).max(0.0);
+            room[p.3] = snap(room[p.3], room0[p.3]).max(0.0);
+        }
+    }
+}
+
 /// Pre-allocate this step's offtakes of one commodity. `sources` and `sinks` are in asset (or
 /// nation) order; `reference_usd_per_t` is the world price of the last clearing; `integrated`
 /// switches on equity offtake to owners' refineries (ore only).
@@ -232,86 +421,9 @@ pub fn allocate(
         }
     }
 
-    // 2. Equity offtake to owners' own refineries.
+    // 2. Equity offtake to owners' own refineries, least-cost first.
     if integrated {
-        // (firm, sink, share) sorted by firm, then sink.
-        let mut owned: Vec<(FirmIdx, usize, f64)> = sinks
-            .iter()
-            .enumerate()
-            .flat_map(|(j, s)| s.owners.iter().map(move |(f, sh)| (*f, j, *sh)))
-            .filter(|(_, _, sh)| *sh > 0.0)
-            .collect();
-        owned.sort_by_key(|a| (a.0, a.1));
-        let need: Vec<f64> = sinks
-            .iter()
-            .zip(&out.given_t)
-            .map(|(s, g)| snap(s.need_t - g, s.need_t).max(0.0))
-            .collect();
-        // Candidate pieces: (source, sink, position in `owned`, tonnes).
-        let mut cand: Vec<(usize, usize, usize, f64)> = Vec::new();
-        for (i, src) in sources.iter().enumerate() {
-            let avail = (src.available_t - out.taken_t[i]).max(0.0);
-            if avail <= 0.0 {
-                continue;
-            }
-            for (f, share) in src.owners {
-                let lo = owned.partition_point(|o| o.0 < *f);
-                let hi = owned.partition_point(|o| o.0 <= *f);
-                let eligible: Vec<usize> = (lo..hi)
-                    .filter(|&k| {
-                        let j = owned[k].1;
-                        let s = &sinks[j];
-                        let l = link(src.host, s.nation);
-                        need[j] > 0.0
-                            && !blocked(src.host, s.nation)
-                            && src.cost_usd_per_t * links.markup[l] + links.transport_usd_per_t[l]
-                                <= s.value_usd_per_t
-                    })
-                    .collect();
-                let weight: f64 = eligible
-                    .iter()
-                    .map(|&k| owned[k].2 * need[owned[k].1])
-                    .sum();
-                if weight <= 0.0 {
-                    continue;
-                }
-                for k in eligible {
-                    let j = owned[k].1;
-                    let w = owned[k].2 * need[j];
-                    cand.push((i, j, k, share * avail * w / weight));
-                }
-            }
-        }
-        if !cand.is_empty() {
-            let mut amount: Vec<f64> = cand.iter().map(|c| c.3).collect();
-            // Each firm's share of each refinery's remaining need.
-            let by_owned: Vec<Option<usize>> = cand.iter().map(|c| Some(c.2)).collect();
-            let caps: Vec<f64> = owned.iter().map(|o| o.2 * need[o.1]).collect();
-            cap_groups(&mut amount, &by_owned, &caps);
-            let by_quota: Vec<Option<usize>> = cand
-                .iter()
-                .map(|c| quota_of(sources[c.0].host, sinks[c.1].nation))
-                .collect();
-            cap_groups(&mut amount, &by_quota, &out.quota_left_t);
-            for ((i, j, _, _), d) in cand.iter().zip(&amount) {
-                if *d <= 0.0 {
-                    continue;
-                }
-                out.taken_t[*i] += d;
-                out.given_t[*j] += d;
-                if let Some(q) = quota_of(sources[*i].host, sinks[*j].nation) {
-                    out.quota_left_t[q] = (out.quota_left_t[q] - d).max(0.0);
-                }
-                out.pieces.push(Piece {
-                    source: *i,
-                    sink: *j,
-                    kind: FlowKind::Equity,
-                    controlled: false,
-                    t: *d,
-                    price_usd_per_t: None,
-                });
-            }
-        }
+        equity_least_cost(sources, sinks, links, &mut out);
     }
     // Guard against rounding: never more than a source has or a sink needs; and a remainder below
     // `SNAP` of what a source has (or a sink needs) is rounding noise of the pro-rata shares (Σ
@@ -634,5 +746,159 @@ mod stocked_buyer_tests {
         );
         stocked.without_use_t(1000.0);
         assert_eq!(stocked.reference_use_t(), 0.0);
+    }
+}
+
+#[cfg(test)]
+mod equity_tests {
+    //! Least-cost equity offtake (`docs/ODD.md` §7.6.4) in a small world with closed forms:
+    //! nation 0 hosts the mines, nations 1 and 2 the plants of one owner `f`; transport from
+    //! nation 0 is 10 USD/t to nation 1 and `far` USD/t to nation 2; mine cash cost 100 USD/t.
+    use super::*;
+
+    const F: FirmIdx = FirmIdx(3);
+
+    fn links(far: f64) -> Links {
+        let mut l = Links::open(3);
+        l.transport_usd_per_t[1] = 10.0;
+        l.transport_usd_per_t[2] = far;
+        l
+    }
+
+    fn mine(asset: u32, t: f64, owners: &[(FirmIdx, f64)]) -> Source<'_> {
+        Source {
+            asset: AssetIdx(asset),
+            host: NationIdx(0),
+            owners,
+            available_t: t,
+            cost_usd_per_t: 100.0,
+        }
+    }
+
+    fn plant(nation: u16, need: f64, value: f64, owners: &[(FirmIdx, f64)]) -> Sink<'_> {
+        Sink {
+            nation: NationIdx(nation),
+            owners,
+            need_t: need,
+            value_usd_per_t: value,
+        }
+    }
+
+    fn run(sources: &[Source<'_>], sinks: &[Sink<'_>], links: &Links) -> Allocation {
+        allocate(
+            &ResolvedOfftake::default(),
+            0,
+            1.0,
+            sources,
+            sinks,
+            links,
+            1000.0,
+            true,
+        )
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    #[test]
+    fn the_near_plant_is_filled_first_and_the_rest_goes_far_then_to_the_open_market() {
+        let own = [(F, 1.0)];
+        // Mines of 60 t and 40 t; near plant needs 70 t, far plant 100 t (far costs 100 USD/t).
+        let sources = [mine(0, 60.0, &own), mine(1, 40.0, &own)];
+        let sinks = [plant(1, 70.0, 1000.0, &own), plant(2, 100.0, 1000.0, &own)];
+        let a = run(&sources, &sinks, &links(100.0));
+        // Near first: 70 t (both mines tie on it: 42 + 28, in proportion to their tonnes);
+        // far takes the other 30 t; nothing left for the open market.
+        assert!(close(a.given_t[0], 70.0), "near {}", a.given_t[0]);
+        assert!(close(a.given_t[1], 30.0), "far {}", a.given_t[1]);
+        assert!(close(a.taken_t[0], 60.0) && close(a.taken_t[1], 40.0));
+        let near_from_0: f64 = a
+            .pieces
+            .iter()
+            .filter(|p| p.source == 0 && p.sink == 0)
+            .map(|p| p.t)
+            .sum();
+        assert!(close(near_from_0, 42.0), "near from mine 0 {near_from_0}");
+        // The far plant's netback (150) is below the delivered cost (100 + 100): it gets no
+        // equity ore, and the 30 t the near plant cannot use stay on the open market.
+        let sinks = [plant(1, 70.0, 1000.0, &own), plant(2, 100.0, 150.0, &own)];
+        let a = run(&sources, &sinks, &links(100.0));
+        assert!(close(a.given_t[0], 70.0) && a.given_t[1] == 0.0);
+        assert!(close(a.taken_t[0] + a.taken_t[1], 70.0));
+        // A half owner of the near plant has room for half its need only (35 t); the rest of its
+        // ore goes to its far plant (65 t).
+        let half = [(F, 0.5), (FirmIdx(9), 0.5)];
+        let sinks = [plant(1, 70.0, 1000.0, &half), plant(2, 100.0, 1000.0, &own)];
+        let a = run(&sources, &sinks, &links(100.0));
+        assert!(close(a.given_t[0], 35.0) && close(a.given_t[1], 65.0));
+    }
+
+    #[test]
+    fn equal_delivered_costs_split_evenly() {
+        let own = [(F, 1.0)];
+        let sources = [mine(0, 100.0, &own)];
+        // Both plants 10 USD/t away, each with room for all: 50 / 50.
+        let sinks = [plant(1, 100.0, 1000.0, &own), plant(2, 100.0, 1000.0, &own)];
+        let a = run(&sources, &sinks, &links(10.0));
+        assert!(close(a.given_t[0], 50.0) && close(a.given_t[1], 50.0));
+        // Room 30 and 100: water-filling gives 30 and 70 (even split, the full plant's
+        // excess to the other).
+        let sinks = [plant(1, 30.0, 1000.0, &own), plant(2, 100.0, 1000.0, &own)];
+        let a = run(&sources, &sinks, &links(10.0));
+        assert!(close(a.given_t[0], 30.0), "{}", a.given_t[0]);
+        assert!(close(a.given_t[1], 70.0), "{}", a.given_t[1]);
+        // Room 30 and 40: both full, 30 t left for the open market.
+        let sinks = [plant(1, 30.0, 1000.0, &own), plant(2, 40.0, 1000.0, &own)];
+        let a = run(&sources, &sinks, &links(10.0));
+        assert!(close(a.given_t[0], 30.0) && close(a.given_t[1], 40.0));
+        assert!(close(a.taken_t[0], 70.0));
+    }
+
+    #[test]
+    fn renaming_ids_changes_nothing() {
+        // Two mines, two plants at equal and unequal distances, the owner and a co-owner; then
+        // the same world with the mines, plants and firms renamed so that every order flips.
+        for far in [10.0, 100.0] {
+            let (f, g) = (FirmIdx(3), FirmIdx(7));
+            let (f2, g2) = (FirmIdx(8), FirmIdx(2));
+            let own_a = [(f, 0.7), (g, 0.3)];
+            let own_b = [(f, 1.0)];
+            let own_a2 = [(g2, 0.3), (f2, 0.7)];
+            let own_b2 = [(f2, 1.0)];
+            let plant_own = [(f, 1.0)];
+            let plant_own2 = [(f2, 1.0)];
+            let plant_g = [(f, 0.5), (g, 0.5)];
+            let plant_g2 = [(g2, 0.5), (f2, 0.5)];
+            let sources = [mine(0, 60.0, &own_a), mine(1, 45.0, &own_b)];
+            let sinks = [
+                plant(1, 50.0, 1000.0, &plant_g),
+                plant(2, 80.0, 1000.0, &plant_own),
+            ];
+            // Renamed: the mines' and plants' orders swapped (asset ids follow the order),
+            // firm indices reversed. Nations keep their roles (a nation id is a place).
+            let sources2 = [mine(0, 45.0, &own_b2), mine(1, 60.0, &own_a2)];
+            let sinks2 = [
+                plant(2, 80.0, 1000.0, &plant_own2),
+                plant(1, 50.0, 1000.0, &plant_g2),
+            ];
+            let a = run(&sources, &sinks, &links(far));
+            let b = run(&sources2, &sinks2, &links(far));
+            assert!(close(a.taken_t[0], b.taken_t[1]) && close(a.taken_t[1], b.taken_t[0]));
+            assert!(close(a.given_t[0], b.given_t[1]) && close(a.given_t[1], b.given_t[0]));
+            let piece = |x: &Allocation, i: usize, j: usize| -> f64 {
+                x.pieces
+                    .iter()
+                    .filter(|p| p.source == i && p.sink == j)
+                    .map(|p| p.t)
+                    .sum()
+            };
+            for i in 0..2 {
+                for j in 0..2 {
+                    assert!(close(piece(&a, i, j), piece(&b, 1 - i, 1 - j)), "{i} {j}");
+                }
+            }
+            assert!(a.given_t[0] > 0.0 && a.given_t[1] > 0.0);
+        }
     }
 }
