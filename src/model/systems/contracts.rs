@@ -32,7 +32,7 @@
 use crate::model::components::{AssetIdx, FirmIdx, NationIdx};
 use crate::model::resources::{FlowKind, OfftakeFlow, Shipment};
 use crate::model::rounding::{SNAP, snap};
-use crate::model::systems::equilibrium::{Access, Buyer, Links, Lot};
+use crate::model::systems::equilibrium::{Access, Buyer, Links, Lot, order_free_sum};
 use crate::scenario::OfftakeKind;
 use crate::scenario::offtake::ResolvedOfftake;
 
@@ -123,12 +123,14 @@ impl Allocation {
 
 /// Scale claims so that each group's total stays within its cap: `claim *= min(1, cap / Σ)`.
 fn cap_groups(claims: &mut [f64], group: &[Option<usize>], cap: &[f64]) {
-    let mut sum = vec![0.0; cap.len()];
+    // Group totals summed independently of the claims' order (ids).
+    let mut terms: Vec<Vec<f64>> = vec![Vec::new(); cap.len()];
     for (c, g) in claims.iter().zip(group) {
         if let Some(g) = g {
-            sum[*g] += *c;
+            terms[*g].push(*c);
         }
     }
+    let sum: Vec<f64> = terms.iter_mut().map(|t| order_free_sum(t)).collect();
     for (c, g) in claims.iter_mut().zip(group) {
         if let Some(g) = g
             && sum[*g] > cap[*g]
@@ -162,10 +164,16 @@ pub fn allocate(
     let blocked = |from: NationIdx, to: NationIdx| links.access[link(from, to)] == Access::Blocked;
 
     // 1. Contracts. Sinks of each buyer nation form its pool, shared in proportion to need.
-    let mut pool_need = vec![0.0; n];
+    // Every sum of this allocation is taken over its terms in an id-free order
+    // (`order_free_sum`): the terms are collected first.
+    let mut pool_terms: Vec<Vec<f64>> = vec![Vec::new(); n];
     for s in sinks {
-        pool_need[usize::from(s.nation.0)] += s.need_t.max(0.0);
+        pool_terms[usize::from(s.nation.0)].push(s.need_t.max(0.0));
     }
+    let pool_need: Vec<f64> = pool_terms.iter_mut().map(|t| order_free_sum(t)).collect();
+    let mut taken_terms: Vec<Vec<f64>> = vec![Vec::new(); sources.len()];
+    let mut given_terms: Vec<Vec<f64>> = vec![Vec::new(); sinks.len()];
+    let mut quota_terms: Vec<Vec<f64>> = vec![Vec::new(); out.quota_left_t.len()];
     let mut claims: Vec<(usize, usize, &crate::scenario::offtake::ResolvedContract)> = Vec::new();
     let mut amount: Vec<f64> = Vec::new();
     for c in offtake.contracts.iter().filter(|c| c.active(step)) {
@@ -200,9 +208,9 @@ pub fn allocate(
             if *d <= 0.0 {
                 continue;
             }
-            out.taken_t[*i] += d;
+            taken_terms[*i].push(*d);
             if let Some(q) = quota_of(sources[*i].host, NationIdx(*b as u16)) {
-                out.quota_left_t[q] -= d;
+                quota_terms[q].push(*d);
             }
             let kind = match c.kind {
                 OfftakeKind::Equity => FlowKind::Equity,
@@ -215,7 +223,7 @@ pub fn allocate(
             for (j, s) in sinks.iter().enumerate() {
                 if usize::from(s.nation.0) == *b && s.need_t > 0.0 {
                     let t = d * s.need_t / pool_need[*b];
-                    out.given_t[j] += t;
+                    given_terms[j].push(t);
                     out.pieces.push(Piece {
                         source: *i,
                         sink: j,
@@ -227,8 +235,17 @@ pub fn allocate(
                 }
             }
         }
-        for q in &mut out.quota_left_t {
-            *q = q.max(0.0);
+        for (t, terms) in out.taken_t.iter_mut().zip(&mut taken_terms) {
+            *t += order_free_sum(terms);
+            terms.clear();
+        }
+        for (g, terms) in out.given_t.iter_mut().zip(&mut given_terms) {
+            *g += order_free_sum(terms);
+            terms.clear();
+        }
+        for (q, terms) in out.quota_left_t.iter_mut().zip(&mut quota_terms) {
+            *q = (*q - order_free_sum(terms)).max(0.0);
+            terms.clear();
         }
     }
 
@@ -268,10 +285,11 @@ pub fn allocate(
                                 <= s.value_usd_per_t
                     })
                     .collect();
-                let weight: f64 = eligible
+                let mut weights: Vec<f64> = eligible
                     .iter()
                     .map(|&k| owned[k].2 * need[owned[k].1])
-                    .sum();
+                    .collect();
+                let weight = order_free_sum(&mut weights);
                 if weight <= 0.0 {
                     continue;
                 }
@@ -297,10 +315,10 @@ pub fn allocate(
                 if *d <= 0.0 {
                     continue;
                 }
-                out.taken_t[*i] += d;
-                out.given_t[*j] += d;
+                taken_terms[*i].push(*d);
+                given_terms[*j].push(*d);
                 if let Some(q) = quota_of(sources[*i].host, sinks[*j].nation) {
-                    out.quota_left_t[q] = (out.quota_left_t[q] - d).max(0.0);
+                    quota_terms[q].push(*d);
                 }
                 out.pieces.push(Piece {
                     source: *i,
@@ -310,6 +328,15 @@ pub fn allocate(
                     t: *d,
                     price_usd_per_t: None,
                 });
+            }
+            for (t, terms) in out.taken_t.iter_mut().zip(&mut taken_terms) {
+                *t += order_free_sum(terms);
+            }
+            for (g, terms) in out.given_t.iter_mut().zip(&mut given_terms) {
+                *g += order_free_sum(terms);
+            }
+            for (q, terms) in out.quota_left_t.iter_mut().zip(&mut quota_terms) {
+                *q = (*q - order_free_sum(terms)).max(0.0);
             }
         }
     }
@@ -370,7 +397,13 @@ pub fn flows(
             }
         })
         .collect();
-    rows.sort_by_key(|a| (a.from, a.to, a.kind));
+    // Pieces of one route and kind merged in an id-free order (by tonnes, then value).
+    rows.sort_by(|a, b| {
+        (a.from, a.to, a.kind)
+            .cmp(&(b.from, b.to, b.kind))
+            .then(a.t.total_cmp(&b.t))
+            .then(a.value_usd.total_cmp(&b.value_usd))
+    });
     let mut merged: Vec<OfftakeFlow> = Vec::with_capacity(rows.len());
     for r in rows {
         match merged.last_mut() {
