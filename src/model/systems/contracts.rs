@@ -34,7 +34,7 @@
 use crate::model::components::{AssetIdx, FirmIdx, NationIdx};
 use crate::model::resources::{FlowKind, OfftakeFlow, Shipment};
 use crate::model::rounding::{SNAP, snap};
-use crate::model::systems::equilibrium::{Access, Buyer, Links, Lot};
+use crate::model::systems::equilibrium::{Access, Buyer, Links, Lot, order_free_sum};
 use crate::scenario::OfftakeKind;
 use crate::scenario::offtake::ResolvedOfftake;
 
@@ -125,12 +125,14 @@ impl Allocation {
 
 /// Scale claims so that each group's total stays within its cap: `claim *= min(1, cap / Σ)`.
 fn cap_groups(claims: &mut [f64], group: &[Option<usize>], cap: &[f64]) {
-    let mut sum = vec![0.0; cap.len()];
+    // Group totals summed independently of the claims' order (ids).
+    let mut terms: Vec<Vec<f64>> = vec![Vec::new(); cap.len()];
     for (c, g) in claims.iter().zip(group) {
         if let Some(g) = g {
-            sum[*g] += *c;
+            terms[*g].push(*c);
         }
     }
+    let sum: Vec<f64> = terms.iter_mut().map(|t| order_free_sum(t)).collect();
     for (c, g) in claims.iter_mut().zip(group) {
         if let Some(g) = g
             && sum[*g] > cap[*g]
@@ -241,15 +243,19 @@ fn equity_least_cost(
         .map(|p| quota_of(sources[supply_source[p.2]].host, sinks[owned[p.3].1].nation))
         .collect();
     cap_groups(&mut amount, &by_quota, &out.quota_left_t);
+    // Totals are added in an id-free order (`order_free_sum`), as in the solver.
+    let mut taken_terms: Vec<Vec<f64>> = vec![Vec::new(); sources.len()];
+    let mut given_terms: Vec<Vec<f64>> = vec![Vec::new(); sinks.len()];
+    let mut quota_terms: Vec<Vec<f64>> = vec![Vec::new(); out.quota_left_t.len()];
     for (p, d) in pairs.iter().zip(&amount) {
         if *d <= 0.0 {
             continue;
         }
         let (i, j) = (supply_source[p.2], owned[p.3].1);
-        out.taken_t[i] += d;
-        out.given_t[j] += d;
+        taken_terms[i].push(*d);
+        given_terms[j].push(*d);
         if let Some(q) = quota_of(sources[i].host, sinks[j].nation) {
-            out.quota_left_t[q] = (out.quota_left_t[q] - d).max(0.0);
+            quota_terms[q].push(*d);
         }
         out.pieces.push(Piece {
             source: i,
@@ -259,6 +265,15 @@ fn equity_least_cost(
             t: *d,
             price_usd_per_t: None,
         });
+    }
+    for (t, terms) in out.taken_t.iter_mut().zip(&mut taken_terms) {
+        *t += order_free_sum(terms);
+    }
+    for (g, terms) in out.given_t.iter_mut().zip(&mut given_terms) {
+        *g += order_free_sum(terms);
+    }
+    for (q, terms) in out.quota_left_t.iter_mut().zip(&mut quota_terms) {
+        *q = (*q - order_free_sum(terms)).max(0.0);
     }
 }
 
@@ -298,12 +313,13 @@ fn fill_tied(
         let scale: Vec<f64> = group
             .iter()
             .map(|p| {
-                let on_k: f64 = group
+                let mut on: Vec<f64> = group
                     .iter()
                     .zip(&claim)
                     .filter(|(q, _)| q.3 == p.3)
                     .map(|(_, c)| *c)
-                    .sum();
+                    .collect();
+                let on_k = order_free_sum(&mut on);
                 if on_k > room[p.3] {
                     room[p.3] / on_k
                 } else {
@@ -311,14 +327,29 @@ fn fill_tied(
                 }
             })
             .collect();
+        // What each supply and room gives up this round, added in an id-free order.
+        let mut out_of: Vec<(usize, usize, f64)> = Vec::new();
         for (a, p) in group.iter().enumerate() {
             let d = claim[a] * scale[a];
             if d <= 0.0 {
                 continue;
             }
             amount[a] += d;
-            supply[p.2] -= d;
-            room[p.3] -= d;
+            out_of.push((p.2, p.3, d));
+        }
+        let mut supplies: Vec<usize> = out_of.iter().map(|o| o.0).collect();
+        supplies.sort_unstable();
+        supplies.dedup();
+        for s_ in supplies {
+            let mut d: Vec<f64> = out_of.iter().filter(|o| o.0 == s_).map(|o| o.2).collect();
+            supply[s_] -= order_free_sum(&mut d);
+        }
+        let mut rooms: Vec<usize> = out_of.iter().map(|o| o.1).collect();
+        rooms.sort_unstable();
+        rooms.dedup();
+        for k in rooms {
+            let mut d: Vec<f64> = out_of.iter().filter(|o| o.1 == k).map(|o| o.2).collect();
+            room[k] -= order_free_sum(&mut d);
         }
         for p in group {
             supply[p.2] = snap(supply[p.2], supply0[p.2]).max(0.0);
@@ -351,10 +382,16 @@ pub fn allocate(
     let blocked = |from: NationIdx, to: NationIdx| links.access[link(from, to)] == Access::Blocked;
 
     // 1. Contracts. Sinks of each buyer nation form its pool, shared in proportion to need.
-    let mut pool_need = vec![0.0; n];
+    // Every sum of this allocation is taken over its terms in an id-free order
+    // (`order_free_sum`): the terms are collected first.
+    let mut pool_terms: Vec<Vec<f64>> = vec![Vec::new(); n];
     for s in sinks {
-        pool_need[usize::from(s.nation.0)] += s.need_t.max(0.0);
+        pool_terms[usize::from(s.nation.0)].push(s.need_t.max(0.0));
     }
+    let pool_need: Vec<f64> = pool_terms.iter_mut().map(|t| order_free_sum(t)).collect();
+    let mut taken_terms: Vec<Vec<f64>> = vec![Vec::new(); sources.len()];
+    let mut given_terms: Vec<Vec<f64>> = vec![Vec::new(); sinks.len()];
+    let mut quota_terms: Vec<Vec<f64>> = vec![Vec::new(); out.quota_left_t.len()];
     let mut claims: Vec<(usize, usize, &crate::scenario::offtake::ResolvedContract)> = Vec::new();
     let mut amount: Vec<f64> = Vec::new();
     for c in offtake.contracts.iter().filter(|c| c.active(step)) {
@@ -389,9 +426,9 @@ pub fn allocate(
             if *d <= 0.0 {
                 continue;
             }
-            out.taken_t[*i] += d;
+            taken_terms[*i].push(*d);
             if let Some(q) = quota_of(sources[*i].host, NationIdx(*b as u16)) {
-                out.quota_left_t[q] -= d;
+                quota_terms[q].push(*d);
             }
             let kind = match c.kind {
                 OfftakeKind::Equity => FlowKind::Equity,
@@ -404,7 +441,7 @@ pub fn allocate(
             for (j, s) in sinks.iter().enumerate() {
                 if usize::from(s.nation.0) == *b && s.need_t > 0.0 {
                     let t = d * s.need_t / pool_need[*b];
-                    out.given_t[j] += t;
+                    given_terms[j].push(t);
                     out.pieces.push(Piece {
                         source: *i,
                         sink: j,
@@ -416,8 +453,17 @@ pub fn allocate(
                 }
             }
         }
-        for q in &mut out.quota_left_t {
-            *q = q.max(0.0);
+        for (t, terms) in out.taken_t.iter_mut().zip(&mut taken_terms) {
+            *t += order_free_sum(terms);
+            terms.clear();
+        }
+        for (g, terms) in out.given_t.iter_mut().zip(&mut given_terms) {
+            *g += order_free_sum(terms);
+            terms.clear();
+        }
+        for (q, terms) in out.quota_left_t.iter_mut().zip(&mut quota_terms) {
+            *q = (*q - order_free_sum(terms)).max(0.0);
+            terms.clear();
         }
     }
 
@@ -482,7 +528,13 @@ pub fn flows(
             }
         })
         .collect();
-    rows.sort_by_key(|a| (a.from, a.to, a.kind));
+    // Pieces of one route and kind merged in an id-free order (by tonnes, then value).
+    rows.sort_by(|a, b| {
+        (a.from, a.to, a.kind)
+            .cmp(&(b.from, b.to, b.kind))
+            .then(a.t.total_cmp(&b.t))
+            .then(a.value_usd.total_cmp(&b.value_usd))
+    });
     let mut merged: Vec<OfftakeFlow> = Vec::with_capacity(rows.len());
     for r in rows {
         match merged.last_mut() {

@@ -45,6 +45,7 @@
 use crate::model::components::{AssetIdx, NationIdx};
 use crate::model::resources::Shipment;
 use crate::model::rounding::snap;
+use std::cmp::Ordering;
 
 /// An offer to sell: the output one asset can deliver this step.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -525,7 +526,13 @@ impl Supply {
                 events.push((lo, 0.0, q));
             }
         }
-        events.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // A total order on the events (not only on their prices): events at one price are
+        // then summed in an order that does not depend on the order of the lots.
+        events.sort_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then(a.1.total_cmp(&b.1))
+                .then(a.2.total_cmp(&b.2))
+        });
         let mut x = Vec::with_capacity(events.len());
         let mut value = Vec::with_capacity(events.len());
         let mut slope = Vec::with_capacity(events.len());
@@ -1219,6 +1226,101 @@ fn solve_linear(a: &mut [f64], b: &mut [f64]) -> bool {
     b.iter().all(|v| v.is_finite())
 }
 
+/// Sum of a multiset of numbers that does not depend on the order they come in (docs/ODD.md
+/// §7.6, "Order independence"): the terms are summed in ascending order (`f64::total_cmp`), so
+/// terms that compare equal are equal and their order cannot matter. Sorts `terms` in place.
+pub fn order_free_sum(terms: &mut [f64]) -> f64 {
+    terms.sort_by(f64::total_cmp);
+    terms.iter().sum()
+}
+
+/// Lexicographic order of two keys of numbers (`f64::total_cmp` on each), shorter first on a
+/// common prefix.
+fn cmp_keys(a: &[f64], b: &[f64]) -> Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.total_cmp(y))
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| a.len().cmp(&b.len()))
+}
+
+/// The numbers of a demand curve as a sort key; the curve must be in canonical order
+/// ([`canonical_curve`]).
+fn curve_signature(curve: &DemandCurve, sig: &mut Vec<f64>) {
+    match curve {
+        DemandCurve::ConstantElasticity {
+            reference_t,
+            reference_usd_per_t,
+            elasticity,
+            credit_usd_per_t,
+            floor_usd_per_t,
+        } => sig.extend([
+            0.0,
+            *reference_t,
+            *reference_usd_per_t,
+            *elasticity,
+            *credit_usd_per_t,
+            *floor_usd_per_t,
+        ]),
+        DemandCurve::Plants {
+            bids,
+            stock_elasticity,
+        } => {
+            sig.extend([1.0, *stock_elasticity, bids.len() as f64]);
+            sig.extend(bids.iter().flat_map(bid_key));
+        }
+        DemandCurve::Stocked {
+            consumption,
+            stock,
+            orders,
+        } => {
+            sig.extend([
+                2.0,
+                stock.target_t,
+                stock.stock_t,
+                stock.adjustment,
+                stock.expected_usd_per_t,
+                stock.elasticity,
+                orders.len() as f64,
+            ]);
+            sig.extend(orders.iter().flat_map(order_key));
+            curve_signature(consumption, sig);
+        }
+    }
+}
+
+fn bid_key(b: &PlantBid) -> [f64; 4] {
+    [b.netback_usd_per_t, b.run_t, b.cover_t, b.stock_t]
+}
+
+fn order_key(o: &StockOrderTerms) -> [f64; 4] {
+    [
+        o.buy_below_usd_per_t,
+        o.release_above_usd_per_t,
+        o.buy_t,
+        o.release_t,
+    ]
+}
+
+/// A demand curve with its plants' bids and stock orders sorted by their numbers, so that its
+/// sums do not depend on the order in which the caller listed them.
+fn canonical_curve(curve: &mut DemandCurve) {
+    match curve {
+        DemandCurve::ConstantElasticity { .. } => {}
+        DemandCurve::Plants { bids, .. } => {
+            bids.sort_by(|a, b| cmp_keys(&bid_key(a), &bid_key(b)));
+        }
+        DemandCurve::Stocked {
+            consumption,
+            orders,
+            ..
+        } => {
+            orders.sort_by(|a, b| cmp_keys(&order_key(a), &order_key(b)));
+            canonical_curve(consumption);
+        }
+    }
+}
+
 /// Solve the equilibrium of one commodity. `warm` holds starting producer prices by nation
 /// (e.g. last step's; non-positive entries start at the geometric mean of the guards).
 pub fn solve(
@@ -1235,42 +1337,155 @@ pub fn solve(
         sigma: settings.sigma.max(1e-6),
         ..*settings
     };
-    // Exporters: nations with potential supply, in index order (the order only sequences the
-    // arithmetic; the solution does not depend on it beyond the tolerance).
+    // Canonical, id-free evaluation order (docs/ODD.md §7.6, "Order independence"): every sum,
+    // the rows and pivots of the linear solves and every iteration run over lots, exporters and
+    // buyers sorted by keys made of the numbers that enter the computation, never by index, so
+    // renaming or reordering ids changes no bit of the solution. Elements with equal keys carry
+    // equal numbers, so their relative order cannot change a sum either.
     // A lot that cannot run below the ceiling guard is not offered (it could never pay).
     let offered = |lot: &Lot| lot.quantity_t > 0.0 && lot.band(w).0 < settings.ceiling_usd_per_t;
-    let mut potential = vec![0.0; n];
-    for lot in lots.iter().filter(|l| offered(l)) {
-        potential[usize::from(lot.host.0)] += lot.quantity_t;
+    let keys: Vec<[f64; 3]> = lots
+        .iter()
+        .map(|lot| {
+            let (lo, width) = lot.band(w);
+            [lot.quantity_t, lo, width]
+        })
+        .collect();
+    let lot_key = |i: usize| keys[i];
+    // Each nation's lots with tonnes, in canonical order.
+    let mut lots_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, lot) in lots.iter().enumerate() {
+        if lot.quantity_t > 0.0 {
+            lots_of[usize::from(lot.host.0)].push(i);
+        }
     }
+    for list in &mut lots_of {
+        list.sort_by(|&a, &b| cmp_keys(&lot_key(a), &lot_key(b)));
+    }
+    let potential: Vec<f64> = lots_of
+        .iter()
+        .map(|list| {
+            list.iter()
+                .filter(|&&i| offered(&lots[i]))
+                .map(|&i| lots[i].quantity_t)
+                .sum()
+        })
+        .collect();
     // Float dust (e.g. 1e-15 t of feed stock left by a pro-rata split) is not an offer: an
     // exporter needs more than 1e-12 of the world's potential supply.
-    let world_potential: f64 = potential.iter().sum();
-    let exporters: Vec<usize> = (0..n)
-        .filter(|&h| potential[h] > 1e-12 * world_potential)
-        .collect();
+    let world: f64 = {
+        let mut sorted = potential.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.iter().sum()
+    };
+    // Link attributes of (exporter h, buyer nation b): access (and quota cap), markup,
+    // transport, preference; a closed link is only "closed".
+    let link_key = |h: usize, b: usize| -> [f64; 5] {
+        let at = h * n + b;
+        let pref = links.ln_preference[at];
+        match links.access[at] {
+            Access::Blocked => [1.0, 0.0, 0.0, 0.0, 0.0],
+            _ if !pref.is_finite() => [1.0, 0.0, 0.0, 0.0, 0.0],
+            Access::Open => [
+                0.0,
+                0.0,
+                links.markup[at],
+                links.transport_usd_per_t[at],
+                pref,
+            ],
+            Access::Quota(k) => [
+                2.0,
+                links.quota_t.get(k).copied().unwrap_or(0.0),
+                links.markup[at],
+                links.transport_usd_per_t[at],
+                pref,
+            ],
+        }
+    };
+    // Exporters: nations with potential supply, sorted by potential, then their lots, then the
+    // multiset of their links.
+    let exporter_links = |h: usize| {
+        let mut v: Vec<[f64; 5]> = buyers
+            .iter()
+            .map(|b| link_key(h, usize::from(b.nation.0)))
+            .collect();
+        v.sort_by(|a, b| cmp_keys(a, b));
+        v
+    };
+    let mut exporters: Vec<usize> = (0..n).filter(|&h| potential[h] > 1e-12 * world).collect();
+    exporters.sort_by(|&a, &b| {
+        potential[a]
+            .total_cmp(&potential[b])
+            .then_with(|| lots_of[a].len().cmp(&lots_of[b].len()))
+            .then_with(|| {
+                lots_of[a]
+                    .iter()
+                    .zip(&lots_of[b])
+                    .map(|(&i, &j)| cmp_keys(&lot_key(i), &lot_key(j)))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            })
+            .then_with(|| {
+                let (la, lb) = (exporter_links(a), exporter_links(b));
+                la.iter()
+                    .zip(&lb)
+                    .map(|(x, y)| cmp_keys(x, y))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            })
+    });
     let mut position = vec![usize::MAX; n];
     for (e, &h) in exporters.iter().enumerate() {
         position[h] = e;
     }
-    let mut counts = vec![0usize; exporters.len()];
-    for lot in lots.iter().filter(|l| offered(l)) {
-        let e = position[usize::from(lot.host.0)];
-        if e != usize::MAX {
-            counts[e] += 1;
-        }
-    }
-    let mut per_exporter: Vec<Vec<(f64, f64, f64)>> =
-        counts.iter().map(|&c| Vec::with_capacity(c)).collect();
-    for lot in lots.iter().filter(|l| offered(l)) {
-        let e = position[usize::from(lot.host.0)];
-        if e != usize::MAX {
-            let (lo, width) = lot.band(w);
-            per_exporter[e].push((lot.quantity_t, lo, width));
-        }
-    }
-    let supply: Vec<Supply> = per_exporter.iter().map(|l| Supply::new(l)).collect();
-    let world: f64 = potential.iter().sum();
+    let supply: Vec<Supply> = exporters
+        .iter()
+        .map(|&h| {
+            let l: Vec<(f64, f64, f64)> = lots_of[h]
+                .iter()
+                .filter(|&&i| offered(&lots[i]))
+                .map(|&i| {
+                    let [q, lo, width] = lot_key(i);
+                    (q, lo, width)
+                })
+                .collect();
+            Supply::new(&l)
+        })
+        .collect();
+    // Buyers: each a copy with its plants' bids and stock orders in canonical order, sorted by
+    // their demand curve, their sourcing rule, then their links from the exporters in canonical
+    // order.
+    let mut canonical_buyers: Vec<Buyer> = buyers
+        .iter()
+        .map(|b| {
+            let mut buyer = b.clone();
+            canonical_curve(&mut buyer.curve);
+            buyer
+        })
+        .collect();
+    let buyer_sig: Vec<Vec<f64>> = canonical_buyers
+        .iter()
+        .map(|b| {
+            let mut sig = Vec::new();
+            curve_signature(&b.curve, &mut sig);
+            match &b.sourcing {
+                Some(r) => sig.extend([1.0, r.premium_usd_per_t, r.required_share]),
+                None => sig.push(0.0),
+            }
+            for &h in &exporters {
+                sig.extend(link_key(h, usize::from(b.nation.0)));
+            }
+            sig
+        })
+        .collect();
+    let mut buyer_order: Vec<usize> = (0..buyers.len()).collect();
+    buyer_order.sort_by(|&a, &b| cmp_keys(&buyer_sig[a], &buyer_sig[b]));
+    let mut slots: Vec<Option<Buyer>> = canonical_buyers.drain(..).map(Some).collect();
+    let canonical_buyers: Vec<Buyer> = buyer_order
+        .iter()
+        .map(|&b| slots[b].take().expect("each buyer once"))
+        .collect();
+    let buyers = canonical_buyers.as_slice();
 
     // ln κ_h, once per exporter (the same value for every buyer's link from h).
     let ln_supply_share: Vec<f64> = exporters
@@ -1285,10 +1500,11 @@ pub fn solve(
             let mut qualifying = Vec::new();
             if let Some(rule) = &buyer.sourcing {
                 qualifying.resize(exporters.len(), 0.0);
-                for (lot, q) in lots.iter().zip(&rule.qualifies) {
-                    let e = position[usize::from(lot.host.0)];
-                    if *q && e != usize::MAX && offered(lot) {
-                        qualifying[e] += lot.quantity_t;
+                for (e, &h) in exporters.iter().enumerate() {
+                    for &i in &lots_of[h] {
+                        if rule.qualifies.get(i) == Some(&true) && offered(&lots[i]) {
+                            qualifying[e] += lots[i].quantity_t;
+                        }
                     }
                 }
             }
@@ -1467,8 +1683,8 @@ pub fn solve(
     // Newton call; the arithmetic is the same either way, so re-using it changes no bit.
     let last = (work.lambda_at == lambda && work.premium_at == premium).then_some(&work);
     finish(
-        &problem, lots, buyers, links, &u, &lambda, &premium, &position, iterations, converged,
-        last,
+        &problem, lots, buyers, links, &u, &lambda, &premium, &position, &lots_of, iterations,
+        converged, last,
     )
 }
 
@@ -1483,6 +1699,7 @@ fn finish(
     lambda: &[f64],
     premium: &[f64],
     position: &[usize],
+    lots_of: &[Vec<usize>],
     iterations: u32,
     converged: bool,
     last: Option<&Work>,
@@ -1536,13 +1753,12 @@ fn finish(
             }
         })
         .collect();
-    let mut by_exporter = vec![0.0; problem.exporters.len()];
-    for (lot, d) in lots.iter().zip(&dispatched) {
-        let e = position[usize::from(lot.host.0)];
-        if e != usize::MAX {
-            by_exporter[e] += d;
-        }
-    }
+    // Sums over lots in canonical order (see `solve`).
+    let by_exporter: Vec<f64> = problem
+        .exporters
+        .iter()
+        .map(|&h| lots_of[h].iter().map(|&i| dispatched[i]).sum())
+        .collect();
     for (b, buyer) in buyers.iter().enumerate() {
         let bn = usize::from(buyer.nation.0);
         buyer_price[bn] = ev.price[b];
@@ -1550,10 +1766,13 @@ fn finish(
         let mut qual_share = Vec::new();
         if let Some(rule) = &buyer.sourcing {
             qual_share.resize(problem.exporters.len(), 0.0);
-            for ((lot, d), q) in lots.iter().zip(&dispatched).zip(&rule.qualifies) {
-                let e = position[usize::from(lot.host.0)];
-                if *q && e != usize::MAX && by_exporter[e] > 0.0 {
-                    qual_share[e] += d / by_exporter[e];
+            for (e, &h) in problem.exporters.iter().enumerate() {
+                if by_exporter[e] > 0.0 {
+                    for &i in &lots_of[h] {
+                        if rule.qualifies.get(i) == Some(&true) {
+                            qual_share[e] += dispatched[i] / by_exporter[e];
+                        }
+                    }
                 }
             }
         }
@@ -1578,7 +1797,6 @@ fn finish(
         }
     }
     let mut shipments = Vec::new();
-    let (mut volume, mut value) = (0.0, 0.0);
     for h in 0..n {
         for b in 0..n {
             let t = pairs[h * n + b];
@@ -1588,15 +1806,28 @@ fn finish(
                     to: NationIdx(b as u16),
                     t,
                 });
-                volume += t;
-                value += t * producer[h];
             }
         }
     }
-    // Lots dispatched so that each exporter's lots sum to what it shipped.
+    // Totals summed in canonical order (exporters, then buyers, as in `solve`). Lots are
+    // dispatched so that each exporter's lots sum to what it shipped.
+    let (mut volume, mut value) = (0.0, 0.0);
     let mut shipped = vec![0.0; n];
-    for s in &shipments {
-        shipped[usize::from(s.from.0)] += s.t;
+    let mut seen = vec![false; n];
+    let buyer_nations: Vec<usize> = buyers
+        .iter()
+        .map(|b| usize::from(b.nation.0))
+        .filter(|&b| !std::mem::replace(&mut seen[b], true))
+        .collect();
+    for &h in &problem.exporters {
+        for &b in &buyer_nations {
+            let t = pairs[h * n + b];
+            if t > 0.0 {
+                volume += t;
+                value += t * producer[h];
+                shipped[h] += t;
+            }
+        }
     }
     let dispatched_t: Vec<f64> = lots
         .iter()

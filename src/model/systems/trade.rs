@@ -21,7 +21,8 @@ use crate::model::order::counting_sort;
 use crate::model::rounding::snap;
 use crate::model::systems::demand::{StockSetup, settle_consumers};
 use crate::model::systems::equilibrium::{
-    Buyer, DemandCurve, Lot, PlantBid, Solution, SolverSettings, SourcingTerms, plant_takes, solve,
+    Buyer, DemandCurve, Lot, PlantBid, Solution, SolverSettings, SourcingTerms, order_free_sum,
+    plant_takes, solve,
 };
 use crate::model::systems::routes::{RouteInputs, RouteTables};
 use crate::model::systems::utilisation::{
@@ -662,7 +663,9 @@ pub fn clear_markets(
         }
 
         // Share each host's ore among its plants in proportion to what each takes at the price
-        // the host paid (last member takes the remainder, so mass is exact).
+        // the host paid. Every member gets its proportional share, the total added in an id-free
+        // order (no "last member takes the remainder", which made a plant's feed depend on the
+        // refineries' order); mass is exact to rounding (~1e-16 relative).
         let mut got = vec![0.0; refineries.len()];
         for (buyer, members) in ore_bids.iter().zip(&bid_plant) {
             let DemandCurve::Plants {
@@ -679,21 +682,18 @@ pub fn clear_markets(
                 settings.supply_smoothing,
                 *stock_elasticity,
             );
-            let total: f64 = takes.iter().sum();
+            let total = order_free_sum(&mut takes.clone());
             let received = ore.received_t[hs];
-            let mut given = 0.0;
             for (k, &j) in members.iter().enumerate() {
-                let share = if k + 1 == members.len() {
-                    // The remainder is noise of `received` when this plant takes (next to)
-                    // nothing: snapped, so a plant that is last in one id order only gets no dust.
-                    snap(received - given, received).max(0.0)
-                } else if total > 0.0 {
-                    received * takes[k] / total
-                } else {
-                    0.0
-                };
-                got[j] += share;
-                given += share;
+                if total > 0.0 {
+                    got[j] += received * takes[k] / total;
+                } else if k + 1 == members.len() && received > 0.0 {
+                    // Nothing is taken at the host's price but ore arrived (rounding of the
+                    // solver): spread it evenly, id-free.
+                    for &jj in members {
+                        got[jj] += received / members.len() as f64;
+                    }
+                }
             }
         }
         if let Some(a) = &ore_pre {
