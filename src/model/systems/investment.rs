@@ -851,82 +851,25 @@ pub fn propose_projects(
                 list.push((objective, pi, v, package));
             }
         }
-        // Best first; offers with equal objectives form a tied group (decided together below).
+        // Best first; equal objectives keep prospect-then-firm order.
         list.sort_by(|a, b| b.0.total_cmp(&a.0));
     }
     let mut cursor = vec![0usize; nf];
     loop {
-        // Each financier's best affordable picks this round: the next group of offers with equal
-        // objective, decided together (docs/ODD.md §7.3, "Allocation"): all of it when the budget
-        // covers it, else every member on the same fraction of its package, so a tie at the
-        // budget margin is never broken by prospect or firm id.
+        // Each financier's best affordable pick this round.
         let mut picks: Vec<(usize, usize)> = Vec::new();
         for fi in 0..nf {
             let remaining = books.budgets.financiers[fi].remaining_usd;
-            let mut chosen: Vec<(usize, Option<(Valuation, Package)>)> = Vec::new();
-            let list = &offers[fi];
-            while let Some(&(objective, ..)) = list.get(cursor[fi]) {
-                let end = cursor[fi]
-                    + list[cursor[fi]..]
-                        .iter()
-                        .take_while(|o| o.0 == objective)
-                        .count();
-                let fits = |k: usize| {
-                    let (_, pi, v, _) = &list[k];
-                    let pair = &pairs[*pi];
-                    !taken[pair.ci]
-                        && v.cost_usd <= remaining
-                        && v.own_usd <= books.firm_budget[pair.firm.0 as usize]
-                };
-                let mut group: Vec<usize> = (cursor[fi]..end).filter(|&k| fits(k)).collect();
-                // One offer per prospect: for the same prospect under several firms, the one
-                // worth more to its firm, then the one that costs less.
-                group.sort_by(|&a, &b| {
-                    let (va, vb) = (&list[a], &list[b]);
-                    pairs[va.1]
-                        .ci
-                        .cmp(&pairs[vb.1].ci)
-                        .then(vb.2.npv_usd.total_cmp(&va.2.npv_usd))
-                        .then(va.2.cost_usd.total_cmp(&vb.2.cost_usd))
-                });
-                group.dedup_by(|b, a| pairs[list[*a].1].ci == pairs[list[*b].1].ci);
-                if group.len() == 1 {
-                    chosen.push((group[0], None));
+            while let Some(&(_, pi, v, _)) = offers[fi].get(cursor[fi]) {
+                let pair = &pairs[pi];
+                let fits = !taken[pair.ci]
+                    && v.cost_usd <= remaining
+                    && v.own_usd <= books.firm_budget[pair.firm.0 as usize];
+                if fits {
+                    picks.push((fi, cursor[fi]));
                     break;
                 }
-                if group.len() > 1 {
-                    let firm_budget: &[f64] = books.firm_budget;
-                    let scale = |k: usize, phi: f64| {
-                        let (_, pi, _, package) = &list[k];
-                        let pair = &pairs[*pi];
-                        let c = &candidates[pair.ci];
-                        let package = scaled_package(package, phi);
-                        let v = snapshot.firms[pair.firm.0 as usize]
-                            .as_ref()
-                            .map(|profile| {
-                                let min_esg =
-                                    snapshot.priorities[usize::from(c.site.host.0)].min_esg;
-                                value(s, &prepared[pair.ci], profile, min_esg, &package)
-                            });
-                        (v, package)
-                    };
-                    let firm_of = |k: usize| pairs[list[k].1].firm;
-                    if let Some(spread) =
-                        spread_tied(&group, remaining, firm_budget, &firm_of, &scale)
-                    {
-                        chosen = spread;
-                        break;
-                    }
-                }
-                // Nothing in the group fits, even spread: the financier goes on to its next offers.
-                cursor[fi] = end;
-            }
-            for (k, terms) in chosen {
-                if let Some((v, package)) = terms {
-                    offers[fi][k].2 = v;
-                    offers[fi][k].3 = package;
-                }
-                picks.push((fi, k));
+                cursor[fi] += 1;
             }
         }
         if picks.is_empty() {
@@ -1067,103 +1010,6 @@ pub fn propose_projects(
             }
         }
     }
-}
-
-/// A financier's package scaled to the fraction `phi` of its money: loan, grant, equity share,
-/// floor years and insurance cover times `phi`; rates and tenor as offered.
-fn scaled_package(k: &Package, phi: f64) -> Package {
-    if phi >= 1.0 {
-        return *k;
-    }
-    Package {
-        loan_usd: k.loan_usd * phi,
-        grant_usd: k.grant_usd * phi,
-        equity_share: k.equity_share * phi,
-        floor_years: k.floor_years * phi,
-        insurance_cover: k.insurance_cover * phi,
-        ..*k
-    }
-}
-
-/// A financier's tied group (offers with equal objective, one per prospect) decided together:
-/// every member on its package scaled by the same fraction `φ` (1 when the budget covers them
-/// all, else the largest `φ` with `Σ cost(φ) ≤ remaining`, by bisection). Members whose
-/// scaled package leaves a financed NPV ≤ 0 drop out, and so do a firm's members beyond what
-/// its capital budget covers (taken in group order); `φ` is then found again for the rest. `None` when nobody is
-/// left. `scale(k, φ)` values offer `k` under the scaled package; the terms returned are `None`
-/// for a member on its full package.
-#[allow(clippy::type_complexity)]
-fn spread_tied(
-    group: &[usize],
-    remaining: f64,
-    firm_budget: &[f64],
-    firm_of: &dyn Fn(usize) -> FirmIdx,
-    scale: &dyn Fn(usize, f64) -> (Option<Valuation>, Package),
-) -> Option<Vec<(usize, Option<(Valuation, Package)>)>> {
-    let mut members: Vec<usize> = group.to_vec();
-    while !members.is_empty() {
-        let cost = |phi: f64| -> f64 {
-            members
-                .iter()
-                .map(|&k| scale(k, phi).0.map_or(f64::INFINITY, |v| v.cost_usd))
-                .sum()
-        };
-        let phi = if cost(1.0) <= remaining {
-            1.0
-        } else {
-            let (mut lo, mut hi) = (0.0, 1.0);
-            for _ in 0..40 {
-                let mid = 0.5 * (lo + hi);
-                if cost(mid) <= remaining {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            lo
-        };
-        if phi <= 0.0 {
-            return None;
-        }
-        let terms: Vec<(usize, Option<Valuation>, Package)> = members
-            .iter()
-            .map(|&k| {
-                let (v, p) = scale(k, phi);
-                (k, v, p)
-            })
-            .collect();
-        // A firm's capital budget: its members in group (prospect index) order while its own
-        // outlays fit (the firm's choice among its own tied projects; see the known limit in
-        // docs/ODD.md §7.3).
-        let mut own: BTreeMap<FirmIdx, f64> = BTreeMap::new();
-        let keep: Vec<usize> = terms
-            .iter()
-            .filter(|(k, v, _)| {
-                let Some(v) = v.filter(|v| v.npv_usd > 0.0 && v.cost_usd > 0.0) else {
-                    return false;
-                };
-                let f = firm_of(*k);
-                let used = own.entry(f).or_default();
-                if *used + v.own_usd <= firm_budget[f.0 as usize] {
-                    *used += v.own_usd;
-                    true
-                } else {
-                    false
-                }
-            })
-            .map(|t| t.0)
-            .collect();
-        if keep.len() == members.len() {
-            return Some(
-                terms
-                    .into_iter()
-                    .map(|(k, v, p)| (k, (phi < 1.0).then(|| (v.expect("kept"), p))))
-                    .collect(),
-            );
-        }
-        members = keep;
-    }
-    None
 }
 
 /// The facts of one year's decision round that every proposal reads.
