@@ -30,10 +30,14 @@ pub fn dense_order<T>(rows: &[T], key: impl Fn(&T) -> usize) -> Vec<usize> {
 
 /// Reorder `rows` so `key` ascends, keeping the input order among equal keys (a stable counting
 /// sort). `O(rows + largest key)`; meant for dense keys such as asset indices or commodities.
-pub fn counting_sort<T>(mut rows: Vec<T>, key: impl Fn(&T) -> usize) -> Vec<T> {
+pub fn counting_sort<T>(rows: Vec<T>, key: impl Fn(&T) -> usize) -> Vec<T> {
     let Some(max) = rows.iter().map(&key).max() else {
         return rows;
     };
+    // Already in order (e.g. a second sort by a coarser key): nothing to move.
+    if rows.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        return rows;
+    }
     // Start position of each key: the number of rows with a smaller key.
     let mut next = vec![0usize; max + 2];
     for row in &rows {
@@ -42,26 +46,19 @@ pub fn counting_sort<T>(mut rows: Vec<T>, key: impl Fn(&T) -> usize) -> Vec<T> {
     for k in 1..next.len() {
         next[k] += next[k - 1];
     }
-    // Destination of each row, then the permutation applied in place by following its cycles
-    // (each swap puts one row where it belongs: at most `rows.len()` swaps, no second vector of
-    // rows and no reallocation).
-    let mut dest: Vec<usize> = rows
-        .iter()
-        .map(|row| {
-            let at = &mut next[key(row)];
-            let d = *at;
-            *at += 1;
-            d
-        })
-        .collect();
-    for i in 0..rows.len() {
-        while dest[i] != i {
-            let d = dest[i];
-            rows.swap(i, d);
-            dest.swap(i, d);
-        }
+    // Each row moved once, straight to its position (a permutation applied by cycles of swaps
+    // moves every row about three times and is the larger cost at 10^3 rows).
+    let mut slots: Vec<Option<T>> = Vec::with_capacity(rows.len());
+    slots.resize_with(rows.len(), || None);
+    for row in rows {
+        let at = &mut next[key(&row)];
+        slots[*at] = Some(row);
+        *at += 1;
     }
-    rows
+    slots
+        .into_iter()
+        .map(|row| row.expect("every position is filled once"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -133,22 +133,28 @@ pub fn record_investment_metrics(
     ledger.state_finance_usd.clear();
     ledger.incidents.clear();
 
-    // Counts by (commodity, host); BTreeMap keys give the row order.
-    let mut counts: std::collections::BTreeMap<(usize, NationIdx), [u32; 5]> =
-        std::collections::BTreeMap::new();
+    // Counts by (commodity, host) in a dense table; rows in (commodity, host) order, only for
+    // pairs with at least one project.
+    let n_nations = registry.n_nations().max(1);
+    let mut counts: Vec<Option<[u32; 5]>> = vec![None; registry.n_minerals() * 2 * n_nations];
     for (site, life) in &projects {
-        let slot = counts
-            .entry((commodity(site.mineral, site.stage), site.host))
-            .or_insert([0; 5]);
+        let at = commodity(site.mineral, site.stage) * n_nations + usize::from(site.host.0);
+        if at >= counts.len() {
+            counts.resize(at + 1, None);
+        }
+        let slot = counts[at].get_or_insert([0; 5]);
         if let Some(i) = PROJECT_METRICS.iter().position(|(_, s)| *s == life.status) {
             slot[i] += 1;
         }
     }
     for (i, (metric, _)) in PROJECT_METRICS.iter().enumerate() {
-        for (&(c, host), n) in &counts {
-            metrics
-                .rows
-                .push(row(metric, c, host, None, f64::from(n[i])));
+        for (at, n) in counts.iter().enumerate() {
+            if let Some(n) = n {
+                let (c, host) = (at / n_nations, NationIdx((at % n_nations) as u16));
+                metrics
+                    .rows
+                    .push(row(metric, c, host, None, f64::from(n[i])));
+            }
         }
     }
 }
