@@ -215,17 +215,7 @@ fn is_tie_above(v: f64, d: u64) -> bool {
 /// Append `d × 10^exp` (`d` > 0 without trailing zeros) in `Display`'s plain notation.
 fn push_plain(out: &mut String, d: u64, exp: i32) {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = d;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let digits = std::str::from_utf8(&buf[i..]).unwrap_or_default();
+    let digits = u64_digits(d, &mut buf);
     let len = digits.len() as i32;
     // Position of the decimal point counted from the first digit.
     let point = len + exp;
@@ -248,9 +238,8 @@ fn push_plain(out: &mut String, d: u64, exp: i32) {
     }
 }
 
-/// Append the decimal digits of `n` (as `format!("{n}")`).
-pub fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
+/// The decimal digits of `n` (as `format!("{n}")`), written into the end of `buf`.
+fn u64_digits(mut n: u64, buf: &mut [u8; 20]) -> &str {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -261,7 +250,13 @@ pub fn push_u64(out: &mut String, mut n: u64) {
         }
     }
     // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
+/// Append the decimal digits of `n` (as `format!("{n}")`).
+pub fn push_u64(out: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    out.push_str(u64_digits(n, &mut buf));
 }
 
 /// Caches the `step,year,` text of the last step seen: every table writes it on every row, and

@@ -14,7 +14,7 @@ const SEEDS: u64 = 8;
 /// A value by (mineral, year).
 type ByYear = BTreeMap<(String, i32), f64>;
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 {

@@ -942,15 +942,7 @@ fn baseline_refining_margins_stay_near_their_calibrated_values_in_the_median_ove
             e.1.push(used);
         }
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            0.5 * (v[n / 2 - 1] + v[n / 2])
-        }
-    };
+    let median = crate::endowment::median;
     let mut misses = Vec::new();
     let mut seed_years_off = 0;
     let mut range: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
