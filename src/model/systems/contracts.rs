@@ -337,24 +337,22 @@ fn fill_tied(
             amount[a] += d;
             out_of.push((p.2, p.3, d));
         }
-        let mut supplies: Vec<usize> = out_of.iter().map(|o| o.0).collect();
-        supplies.sort_unstable();
-        supplies.dedup();
-        for s_ in supplies {
-            let mut d: Vec<f64> = out_of.iter().filter(|o| o.0 == s_).map(|o| o.2).collect();
-            supply[s_] -= order_free_sum(&mut d);
-        }
-        let mut rooms: Vec<usize> = out_of.iter().map(|o| o.1).collect();
-        rooms.sort_unstable();
-        rooms.dedup();
-        for k in rooms {
-            let mut d: Vec<f64> = out_of.iter().filter(|o| o.1 == k).map(|o| o.2).collect();
-            room[k] -= order_free_sum(&mut d);
-        }
+        subtract_grouped(supply, out_of.iter().map(|o| (o.0, o.2)));
+        subtract_grouped(room, out_of.iter().map(|o| (o.1, o.2)));
         for p in group {
             supply[p.2] = snap(supply[p.2], supply0[p.2]).max(0.0);
             room[p.3] = snap(room[p.3], room0[p.3]).max(0.0);
         }
+    }
+}
+
+/// `target[i] -= Σ d` over the `(i, d)` parts, each group's terms added in ascending order (as
+/// [`order_free_sum`]), so the result does not depend on the order the parts come in.
+fn subtract_grouped(target: &mut [f64], parts: impl Iterator<Item = (usize, f64)>) {
+    let mut parts: Vec<(usize, f64)> = parts.collect();
+    parts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    for run in parts.chunk_by(|a, b| a.0 == b.0) {
+        target[run[0].0] -= run.iter().map(|p| p.1).sum::<f64>();
     }
 }
 
