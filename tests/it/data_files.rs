@@ -14,7 +14,7 @@ use orechain::scenario::load_file;
 
 /// Every CSV shipped in `data/`. `sea_network.csv` is geometry with one source for the whole file
 /// (named in data/README.md and in the script that exported it), so it has no `source` column.
-const CSVS: [&str; 25] = [
+const CSVS: [&str; 26] = [
     "mine_production.csv",
     "refining.csv",
     "demand.csv",
@@ -40,6 +40,7 @@ const CSVS: [&str; 25] = [
     "recycling_2024.csv",
     "offtakes.csv",
     "district_build_rates.csv",
+    "governance_indices.csv",
 ];
 const WITHOUT_SOURCE_COLUMN: [&str; 1] = ["sea_network.csv"];
 
