@@ -86,6 +86,21 @@ pub fn by_unique_key<T>(
     slots.into_iter().flatten().collect()
 }
 
+/// Asset entities added, or whose site changed, since the reading system last ran: with
+/// `RemovedComponents<AssetIdx>`, what tells an [`AssetOrder`] to rebuild.
+pub type AssetsMoved<'w, 's> = bevy_ecs::prelude::Query<
+    'w,
+    's,
+    (),
+    (
+        bevy_ecs::prelude::With<crate::model::components::AssetIdx>,
+        bevy_ecs::prelude::Or<(
+            bevy_ecs::prelude::Added<crate::model::components::AssetIdx>,
+            bevy_ecs::prelude::Changed<crate::model::components::Site>,
+        )>,
+    ),
+>;
+
 /// The order in which the market systems read assets: grouped by commodity (ascending), in asset
 /// index order within each commodity, the order of a stable sort by index and then by
 /// commodity. Assets never change site, so the order is built once and rebuilt only when assets

@@ -10,7 +10,7 @@ use bevy_ecs::prelude::*;
 
 use crate::model::metrics as metric;
 
-use crate::model::order::AssetOrder;
+use crate::model::order::{AssetOrder, AssetsMoved};
 
 use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
 use crate::model::resources::{
@@ -36,7 +36,7 @@ pub fn record_market_metrics(
     (mut flows, mut order, moved, mut removed): (
         ResMut<FlowLog>,
         Local<AssetOrder>,
-        Query<(), (With<AssetIdx>, Or<(Added<AssetIdx>, Changed<Site>)>)>,
+        AssetsMoved,
         RemovedComponents<AssetIdx>,
     ),
     assets: Query<(&AssetIdx, &Site, &Output, &Ownership)>,

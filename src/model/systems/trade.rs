@@ -17,7 +17,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::model::order::AssetOrder;
+use crate::model::order::{AssetOrder, AssetsMoved};
 use crate::model::rounding::snap;
 use crate::model::systems::demand::{StockSetup, settle_consumers};
 use crate::model::systems::equilibrium::{
@@ -182,7 +182,7 @@ pub fn clear_markets(
     (mut route_tables, mut asset_order, moved, mut removed): (
         Local<RouteTables>,
         Local<AssetOrder>,
-        Query<(), (With<AssetIdx>, Or<(Added<AssetIdx>, Changed<Site>)>)>,
+        AssetsMoved,
         RemovedComponents<AssetIdx>,
     ),
     anchors: Res<StretchAnchors>,
