@@ -61,6 +61,131 @@ pub fn counting_sort<T>(rows: Vec<T>, key: impl Fn(&T) -> usize) -> Vec<T> {
         .collect()
 }
 
+/// Rows with a unique dense key (asset indices), in ascending key order: each row is placed
+/// straight into the slot of its key (one pass, no counting), so the order is the one a sort by
+/// the key gives. `capacity` is the expected number of keys (slots grow past it if needed).
+///
+/// # Panics
+/// If two rows share a key (asset indices are unique by construction).
+pub fn by_unique_key<T>(
+    rows: impl IntoIterator<Item = T>,
+    capacity: usize,
+    key: impl Fn(&T) -> usize,
+) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = Vec::with_capacity(capacity);
+    slots.resize_with(capacity, || None);
+    for row in rows {
+        let k = key(&row);
+        if k >= slots.len() {
+            slots.resize_with(k + 1, || None);
+        }
+        let slot = &mut slots[k];
+        assert!(slot.is_none(), "keys of by_unique_key are unique");
+        *slot = Some(row);
+    }
+    slots.into_iter().flatten().collect()
+}
+
+/// Asset entities added, or whose site changed, since the reading system last ran: with
+/// `RemovedComponents<AssetIdx>`, what tells an [`AssetOrder`] to rebuild.
+pub type AssetsMoved<'w, 's> = bevy_ecs::prelude::Query<
+    'w,
+    's,
+    (),
+    (
+        bevy_ecs::prelude::With<crate::model::components::AssetIdx>,
+        bevy_ecs::prelude::Or<(
+            bevy_ecs::prelude::Added<crate::model::components::AssetIdx>,
+            bevy_ecs::prelude::Changed<crate::model::components::Site>,
+        )>,
+    ),
+>;
+
+/// The order in which the market systems read assets: grouped by commodity (ascending), in asset
+/// index order within each commodity, the order of a stable sort by index and then by
+/// commodity. Assets never change site, so the order is built once and rebuilt only when assets
+/// are added or removed or a site changes ([`AssetOrder::refresh`]).
+#[derive(Debug, Default)]
+pub struct AssetOrder {
+    /// Position of each asset index in the grouped order (`usize::MAX`: no such asset).
+    position: Vec<usize>,
+    /// Start of each commodity's range of positions; one more entry than commodities.
+    start: Vec<usize>,
+    /// Whether the order has been built.
+    built: bool,
+}
+
+impl AssetOrder {
+    /// Rebuild from every asset's (index, commodity) when `changed` or never built.
+    pub fn refresh(&mut self, changed: bool, assets: impl Iterator<Item = (usize, usize)>) {
+        if self.built && !changed {
+            return;
+        }
+        let rows: Vec<(usize, usize)> = by_unique_key(assets, self.position.len(), |r| r.0);
+        let rows = counting_sort(rows, |r| r.1);
+        let n_idx = rows.iter().map(|r| r.0 + 1).max().unwrap_or(0);
+        let n_c = rows.iter().map(|r| r.1 + 1).max().unwrap_or(0);
+        self.position = vec![usize::MAX; n_idx];
+        self.start = vec![0; n_c + 1];
+        for (p, &(idx, c)) in rows.iter().enumerate() {
+            self.position[idx] = p;
+            self.start[c + 1] = p + 1;
+        }
+        for c in 1..self.start.len() {
+            self.start[c] = self.start[c].max(self.start[c - 1]);
+        }
+        self.built = true;
+    }
+
+    /// `rows` (one per asset, `idx` its asset index) in the grouped order.
+    ///
+    /// # Panics
+    /// If a row's asset is not in the order, two rows share an asset, or an asset has no row.
+    pub fn arrange<T>(
+        &self,
+        rows: impl IntoIterator<Item = T>,
+        idx: impl Fn(&T) -> usize,
+    ) -> Vec<T> {
+        let mut slots: Vec<Option<T>> = Vec::with_capacity(self.position.len());
+        slots.resize_with(self.position.len(), || None);
+        for row in rows {
+            let p = self.position[idx(&row)];
+            let slot = &mut slots[p];
+            assert!(slot.is_none(), "one row per asset");
+            *slot = Some(row);
+        }
+        let rows: Vec<T> = slots.into_iter().flatten().collect();
+        assert_eq!(
+            rows.len(),
+            self.len(),
+            "one row for every asset of the order"
+        );
+        rows
+    }
+
+    /// Number of assets in the order.
+    pub fn len(&self) -> usize {
+        self.start.last().copied().unwrap_or(0)
+    }
+
+    /// Whether the order holds no asset.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The range of positions of commodity `c` in rows arranged by [`AssetOrder::arrange`] with
+    /// one row for every asset.
+    pub fn range(&self, c: usize) -> std::ops::Range<usize> {
+        match (self.start.get(c), self.start.get(c + 1)) {
+            (Some(&a), Some(&b)) => a..b,
+            _ => {
+                let end = self.start.last().copied().unwrap_or(0);
+                end..end
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +199,28 @@ mod tests {
         assert_eq!(counting_sort(Vec::<(usize, char)>::new(), |r| r.0), vec![]);
         let rows = [(2, 'x'), (0, 'y'), (2, 'z')];
         assert_eq!(dense_order(&rows, |r| r.0), vec![1, 0, 2]);
+        let rows = vec![(5, 'a'), (0, 'b'), (3, 'c'), (1, 'd')];
+        let mut expected = rows.clone();
+        expected.sort_by_key(|r| r.0);
+        assert_eq!(by_unique_key(rows.clone(), 2, |r| r.0), expected);
+        assert_eq!(by_unique_key(rows, 9, |r| r.0), expected);
+    }
+
+    #[test]
+    fn the_asset_order_groups_by_commodity_in_index_order() {
+        // (asset index, commodity) in a scrambled input order.
+        let assets = [(4, 1), (0, 3), (2, 1), (1, 0), (3, 3), (5, 0)];
+        let mut order = AssetOrder::default();
+        order.refresh(false, assets.iter().copied());
+        let arranged = order.arrange(assets.iter().copied(), |r| r.0);
+        let mut expected = assets.to_vec();
+        expected.sort_by_key(|r| (r.1, r.0));
+        assert_eq!(arranged, expected);
+        assert_eq!(order.range(0), 0..2);
+        assert_eq!(order.range(1), 2..4);
+        assert_eq!(order.range(2), 4..4);
+        assert_eq!(order.range(3), 4..6);
+        assert_eq!(order.range(7), 6..6);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::model::order::counting_sort;
+use crate::model::order::by_unique_key;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
@@ -194,17 +194,14 @@ pub fn advance_projects(
         producer: &producer,
         prices: &prices,
     };
-    let rows: Vec<_> = assets
-        .iter_mut()
-        .filter(|(.., life, _)| {
-            matches!(
-                life.status,
-                Status::Permitting | Status::Construction | Status::RampUp
-            )
-        })
-        .collect();
+    let rows = assets.iter_mut().filter(|(.., life, _)| {
+        matches!(
+            life.status,
+            Status::Permitting | Status::Construction | Status::RampUp
+        )
+    });
     // Query order is not stable: events and learning sums follow asset index order.
-    let rows = counting_sort(rows, |(idx, ..)| idx.0 as usize);
+    let rows = by_unique_key(rows, registry.assets.len(), |(idx, ..)| idx.0 as usize);
     for (idx, site, capacity, owners, mut life, mut project) in rows {
         let key = registry.asset_keys[idx.0 as usize];
         let gov = &governance[usize::from(site.host.0)];

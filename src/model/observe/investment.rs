@@ -8,7 +8,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::model::metrics as metric;
-use crate::model::order::counting_sort;
+use crate::model::order::by_unique_key;
 
 use crate::model::components::{
     AssetIdx, Capacity, Lifecycle, NationIdx, Ownership, Project, Site, Stage, Status,
@@ -103,7 +103,9 @@ pub fn record_investment_metrics(
         let mut by_pair: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64> =
             std::collections::BTreeMap::new();
         // Float sums in asset index order (query order follows the ECS's archetype layout).
-        let rows = counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
+        let rows = by_unique_key(assets.iter(), registry.assets.len(), |(idx, ..)| {
+            idx.0 as usize
+        });
         for (_, site, capacity, life, owners) in rows {
             if !matches!(
                 life.status,

@@ -10,7 +10,7 @@ use bevy_ecs::prelude::*;
 
 use crate::model::metrics as metric;
 
-use crate::model::order::counting_sort;
+use crate::model::order::{AssetOrder, AssetsMoved};
 
 use crate::model::components::{AssetIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage};
 use crate::model::resources::{
@@ -33,7 +33,12 @@ pub fn record_market_metrics(
     stocks: Res<FeedStocks>,
     sourcing: Res<SourcingRules>,
     mut metrics: ResMut<Metrics>,
-    mut flows: ResMut<FlowLog>,
+    (mut flows, mut order, moved, mut removed): (
+        ResMut<FlowLog>,
+        Local<AssetOrder>,
+        AssetsMoved,
+        RemovedComponents<AssetIdx>,
+    ),
     assets: Query<(&AssetIdx, &Site, &Output, &Ownership)>,
 ) {
     let n = registry.n_nations();
@@ -42,14 +47,16 @@ pub fn record_market_metrics(
     // Assets grouped by commodity, in index order within each (so every sum adds in index
     // order); each commodity's loops below read only its own slice, which keeps the step linear in
     // assets whatever the number of minerals.
+    let changed = !moved.is_empty() || removed.read().next().is_some();
+    order.refresh(
+        changed,
+        assets
+            .iter()
+            .map(|(idx, site, ..)| (idx.0 as usize, commodity(site.mineral, site.stage))),
+    );
     let sorted: Vec<(&AssetIdx, &Site, &Output, &Ownership)> =
-        counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
-    let sorted = counting_sort(sorted, |(_, site, ..)| commodity(site.mineral, site.stage));
-    let of_commodity = |c: usize| {
-        let start = sorted.partition_point(|(_, site, ..)| commodity(site.mineral, site.stage) < c);
-        let end = sorted.partition_point(|(_, site, ..)| commodity(site.mineral, site.stage) <= c);
-        &sorted[start..end]
-    };
+        order.arrange(assets.iter(), |(idx, ..)| idx.0 as usize);
+    let of_commodity = |c: usize| &sorted[order.range(c)];
 
     for m in 0..registry.n_minerals() {
         let mineral = MineralIdx(m as u16);

@@ -12,7 +12,7 @@ use bevy_ecs::prelude::*;
 
 use crate::model::metrics as metric;
 
-use crate::model::order::counting_sort;
+use crate::model::order::by_unique_key;
 use crate::model::tables::Commodity;
 
 use crate::model::components::{
@@ -39,7 +39,9 @@ pub fn record_metrics(
     let mut available = vec![0.0; nc * n];
     let mut controlled = vec![0.0; nc * n];
     // Stable order for float sums.
-    let rows = counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
+    let rows = by_unique_key(assets.iter(), registry.assets.len(), |(idx, ..)| {
+        idx.0 as usize
+    });
     // Tonnes under explicit offtakes (docs/ODD.md §7.6.4): control of them moves from the
     // seller's owners to the buyer nation.
     let offtaken = |c: usize, asset: AssetIdx| -> &[(AssetIdx, NationIdx, f64)] {

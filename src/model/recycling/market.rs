@@ -74,6 +74,20 @@ impl SecondaryOffers {
     }
 }
 
+/// The buyers of a refined clearing whose recycled lots are appended to its lots (the buyers
+/// half of [`extend_clearing`], for callers that append the lots themselves): `None` when there
+/// are no recycled lots or no buyer has a sourcing rule, when the buyers are unchanged.
+pub fn extend_buyers(
+    buyers: &[Buyer],
+    recycled: &[(usize, Lot)],
+    qualifies: impl Fn(NationIdx, NationIdx) -> bool,
+) -> Option<Vec<Buyer>> {
+    if recycled.is_empty() || buyers.iter().all(|b| b.sourcing.is_none()) {
+        return None;
+    }
+    extend_clearing(&[], buyers, recycled, qualifies).map(|(_, buyers)| buyers)
+}
+
 /// A refined clearing's lots and buyers with the recycled lots appended (`None` when there are
 /// none, so a scenario without recycling clears exactly as before). Recycled material counts as
 /// processed in the recycler's nation for sourcing rules: `qualifies(buyer, recycler_nation)`

@@ -8,7 +8,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::model::order::counting_sort;
+use crate::model::order::by_unique_key;
 use rand::RngExt;
 
 use crate::model::components::{
@@ -113,9 +113,10 @@ pub fn strike_incidents(
         enforcement[usize::from(idx.0)] =
             (gov.0.labour_enforcement, gov.0.environmental_enforcement);
     }
-    let rows: Vec<_> = assets.iter_mut().collect();
     // Query order is not stable: events and licence updates follow asset index order.
-    let rows = counting_sort(rows, |(idx, ..)| idx.0 as usize);
+    let rows = by_unique_key(assets.iter_mut(), registry.assets.len(), |(idx, ..)| {
+        idx.0 as usize
+    });
     for (idx, site, life, esg, owners, mut outages) in rows {
         if outages.incident_steps_left > 0 {
             outages.incident_steps_left -= 1;

@@ -17,7 +17,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::model::order::counting_sort;
+use crate::model::order::{AssetOrder, AssetsMoved};
 use crate::model::rounding::snap;
 use crate::model::systems::demand::{StockSetup, settle_consumers};
 use crate::model::systems::equilibrium::{
@@ -33,7 +33,7 @@ use crate::model::components::UnitCost;
 use crate::model::components::{
     AssetIdx, FirmIdx, MineralIdx, NationIdx, Output, Ownership, Site, Stage,
 };
-use crate::model::recycling::market::{SecondaryOffers, extend_clearing};
+use crate::model::recycling::market::{SecondaryOffers, extend_buyers};
 use crate::model::resources::{
     BuyerPrices, Clock, CommodityOutcome, Demand, DemandSchedule, FeedStocks, HostTerms,
     MarketConfig, MarketOutcome, PolicyTimeline, PriceExpectations, Prices, ProducerPrices,
@@ -42,7 +42,7 @@ use crate::model::resources::{
 use crate::model::systems::contracts;
 
 /// One asset as the trade system sees it this step.
-struct Seller {
+struct Seller<'a> {
     idx: AssetIdx,
     site: Site,
     opex_usd_per_t: f64,
@@ -53,7 +53,7 @@ struct Seller {
     /// Owners' home nations with their equity shares (refineries only; for sourcing rules).
     owner_homes: Vec<(NationIdx, f64)>,
     /// Owners and their equity shares (only when offtakes are in play, §7.6.4).
-    owners: Vec<(FirmIdx, f64)>,
+    owners: &'a [(FirmIdx, f64)],
 }
 
 /// The sourcing terms of a consumer with a rule in force for `mineral` (`docs/ODD.md` §7.6.1):
@@ -179,7 +179,12 @@ pub fn clear_markets(
         ResMut<StockOrders>,
         Option<ResMut<SecondaryOffers>>,
     ),
-    mut route_tables: Local<RouteTables>,
+    (mut route_tables, mut asset_order, moved, mut removed): (
+        Local<RouteTables>,
+        Local<AssetOrder>,
+        AssetsMoved,
+        RemovedComponents<AssetIdx>,
+    ),
     anchors: Res<StretchAnchors>,
     mut assets: Query<(&AssetIdx, &Site, &UnitCost, &Ownership, &mut Output)>,
 ) {
@@ -188,7 +193,15 @@ pub fn clear_markets(
     let settings = &config.settings;
     let offtake = &config.offtake;
     let offtakes_on = offtake.integrated || !offtake.contracts.is_empty();
-    let sellers: Vec<Seller> = assets
+    // Grouped by commodity, in asset order within each: a commodity's sellers are one slice.
+    let changed = !moved.is_empty() || removed.read().next().is_some();
+    asset_order.refresh(
+        changed,
+        assets
+            .iter()
+            .map(|(idx, site, ..)| (idx.0 as usize, commodity(site.mineral, site.stage))),
+    );
+    let sellers_in_query_order = assets
         .iter()
         .map(|(idx, site, cost, owners, output)| Seller {
             idx: *idx,
@@ -205,22 +218,11 @@ pub fn clear_markets(
             } else {
                 Vec::new()
             },
-            owners: if offtakes_on {
-                owners.0.clone()
-            } else {
-                Vec::new()
-            },
-        })
-        .collect();
-    // Grouped by commodity, in asset order within each: a commodity's sellers are one slice.
-    let key = |s: &Seller| commodity(s.site.mineral, s.site.stage);
-    let sellers = counting_sort(sellers, |s| s.idx.0 as usize);
-    let sellers = counting_sort(sellers, key);
-    let of_commodity = |c: usize| -> Vec<&Seller> {
-        let start = sellers.partition_point(|s| key(s) < c);
-        let end = sellers.partition_point(|s| key(s) <= c);
-        sellers[start..end].iter().collect()
-    };
+            owners: if offtakes_on { &owners.0 } else { &[] },
+        });
+    let sellers: Vec<Seller> = asset_order.arrange(sellers_in_query_order, |s| s.idx.0 as usize);
+    let of_commodity =
+        |c: usize| -> Vec<&Seller> { sellers[asset_order.range(c)].iter().collect() };
     let n_assets = registry.assets.len().max(
         sellers
             .iter()
@@ -417,8 +419,7 @@ pub fn clear_markets(
         // Offtake contracts on refined product are served first (docs/ODD.md §7.6.4): the
         // tentative pass clears only what they leave, and contracted tonnes are part of each
         // plant's run.
-        let refinery_owners: Vec<&[(FirmIdx, f64)]> =
-            refineries.iter().map(|s| s.owners.as_slice()).collect();
+        let refinery_owners: Vec<&[(FirmIdx, f64)]> = refineries.iter().map(|s| s.owners).collect();
         let refined_reference = prices.usd_per_t.get(c_ref).copied().unwrap_or(0.0);
         let pre_a = contracts::refined_contracts(
             offtake,
@@ -437,9 +438,9 @@ pub fn clear_markets(
             Some((_, lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
             None => (lots_a.as_slice(), refined_buyers.as_slice()),
         };
-        let lots_a: Vec<Lot> = lots_a.iter().chain(&headroom_a).copied().collect();
         // Recycled material joins both refined clearings as lots of the recyclers' nations
-        // (docs/ODD.md §7.6.5); it counts as processed where it is recycled.
+        // (docs/ODD.md §7.6.5), appended after the plants' lots and headroom; it counts as
+        // processed where it is recycled.
         let recycled_lots = recycled
             .as_deref()
             .map(|r| r.lots(mineral))
@@ -447,14 +448,16 @@ pub fn clear_markets(
         let recycled_qualifies = |b: NationIdx, h: NationIdx| {
             sourcing.qualifies(&registry, b, mineral, &[h], &[(h, 1.0)]) == Some(true)
         };
-        let with_recycled_a =
-            extend_clearing(&lots_a, buyers_a, &recycled_lots, recycled_qualifies);
-        let (lots_a, buyers_a) = match &with_recycled_a {
-            Some((lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
-            None => (lots_a.as_slice(), buyers_a),
-        };
+        let lots_a: Vec<Lot> = lots_a
+            .iter()
+            .chain(&headroom_a)
+            .chain(recycled_lots.iter().map(|(_, l)| l))
+            .copied()
+            .collect();
+        let with_recycled_a = extend_buyers(buyers_a, &recycled_lots, recycled_qualifies);
+        let buyers_a = with_recycled_a.as_deref().unwrap_or(buyers_a);
         let tentative = solve(
-            lots_a,
+            &lots_a,
             buyers_a,
             refined_links,
             &solver(c_ref),
@@ -606,7 +609,7 @@ pub fn clear_markets(
             .map(|(s, l)| contracts::Source {
                 asset: s.idx,
                 host: s.site.host,
-                owners: &s.owners,
+                owners: s.owners,
                 available_t: l.quantity_t,
                 cost_usd_per_t: l.reservation_usd_per_t,
             })
@@ -616,7 +619,7 @@ pub fn clear_markets(
             .enumerate()
             .map(|(j, s)| contracts::Sink {
                 nation: s.site.host,
-                owners: &s.owners,
+                owners: s.owners,
                 need_t: plant_need[j],
                 value_usd_per_t: netback[j],
             })
@@ -760,16 +763,17 @@ pub fn clear_markets(
             Some((_, lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
             None => (lots_c.as_slice(), refined_buyers.as_slice()),
         };
-        let lots_open: Vec<Lot> = lots_open.iter().chain(&headroom_c).copied().collect();
-        let primary_lots = lots_open.len();
-        let with_recycled_c =
-            extend_clearing(&lots_open, buyers_open, &recycled_lots, recycled_qualifies);
-        let (lots_open, buyers_open) = match &with_recycled_c {
-            Some((lots, buyers)) => (lots.as_slice(), buyers.as_slice()),
-            None => (lots_open.as_slice(), buyers_open),
-        };
+        let primary_lots = lots_open.len() + headroom_c.len();
+        let lots_open: Vec<Lot> = lots_open
+            .iter()
+            .chain(&headroom_c)
+            .chain(recycled_lots.iter().map(|(_, l)| l))
+            .copied()
+            .collect();
+        let with_recycled_c = extend_buyers(buyers_open, &recycled_lots, recycled_qualifies);
+        let buyers_open = with_recycled_c.as_deref().unwrap_or(buyers_open);
         let refined = solve(
-            lots_open,
+            &lots_open,
             buyers_open,
             reduced_refined_links.as_ref().unwrap_or(refined_links),
             &solver(c_ref),

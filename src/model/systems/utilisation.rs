@@ -33,7 +33,7 @@ use crate::model::components::{
     UnitCost,
 };
 use crate::model::metrics as metric;
-use crate::model::order::counting_sort;
+use crate::model::order::by_unique_key;
 use crate::model::resources::{
     Clock, EventLog, EventRow, HostTerms, MarketConfig, MarketOutcome, MetricRow, Metrics,
     ObservedPairs, Prices, Registry, commodity,
@@ -232,7 +232,9 @@ pub fn update_plant_states(
         anchors.calibrate(&prices, &config.recovery, n);
     }
     // Query order is not stable: decide and log in asset index order.
-    let rows = counting_sort(assets.iter_mut().collect(), |(idx, ..)| idx.0 as usize);
+    let rows = by_unique_key(assets.iter_mut(), registry.assets.len(), |(idx, ..)| {
+        idx.0 as usize
+    });
     for (idx, site, capacity, life, cost, mut state) in rows {
         if state.restart_step.is_some_and(|s| step >= s) {
             state.restart_step = None;
@@ -375,7 +377,9 @@ pub fn record_utilisation_metrics(
     let n = registry.n_nations();
     let nc = registry.n_minerals() * 2;
     let mut idle = vec![0.0; nc * n];
-    let rows = counting_sort(assets.iter().collect(), |(idx, ..)| idx.0 as usize);
+    let rows = by_unique_key(assets.iter(), registry.assets.len(), |(idx, ..)| {
+        idx.0 as usize
+    });
     for (_, site, capacity, life, state, _) in rows {
         if life.status == Status::Operating && !state.runs(clock.step) {
             idle[commodity(site.mineral, site.stage) * n + usize::from(site.host.0)] +=
