@@ -6,7 +6,8 @@
 //! ab_glyph intends (glyphs positioned at the pen, ink offset by their own bounds, kerning
 //! applied), with the same em size and anchor rules as the SVG backend (`font-size = size / 1.24`,
 //! `dy` of 0.76 em / 0.5 ex / −0.5 ex), so the PNG reads like the SVG. Every other drawing call
-//! goes straight to the wrapped backend.
+//! goes straight to the wrapped backend, except polygons, thick lines and thick paths, which
+//! [`super::polygon`] fills with the same pixels as plotters, faster.
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 use plotters_backend::text_anchor::{HPos, VPos};
@@ -59,7 +60,7 @@ impl<B: DrawingBackend> DrawingBackend for CrispText<'_, B> {
         to: BackendCoord,
         style: &S,
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.draw_line(from, to, style)
+        super::polygon::draw_line(&mut self.inner, from, to, style)
     }
 
     fn draw_rect<S: BackendStyle>(
@@ -77,7 +78,7 @@ impl<B: DrawingBackend> DrawingBackend for CrispText<'_, B> {
         path: I,
         style: &S,
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.draw_path(path, style)
+        super::polygon::draw_path(&mut self.inner, path, style)
     }
 
     fn draw_circle<S: BackendStyle>(
@@ -95,7 +96,8 @@ impl<B: DrawingBackend> DrawingBackend for CrispText<'_, B> {
         vert: I,
         style: &S,
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.fill_polygon(vert, style)
+        let vert: Vec<BackendCoord> = vert.into_iter().collect();
+        super::polygon::fill_polygon(&mut self.inner, &vert, style)
     }
 
     fn blit_bitmap(

@@ -12,6 +12,7 @@ pub mod backtest;
 pub mod bitmap_text;
 pub mod chart;
 pub mod data;
+mod polygon;
 pub mod render;
 pub mod style;
 pub mod sweep;
