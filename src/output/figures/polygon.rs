@@ -376,7 +376,13 @@ mod tests {
                 vertices.iter_mut().for_each(|v| *v = (v.1, v.0));
             }
             let alpha = [1.0, 0.18, 0.35][case % 3];
-            let pen = Pen(1, BackendColor { alpha, rgb: (200, 30, 90) });
+            let pen = Pen(
+                1,
+                BackendColor {
+                    alpha,
+                    rgb: (200, 30, 90),
+                },
+            );
             let mut mine = Log::default();
             fill_polygon(&mut mine, &vertices, &pen).unwrap();
             let mut theirs = Log::default();
@@ -392,20 +398,26 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(20);
         for case in 0..2000 {
             let width = [0, 1, 2, 3, 5, 8][case % 6];
-            let pen = Pen(width, BackendColor { alpha: 1.0, rgb: (0, 114, 178) });
+            let pen = Pen(
+                width,
+                BackendColor {
+                    alpha: 1.0,
+                    rgb: (0, 114, 178),
+                },
+            );
             let pts = random_points(&mut rng, 2 + case % 7, [3, 40, 200][case % 3]);
 
             let mut mine = Log::default();
             draw_line(&mut mine, pts[0], pts[1], &pen).unwrap();
             let mut theirs = Reference::default();
             theirs.draw_line(pts[0], pts[1], &pen).unwrap();
-            assert_eq!(mine.0, theirs.0 .0, "line {:?} width {width}", &pts[..2]);
+            assert_eq!(mine.0, theirs.0.0, "line {:?} width {width}", &pts[..2]);
 
             let mut mine = Log::default();
             draw_path(&mut mine, pts.iter().copied(), &pen).unwrap();
             let mut theirs = Reference::default();
             theirs.draw_path(pts.iter().copied(), &pen).unwrap();
-            assert_eq!(mine.0, theirs.0 .0, "path {pts:?} width {width}");
+            assert_eq!(mine.0, theirs.0.0, "path {pts:?} width {width}");
         }
     }
 }

@@ -156,8 +156,7 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
             > fdeflate::StoredOnlyCompressor::<()>::compressed_size((row + 1) * h as usize)
         {
             // png's fallback: stored blocks of unfiltered rows (never the case for a figure).
-            let mut stored =
-                fdeflate::StoredOnlyCompressor::new(std::io::Cursor::new(Vec::new()))?;
+            let mut stored = fdeflate::StoredOnlyCompressor::new(std::io::Cursor::new(Vec::new()))?;
             for line in rgb.chunks_exact(row) {
                 stored.write_data(&[0])?;
                 stored.write_data(line)?;
@@ -796,7 +795,11 @@ mod tests {
             paeth_row(&prev, &line, &mut out);
             for i in 0..n {
                 // The specification's predictor, with a = c = 0 left of the first pixel.
-                let (a, c) = if i >= 3 { (line[i - 3], prev[i - 3]) } else { (0, 0) };
+                let (a, c) = if i >= 3 {
+                    (line[i - 3], prev[i - 3])
+                } else {
+                    (0, 0)
+                };
                 let b = prev[i];
                 let p = i32::from(a) + i32::from(b) - i32::from(c);
                 let (pa, pb, pc) = (
