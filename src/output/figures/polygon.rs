@@ -384,9 +384,10 @@ mod tests {
                 },
             );
             let mut mine = Log::default();
-            fill_polygon(&mut mine, &vertices, &pen).unwrap();
+            fill_polygon(&mut mine, &vertices, &pen).expect("draws");
             let mut theirs = Log::default();
-            plotters_backend::rasterizer::fill_polygon(&mut theirs, &vertices, &pen).unwrap();
+            plotters_backend::rasterizer::fill_polygon(&mut theirs, &vertices, &pen)
+                .expect("draws");
             assert_eq!(mine.0, theirs.0, "polygon {vertices:?}");
             calls += mine.0.len();
         }
@@ -408,15 +409,15 @@ mod tests {
             let pts = random_points(&mut rng, 2 + case % 7, [3, 40, 200][case % 3]);
 
             let mut mine = Log::default();
-            draw_line(&mut mine, pts[0], pts[1], &pen).unwrap();
+            draw_line(&mut mine, pts[0], pts[1], &pen).expect("draws");
             let mut theirs = Reference::default();
-            theirs.draw_line(pts[0], pts[1], &pen).unwrap();
+            theirs.draw_line(pts[0], pts[1], &pen).expect("draws");
             assert_eq!(mine.0, theirs.0.0, "line {:?} width {width}", &pts[..2]);
 
             let mut mine = Log::default();
-            draw_path(&mut mine, pts.iter().copied(), &pen).unwrap();
+            draw_path(&mut mine, pts.iter().copied(), &pen).expect("draws");
             let mut theirs = Reference::default();
-            theirs.draw_path(pts.iter().copied(), &pen).unwrap();
+            theirs.draw_path(pts.iter().copied(), &pen).expect("draws");
             assert_eq!(mine.0, theirs.0.0, "path {pts:?} width {width}");
         }
     }

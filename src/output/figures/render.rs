@@ -724,9 +724,9 @@ mod tests {
                 yppu: ppm,
                 unit: png::Unit::Meter,
             }));
-            let mut writer = encoder.write_header().unwrap();
-            writer.write_image_data(rgb).unwrap();
-            writer.finish().unwrap();
+            let mut writer = encoder.write_header().expect("png encodes");
+            writer.write_image_data(rgb).expect("png encodes");
+            writer.finish().expect("png encodes");
         }
         out
     }
@@ -762,7 +762,7 @@ mod tests {
             }
             let (w, h) = (w as u32, h as u32);
             assert_eq!(
-                encode_png(&rgb, w, h).unwrap(),
+                encode_png(&rgb, w, h).expect("encodes"),
                 png_crate(&rgb, w, h),
                 "case {case}: {w} × {h}"
             );
