@@ -117,6 +117,26 @@ pub(super) fn png_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
     encode_png(&rgb, w, h)
 }
 
+/// The PNG header every figure carries: 8-bit RGB, png's `Fast` compression with the Paeth filter
+/// on every row, and a 300 dpi pHYs chunk. `encode_png` writes its own IDAT after this header;
+/// its test compares against png's encoder configured here too.
+fn figure_encoder<'a, W: std::io::Write>(out: W, w: u32, h: u32) -> png::Encoder<'a, W> {
+    let mut encoder = png::Encoder::new(out, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    encoder.set_filter(png::FilterType::Paeth);
+    encoder.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
+    // 300 dpi = 11 811 pixels per metre.
+    let ppm = (style::DPI / 0.0254).round() as u32;
+    encoder.set_pixel_dims(Some(png::PixelDimensions {
+        xppu: ppm,
+        yppu: ppm,
+        unit: png::Unit::Meter,
+    }));
+    encoder
+}
+
 /// RGB8 pixels → PNG bytes, deterministic (fixed filter and compression).
 ///
 /// Compression is the `png` crate's `Fast` level, which runs `fdeflate` (a single-pass deflate
@@ -169,19 +189,7 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
 
     let mut out = Vec::with_capacity(zlib.len() + 128);
     {
-        let mut encoder = png::Encoder::new(&mut out, w, h);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Fast);
-        encoder.set_filter(png::FilterType::Paeth);
-        encoder.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
-        // 300 dpi = 11 811 pixels per metre.
-        let ppm = (style::DPI / 0.0254).round() as u32;
-        encoder.set_pixel_dims(Some(png::PixelDimensions {
-            xppu: ppm,
-            yppu: ppm,
-            unit: png::Unit::Meter,
-        }));
+        let encoder = figure_encoder(&mut out, w, h);
         let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
         // png splits IDAT at 2^31 - 1 bytes; a figure's data are far smaller.
         for chunk in zlib.chunks((u32::MAX >> 1) as usize) {
@@ -712,18 +720,7 @@ mod tests {
     fn png_crate(rgb: &[u8], w: u32, h: u32) -> Vec<u8> {
         let mut out = Vec::new();
         {
-            let mut encoder = png::Encoder::new(&mut out, w, h);
-            encoder.set_color(png::ColorType::Rgb);
-            encoder.set_depth(png::BitDepth::Eight);
-            encoder.set_compression(png::Compression::Fast);
-            encoder.set_filter(png::FilterType::Paeth);
-            encoder.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
-            let ppm = (style::DPI / 0.0254).round() as u32;
-            encoder.set_pixel_dims(Some(png::PixelDimensions {
-                xppu: ppm,
-                yppu: ppm,
-                unit: png::Unit::Meter,
-            }));
+            let encoder = figure_encoder(&mut out, w, h);
             let mut writer = encoder.write_header().expect("png encodes");
             writer.write_image_data(rgb).expect("png encodes");
             writer.finish().expect("png encodes");
