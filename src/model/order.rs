@@ -72,16 +72,32 @@ pub fn by_unique_key<T>(
     capacity: usize,
     key: impl Fn(&T) -> usize,
 ) -> Vec<T> {
+    into_slots(rows, capacity, key)
+}
+
+/// Each row placed into slot `slot(row)` (slots grow past `capacity` if needed), then the filled
+/// slots in order: the one placement shared by [`by_unique_key`] and [`AssetOrder::arrange`].
+///
+/// # Panics
+/// If two rows share a slot.
+fn into_slots<T>(
+    rows: impl IntoIterator<Item = T>,
+    capacity: usize,
+    slot: impl Fn(&T) -> usize,
+) -> Vec<T> {
     let mut slots: Vec<Option<T>> = Vec::with_capacity(capacity);
     slots.resize_with(capacity, || None);
     for row in rows {
-        let k = key(&row);
+        let k = slot(&row);
         if k >= slots.len() {
             slots.resize_with(k + 1, || None);
         }
-        let slot = &mut slots[k];
-        assert!(slot.is_none(), "keys of by_unique_key are unique");
-        *slot = Some(row);
+        let place = &mut slots[k];
+        assert!(
+            place.is_none(),
+            "one row per slot (unique keys, one row per asset)"
+        );
+        *place = Some(row);
     }
     slots.into_iter().flatten().collect()
 }
@@ -146,15 +162,7 @@ impl AssetOrder {
         rows: impl IntoIterator<Item = T>,
         idx: impl Fn(&T) -> usize,
     ) -> Vec<T> {
-        let mut slots: Vec<Option<T>> = Vec::with_capacity(self.position.len());
-        slots.resize_with(self.position.len(), || None);
-        for row in rows {
-            let p = self.position[idx(&row)];
-            let slot = &mut slots[p];
-            assert!(slot.is_none(), "one row per asset");
-            *slot = Some(row);
-        }
-        let rows: Vec<T> = slots.into_iter().flatten().collect();
+        let rows = into_slots(rows, self.position.len(), |r| self.position[idx(r)]);
         assert_eq!(
             rows.len(),
             self.len(),
