@@ -810,9 +810,12 @@ pub struct InvestmentSettings {
     /// Multiplier on the capital budget of state-backed firms, 1..=20. Default 2 (ASSUMPTION; Kaplan
     /// 2021: patient capital from policy banks).
     pub state_backed_budget_multiplier: f64,
-    /// Weight a financier gives to projects that are viable without its finance (not additional),
-    /// 0..=1. Default 0.25 (ASSUMPTION; the US BUILD Act 2018 requires DFC support to be additional
-    /// to private capital).
+    /// Weight a financier gives to a prospect that a firm of its rival builds this year without
+    /// finance (finance then changes who controls the capacity, not how much there is), 0..=1.
+    /// Default 0.25 (ASSUMPTION). A prospect that a non-rival firm builds without finance gets no
+    /// offer at all (the US BUILD Act 2018 requires DFC support to be additional to private
+    /// capital; docs/ODD.md §7.3, "Additionality"). Until 2 December 2026 this weighed every pair
+    /// with positive commercial NPV.
     pub inframarginal_weight: f64,
     /// Annual volatility of log prices used to value price floors (Black 1976), 0..=3. Default 0.3
     /// (ASSUMPTION: battery-metal prices moved by 30–80% a year in 2021–2024, data/parameters.csv).

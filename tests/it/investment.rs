@@ -203,32 +203,197 @@ fn usa_share_of_refining_built(r: &RunResult) -> f64 {
     if total > 0.0 { home / total } else { 0.0 }
 }
 
+/// invest_test.ron with its US refinery prospects at a cost (6,000 USD/t Li) that clears
+/// Albemarle's hurdle only with concessional finance — the file's premise; prices there have since
+/// risen enough for its 3,000 USD/t to clear it on commercial terms — and capital budgets of 400 M
+/// USD a year, so a firm has room for a financed project's own share beside its own plans.
+fn marginal_us_world() -> Scenario {
+    let mut s = load("invest_test.ron");
+    for p in s
+        .prospects
+        .iter_mut()
+        .filter(|p| p.id.starts_with("p_usa_ref"))
+    {
+        p.unit_opex_usd_per_t = 6000.0;
+    }
+    s.investment.min_capital_budget_usd = 4.0e8;
+    s
+}
+
+/// (year, asset id, firm id, financier text, firm's home) of every proposal of a run.
+fn proposals(r: &RunResult) -> Vec<(u32, String, String, String, String)> {
+    r.events
+        .iter()
+        .filter(|e| e.kind == "proposal")
+        .map(|e| {
+            let finance = e
+                .detail
+                .split("finance=")
+                .nth(1)
+                .and_then(|t| t.split([':', ';']).next())
+                .unwrap_or("none")
+                .to_string();
+            (
+                2024 + e.step / 4,
+                e.asset
+                    .map(|a| r.registry.assets[a.0 as usize].clone())
+                    .unwrap_or_default(),
+                e.firm
+                    .map(|f| r.registry.firms[f.0 as usize].clone())
+                    .unwrap_or_default(),
+                finance,
+                e.firm
+                    .map(|f| {
+                        r.registry.nations[usize::from(r.registry.firm_home[f.0 as usize].0)]
+                            .clone()
+                    })
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// A number `key=value` from an event's detail text.
+fn detail_num(detail: &str, key: &str) -> f64 {
+    detail
+        .split("; ")
+        .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Issue 15 (additionality), with China's bank and Ganfeng switched off so that the run without
+/// DFC's budget is exactly the counterfactual DFC consults (firms on their own) and the projects
+/// built anyway are those of DFC's own firm. In the first year DFC
+/// finances anything — before it the two runs are identical, seed by seed:
+/// (a) every prospect DFC finances is one that no firm proposes that year without finance, or
+/// only a firm of its rival (China: finance then changes who controls the capacity, weighed at
+/// `inframarginal_weight`);
+/// (b) the financed firm's own outlay on its approved DFC projects plus the capex of everything
+/// it proposes on its own without finance fits its capital budget (400 M USD): the package
+/// displaces none of its sponsor's own plans.
+#[test]
+fn finance_takes_only_the_prospect_no_one_builds_unfinanced() {
+    let mut without = marginal_us_world();
+    for f in without.financiers.iter_mut() {
+        f.annual_budget_usd = 0.0;
+    }
+    // Ganfeng out of the round, so the projects that are built anyway are Albemarle's own (no
+    // rival's project for DFC to take over).
+    for f in without.firms.iter_mut().filter(|f| f.id == "ganfeng") {
+        f.invests = false;
+    }
+    let mut with = without.clone();
+    for f in with.financiers.iter_mut().filter(|f| f.id == "DFC") {
+        f.annual_budget_usd = 5.0e9;
+    }
+    let mut financed_seeds = 0;
+    for seed in 1..=10 {
+        let (r, rb) = (run_seed(&with, seed), run_seed(&without, seed));
+        let (a, b) = (proposals(&r), proposals(&rb));
+        let Some(year) = a.iter().find(|p| p.3 == "DFC").map(|p| p.0) else {
+            continue;
+        };
+        financed_seeds += 1;
+        let base_year: Vec<_> = b.iter().filter(|p| p.0 == year).collect();
+        for (_, asset, firm, _, _) in a.iter().filter(|p| p.0 == year && p.3 == "DFC") {
+            assert!(
+                !base_year.iter().any(|p| &p.1 == asset && p.4 != "CHN"),
+                "seed {seed}, {year}: DFC financed {asset}, which a non-rival firm proposes without finance: {base_year:?}"
+            );
+            // (b) for the financed firm.
+            let own_plans: f64 = rb
+                .events
+                .iter()
+                .filter(|e| {
+                    e.kind == "proposal"
+                        && 2024 + e.step / 4 == year
+                        && e.firm
+                            .is_some_and(|f| &rb.registry.firms[f.0 as usize] == firm)
+                })
+                .map(|e| detail_num(&e.detail, "capex_usd"))
+                .sum();
+            let financed_own: f64 = r
+                .events
+                .iter()
+                .filter(|e| {
+                    e.kind == "proposal"
+                        && 2024 + e.step / 4 == year
+                        && e.detail.contains("finance=DFC")
+                        && e.firm
+                            .is_some_and(|f| &r.registry.firms[f.0 as usize] == firm)
+                        && r.events
+                            .iter()
+                            .any(|x| x.kind == "approval" && x.step == e.step && x.asset == e.asset)
+                })
+                .map(|e| {
+                    let d = &e.detail;
+                    (1.0 - detail_num(d, "equity_share"))
+                        * (detail_num(d, "capex_usd")
+                            - detail_num(d, "loan_usd")
+                            - detail_num(d, "grant_usd"))
+                })
+                .sum();
+            assert!(
+                financed_own + own_plans <= 4.0e8 * (1.0 + 1e-9),
+                "seed {seed}, {year}: {firm}'s own outlay on DFC projects {financed_own:.0} plus its own plans {own_plans:.0} exceed its budget"
+            );
+        }
+    }
+    assert!(
+        financed_seeds >= 5,
+        "DFC financed something in only {financed_seeds} of 10 seeds"
+    );
+}
+
 #[test]
 fn raising_a_state_finance_budget_never_lowers_its_homes_refining_share() {
-    let base = load("invest_test.ron");
-    let seeds = 20;
-    let mut means = Vec::new();
-    for budget in [0.0, 1e8, 3e8, 1e9, 5e9] {
+    const OPEX: f64 = 6000.0;
+    const BUDGET: f64 = 6.0e8;
+    // Finance is additional only (docs/ODD.md §7.3): it funds prospects no firm builds this year
+    // on its own, and never a package that would leave its firm short of its own plans. So the
+    // response saturates once the additional projects are funded, but it must be there: with
+    // common random numbers (the same seeds at every budget) the mean never falls and the top
+    // budget's gain over zero is significant at 5 % across seeds (paired t, 19 df: 2.093).
+    let base = marginal_us_world();
+    let seeds: u64 = 20;
+    let budgets = [0.0, 1e8, 3e8, 1e9, 5e9];
+    let mut shares: Vec<Vec<f64>> = Vec::new();
+    for budget in budgets {
         let mut s = base.clone();
         s.financiers
             .iter_mut()
             .filter(|f| f.id == "DFC")
             .for_each(|f| f.annual_budget_usd = budget);
-        let mean = (1..=seeds)
-            .map(|seed| usa_share_of_refining_built(&run_seed(&s, seed)))
-            .sum::<f64>()
-            / f64::from(seeds as u32);
-        means.push((budget, mean));
+        shares.push(
+            (1..=seeds)
+                .map(|seed| usa_share_of_refining_built(&run_seed(&s, seed)))
+                .collect(),
+        );
     }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let means: Vec<(f64, f64)> = budgets
+        .iter()
+        .zip(&shares)
+        .map(|(b, v)| (*b, mean(v)))
+        .collect();
     for pair in means.windows(2) {
         assert!(
             pair[1].1 >= pair[0].1,
             "raising the DFC budget lowered the US share of refining built: {means:?}"
         );
     }
+    let diff: Vec<f64> = shares[budgets.len() - 1]
+        .iter()
+        .zip(&shares[0])
+        .map(|(a, b)| a - b)
+        .collect();
+    let d = mean(&diff);
+    let sd = (diff.iter().map(|x| (x - d).powi(2)).sum::<f64>() / (diff.len() - 1) as f64).sqrt();
+    let t = d / (sd / (diff.len() as f64).sqrt());
     assert!(
-        means[means.len() - 1].1 > means[0].1 + 0.05,
-        "the finance lever should matter: {means:?}"
+        d > 0.0 && t > 2.093,
+        "the finance lever should matter: mean gain {d:.4}, paired t {t:.2}; {means:?}"
     );
 }
 

@@ -8,12 +8,15 @@
 //! and firms are investors with capital budgets, proposing as many projects as their budget and
 //! NPV ranking allow rather than one a year.
 //!
-//! Once a year (the first step of each year): (1) financiers, round by round, each pick the
+//! Once a year (the first step of each year): (0) a dry run of the firms' round (2) without
+//! finance gives what firms build on their own, so that finance is additional — no offer on a
+//! prospect a non-rival firm builds anyway, no package that leaves its firm short of its own
+//! plans; (1) financiers, round by round, each pick the
 //! open (prospect, firm) pair that maximises their objective per budget dollar among pairs whose
 //! financed NPV is positive and that fit the firm's and the financier's budgets; each pick is
 //! proposed and decided by the host at once. (2) Firms rank the remaining positive-NPV prospects by
 //! NPV per dollar of capex perturbed by a Gumbel draw (a sequential logit choice) and claim them
-//! while their capital budget lasts; the best claim per prospect is proposed. Prospects are valued
+//! in a draft while their capital budget lasts; each prospect goes to its highest key. Prospects are valued
 //! on the terms the policies announced by now will set when the project starts producing, at the
 //! netback of the best destination. Every proposal, approval and rejection is an event with its
 //! numbers and reason; an approved project enters permitting and is advanced by
@@ -798,6 +801,13 @@ pub fn propose_projects(
     };
     let mut taken = vec![false; candidates.len()];
 
+    // (0) The counterfactual: what firms would build this year without any state finance. Each
+    // firm's sequential-logit keys are drawn once and used both here and in the firms' own round
+    // (2), so the dry run is the same choice with the money switched off (docs/ODD.md §7.3,
+    // "Additionality").
+    let keys = logit_keys(&pairs, &registry, &streams, step, s.choice_sharpness);
+    let dry = firms_claim(&pairs, &keys, books.firm_budget, &taken);
+
     // (1) Financiers: each financier's offers, ranked by its objective per budget dollar.
     let nf = books.budgets.financiers.len();
     let mut offers: Vec<Vec<(f64, usize, Valuation, Package)>> = vec![Vec::new(); nf];
@@ -840,11 +850,20 @@ pub fn propose_projects(
             if v.npv_usd <= 0.0 || v.cost_usd <= 0.0 {
                 continue;
             }
-            // Additionality: a project viable without the money counts at a reduced weight.
-            let additional = if pair.commercial.npv_usd > 0.0 {
-                s.inframarginal_weight
-            } else {
-                1.0
+            // Additionality: a prospect some firm builds this year without finance is not
+            // additional. If that firm is of the financier's rival, finance changes who controls
+            // the capacity (not how much there is) and counts at `inframarginal_weight`;
+            // otherwise the financier makes no offer.
+            let additional = match dry.winner[pair.ci] {
+                None => 1.0,
+                Some(w) => {
+                    let home = registry.firm_home[pairs[w].firm.0 as usize];
+                    if fin.rival == Some(home) {
+                        s.inframarginal_weight
+                    } else {
+                        continue;
+                    }
+                }
             };
             let objective = p.output_t_per_yr * weight * additional / v.cost_usd;
             if objective > 0.0 {
@@ -864,7 +883,7 @@ pub fn propose_projects(
                 let pair = &pairs[pi];
                 let fits = !taken[pair.ci]
                     && v.cost_usd <= remaining
-                    && v.own_usd <= books.firm_budget[pair.firm.0 as usize];
+                    && dry.leaves_own_plans(pi, &pairs, v.own_usd, books.firm_budget);
                 if fits {
                     picks.push((fi, cursor[fi]));
                     break;
@@ -914,7 +933,9 @@ pub fn propose_projects(
             for &f in &syndicate {
                 cursor[f] += 1;
             }
-            if taken[pair.ci] {
+            // Several financiers may have picked projects of the same firm this round: the
+            // earlier decisions may have charged its budget since the pick.
+            if taken[pair.ci] || !dry.leaves_own_plans(pi, &pairs, v.own_usd, books.firm_budget) {
                 continue;
             }
             taken[pair.ci] = true;
@@ -932,41 +953,9 @@ pub fn propose_projects(
 
     // (2) Firms: sequential logit ranking of the remaining positive-NPV prospects, claimed while
     // the capital budget lasts; the best claim per prospect is proposed.
-    let mut by_firm: BTreeMap<FirmIdx, Vec<(f64, usize)>> = BTreeMap::new();
-    for (pi, pair) in pairs.iter().enumerate() {
-        if taken[pair.ci] || pair.commercial.npv_usd <= 0.0 {
-            continue;
-        }
-        by_firm.entry(pair.firm).or_default().push((0.0, pi));
-    }
-    let mut claims: BTreeMap<usize, (f64, usize)> = BTreeMap::new();
-    for (firm, options) in &mut by_firm {
-        let mut rng = streams.stream(Purpose::Proposal, registry.firm_keys[firm.0 as usize], step);
-        for (key, pi) in options.iter_mut() {
-            let v = &pairs[*pi].commercial;
-            let x = v.npv_usd / v.capex_usd.max(1.0);
-            let g = gumbel(rng.random());
-            *key = if s.choice_sharpness > 0.0 {
-                x + g / s.choice_sharpness
-            } else {
-                g
-            };
-        }
-        options.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut left = books.firm_budget[firm.0 as usize];
-        for &(key, pi) in options.iter() {
-            let own = pairs[pi].commercial.own_usd;
-            if own > left {
-                continue;
-            }
-            left -= own;
-            let ci = pairs[pi].ci;
-            if claims.get(&ci).is_none_or(|(best, _)| key > *best) {
-                claims.insert(ci, (key, pi));
-            }
-        }
-    }
-    for (&ci, &(_, pi)) in &claims {
+    let claims = firms_claim(&pairs, &keys, books.firm_budget, &taken);
+    for (ci, winner) in claims.winner.iter().enumerate() {
+        let Some(pi) = *winner else { continue };
         let pair = pairs[pi];
         taken[ci] = true;
         round.decide(
@@ -1009,6 +998,134 @@ pub fn propose_projects(
                 };
             }
         }
+    }
+}
+
+/// Each open pair's sequential-logit key for its firm: NPV per dollar of capex plus a standard
+/// Gumbel draw / `sharpness` (the draw alone at sharpness 0); `None` for a pair with commercial
+/// NPV ≤ 0, which no firm proposes on its own. A firm's draws come from its `Proposal` stream
+/// (firm, step) in prospect order, once a year, so the dry run and the firms' round see the same
+/// keys.
+fn logit_keys(
+    pairs: &[Pair],
+    registry: &Registry,
+    streams: &RngStreams,
+    step: u32,
+    sharpness: f64,
+) -> Vec<Option<f64>> {
+    let mut by_firm: BTreeMap<FirmIdx, Vec<usize>> = BTreeMap::new();
+    for (pi, pair) in pairs.iter().enumerate() {
+        if pair.commercial.npv_usd > 0.0 {
+            by_firm.entry(pair.firm).or_default().push(pi);
+        }
+    }
+    let mut keys = vec![None; pairs.len()];
+    for (firm, options) in &by_firm {
+        let mut rng = streams.stream(Purpose::Proposal, registry.firm_keys[firm.0 as usize], step);
+        for &pi in options {
+            let v = &pairs[pi].commercial;
+            let x = v.npv_usd / v.capex_usd.max(1.0);
+            let g = gumbel(rng.random());
+            keys[pi] = Some(if sharpness > 0.0 {
+                x + g / sharpness
+            } else {
+                g
+            });
+        }
+    }
+    keys
+}
+
+/// What firms build on their own, as a draft: in each pass every firm bids for its best open
+/// prospect (not `taken`, not already allotted) whose own outlay its remaining capital budget
+/// covers; each prospect bid for goes to the highest key among its bidders, whose budget is
+/// charged; the others keep their budgets and bid again in the next pass. A firm never spends
+/// budget on a prospect it does not get.
+struct Claims {
+    /// Per prospect (candidate index), the winning pair, if any firm claims it.
+    winner: Vec<Option<usize>>,
+    /// Per pair, whether its firm won it.
+    claimed: Vec<bool>,
+    /// Per firm, the outlay of everything it won, USD.
+    spend: Vec<f64>,
+}
+
+fn firms_claim(pairs: &[Pair], keys: &[Option<f64>], budgets: &[f64], taken: &[bool]) -> Claims {
+    let mut by_firm: BTreeMap<FirmIdx, Vec<(f64, usize)>> = BTreeMap::new();
+    for (pi, pair) in pairs.iter().enumerate() {
+        if let Some(key) = keys[pi]
+            && !taken[pair.ci]
+        {
+            by_firm.entry(pair.firm).or_default().push((key, pi));
+        }
+    }
+    let mut out = Claims {
+        winner: vec![None; taken.len()],
+        claimed: vec![false; pairs.len()],
+        spend: vec![0.0; budgets.len()],
+    };
+    // (firm, options best first, cursor, budget left)
+    let mut books: Vec<(usize, Vec<(f64, usize)>, usize, f64)> = by_firm
+        .into_iter()
+        .map(|(firm, mut options)| {
+            // Stable: equal keys keep prospect order.
+            options.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let f = firm.0 as usize;
+            (f, options, 0, budgets.get(f).copied().unwrap_or(0.0))
+        })
+        .collect();
+    let mut closed = taken.to_vec();
+    // (prospect, key, pair, slot in `books`)
+    let mut bids: Vec<(usize, f64, usize, usize)> = Vec::new();
+    loop {
+        bids.clear();
+        for (slot, (_, options, cursor, left)) in books.iter_mut().enumerate() {
+            while let Some(&(key, pi)) = options.get(*cursor) {
+                let ci = pairs[pi].ci;
+                if !closed[ci] && pairs[pi].commercial.own_usd <= *left {
+                    bids.push((ci, key, pi, slot));
+                    break;
+                }
+                *cursor += 1;
+            }
+        }
+        if bids.is_empty() {
+            break;
+        }
+        // Per prospect, the highest key first.
+        bids.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        let mut last = usize::MAX;
+        for &(ci, _, pi, slot) in &bids {
+            if ci == last {
+                continue;
+            }
+            last = ci;
+            closed[ci] = true;
+            let (f, _, _, left) = &mut books[slot];
+            let own = pairs[pi].commercial.own_usd;
+            *left -= own;
+            out.spend[*f] += own;
+            out.claimed[pi] = true;
+            out.winner[ci] = Some(pi);
+        }
+    }
+    out
+}
+
+impl Claims {
+    /// Whether the firm of pair `pi` can pay `own_usd` for it and still fund, from its remaining
+    /// `budgets`, everything else it claims on its own this year (financial additionality: a
+    /// package must not displace the sponsor's own programme — the fungibility of finance,
+    /// Feyzioglu, Swaroop & Zhu 1998; docs/ODD.md §7.3).
+    fn leaves_own_plans(&self, pi: usize, pairs: &[Pair], own_usd: f64, budgets: &[f64]) -> bool {
+        let f = pairs[pi].firm.0 as usize;
+        let planned = self.spend.get(f).copied().unwrap_or(0.0)
+            - if self.claimed[pi] {
+                pairs[pi].commercial.own_usd
+            } else {
+                0.0
+            };
+        own_usd + planned <= budgets.get(f).copied().unwrap_or(0.0)
     }
 }
 
