@@ -295,50 +295,65 @@ fn fill_tied(
         room[*k] = snap(room[*k] - d, room0[*k]).max(0.0);
         return;
     }
+    // Scratch of the rounds, allocated once per group.
     let mut claim = vec![0.0; group.len()];
+    let mut n_open: Vec<usize> = vec![0; group.len()];
+    let mut on_room: Vec<(usize, f64)> = Vec::with_capacity(group.len());
+    let mut room_sums: Vec<(usize, f64)> = Vec::with_capacity(group.len());
+    let mut out_of: Vec<(usize, usize, f64)> = Vec::with_capacity(group.len());
+    let mut parts: Vec<(usize, f64)> = Vec::with_capacity(group.len());
     for _ in 0..=group.len() {
         let open = |p: &(FirmIdx, f64, usize, usize)| supply[p.2] > 0.0 && room[p.3] > 0.0;
+        // Open pairs of each supply, counted once per supply (the first pair of the supply in
+        // the group holds the count).
+        for (a, p) in group.iter().enumerate() {
+            n_open[a] = match group[..a].iter().position(|q| q.2 == p.2) {
+                Some(first) => n_open[first],
+                None => group[a..].iter().filter(|q| q.2 == p.2 && open(q)).count(),
+            };
+        }
         let mut any = false;
         for (a, p) in group.iter().enumerate() {
             claim[a] = 0.0;
             if open(p) {
-                let n_s = group.iter().filter(|q| q.2 == p.2 && open(q)).count();
-                claim[a] = supply[p.2] / n_s as f64;
+                claim[a] = supply[p.2] / n_open[a] as f64;
                 any = true;
             }
         }
         if !any {
             break;
         }
-        let scale: Vec<f64> = group
-            .iter()
-            .map(|p| {
-                let mut on: Vec<f64> = group
-                    .iter()
-                    .zip(&claim)
-                    .filter(|(q, _)| q.3 == p.3)
-                    .map(|(_, c)| *c)
-                    .collect();
-                let on_k = order_free_sum(&mut on);
-                if on_k > room[p.3] {
-                    room[p.3] / on_k
-                } else {
-                    1.0
-                }
-            })
-            .collect();
+        // The claims on each room, summed in ascending order (as `order_free_sum`): sorted by
+        // (room, claim), each room's run added in order. Equal (room, claim) keys are equal
+        // numbers, so the sort's treatment of ties cannot change a sum.
+        on_room.clear();
+        on_room.extend(group.iter().zip(&claim).map(|(p, c)| (p.3, *c)));
+        on_room.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        room_sums.clear();
+        room_sums.extend(
+            on_room
+                .chunk_by(|a, b| a.0 == b.0)
+                .map(|run| (run[0].0, run.iter().map(|c| c.1).sum::<f64>())),
+        );
         // What each supply and room gives up this round, added in an id-free order.
-        let mut out_of: Vec<(usize, usize, f64)> = Vec::new();
+        out_of.clear();
         for (a, p) in group.iter().enumerate() {
-            let d = claim[a] * scale[a];
+            let at = room_sums.partition_point(|r| r.0 < p.3);
+            let on_k = room_sums[at].1;
+            let scale = if on_k > room[p.3] {
+                room[p.3] / on_k
+            } else {
+                1.0
+            };
+            let d = claim[a] * scale;
             if d <= 0.0 {
                 continue;
             }
             amount[a] += d;
             out_of.push((p.2, p.3, d));
         }
-        subtract_grouped(supply, out_of.iter().map(|o| (o.0, o.2)));
-        subtract_grouped(room, out_of.iter().map(|o| (o.1, o.2)));
+        subtract_grouped(supply, out_of.iter().map(|o| (o.0, o.2)), &mut parts);
+        subtract_grouped(room, out_of.iter().map(|o| (o.1, o.2)), &mut parts);
         for p in group {
             supply[p.2] = snap(supply[p.2], supply0[p.2]).max(0.0);
             room[p.3] = snap(room[p.3], room0[p.3]).max(0.0);
@@ -348,8 +363,13 @@ fn fill_tied(
 
 /// `target[i] -= Σ d` over the `(i, d)` parts, each group's terms added in ascending order (as
 /// [`order_free_sum`]), so the result does not depend on the order the parts come in.
-fn subtract_grouped(target: &mut [f64], parts: impl Iterator<Item = (usize, f64)>) {
-    let mut parts: Vec<(usize, f64)> = parts.collect();
+fn subtract_grouped(
+    target: &mut [f64],
+    new_parts: impl Iterator<Item = (usize, f64)>,
+    parts: &mut Vec<(usize, f64)>,
+) {
+    parts.clear();
+    parts.extend(new_parts);
     parts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     for run in parts.chunk_by(|a, b| a.0 == b.0) {
         target[run[0].0] -= run.iter().map(|p| p.1).sum::<f64>();
