@@ -1318,21 +1318,20 @@ fn order_key(o: &StockOrderTerms) -> [f64; 4] {
 }
 
 /// A demand curve with its plants' bids and stock orders sorted by their numbers, so that its
-/// sums do not depend on the order in which the caller listed them. The keys are every field of
-/// a bid (an order), so bids equal under the order are equal bit for bit and an unstable sort
-/// gives the same sequence as a stable one.
+/// sums do not depend on the order in which the caller listed them. (Stable sorts: the bids of a
+/// host come largely in runs, which the stable sort merges faster than an unstable one sorts.)
 fn canonical_curve(curve: &mut DemandCurve) {
     match curve {
         DemandCurve::ConstantElasticity { .. } => {}
         DemandCurve::Plants { bids, .. } => {
-            bids.sort_unstable_by(|a, b| cmp_array(&bid_key(a), &bid_key(b)));
+            bids.sort_by(|a, b| cmp_array(&bid_key(a), &bid_key(b)));
         }
         DemandCurve::Stocked {
             consumption,
             orders,
             ..
         } => {
-            orders.sort_unstable_by(|a, b| cmp_array(&order_key(a), &order_key(b)));
+            orders.sort_by(|a, b| cmp_array(&order_key(a), &order_key(b)));
             canonical_curve(consumption);
         }
     }
@@ -1364,6 +1363,8 @@ pub struct SolveScratch {
     keys: Vec<[f64; 3]>,
     /// Each nation's lots with tonnes, in canonical order.
     lots_of: Vec<Vec<usize>>,
+    /// One nation's lots with their keys, while they are sorted.
+    keyed: Vec<([f64; 3], usize)>,
     /// Events of one supply curve.
     events: Vec<(f64, f64, f64)>,
     /// Every buyer's signature, one after the other (`sig_start[b]..sig_start[b + 1]`).
@@ -1405,6 +1406,7 @@ pub fn solve_with(
     let SolveScratch {
         keys,
         lots_of,
+        keyed,
         events,
         sig,
         sig_start,
@@ -1442,8 +1444,17 @@ pub fn solve_with(
             lots_of[usize::from(lot.host.0)].push(i);
         }
     }
+    // Sorted by key, equal keys in index order (the order of a stable sort of the indices), as
+    // (key, index) pairs side by side: no lookup per comparison, no merge buffer per list.
     for list in lots_of.iter_mut() {
-        list.sort_by(|&a, &b| cmp_array(&keys[a], &keys[b]));
+        if list.len() < 2 {
+            continue;
+        }
+        keyed.clear();
+        keyed.extend(list.iter().map(|&i| (keys[i], i)));
+        keyed.sort_unstable_by(|a, b| cmp_array(&a.0, &b.0).then(a.1.cmp(&b.1)));
+        list.clear();
+        list.extend(keyed.iter().map(|k| k.1));
     }
     let lots_of: &[Vec<usize>] = lots_of;
     let potential: Vec<f64> = lots_of
