@@ -243,19 +243,20 @@ fn equity_least_cost(
         .map(|p| quota_of(sources[supply_source[p.2]].host, sinks[owned[p.3].1].nation))
         .collect();
     cap_groups(&mut amount, &by_quota, &out.quota_left_t);
-    // Totals are added in an id-free order (`order_free_sum`), as in the solver.
-    let mut taken_terms: Vec<Vec<f64>> = vec![Vec::new(); sources.len()];
-    let mut given_terms: Vec<Vec<f64>> = vec![Vec::new(); sinks.len()];
-    let mut quota_terms: Vec<Vec<f64>> = vec![Vec::new(); out.quota_left_t.len()];
+    // Totals are added in an id-free order (`order_free_sum`), as in the solver: the terms are
+    // kept as (index, tonnes) parts, one vector per total rather than one per index.
+    let mut taken_terms: Vec<(usize, f64)> = Vec::with_capacity(pairs.len());
+    let mut given_terms: Vec<(usize, f64)> = Vec::with_capacity(pairs.len());
+    let mut quota_terms: Vec<(usize, f64)> = Vec::new();
     for (p, d) in pairs.iter().zip(&amount) {
         if *d <= 0.0 {
             continue;
         }
         let (i, j) = (supply_source[p.2], owned[p.3].1);
-        taken_terms[i].push(*d);
-        given_terms[j].push(*d);
+        taken_terms.push((i, *d));
+        given_terms.push((j, *d));
         if let Some(q) = quota_of(sources[i].host, sinks[j].nation) {
-            quota_terms[q].push(*d);
+            quota_terms.push((q, *d));
         }
         out.pieces.push(Piece {
             source: i,
@@ -266,14 +267,36 @@ fn equity_least_cost(
             price_usd_per_t: None,
         });
     }
-    for (t, terms) in out.taken_t.iter_mut().zip(&mut taken_terms) {
-        *t += order_free_sum(terms);
-    }
-    for (g, terms) in out.given_t.iter_mut().zip(&mut given_terms) {
-        *g += order_free_sum(terms);
-    }
-    for (q, terms) in out.quota_left_t.iter_mut().zip(&mut quota_terms) {
-        *q = (*q - order_free_sum(terms)).max(0.0);
+    grouped_sums(&mut taken_terms, &mut out.taken_t, |t, sum| *t += sum);
+    grouped_sums(&mut given_terms, &mut out.given_t, |g, sum| *g += sum);
+    grouped_sums(&mut quota_terms, &mut out.quota_left_t, |q, sum| {
+        *q = (*q - sum).max(0.0);
+    });
+}
+
+/// For each index `i` of `totals`, `apply(&mut totals[i], Σ)` with `Σ` the sum of the parts
+/// `(i, d)`, added in ascending order: bit for bit [`order_free_sum`] of index `i`'s terms
+/// (and `order_free_sum` of no terms for an index without parts). Sorts `parts`.
+fn grouped_sums(
+    parts: &mut [(usize, f64)],
+    totals: &mut [f64],
+    mut apply: impl FnMut(&mut f64, f64),
+) {
+    // Equal (index, tonnes) parts are equal bit for bit: an unstable sort gives the same sums.
+    parts.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let empty = order_free_sum(&mut []);
+    let mut k = 0;
+    for (i, total) in totals.iter_mut().enumerate() {
+        let start = k;
+        while k < parts.len() && parts[k].0 == i {
+            k += 1;
+        }
+        let sum = if start == k {
+            empty
+        } else {
+            parts[start..k].iter().map(|p| p.1).sum::<f64>()
+        };
+        apply(total, sum);
     }
 }
 
