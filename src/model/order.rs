@@ -87,6 +87,7 @@ fn into_slots<T>(
 ) -> Vec<T> {
     let mut slots: Vec<Option<T>> = Vec::with_capacity(capacity);
     slots.resize_with(capacity, || None);
+    let mut filled = 0;
     for row in rows {
         let k = slot(&row);
         if k >= slots.len() {
@@ -98,8 +99,13 @@ fn into_slots<T>(
             "one row per slot (unique keys, one row per asset)"
         );
         *place = Some(row);
+        filled += 1;
     }
-    slots.into_iter().flatten().collect()
+    // Allocated once at its final size: collecting a `flatten` grows the vector by doubling
+    // (its length is unknown up front), a `realloc` and copy of every row each time.
+    let mut out = Vec::with_capacity(filled);
+    out.extend(slots.into_iter().flatten());
+    out
 }
 
 /// Asset entities added, or whose site changed, since the reading system last ran: with

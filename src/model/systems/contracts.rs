@@ -243,19 +243,20 @@ fn equity_least_cost(
         .map(|p| quota_of(sources[supply_source[p.2]].host, sinks[owned[p.3].1].nation))
         .collect();
     cap_groups(&mut amount, &by_quota, &out.quota_left_t);
-    // Totals are added in an id-free order (`order_free_sum`), as in the solver.
-    let mut taken_terms: Vec<Vec<f64>> = vec![Vec::new(); sources.len()];
-    let mut given_terms: Vec<Vec<f64>> = vec![Vec::new(); sinks.len()];
-    let mut quota_terms: Vec<Vec<f64>> = vec![Vec::new(); out.quota_left_t.len()];
+    // Totals are added in an id-free order (`order_free_sum`), as in the solver: the terms are
+    // kept as (index, tonnes) parts, one vector per total rather than one per index.
+    let mut taken_terms: Vec<(usize, f64)> = Vec::with_capacity(pairs.len());
+    let mut given_terms: Vec<(usize, f64)> = Vec::with_capacity(pairs.len());
+    let mut quota_terms: Vec<(usize, f64)> = Vec::new();
     for (p, d) in pairs.iter().zip(&amount) {
         if *d <= 0.0 {
             continue;
         }
         let (i, j) = (supply_source[p.2], owned[p.3].1);
-        taken_terms[i].push(*d);
-        given_terms[j].push(*d);
+        taken_terms.push((i, *d));
+        given_terms.push((j, *d));
         if let Some(q) = quota_of(sources[i].host, sinks[j].nation) {
-            quota_terms[q].push(*d);
+            quota_terms.push((q, *d));
         }
         out.pieces.push(Piece {
             source: i,
@@ -266,14 +267,36 @@ fn equity_least_cost(
             price_usd_per_t: None,
         });
     }
-    for (t, terms) in out.taken_t.iter_mut().zip(&mut taken_terms) {
-        *t += order_free_sum(terms);
-    }
-    for (g, terms) in out.given_t.iter_mut().zip(&mut given_terms) {
-        *g += order_free_sum(terms);
-    }
-    for (q, terms) in out.quota_left_t.iter_mut().zip(&mut quota_terms) {
-        *q = (*q - order_free_sum(terms)).max(0.0);
+    grouped_sums(&mut taken_terms, &mut out.taken_t, |t, sum| *t += sum);
+    grouped_sums(&mut given_terms, &mut out.given_t, |g, sum| *g += sum);
+    grouped_sums(&mut quota_terms, &mut out.quota_left_t, |q, sum| {
+        *q = (*q - sum).max(0.0);
+    });
+}
+
+/// For each index `i` of `totals`, `apply(&mut totals[i], Σ)` with `Σ` the sum of the parts
+/// `(i, d)`, added in ascending order: bit for bit [`order_free_sum`] of index `i`'s terms
+/// (and `order_free_sum` of no terms for an index without parts). Sorts `parts`.
+fn grouped_sums(
+    parts: &mut [(usize, f64)],
+    totals: &mut [f64],
+    mut apply: impl FnMut(&mut f64, f64),
+) {
+    // Equal (index, tonnes) parts are equal bit for bit: an unstable sort gives the same sums.
+    parts.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let empty = order_free_sum(&mut []);
+    let mut k = 0;
+    for (i, total) in totals.iter_mut().enumerate() {
+        let start = k;
+        while k < parts.len() && parts[k].0 == i {
+            k += 1;
+        }
+        let sum = if start == k {
+            empty
+        } else {
+            parts[start..k].iter().map(|p| p.1).sum::<f64>()
+        };
+        apply(total, sum);
     }
 }
 
@@ -295,50 +318,65 @@ fn fill_tied(
         room[*k] = snap(room[*k] - d, room0[*k]).max(0.0);
         return;
     }
+    // Scratch of the rounds, allocated once per group.
     let mut claim = vec![0.0; group.len()];
+    let mut n_open: Vec<usize> = vec![0; group.len()];
+    let mut on_room: Vec<(usize, f64)> = Vec::with_capacity(group.len());
+    let mut room_sums: Vec<(usize, f64)> = Vec::with_capacity(group.len());
+    let mut out_of: Vec<(usize, usize, f64)> = Vec::with_capacity(group.len());
+    let mut parts: Vec<(usize, f64)> = Vec::with_capacity(group.len());
     for _ in 0..=group.len() {
         let open = |p: &(FirmIdx, f64, usize, usize)| supply[p.2] > 0.0 && room[p.3] > 0.0;
+        // Open pairs of each supply, counted once per supply (the first pair of the supply in
+        // the group holds the count).
+        for (a, p) in group.iter().enumerate() {
+            n_open[a] = match group[..a].iter().position(|q| q.2 == p.2) {
+                Some(first) => n_open[first],
+                None => group[a..].iter().filter(|q| q.2 == p.2 && open(q)).count(),
+            };
+        }
         let mut any = false;
         for (a, p) in group.iter().enumerate() {
             claim[a] = 0.0;
             if open(p) {
-                let n_s = group.iter().filter(|q| q.2 == p.2 && open(q)).count();
-                claim[a] = supply[p.2] / n_s as f64;
+                claim[a] = supply[p.2] / n_open[a] as f64;
                 any = true;
             }
         }
         if !any {
             break;
         }
-        let scale: Vec<f64> = group
-            .iter()
-            .map(|p| {
-                let mut on: Vec<f64> = group
-                    .iter()
-                    .zip(&claim)
-                    .filter(|(q, _)| q.3 == p.3)
-                    .map(|(_, c)| *c)
-                    .collect();
-                let on_k = order_free_sum(&mut on);
-                if on_k > room[p.3] {
-                    room[p.3] / on_k
-                } else {
-                    1.0
-                }
-            })
-            .collect();
+        // The claims on each room, summed in ascending order (as `order_free_sum`): sorted by
+        // (room, claim), each room's run added in order. Equal (room, claim) keys are equal
+        // numbers, so the sort's treatment of ties cannot change a sum.
+        on_room.clear();
+        on_room.extend(group.iter().zip(&claim).map(|(p, c)| (p.3, *c)));
+        on_room.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        room_sums.clear();
+        room_sums.extend(
+            on_room
+                .chunk_by(|a, b| a.0 == b.0)
+                .map(|run| (run[0].0, run.iter().map(|c| c.1).sum::<f64>())),
+        );
         // What each supply and room gives up this round, added in an id-free order.
-        let mut out_of: Vec<(usize, usize, f64)> = Vec::new();
+        out_of.clear();
         for (a, p) in group.iter().enumerate() {
-            let d = claim[a] * scale[a];
+            let at = room_sums.partition_point(|r| r.0 < p.3);
+            let on_k = room_sums[at].1;
+            let scale = if on_k > room[p.3] {
+                room[p.3] / on_k
+            } else {
+                1.0
+            };
+            let d = claim[a] * scale;
             if d <= 0.0 {
                 continue;
             }
             amount[a] += d;
             out_of.push((p.2, p.3, d));
         }
-        subtract_grouped(supply, out_of.iter().map(|o| (o.0, o.2)));
-        subtract_grouped(room, out_of.iter().map(|o| (o.1, o.2)));
+        subtract_grouped(supply, out_of.iter().map(|o| (o.0, o.2)), &mut parts);
+        subtract_grouped(room, out_of.iter().map(|o| (o.1, o.2)), &mut parts);
         for p in group {
             supply[p.2] = snap(supply[p.2], supply0[p.2]).max(0.0);
             room[p.3] = snap(room[p.3], room0[p.3]).max(0.0);
@@ -348,8 +386,13 @@ fn fill_tied(
 
 /// `target[i] -= Σ d` over the `(i, d)` parts, each group's terms added in ascending order (as
 /// [`order_free_sum`]), so the result does not depend on the order the parts come in.
-fn subtract_grouped(target: &mut [f64], parts: impl Iterator<Item = (usize, f64)>) {
-    let mut parts: Vec<(usize, f64)> = parts.collect();
+fn subtract_grouped(
+    target: &mut [f64],
+    new_parts: impl Iterator<Item = (usize, f64)>,
+    parts: &mut Vec<(usize, f64)>,
+) {
+    parts.clear();
+    parts.extend(new_parts);
     parts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     for run in parts.chunk_by(|a, b| a.0 == b.0) {
         target[run[0].0] -= run.iter().map(|p| p.1).sum::<f64>();

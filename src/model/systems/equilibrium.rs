@@ -45,6 +45,7 @@
 use crate::model::components::{AssetIdx, NationIdx};
 use crate::model::resources::Shipment;
 use crate::model::rounding::snap;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 /// An offer to sell: the output one asset can deliver this step.
@@ -509,12 +510,12 @@ struct Supply {
 }
 
 impl Supply {
-    /// From `(tonnes, lower edge of the band, band width)` per lot.
-    fn new(lots: &[(f64, f64, f64)]) -> Self {
+    /// From `(tonnes, lower edge of the band, band width)` per lot; `events` is scratch.
+    fn new(lots: impl Iterator<Item = (f64, f64, f64)>, events: &mut Vec<(f64, f64, f64)>) -> Self {
         // Events: (price, slope change, jump).
-        let mut events: Vec<(f64, f64, f64)> = Vec::with_capacity(lots.len() * 2);
+        events.clear();
         let mut total = 0.0;
-        for &(q, lo, width) in lots {
+        for (q, lo, width) in lots {
             if q <= 0.0 {
                 continue;
             }
@@ -527,8 +528,9 @@ impl Supply {
             }
         }
         // A total order on the events (not only on their prices): events at one price are
-        // then summed in an order that does not depend on the order of the lots.
-        events.sort_by(|a, b| {
+        // then summed in an order that does not depend on the order of the lots. Events equal
+        // under it are equal bit for bit, so an unstable sort gives the same sequence.
+        events.sort_unstable_by(|a, b| {
             a.0.total_cmp(&b.0)
                 .then(a.1.total_cmp(&b.1))
                 .then(a.2.total_cmp(&b.2))
@@ -537,7 +539,7 @@ impl Supply {
         let mut value = Vec::with_capacity(events.len());
         let mut slope = Vec::with_capacity(events.len());
         let (mut v, mut s, mut last) = (0.0, 0.0, f64::NEG_INFINITY);
-        for (p, ds, jump) in events {
+        for &(p, ds, jump) in events.iter() {
             if p > last && last.is_finite() {
                 v += s * (p - last);
             }
@@ -606,7 +608,7 @@ struct Flow {
 
 struct Problem<'a> {
     settings: SolverSettings,
-    buyers: &'a [Buyer],
+    buyers: &'a [Cow<'a, Buyer>],
     exporters: Vec<usize>,
     supply: Vec<Supply>,
     entries: Vec<Vec<Entry>>,
@@ -1244,6 +1246,19 @@ fn cmp_keys(a: &[f64], b: &[f64]) -> Ordering {
         .unwrap_or_else(|| a.len().cmp(&b.len()))
 }
 
+/// [`cmp_keys`] on two keys of the same length `N`, without the iterator adapters (the
+/// comparison of every sort in a solve's setup).
+#[inline]
+fn cmp_array<const N: usize>(a: &[f64; N], b: &[f64; N]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = x.total_cmp(y);
+        if o.is_ne() {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
 /// The numbers of a demand curve as a sort key; the curve must be in canonical order
 /// ([`canonical_curve`]).
 fn curve_signature(curve: &DemandCurve, sig: &mut Vec<f64>) {
@@ -1303,22 +1318,60 @@ fn order_key(o: &StockOrderTerms) -> [f64; 4] {
 }
 
 /// A demand curve with its plants' bids and stock orders sorted by their numbers, so that its
-/// sums do not depend on the order in which the caller listed them.
+/// sums do not depend on the order in which the caller listed them. (Stable sorts: the bids of a
+/// host come largely in runs, which the stable sort merges faster than an unstable one sorts.)
 fn canonical_curve(curve: &mut DemandCurve) {
     match curve {
         DemandCurve::ConstantElasticity { .. } => {}
         DemandCurve::Plants { bids, .. } => {
-            bids.sort_by(|a, b| cmp_keys(&bid_key(a), &bid_key(b)));
+            bids.sort_by(|a, b| cmp_array(&bid_key(a), &bid_key(b)));
         }
         DemandCurve::Stocked {
             consumption,
             orders,
             ..
         } => {
-            orders.sort_by(|a, b| cmp_keys(&order_key(a), &order_key(b)));
+            orders.sort_by(|a, b| cmp_array(&order_key(a), &order_key(b)));
             canonical_curve(consumption);
         }
     }
+}
+
+/// Whether a demand curve is already in the order [`canonical_curve`] puts it in.
+fn is_canonical(curve: &DemandCurve) -> bool {
+    match curve {
+        DemandCurve::ConstantElasticity { .. } => true,
+        DemandCurve::Plants { bids, .. } => {
+            bids.is_sorted_by(|a, b| cmp_array(&bid_key(a), &bid_key(b)).is_le())
+        }
+        DemandCurve::Stocked {
+            consumption,
+            orders,
+            ..
+        } => {
+            orders.is_sorted_by(|a, b| cmp_array(&order_key(a), &order_key(b)).is_le())
+                && is_canonical(consumption)
+        }
+    }
+}
+
+/// Buffers of [`solve_with`] kept between solves, so that a solve's setup allocates (almost)
+/// nothing in steady state. Holds no state that carries over: every solve clears what it uses.
+#[derive(Debug, Default)]
+pub struct SolveScratch {
+    /// Sort key of each lot, `[tonnes, lower band edge, band width]`.
+    keys: Vec<[f64; 3]>,
+    /// Each nation's lots with tonnes, in canonical order.
+    lots_of: Vec<Vec<usize>>,
+    /// One nation's lots with their keys, while they are sorted.
+    keyed: Vec<([f64; 3], usize)>,
+    /// Events of one supply curve.
+    events: Vec<(f64, f64, f64)>,
+    /// Every buyer's signature, one after the other (`sig_start[b]..sig_start[b + 1]`).
+    sig: Vec<f64>,
+    sig_start: Vec<usize>,
+    /// Buyers in canonical order, by input position.
+    buyer_order: Vec<usize>,
 }
 
 /// Solve the equilibrium of one commodity. `warm` holds starting producer prices by nation
@@ -1330,6 +1383,35 @@ pub fn solve(
     settings: &SolverSettings,
     warm: &[f64],
 ) -> Solution {
+    solve_with(
+        &mut SolveScratch::default(),
+        lots,
+        buyers,
+        links,
+        settings,
+        warm,
+    )
+}
+
+/// [`solve`] with its setup buffers taken from (and left in) `scratch`; the solution is the same
+/// to the bit whatever `scratch` held.
+pub fn solve_with(
+    scratch: &mut SolveScratch,
+    lots: &[Lot],
+    buyers: &[Buyer],
+    links: &Links,
+    settings: &SolverSettings,
+    warm: &[f64],
+) -> Solution {
+    let SolveScratch {
+        keys,
+        lots_of,
+        keyed,
+        events,
+        sig,
+        sig_start,
+        buyer_order,
+    } = scratch;
     let n = links.n;
     let w = settings.smoothing.clamp(1e-6, 0.999);
     let settings = SolverSettings {
@@ -1344,24 +1426,37 @@ pub fn solve(
     // equal numbers, so their relative order cannot change a sum either.
     // A lot that cannot run below the ceiling guard is not offered (it could never pay).
     let offered = |lot: &Lot| lot.quantity_t > 0.0 && lot.band(w).0 < settings.ceiling_usd_per_t;
-    let keys: Vec<[f64; 3]> = lots
-        .iter()
-        .map(|lot| {
-            let (lo, width) = lot.band(w);
-            [lot.quantity_t, lo, width]
-        })
-        .collect();
+    keys.clear();
+    keys.extend(lots.iter().map(|lot| {
+        let (lo, width) = lot.band(w);
+        [lot.quantity_t, lo, width]
+    }));
+    let keys: &[[f64; 3]] = keys;
     let lot_key = |i: usize| keys[i];
     // Each nation's lots with tonnes, in canonical order.
-    let mut lots_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+    lots_of.truncate(n);
+    lots_of.resize_with(n, Vec::new);
+    for list in lots_of.iter_mut() {
+        list.clear();
+    }
     for (i, lot) in lots.iter().enumerate() {
         if lot.quantity_t > 0.0 {
             lots_of[usize::from(lot.host.0)].push(i);
         }
     }
-    for list in &mut lots_of {
-        list.sort_by(|&a, &b| cmp_keys(&lot_key(a), &lot_key(b)));
+    // Sorted by key, equal keys in index order (the order of a stable sort of the indices), as
+    // (key, index) pairs side by side: no lookup per comparison, no merge buffer per list.
+    for list in lots_of.iter_mut() {
+        if list.len() < 2 {
+            continue;
+        }
+        keyed.clear();
+        keyed.extend(list.iter().map(|&i| (keys[i], i)));
+        keyed.sort_unstable_by(|a, b| cmp_array(&a.0, &b.0).then(a.1.cmp(&b.1)));
+        list.clear();
+        list.extend(keyed.iter().map(|k| k.1));
     }
+    let lots_of: &[Vec<usize>] = lots_of;
     let potential: Vec<f64> = lots_of
         .iter()
         .map(|list| {
@@ -1441,47 +1536,48 @@ pub fn solve(
     let supply: Vec<Supply> = exporters
         .iter()
         .map(|&h| {
-            let l: Vec<(f64, f64, f64)> = lots_of[h]
-                .iter()
-                .filter(|&&i| offered(&lots[i]))
-                .map(|&i| {
-                    let [q, lo, width] = lot_key(i);
-                    (q, lo, width)
-                })
-                .collect();
-            Supply::new(&l)
+            let l = lots_of[h].iter().filter(|&&i| offered(&lots[i])).map(|&i| {
+                let [q, lo, width] = lot_key(i);
+                (q, lo, width)
+            });
+            Supply::new(l, events)
         })
         .collect();
-    // Buyers: each a copy with its plants' bids and stock orders in canonical order, sorted by
-    // their demand curve, their sourcing rule, then their links from the exporters in canonical
-    // order.
-    let mut canonical_buyers: Vec<Buyer> = buyers
+    // Buyers: each with its plants' bids and stock orders in canonical order (a copy only when
+    // they are not in it already), sorted by their demand curve, their sourcing rule, then their
+    // links from the exporters in canonical order.
+    let canonical_buyers: Vec<Cow<'_, Buyer>> = buyers
         .iter()
         .map(|b| {
-            let mut buyer = b.clone();
-            canonical_curve(&mut buyer.curve);
-            buyer
+            if is_canonical(&b.curve) {
+                Cow::Borrowed(b)
+            } else {
+                let mut buyer = b.clone();
+                canonical_curve(&mut buyer.curve);
+                Cow::Owned(buyer)
+            }
         })
         .collect();
-    let buyer_sig: Vec<Vec<f64>> = canonical_buyers
-        .iter()
-        .map(|b| {
-            let mut sig = Vec::new();
-            curve_signature(&b.curve, &mut sig);
-            match &b.sourcing {
-                Some(r) => sig.extend([1.0, r.premium_usd_per_t, r.required_share]),
-                None => sig.push(0.0),
-            }
-            for &h in &exporters {
-                sig.extend(link_key(h, usize::from(b.nation.0)));
-            }
-            sig
-        })
-        .collect();
-    let mut buyer_order: Vec<usize> = (0..buyers.len()).collect();
-    buyer_order.sort_by(|&a, &b| cmp_keys(&buyer_sig[a], &buyer_sig[b]));
-    let mut slots: Vec<Option<Buyer>> = canonical_buyers.drain(..).map(Some).collect();
-    let canonical_buyers: Vec<Buyer> = buyer_order
+    sig.clear();
+    sig_start.clear();
+    sig_start.push(0);
+    for b in &canonical_buyers {
+        curve_signature(&b.curve, sig);
+        match &b.sourcing {
+            Some(r) => sig.extend([1.0, r.premium_usd_per_t, r.required_share]),
+            None => sig.push(0.0),
+        }
+        for &h in &exporters {
+            sig.extend(link_key(h, usize::from(b.nation.0)));
+        }
+        sig_start.push(sig.len());
+    }
+    let buyer_sig = |b: usize| &sig[sig_start[b]..sig_start[b + 1]];
+    buyer_order.clear();
+    buyer_order.extend(0..buyers.len());
+    buyer_order.sort_by(|&a, &b| cmp_keys(buyer_sig(a), buyer_sig(b)));
+    let mut slots: Vec<Option<Cow<'_, Buyer>>> = canonical_buyers.into_iter().map(Some).collect();
+    let canonical_buyers: Vec<Cow<'_, Buyer>> = buyer_order
         .iter()
         .map(|&b| slots[b].take().expect("each buyer once"))
         .collect();
@@ -1683,7 +1779,7 @@ pub fn solve(
     // Newton call; the arithmetic is the same either way, so re-using it changes no bit.
     let last = (work.lambda_at == lambda && work.premium_at == premium).then_some(&work);
     finish(
-        &problem, lots, buyers, links, &u, &lambda, &premium, &position, &lots_of, iterations,
+        &problem, lots, buyers, links, &u, &lambda, &premium, &position, lots_of, iterations,
         converged, last,
     )
 }
@@ -1693,7 +1789,7 @@ pub fn solve(
 fn finish(
     problem: &Problem<'_>,
     lots: &[Lot],
-    buyers: &[Buyer],
+    buyers: &[Cow<'_, Buyer>],
     links: &Links,
     u: &[f64],
     lambda: &[f64],
@@ -1911,7 +2007,10 @@ mod tests {
 
     #[test]
     fn the_supply_curve_is_the_smoothed_staircase() {
-        let s = Supply::new(&[(10.0, 90.0, 20.0), (5.0, 180.0, 40.0)]);
+        let s = Supply::new(
+            [(10.0, 90.0, 20.0), (5.0, 180.0, 40.0)].into_iter(),
+            &mut Vec::new(),
+        );
         assert_eq!(s.at(80.0).0, 0.0);
         assert!((s.at(100.0).0 - 5.0).abs() < 1e-12);
         assert!((s.at(150.0).0 - 10.0).abs() < 1e-12);

@@ -16,13 +16,14 @@
 //! in its feed stock ([`FeedStocks`]), so mass is conserved exactly.
 
 use bevy_ecs::prelude::*;
+use std::borrow::Cow;
 
 use crate::model::order::{AssetOrder, AssetsMoved};
 use crate::model::rounding::snap;
 use crate::model::systems::demand::{StockSetup, settle_consumers};
 use crate::model::systems::equilibrium::{
-    Buyer, DemandCurve, Lot, PlantBid, Solution, SolverSettings, SourcingTerms, order_free_sum,
-    plant_takes, solve,
+    Buyer, DemandCurve, Lot, PlantBid, Solution, SolveScratch, SolverSettings, SourcingTerms,
+    order_free_sum, plant_takes, solve_with,
 };
 use crate::model::systems::routes::{RouteInputs, RouteTables};
 use crate::model::systems::utilisation::{
@@ -179,11 +180,12 @@ pub fn clear_markets(
         ResMut<StockOrders>,
         Option<ResMut<SecondaryOffers>>,
     ),
-    (mut route_tables, mut asset_order, moved, mut removed): (
+    (mut route_tables, mut asset_order, moved, mut removed, mut scratch): (
         Local<RouteTables>,
         Local<AssetOrder>,
         AssetsMoved,
         RemovedComponents<AssetIdx>,
+        Local<SolveScratch>,
     ),
     anchors: Res<StretchAnchors>,
     mut assets: Query<(&AssetIdx, &Site, &UnitCost, &Ownership, &mut Output)>,
@@ -274,12 +276,12 @@ pub fn clear_markets(
             ceiling_usd_per_t: ceiling.max(2e-9),
         }
     };
-    let warm = |c: usize| -> Vec<f64> {
-        producer_prices
-            .usd_per_t
-            .get(c)
-            .cloned()
-            .unwrap_or_else(|| vec![prices.usd_per_t.get(c).copied().unwrap_or(0.0); n])
+    // Last step's producer prices, borrowed (a copy only when there are none yet).
+    let warm = |c: usize| -> Cow<'_, [f64]> {
+        match producer_prices.usd_per_t.get(c) {
+            Some(row) => Cow::Borrowed(row.as_slice()),
+            None => Cow::Owned(vec![prices.usd_per_t.get(c).copied().unwrap_or(0.0); n]),
+        }
     };
     demand.t_per_yr.resize(registry.n_minerals(), Vec::new());
     // Consumer stocks and stockpile orders (docs/ODD.md §7.6.3): partial adjustment towards
@@ -308,11 +310,10 @@ pub fn clear_markets(
             commodity(mineral, Stage::Refined),
         );
         let recovery = config.recovery.get(m).copied().unwrap_or(1.0);
-        let ore_paid_last: Vec<f64> = buyer_prices
-            .usd_per_t
-            .get(c_ore)
-            .cloned()
-            .unwrap_or_else(|| vec![prices.usd_per_t.get(c_ore).copied().unwrap_or(0.0); n]);
+        let ore_paid_last: Cow<'_, [f64]> = match buyer_prices.usd_per_t.get(c_ore) {
+            Some(row) => Cow::Borrowed(row.as_slice()),
+            None => Cow::Owned(vec![prices.usd_per_t.get(c_ore).copied().unwrap_or(0.0); n]),
+        };
         let refineries = of_commodity(c_ref);
         let mines = of_commodity(c_ore);
 
@@ -456,7 +457,8 @@ pub fn clear_markets(
             .collect();
         let with_recycled_a = extend_buyers(buyers_a, &recycled_lots, recycled_qualifies);
         let buyers_a = with_recycled_a.as_deref().unwrap_or(buyers_a);
-        let tentative = solve(
+        let tentative = solve_with(
+            &mut scratch,
             &lots_a,
             buyers_a,
             refined_links,
@@ -653,7 +655,8 @@ pub fn clear_markets(
         }
         let nm = ore_lots.len();
         ore_lots.extend(ore_headroom);
-        let ore = solve(
+        let ore = solve_with(
+            &mut scratch,
             &ore_lots,
             &ore_bids,
             reduced_ore_links.as_ref().unwrap_or(ore_links),
@@ -772,7 +775,8 @@ pub fn clear_markets(
             .collect();
         let with_recycled_c = extend_buyers(buyers_open, &recycled_lots, recycled_qualifies);
         let buyers_open = with_recycled_c.as_deref().unwrap_or(buyers_open);
-        let refined = solve(
+        let refined = solve_with(
+            &mut scratch,
             &lots_open,
             buyers_open,
             reduced_refined_links.as_ref().unwrap_or(refined_links),
