@@ -1497,4 +1497,65 @@ mod tests {
         // Sharp choice: almost all mass on the best option.
         assert_eq!(logit_pick(&options, 100.0, 0.01), Some('b'));
     }
+    fn pair(ci: usize, firm: u32, own_usd: f64) -> Pair {
+        Pair {
+            ci,
+            firm: FirmIdx(firm),
+            commercial: Valuation {
+                npv_usd: 1.0,
+                cost_usd: 0.0,
+                own_usd,
+                capex_usd: own_usd,
+                discount_rate: 0.1,
+                appraisal: Appraisal {
+                    discount_rate: 0.1,
+                    capex_usd: own_usd,
+                    cost_usd_per_t: 0.0,
+                    floor_usd_per_t: 0.0,
+                    floor_years: 0.0,
+                    duration_factor: 1.0,
+                    deferred_steps: 0,
+                },
+            },
+        }
+    }
+
+    /// Firms A (0) and B (1), prospects P0 and P1 at 100 each, budgets 100 each. Both rank P0
+    /// first; A's key for it is higher. A draft gives P0 to A and P1 to B, and B is charged only
+    /// for P1. (Charging every claim, won or lost — the rule before 2 December 2026 — left B
+    /// unable to afford P1 after losing P0, so P1 went unbuilt.)
+    #[test]
+    fn a_firm_is_charged_only_for_what_it_wins_and_bids_again() {
+        let pairs = [
+            pair(0, 0, 100.0),
+            pair(1, 0, 100.0),
+            pair(0, 1, 100.0),
+            pair(1, 1, 100.0),
+        ];
+        let keys = [Some(2.0), Some(1.0), Some(1.5), Some(0.5)];
+        let c = firms_claim(&pairs, &keys, &[100.0, 100.0], &[false, false]);
+        assert_eq!(c.winner, vec![Some(0), Some(3)]);
+        assert_eq!(c.spend, vec![100.0, 100.0]);
+        assert_eq!(c.claimed, vec![true, false, false, true]);
+        // A prospect already taken (by a financier) is not bid for.
+        let c = firms_claim(&pairs, &keys, &[100.0, 100.0], &[true, false]);
+        assert_eq!(c.winner, vec![None, Some(1)]);
+        assert_eq!(c.spend, vec![100.0, 0.0]);
+    }
+
+    /// Firm 0 plans P0 (300) on its own with a budget of 400. A package on another prospect with
+    /// an own outlay of 100 leaves its plan whole; 101 would not. A package on P0 itself replaces
+    /// the planned outlay of P0.
+    #[test]
+    fn a_package_must_leave_the_firm_its_own_plans() {
+        let pairs = [pair(0, 0, 300.0), pair(1, 0, 500.0)];
+        let c = firms_claim(&pairs, &[Some(1.0), None], &[400.0], &[false, false]);
+        assert_eq!(c.spend, vec![300.0]);
+        assert!(c.leaves_own_plans(1, &pairs, 100.0, &[400.0]));
+        assert!(!c.leaves_own_plans(1, &pairs, 101.0, &[400.0]));
+        assert!(c.leaves_own_plans(0, &pairs, 400.0, &[400.0]));
+        assert!(!c.leaves_own_plans(0, &pairs, 401.0, &[400.0]));
+        // After an approved package charged 150 of its budget, a second one of 100 would not fit.
+        assert!(!c.leaves_own_plans(1, &pairs, 100.0, &[250.0]));
+    }
 }
