@@ -246,7 +246,7 @@ pub fn parquet_copies(
 /// intact). `manifest.json` is left as the run wrote it. Returns the figures folder.
 pub fn plot_command(dir: &Path) -> Result<PathBuf, AppError> {
     let clock = Instant::now();
-    let drawn = figures::render_folder(dir)?;
+    let drawn = render_folder(dir)?;
     let staged = StagedDir::create_figures(&dir.join("figures"))?;
     for (name, bytes) in &drawn {
         staged.write_file(name, bytes)?;
@@ -259,6 +259,52 @@ pub fn plot_command(dir: &Path) -> Result<PathBuf, AppError> {
         final_dir.display()
     ));
     Ok(final_dir)
+}
+
+/// What kind of result folder `orechain plot` was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FolderKind {
+    /// A run folder (`metrics.csv`).
+    Run,
+    /// A sweep folder (`design.csv` and `results.csv`).
+    Sweep,
+    /// An ensemble folder (`replicates.csv`, from `orechain run --replicates`).
+    Ensemble,
+}
+
+/// Tell a run folder from a sweep folder by the files in it.
+pub fn folder_kind(dir: &Path) -> Result<FolderKind, FigureError> {
+    if !dir.is_dir() {
+        return Err(FigureError::Input(format!(
+            "`{}` is not a folder",
+            dir.display()
+        )));
+    }
+    // A sweep folder has its design from the start; an unfinished one (no results.csv yet) is
+    // recognised as a sweep so that `plot` can say it is unfinished.
+    if dir.join("design.csv").is_file() && dir.join("manifest.json").is_file() {
+        Ok(FolderKind::Sweep)
+    } else if dir.join("replicates.csv").is_file() {
+        Ok(FolderKind::Ensemble)
+    } else if dir.join("metrics.csv").exists() {
+        Ok(FolderKind::Run)
+    } else {
+        Err(FigureError::Input(format!(
+            "`{}` is neither a run folder (no metrics.csv) nor a sweep folder (no design.csv and \
+             results.csv)",
+            dir.display()
+        )))
+    }
+}
+
+/// Every figure of a result folder, whatever its kind (run figures from [`figures`], sweep
+/// figures from [`crate::sweep::figures`], ensemble figures from [`crate::ensemble::figures`]).
+pub fn render_folder(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
+    match folder_kind(dir)? {
+        FolderKind::Run => figures::render_run(dir),
+        FolderKind::Sweep => crate::sweep::figures::render_sweep_folder(dir),
+        FolderKind::Ensemble => crate::ensemble::figures::render_folder(dir),
+    }
 }
 
 /// `orechain validate`: check every file, report all problems, fail if any file is bad. A sweep

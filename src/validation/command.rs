@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+use super::figures as fig;
 use crate::app::AppError;
-use crate::output::figures::backtest as fig;
 use crate::output::folder::OutputKind;
 use crate::output::manifest::{Manifest, rfc3339_utc};
 
