@@ -2,12 +2,14 @@
 //! only names (`crate::…`, in `use` lines or inline paths) modules of its own or a lower layer.
 //!
 //! ```text
-//! scenario → model → sim → output → interrupt → sweep → app (app, cli, ensemble, compare, validation)
+//! scenario → model → sim → output → interrupt → sweep → command → cli → ensemble → validation
+//!   → compare → report → app → api → (main, lib)
 //! ```
 //!
-//! The arrow means "is used by". Edges that point upwards are import cycles in the making. The
-//! commands of the app layer (`ensemble`, `compare`, `validation`, `cli`, `app`) may use each
-//! other: they are one layer, kept in separate top-level files.
+//! The arrow means "is used by". Edges that point upwards are import cycles in the making. Every
+//! module is its own layer (only `main` and `lib`, which name no `crate::` path, share one), so
+//! the test forbids every cycle between top-level modules, the commands included: what they share
+//! (`AppError`, output staging, the argument structs) sits below them in `command` and `cli`.
 //!
 //! [`KNOWN_UPWARD`] lists the upward edges that remain, each with the reason it is not broken
 //! yet; it is empty since the figures of the upper layers moved out of `output` (issue 13). The
@@ -27,17 +29,15 @@ const LAYERS: &[&[&str]] = &[
     &["output"],
     &["interrupt"],
     &["sweep"],
-    &[
-        "app",
-        "api",
-        "report",
-        "cli",
-        "ensemble",
-        "compare",
-        "validation",
-        "main",
-        "lib",
-    ],
+    &["command"],
+    &["cli"],
+    &["ensemble"],
+    &["validation"],
+    &["compare"],
+    &["report"],
+    &["app"],
+    &["api"],
+    &["main", "lib"],
 ];
 
 /// Upward edges not broken yet, with the reason. Only ever remove entries from this list.
