@@ -8,90 +8,13 @@ use std::time::{Instant, SystemTime};
 
 use crate::cli::{Cli, Command, GenerateArgs, MergeArgs, RunArgs, SweepArgs};
 use crate::output::figures::{self, FigureError};
-use crate::output::folder::{FolderError, OutputKind, StagedDir};
+use crate::output::folder::{OutputKind, StagedDir};
 use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
-use crate::output::parquet::{self, TableFormat};
 use crate::output::tables;
-use crate::scenario::{self, DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, Loaded, ScenarioError};
+use crate::scenario;
 
-/// An error with its exit code.
-#[derive(Debug)]
-pub enum AppError {
-    /// Bad scenario, arguments, or an existing output without `--force` (exit 2).
-    BadInput(String),
-    /// Anything else (exit 1).
-    Internal(String),
-    /// Stopped by Ctrl-C after saving what was done (exit 130, [`crate::interrupt`]).
-    Interrupted(String),
-}
-
-impl AppError {
-    /// Process exit code.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            AppError::BadInput(_) => 2,
-            AppError::Internal(_) => 1,
-            AppError::Interrupted(_) => crate::interrupt::EXIT_INTERRUPTED,
-        }
-    }
-}
-
-impl std::fmt::Display for AppError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AppError::BadInput(m) | AppError::Internal(m) | AppError::Interrupted(m) => {
-                f.write_str(m.trim_end())
-            }
-        }
-    }
-}
-
-impl From<ScenarioError> for AppError {
-    fn from(e: ScenarioError) -> Self {
-        match e {
-            ScenarioError::Io { .. }
-            | ScenarioError::Syntax { .. }
-            | ScenarioError::Type { .. }
-            | ScenarioError::ExtendsCycle { .. }
-            | ScenarioError::ExtendsTooDeep { .. }
-            | ScenarioError::NotAScenario { .. }
-            | ScenarioError::Set { .. }
-            | ScenarioError::Invalid { .. } => AppError::BadInput(e.to_string()),
-        }
-    }
-}
-
-impl From<FigureError> for AppError {
-    fn from(e: FigureError) -> Self {
-        match e {
-            FigureError::Input(m) => AppError::BadInput(m),
-            FigureError::Render(m) => AppError::Internal(format!("cannot draw figures: {m}")),
-        }
-    }
-}
-
-impl From<FolderError> for AppError {
-    fn from(e: FolderError) -> Self {
-        match e {
-            FolderError::Exists { .. } | FolderError::NotOrechain { .. } => {
-                AppError::BadInput(e.to_string())
-            }
-            FolderError::Io { .. } => AppError::Internal(e.to_string()),
-        }
-    }
-}
-
-impl From<crate::sweep::SweepError> for AppError {
-    fn from(e: crate::sweep::SweepError) -> Self {
-        use crate::sweep::SweepError;
-        match e {
-            SweepError::Scenario(e) => e.into(),
-            SweepError::Invalid(_) | SweepError::BadInput(_) => AppError::BadInput(e.to_string()),
-            SweepError::Internal(_) => AppError::Internal(e.to_string()),
-            SweepError::Interrupted(m) => AppError::Interrupted(m),
-        }
-    }
-}
+pub(crate) use crate::command::stage_output;
+pub use crate::command::{AppError, check_format, load_for_run, parquet_copies};
 
 /// Run the parsed command line. `argv` is recorded in manifests.
 pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
@@ -107,22 +30,6 @@ pub fn run_cli(cli: Cli, argv: Vec<String>) -> Result<(), AppError> {
         Command::Compare(args) => crate::compare::compare_command(&args, argv).map(|_| ()),
         Command::Report { dir } => crate::report::report_command(&dir).map(|_| ()),
         Command::Backtest(args) => crate::validation::command::run(&args, argv),
-    }
-}
-
-/// Load the scenario a `run` names (or the built-in default), with `--seed` and `--set` applied.
-pub fn load_for_run(
-    scenario: Option<&Path>,
-    seed: Option<u64>,
-    sets: &[String],
-) -> Result<Loaded, ScenarioError> {
-    let mut all_sets = sets.to_vec();
-    if let Some(seed) = seed {
-        all_sets.push(format!("run.seed={seed}"));
-    }
-    match scenario {
-        Some(path) => scenario::load_file(path, &all_sets),
-        None => scenario::load_str(DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME, &all_sets),
     }
 }
 
@@ -211,34 +118,6 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
     Ok(final_dir)
 }
 
-/// `--format parquet` on a build without the `parquet` feature: a usage error (exit 2) before any
-/// work is done.
-pub fn check_format(format: TableFormat) -> Result<(), AppError> {
-    if format == TableFormat::Parquet && !parquet::SUPPORTED {
-        return Err(AppError::BadInput(parquet::UNSUPPORTED.to_string()));
-    }
-    Ok(())
-}
-
-/// The Parquet copies of a run folder's streamed tables (`--format parquet`), written next to
-/// them in `dir`; their manifest entries are named with `prefix` (a replicate's folder).
-pub fn parquet_copies(
-    dir: &Path,
-    prefix: &str,
-    format: TableFormat,
-) -> Result<Vec<crate::output::manifest::ManifestFile>, AppError> {
-    if format == TableFormat::Csv {
-        return Ok(Vec::new());
-    }
-    ["events.csv", "flows.csv", "metrics.csv"]
-        .iter()
-        .map(|name| {
-            parquet::write_copy(dir, name, prefix, parquet::Unknown::Text)
-                .map_err(AppError::Internal)
-        })
-        .collect()
-}
-
 /// `orechain plot`: redraw every figure of a finished result folder from its CSVs.
 ///
 /// The new figures are written into a staging folder and swapped in for `DIR/figures/` as a whole
@@ -246,7 +125,7 @@ pub fn parquet_copies(
 /// intact). `manifest.json` is left as the run wrote it. Returns the figures folder.
 pub fn plot_command(dir: &Path) -> Result<PathBuf, AppError> {
     let clock = Instant::now();
-    let drawn = figures::render_folder(dir)?;
+    let drawn = render_folder(dir)?;
     let staged = StagedDir::create_figures(&dir.join("figures"))?;
     for (name, bytes) in &drawn {
         staged.write_file(name, bytes)?;
@@ -259,6 +138,52 @@ pub fn plot_command(dir: &Path) -> Result<PathBuf, AppError> {
         final_dir.display()
     ));
     Ok(final_dir)
+}
+
+/// What kind of result folder `orechain plot` was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FolderKind {
+    /// A run folder (`metrics.csv`).
+    Run,
+    /// A sweep folder (`design.csv` and `results.csv`).
+    Sweep,
+    /// An ensemble folder (`replicates.csv`, from `orechain run --replicates`).
+    Ensemble,
+}
+
+/// Tell a run folder from a sweep folder by the files in it.
+pub fn folder_kind(dir: &Path) -> Result<FolderKind, FigureError> {
+    if !dir.is_dir() {
+        return Err(FigureError::Input(format!(
+            "`{}` is not a folder",
+            dir.display()
+        )));
+    }
+    // A sweep folder has its design from the start; an unfinished one (no results.csv yet) is
+    // recognised as a sweep so that `plot` can say it is unfinished.
+    if dir.join("design.csv").is_file() && dir.join("manifest.json").is_file() {
+        Ok(FolderKind::Sweep)
+    } else if dir.join("replicates.csv").is_file() {
+        Ok(FolderKind::Ensemble)
+    } else if dir.join("metrics.csv").exists() {
+        Ok(FolderKind::Run)
+    } else {
+        Err(FigureError::Input(format!(
+            "`{}` is neither a run folder (no metrics.csv) nor a sweep folder (no design.csv and \
+             results.csv)",
+            dir.display()
+        )))
+    }
+}
+
+/// Every figure of a result folder, whatever its kind (run figures from [`figures`], sweep
+/// figures from [`crate::sweep::figures`], ensemble figures from [`crate::ensemble::figures`]).
+pub fn render_folder(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
+    match folder_kind(dir)? {
+        FolderKind::Run => figures::render_run(dir),
+        FolderKind::Sweep => crate::sweep::figures::render_sweep_folder(dir),
+        FolderKind::Ensemble => crate::ensemble::figures::render_folder(dir),
+    }
 }
 
 /// `orechain validate`: check every file, report all problems, fail if any file is bad. A sweep
@@ -534,21 +459,4 @@ fn runs_failed(report: &crate::sweep::SweepReport) -> Result<(), AppError> {
         )));
     }
     Ok(())
-}
-
-/// Opens the staging folder of a result folder of `kind` at `out_dir`. A folder that cannot be
-/// used (a parent is a file, no permission) is the user's to fix: exit 2, as is an existing folder
-/// without `--force` or one orechain did not write.
-pub(crate) fn stage_output(
-    out_dir: &std::path::Path,
-    force: bool,
-    kind: OutputKind,
-) -> Result<StagedDir, AppError> {
-    StagedDir::create(out_dir, force, kind).map_err(|e| match e {
-        FolderError::Io { .. } => AppError::BadInput(format!(
-            "cannot use the output folder `{}`: {e}",
-            out_dir.display()
-        )),
-        FolderError::Exists { .. } | FolderError::NotOrechain { .. } => AppError::from(e),
-    })
 }

@@ -42,7 +42,7 @@ pub enum Command {
     Merge(MergeArgs),
     /// Compare two ensembles (folders, or scenario files run with the same seeds): paired
     /// differences B − A per metric row with 95 % intervals, comparison.csv and figures.
-    Compare(crate::compare::CompareArgs),
+    Compare(CompareArgs),
     /// Write RESULT_DIR/report.html: a self-contained page (figures embedded, key tables,
     /// the scenario's question and levers, provenance) for a run, ensemble or compare folder.
     Report {
@@ -51,7 +51,7 @@ pub enum Command {
         dir: PathBuf,
     },
     /// Run backtests (validation/*.expect.ron) over an ensemble of seeds and report each check.
-    Backtest(crate::validation::command::BacktestArgs),
+    Backtest(BacktestArgs),
 }
 
 /// Arguments of `orechain generate`.
@@ -194,4 +194,52 @@ pub struct RunArgs {
     /// metrics.csv, flows.csv and events.csv (needs a build with `--features parquet`).
     #[arg(long, value_enum, default_value_t = crate::output::parquet::TableFormat::Csv)]
     pub format: crate::output::parquet::TableFormat,
+}
+
+/// Arguments of `orechain compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// A (the reference, e.g. the baseline): an ensemble folder or a scenario file.
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// B (the alternative): an ensemble folder or a scenario file; differences are B − A.
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+    /// Output folder [default: output/compare-<A name>-<B name>/].
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Replicates when A and B are scenario files.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..=10000))]
+    pub replicates: u32,
+    /// Run seed of both scenarios when A and B are scenario files [default: A's `run.seed`].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads [default: one per core].
+    #[arg(short = 'j', long = "jobs", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Skip the figures.
+    #[arg(long)]
+    pub no_figures: bool,
+    /// Replace an existing output folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `orechain backtest`.
+#[derive(Debug, clap::Args)]
+pub struct BacktestArgs {
+    /// Expectation files (`*.expect.ron`) or folders holding them [default: validation/].
+    pub files: Vec<PathBuf>,
+    /// Seeds per backtest (overrides each file's `seeds`).
+    #[arg(short = 'n', long = "seeds")]
+    pub seeds: Option<u32>,
+    /// Output folder [default: output/backtest/].
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Skip the figures.
+    #[arg(long)]
+    pub no_figures: bool,
+    /// Replace an existing output folder made by orechain.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -13,13 +13,15 @@
 //! - [`api`]: the library API (load with overrides, run in memory, ensembles, sweeps, compare)
 //!   that the Python package wraps.
 //! - [`report`]: the `report` command (an HTML page of a run, ensemble or comparison folder).
-//! - [`app`] and [`cli`]: the command line.
+//! - [`app`] and [`cli`]: the command line; [`command`]: what the commands share (errors, output
+//!   folders).
 //!
 //! The model is described in `docs/ODD.md`; the output files in `docs/output-format.md`.
 
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod command;
 pub mod compare;
 pub mod ensemble;
 pub mod interrupt;

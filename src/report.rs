@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::app::AppError;
+use crate::command::AppError;
 use crate::output::folder::write_atomic;
 
 /// The years the key tables report (those present in the data).

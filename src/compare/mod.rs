@@ -14,41 +14,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use crate::app::AppError;
+pub use crate::cli::CompareArgs;
+use crate::command::AppError;
 use crate::ensemble::{self, stats::Stats, table};
 use crate::output::figures::chart::{Band, Figure, Kind, Panel, Series};
 use crate::output::figures::style::{self, Scale, Width};
 use crate::output::folder::OutputKind;
 use crate::output::manifest::{Manifest, rfc3339_utc};
-
-/// Arguments of `orechain compare`.
-#[derive(Debug, clap::Args)]
-pub struct CompareArgs {
-    /// A (the reference, e.g. the baseline): an ensemble folder or a scenario file.
-    #[arg(value_name = "A")]
-    pub a: PathBuf,
-    /// B (the alternative): an ensemble folder or a scenario file; differences are B − A.
-    #[arg(value_name = "B")]
-    pub b: PathBuf,
-    /// Output folder [default: output/compare-<A name>-<B name>/].
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<PathBuf>,
-    /// Replicates when A and B are scenario files.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..=10000))]
-    pub replicates: u32,
-    /// Run seed of both scenarios when A and B are scenario files [default: A's `run.seed`].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Worker threads [default: one per core].
-    #[arg(short = 'j', long = "jobs", value_parser = clap::value_parser!(u16).range(1..))]
-    pub jobs: Option<u16>,
-    /// Skip the figures.
-    #[arg(long)]
-    pub no_figures: bool,
-    /// Replace an existing output folder.
-    #[arg(long)]
-    pub force: bool,
-}
 
 /// Files of an ensemble folder copied into `a/` and `b/` of a comparison (provenance).
 const SIDE_FILES: [&str; 4] = [
@@ -104,9 +76,9 @@ pub fn compare_command(args: &CompareArgs, argv: Vec<String>) -> Result<PathBuf,
     }
     // Load scenarios (or check folders) before creating anything.
     let scenarios = if a_file {
-        let la = crate::app::load_for_run(Some(&args.a), args.seed, &[])?;
+        let la = crate::command::load_for_run(Some(&args.a), args.seed, &[])?;
         let seed = args.seed.unwrap_or(la.scenario.scenario().run.seed);
-        let lb = crate::app::load_for_run(Some(&args.b), Some(seed), &[])?;
+        let lb = crate::command::load_for_run(Some(&args.b), Some(seed), &[])?;
         Some((la, lb))
     } else {
         None
@@ -127,7 +99,7 @@ pub fn compare_command(args: &CompareArgs, argv: Vec<String>) -> Result<PathBuf,
     } else {
         None
     };
-    let staged = crate::app::stage_output(&out_dir, args.force, OutputKind::Compare)?;
+    let staged = crate::command::stage_output(&out_dir, args.force, OutputKind::Compare)?;
     let (dir_a, dir_b, order) = match (scenarios, folder_seeds) {
         (Some((la, lb)), _) => {
             let opts = ensemble::Options {

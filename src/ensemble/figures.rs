@@ -152,7 +152,7 @@ pub fn render(table: &Table, settings: &Settings) -> Result<Vec<(String, Vec<u8>
 /// Every figure of a finished ensemble folder, redrawn from its per-seed `metrics.csv` files and
 /// `scenario.ron` (what `orechain plot DIR` does): the same bytes the run drew.
 pub fn render_folder(dir: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
-    let input = |e: crate::app::AppError| FigureError::Input(e.to_string());
+    let input = |e: crate::command::AppError| FigureError::Input(e.to_string());
     let seeds = super::read_replicates(dir).map_err(input)?;
     let tables = super::read_tables(dir, &seeds).map_err(input)?;
     let loaded = crate::scenario::load_file(&dir.join("scenario.ron"), &[]).map_err(|e| {

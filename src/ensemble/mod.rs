@@ -20,8 +20,8 @@ use std::time::{Instant, SystemTime};
 
 use rayon::prelude::*;
 
-use crate::app::AppError;
 use crate::cli::RunArgs;
+use crate::command::AppError;
 use crate::output::figures::data::Settings;
 use crate::output::folder::{OutputKind, StagedDir};
 use crate::output::manifest::{Manifest, ManifestFile, rfc3339_utc, sha256_hex};
@@ -170,7 +170,7 @@ fn run_replicate(
         staged.write_file(name, bytes)?;
     }
     let mut entries = Manifest::entries_of(&files);
-    entries.extend(crate::app::parquet_copies(
+    entries.extend(crate::command::parquet_copies(
         &staged.path().join(&dir),
         &format!("{dir}/"),
         format,
@@ -207,7 +207,7 @@ pub fn run_ensemble(loaded: &Loaded, out_dir: &Path, opts: &Options) -> Result<P
         )));
     }
     let s = loaded.scenario.scenario();
-    let staged = crate::app::stage_output(out_dir, opts.force, OutputKind::Ensemble)?;
+    let staged = crate::command::stage_output(out_dir, opts.force, OutputKind::Ensemble)?;
     let seeds = seeds(s.run.seed, opts.replicates);
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(j) = opts.jobs {
@@ -294,8 +294,8 @@ pub fn run_command(
     replicates: u32,
     argv: Vec<String>,
 ) -> Result<PathBuf, AppError> {
-    crate::app::check_format(args.format)?;
-    let loaded = crate::app::load_for_run(args.scenario.as_deref(), args.seed, &args.sets)?;
+    crate::command::check_format(args.format)?;
+    let loaded = crate::command::load_for_run(args.scenario.as_deref(), args.seed, &args.sets)?;
     let out_dir = args
         .output
         .clone()

@@ -13,7 +13,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::stats::{Paired, Stats};
-use crate::app::AppError;
+use crate::command::AppError;
 use crate::output::tables::push_field;
 
 /// Metrics written only when non-zero (`docs/output-format.md`): a replicate without the row had

@@ -6,9 +6,9 @@
 //! changed number format would only show in a diff of the output. Here each event is a variant
 //! with typed fields, the text is produced by one function, and the text is byte-identical to
 //! what the systems wrote before (the fingerprints test, `tests/it/fingerprints.rs`, covers
-//! `events.csv` of every shipped scenario). The market and investment core
-//! (`src/model/systems/`) still writes free-text rows; they move to typed events when those
-//! files move into their folders.
+//! `events.csv` of every shipped scenario). Only the investment core
+//! (`src/model/systems/investment.rs`: proposals, approvals, rejections, permitting starts) still
+//! writes free-text rows; they move to typed events when that file moves into its folder.
 
 use std::fmt::Write as _;
 
@@ -36,6 +36,28 @@ pub enum CancelCause {
         /// Value of finishing, USD.
         value_usd: f64,
     },
+}
+
+/// What kind of incident struck an asset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncidentKind {
+    /// A labour strike (weighs with weak labour enforcement).
+    Strike,
+    /// A community or environmental protest (weighs with weak environmental enforcement).
+    Protest,
+    /// An accident (weighs with a low ESG level).
+    Accident,
+}
+
+impl IncidentKind {
+    /// The text in `events.csv` (`type=…`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::Strike => "strike",
+            IncidentKind::Protest => "protest",
+            IncidentKind::Accident => "accident",
+        }
+    }
 }
 
 /// One event, typed.
@@ -120,6 +142,42 @@ pub enum Event {
         /// Its drawn duration, steps.
         duration_steps: u32,
     },
+    /// A random outage struck an asset (`outage`).
+    Outage {
+        /// Share of capacity lost.
+        capacity_lost: f64,
+        /// Steps it lasts.
+        duration_steps: u32,
+    },
+    /// A labour or environmental incident struck an asset (`incident`).
+    Incident {
+        /// Strike, protest or accident.
+        kind: IncidentKind,
+        /// Share of capacity lost.
+        capacity_lost: f64,
+        /// Steps it lasts.
+        duration_steps: u32,
+    },
+    /// A plant went idle: its price stayed below its cash cost (`idle`).
+    Idle {
+        /// Price it faced, USD/t.
+        price_usd_per_t: f64,
+        /// Its cash cost, USD/t.
+        cash_cost_usd_per_t: f64,
+        /// Steps of loss before it idled.
+        loss_steps: u32,
+    },
+    /// An idle plant restarted (`restart`).
+    Restart {
+        /// Price it faced, USD/t.
+        price_usd_per_t: f64,
+        /// Its cash cost, USD/t.
+        cash_cost_usd_per_t: f64,
+        /// Restart cost paid, USD.
+        restart_cost_usd: f64,
+        /// First step it produces again.
+        first_output_step: u32,
+    },
 }
 
 impl TermsChange {
@@ -157,6 +215,10 @@ impl Event {
                 ..
             } => "ramp_up_start",
             Event::StageStart { .. } => "permitting_start",
+            Event::Outage { .. } => "outage",
+            Event::Incident { .. } => "incident",
+            Event::Idle { .. } => "idle",
+            Event::Restart { .. } => "restart",
         }
     }
 
@@ -229,6 +291,41 @@ impl Event {
             Event::StageStart { duration_steps, .. } => {
                 write!(d, "duration_steps={duration_steps}")
             }
+            Event::Outage {
+                capacity_lost,
+                duration_steps,
+            } => write!(
+                d,
+                "capacity_lost={capacity_lost}; duration_steps={duration_steps}"
+            ),
+            Event::Incident {
+                kind,
+                capacity_lost,
+                duration_steps,
+            } => write!(
+                d,
+                "type={}; capacity_lost={capacity_lost}; duration_steps={duration_steps}",
+                kind.as_str()
+            ),
+            Event::Idle {
+                price_usd_per_t,
+                cash_cost_usd_per_t,
+                loss_steps,
+            } => write!(
+                d,
+                "price_usd_per_t={price_usd_per_t:.6}; cash_cost_usd_per_t={cash_cost_usd_per_t:.6}; \
+                 loss_steps={loss_steps}"
+            ),
+            Event::Restart {
+                price_usd_per_t,
+                cash_cost_usd_per_t,
+                restart_cost_usd,
+                first_output_step,
+            } => write!(
+                d,
+                "price_usd_per_t={price_usd_per_t:.6}; cash_cost_usd_per_t={cash_cost_usd_per_t:.6}; \
+                 restart_cost_usd={restart_cost_usd:.6}; first_output_step={first_output_step}"
+            ),
         };
         d
     }

@@ -300,7 +300,7 @@ pub fn check_replaceable(path: &Path) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         OutputKind::Sweep | OutputKind::Shard | OutputKind::Merge => {
-            serde_json::from_str::<crate::sweep::manifest::SweepManifest>(&text)
+            serde_json::from_str::<super::sweep_manifest::SweepManifest>(&text)
                 .map(|m| m.engine)
                 .map_err(|e| e.to_string())
         }

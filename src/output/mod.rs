@@ -3,6 +3,9 @@
 
 pub mod figures;
 pub mod folder;
+pub mod input;
 pub mod manifest;
+pub mod outcome;
 pub mod parquet;
+pub mod sweep_manifest;
 pub mod tables;

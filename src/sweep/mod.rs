@@ -5,7 +5,7 @@
 //! the inputs of the sweep into its folder, runs every (point × replicate) in parallel
 //! ([`exec`]), appending each finished run to a journal ([`journal`]), and then writes the final
 //! tables in run order ([`summary`], [`sensitivity`]), the figures
-//! ([`crate::output::figures::sweep`], drawn from those tables) and the manifest ([`manifest`]).
+//! ([`figures`], drawn from those tables) and the manifest ([`manifest`]).
 //!
 //! The final tables are a function of the journal's content only, so they are byte-identical for
 //! any thread count, completion order, kill-and-resume, or set of shards ([`shard`], [`merge`]). Memory does
@@ -16,13 +16,14 @@ pub mod atomic;
 pub mod attribution;
 pub mod design;
 pub mod exec;
-pub mod input;
+pub mod figures;
+pub use crate::output::input;
 pub mod journal;
 pub mod lock;
-pub mod manifest;
+pub use crate::output::sweep_manifest as manifest;
 pub mod merge;
 pub mod morris;
-pub mod outcome;
+pub use crate::output::outcome;
 pub mod sensitivity;
 pub mod shard;
 pub mod spec;
@@ -491,7 +492,7 @@ fn write_manifest(dir: &Path, m: &SweepManifest) -> Result<(), SweepError> {
 
 /// The sweep's figures, drawn from the tables just written in `dir`.
 pub fn draw_figures(dir: &Path, m: &SweepManifest) -> Result<Vec<(String, Vec<u8>)>, SweepError> {
-    crate::output::figures::sweep::render_sweep(dir, m)
+    figures::render_sweep(dir, m)
         .map_err(|e| SweepError::Internal(format!("cannot draw the sweep's figures: {e}")))
 }
 

@@ -12,31 +12,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use crate::app::AppError;
-use crate::output::figures::backtest as fig;
+use super::figures as fig;
+pub use crate::cli::BacktestArgs;
+use crate::command::AppError;
 use crate::output::folder::OutputKind;
 use crate::output::manifest::{Manifest, rfc3339_utc};
 
 use super::{BacktestError, BacktestResult};
-
-/// Arguments of `orechain backtest`.
-#[derive(Debug, clap::Args)]
-pub struct BacktestArgs {
-    /// Expectation files (`*.expect.ron`) or folders holding them [default: validation/].
-    pub files: Vec<PathBuf>,
-    /// Seeds per backtest (overrides each file's `seeds`).
-    #[arg(short = 'n', long = "seeds")]
-    pub seeds: Option<u32>,
-    /// Output folder [default: output/backtest/].
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<PathBuf>,
-    /// Skip the figures.
-    #[arg(long)]
-    pub no_figures: bool,
-    /// Replace an existing output folder made by orechain.
-    #[arg(long)]
-    pub force: bool,
-}
 
 impl From<BacktestError> for AppError {
     fn from(e: BacktestError) -> Self {
@@ -94,7 +76,7 @@ pub fn run(args: &BacktestArgs, argv: Vec<String>) -> Result<(), AppError> {
         .output
         .clone()
         .unwrap_or_else(|| Path::new("output").join("backtest"));
-    let staged = crate::app::stage_output(&out_dir, args.force, OutputKind::Backtest)?;
+    let staged = crate::command::stage_output(&out_dir, args.force, OutputKind::Backtest)?;
     let results = run_all(&files, args.seeds)?;
     let mut files_out: Vec<(String, Vec<u8>)> = Vec::new();
     let mut csv = String::new();

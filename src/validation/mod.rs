@@ -27,6 +27,7 @@
 //! `Y + t / k`, and its metrics are the state after that step.
 
 pub mod command;
+pub mod figures;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -15,6 +15,7 @@ use crate::model::components::{
     AssetIdx, Capacity, Esg, Governance, Lifecycle, NationIdx, OutageRisk, Outages, Output,
     Ownership, PlantState, Site, Status,
 };
+use crate::model::events::{Event, IncidentKind, Subject};
 use crate::model::resources::{
     Clock, EventLog, EventRow, InvestmentConfig, InvestmentLedger, MarketConfig, Registry,
     SocialLicence, commodity,
@@ -58,15 +59,18 @@ pub fn strike_outages(
     // Query order is not stable: sort before logging.
     started.sort_by_key(|(idx, _, _)| *idx);
     for (idx, lost, duration) in started {
-        events.rows.push(EventRow {
-            step: clock.step,
-            kind: "outage",
-            asset: Some(idx),
-            firm: None,
-            nation: None,
-            partner: None,
-            detail: format!("capacity_lost={lost}; duration_steps={duration}"),
-        });
+        events.rows.push(EventRow::typed(
+            clock.step,
+            Subject {
+                asset: Some(idx),
+                ..Subject::default()
+            },
+            &Event::Outage {
+                capacity_lost: lost,
+                duration_steps: duration,
+            },
+            &registry,
+        ));
     }
 }
 
@@ -147,13 +151,13 @@ pub fn strike_incidents(
         // Which kind: strikes weigh with weak labour enforcement, protests with weak environmental
         // enforcement, accidents with a low ESG level.
         let weights = [
-            ("strike", 1.0 - labour),
-            ("protest", 1.0 - environmental),
-            ("accident", 1.0 - esg.0),
+            (IncidentKind::Strike, 1.0 - labour),
+            (IncidentKind::Protest, 1.0 - environmental),
+            (IncidentKind::Accident, 1.0 - esg.0),
         ];
         let total: f64 = weights.iter().map(|(_, w)| w.max(0.0)).sum();
         let mut target = rng.random::<f64>() * total;
-        let mut kind = "accident";
+        let mut kind = IncidentKind::Accident;
         for (k, w) in weights {
             if target < w.max(0.0) {
                 kind = k;
@@ -172,18 +176,21 @@ pub fn strike_incidents(
             .incidents
             .entry((commodity(site.mineral, site.stage), site.host))
             .or_insert(0) += 1;
-        events.rows.push(EventRow {
-            step: clock.step,
-            kind: "incident",
-            asset: Some(*idx),
-            firm: owners.0.first().map(|(f, _)| *f),
-            nation: Some(site.host),
-            partner: None,
-            detail: format!(
-                "type={kind}; capacity_lost={}; duration_steps={}",
-                o.incident_capacity_lost, o.incident_duration_steps
-            ),
-        });
+        events.rows.push(EventRow::typed(
+            clock.step,
+            Subject {
+                asset: Some(*idx),
+                firm: owners.0.first().map(|(f, _)| *f),
+                nation: Some(site.host),
+                partner: None,
+            },
+            &Event::Incident {
+                kind,
+                capacity_lost: o.incident_capacity_lost,
+                duration_steps: o.incident_duration_steps,
+            },
+            &registry,
+        ));
     }
 }
 

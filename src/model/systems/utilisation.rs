@@ -32,6 +32,7 @@ use crate::model::components::{
     AssetIdx, Capacity, Lifecycle, MineralIdx, NationIdx, Output, PlantState, Site, Stage, Status,
     UnitCost,
 };
+use crate::model::events::{Event, Subject};
 use crate::model::metrics as metric;
 use crate::model::order::by_unique_key;
 use crate::model::resources::{
@@ -255,35 +256,38 @@ pub fn update_plant_states(
             &host_terms,
             recovery,
         );
-        let detail = |extra: String| {
-            format!("price_usd_per_t={price:.6}; cash_cost_usd_per_t={cash:.6}; {extra}")
+        let at = Subject {
+            asset: Some(*idx),
+            nation: Some(site.host),
+            ..Subject::default()
         };
         match decide(&mut state, u, w, step, price, cash, cost.opex_usd_per_t) {
             Decision::None => {}
-            Decision::Idle => events.rows.push(EventRow {
+            Decision::Idle => events.rows.push(EventRow::typed(
                 step,
-                kind: "idle",
-                asset: Some(*idx),
-                firm: None,
-                nation: Some(site.host),
-                partner: None,
-                detail: detail(format!("loss_steps={}", u.idle_after_steps)),
-            }),
+                at,
+                &Event::Idle {
+                    price_usd_per_t: price,
+                    cash_cost_usd_per_t: cash,
+                    loss_steps: u.idle_after_steps,
+                },
+                &registry,
+            )),
             Decision::Restart { first_output_step } => {
                 let paid = restart_cost_usd(u, cost.opex_usd_per_t, capacity);
                 costs.usd[commodity(site.mineral, site.stage) * n + usize::from(site.host.0)] +=
                     paid;
-                events.rows.push(EventRow {
+                events.rows.push(EventRow::typed(
                     step,
-                    kind: "restart",
-                    asset: Some(*idx),
-                    firm: None,
-                    nation: Some(site.host),
-                    partner: None,
-                    detail: detail(format!(
-                        "restart_cost_usd={paid:.6}; first_output_step={first_output_step}"
-                    )),
-                });
+                    at,
+                    &Event::Restart {
+                        price_usd_per_t: price,
+                        cash_cost_usd_per_t: cash,
+                        restart_cost_usd: paid,
+                        first_output_step,
+                    },
+                    &registry,
+                ));
             }
         }
     }

@@ -8,21 +8,20 @@
 //! so charts appear by themselves as the model grows. The families are listed in [`FAMILIES`] and
 //! documented in `docs/output-format.md`.
 
-pub mod backtest;
 pub mod bitmap_text;
 pub mod chart;
 pub mod data;
+pub(crate) mod frame;
 mod polygon;
 pub mod render;
 pub mod style;
-pub mod sweep;
 
-mod capacity;
+pub(crate) mod capacity;
 mod concentration;
 mod dependence;
 mod investment;
 mod markets;
-mod shares;
+pub(crate) mod shares;
 
 use std::fmt;
 use std::path::Path;
@@ -161,7 +160,7 @@ pub fn build_figures_raw(metrics: &Metrics, settings: &Settings) -> Vec<Figure> 
 }
 
 /// Register the embedded font once per process.
-fn ensure_font() -> Result<(), FigureError> {
+pub(crate) fn ensure_font() -> Result<(), FigureError> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(style::register_font)
@@ -244,7 +243,7 @@ pub fn render_run_file(
     metrics_path: &Path,
     settings: &Settings,
 ) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
-    let file = crate::sweep::input::open_regular(metrics_path).map_err(|e| {
+    let file = crate::output::input::open_regular(metrics_path).map_err(|e| {
         FigureError::Input(format!("cannot read `{}`: {e}", metrics_path.display()))
     })?;
     let metrics = Metrics::read(
@@ -272,49 +271,4 @@ pub fn render_run(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
         Settings::default()
     };
     render_run_file(&metrics_path, &settings)
-}
-
-/// What kind of result folder `orechain plot` was given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FolderKind {
-    /// A run folder (`metrics.csv`).
-    Run,
-    /// A sweep folder (`design.csv` and `results.csv`).
-    Sweep,
-    /// An ensemble folder (`replicates.csv`, from `orechain run --replicates`).
-    Ensemble,
-}
-
-/// Tell a run folder from a sweep folder by the files in it.
-pub fn folder_kind(dir: &Path) -> Result<FolderKind, FigureError> {
-    if !dir.is_dir() {
-        return Err(FigureError::Input(format!(
-            "`{}` is not a folder",
-            dir.display()
-        )));
-    }
-    // A sweep folder has its design from the start; an unfinished one (no results.csv yet) is
-    // recognised as a sweep so that `plot` can say it is unfinished.
-    if dir.join("design.csv").is_file() && dir.join("manifest.json").is_file() {
-        Ok(FolderKind::Sweep)
-    } else if dir.join("replicates.csv").is_file() {
-        Ok(FolderKind::Ensemble)
-    } else if dir.join("metrics.csv").exists() {
-        Ok(FolderKind::Run)
-    } else {
-        Err(FigureError::Input(format!(
-            "`{}` is neither a run folder (no metrics.csv) nor a sweep folder (no design.csv and \
-             results.csv)",
-            dir.display()
-        )))
-    }
-}
-
-/// Every figure of a result folder, whatever its kind.
-pub fn render_folder(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
-    match folder_kind(dir)? {
-        FolderKind::Run => render_run(dir),
-        FolderKind::Sweep => sweep::render_sweep_folder(dir),
-        FolderKind::Ensemble => crate::ensemble::figures::render_folder(dir),
-    }
 }

@@ -18,19 +18,19 @@ use super::chart::{Band, Figure, Kind, LegendEntry};
 use super::style::{self, Width};
 
 /// Drawing failed inside plotters (an internal error: the inputs were already checked).
-pub(super) type DrawResult = Result<(), String>;
+pub(crate) type DrawResult = Result<(), String>;
 
-pub(super) fn font(points: f64) -> TextStyle<'static> {
+pub(crate) fn font(points: f64) -> TextStyle<'static> {
     FontDesc::new(style::family(), style::font_pt(points), FontStyle::Normal).color(&style::INK)
 }
 
-pub(super) fn px(points: f64) -> i32 {
+pub(crate) fn px(points: f64) -> i32 {
     style::pt(points).round() as i32
 }
 
 /// Anything drawn at a print size onto a plotters drawing area: a run [`Figure`], or one of the
 /// sweep figures. Both files of a figure come from the one `draw`, so the SVG and the PNG agree.
-pub(super) trait Drawing {
+pub(crate) trait Drawing {
     /// Print size.
     fn width(&self) -> Width;
     /// Draw onto `root` (already sized to [`Drawing::width`]), painting the whole canvas first
@@ -83,7 +83,7 @@ pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
 }
 
 /// Any drawing as SVG, sized in inches.
-pub(super) fn svg_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
+pub(crate) fn svg_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
     let (w, h) = fig.width().pixels();
     let mut text = String::new();
     {
@@ -101,7 +101,7 @@ pub(super) fn svg_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
 }
 
 /// Any drawing as a PNG at 300 dpi.
-pub(super) fn png_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
+pub(crate) fn png_of<D: Drawing>(fig: &D) -> Result<Vec<u8>, String> {
     let (w, h) = fig.width().pixels();
     // Zeroed (fresh pages from the allocator, no fill pass): `draw` paints the whole canvas
     // white first anyway.
@@ -241,16 +241,16 @@ fn paeth_row(prev: &[u8], line: &[u8], out: &mut [u8]) {
 }
 
 /// Sizes of the fixed parts of the layout, in pixels.
-pub(super) struct Layout {
-    pub(super) margin: i32,
-    pub(super) tick: i32,
-    pub(super) swatch: i32,
-    pub(super) legend_gap: i32,
-    pub(super) legend_row: i32,
+pub(crate) struct Layout {
+    pub(crate) margin: i32,
+    pub(crate) tick: i32,
+    pub(crate) swatch: i32,
+    pub(crate) legend_gap: i32,
+    pub(crate) legend_row: i32,
 }
 
 impl Layout {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Layout {
             margin: px(4.0),
             tick: px(2.5),
@@ -261,7 +261,7 @@ impl Layout {
     }
 }
 
-pub(super) fn err<E: std::fmt::Debug>(e: E) -> String {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
@@ -557,14 +557,14 @@ fn draw<DB: DrawingBackend>(
 /// A linear f64 axis whose ticks are exactly the given values (plotters' own f64 axes choose
 /// their ticks themselves, which can put a tick at 2024.5 on a year axis).
 #[derive(Clone, Debug)]
-pub(super) struct Ticked {
+pub(crate) struct Ticked {
     lo: f64,
     hi: f64,
     ticks: Vec<f64>,
 }
 
 impl Ticked {
-    pub(super) fn new(lo: f64, hi: f64, ticks: Vec<f64>) -> Self {
+    pub(crate) fn new(lo: f64, hi: f64, ticks: Vec<f64>) -> Self {
         Ticked { lo, hi, ticks }
     }
 }
@@ -616,7 +616,7 @@ fn x_extent(fig: &Figure) -> (f64, f64) {
 }
 
 /// Legend entries grouped into rows that fit `width`: each row is a list of (entry index, x offset).
-pub(super) fn flow_legend<DB: DrawingBackend>(
+pub(crate) fn flow_legend<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     entries: &[LegendEntry],
     width: i32,

@@ -18,8 +18,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{OutcomeAxis, outcome_axis};
 use super::data::SweepData;
-use super::frame::{self, Axis};
 use crate::output::figures::chart::stem;
+use crate::output::figures::frame::{self, Axis};
 use crate::output::figures::render::{DrawResult, Layout, err, font, px};
 use crate::output::figures::style::{self, Width, okabe_ito};
 use crate::output::tables::push_field;

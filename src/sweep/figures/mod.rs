@@ -10,7 +10,6 @@
 pub mod axis;
 pub mod data;
 pub mod fan;
-pub(in crate::output::figures) mod frame;
 pub mod heatmap;
 pub mod sensitivity;
 
@@ -21,9 +20,9 @@ use plotters::prelude::*;
 use rayon::prelude::*;
 
 use self::data::SweepData;
-use super::FigureError;
-use super::render::{self, DrawResult, Drawing};
-use super::style::Width;
+use crate::output::figures::FigureError;
+use crate::output::figures::render::{self, DrawResult, Drawing};
+use crate::output::figures::style::Width;
 use crate::sweep::manifest::SweepManifest;
 
 /// One sweep figure, before drawing.
@@ -91,7 +90,7 @@ pub fn build(d: &SweepData) -> Vec<SweepFigure> {
 /// Draw sweep figures: `<stem>.svg`, `<stem>.png`, `<stem>.csv` each, in figure order (drawn in
 /// parallel; order and bytes do not depend on it).
 pub fn draw(figures: &[SweepFigure]) -> Result<Vec<(String, Vec<u8>)>, FigureError> {
-    super::ensure_font()?;
+    crate::output::figures::ensure_font()?;
     type Files = [(String, Vec<u8>); 3];
     let drawn: Vec<Result<Files, FigureError>> = figures
         .par_iter()

@@ -20,8 +20,8 @@ use plotters::style::{FontTransform, RGBColor};
 
 use super::axis::{OutcomeAxis, outcome_axis};
 use super::data::SweepData;
-use super::frame::{self, Axis};
 use crate::output::figures::chart::stem;
+use crate::output::figures::frame::{self, Axis};
 use crate::output::figures::render::{DrawResult, Layout, err, font, px};
 use crate::output::figures::style::{self, Width};
 use crate::output::tables::push_field;

@@ -10,11 +10,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::render::{DrawResult, Drawing, err, font, png_of, px, svg_of};
-use super::style::{self, Width, okabe_ito};
-use super::sweep::frame::{self, Axis};
+use super::BacktestResult;
+use crate::output::figures::frame::{self, Axis};
+use crate::output::figures::render::{DrawResult, Drawing, err, font, png_of, px, svg_of};
+use crate::output::figures::style::{self, Width, okabe_ito};
 use crate::output::tables::push_field;
-use crate::validation::BacktestResult;
 
 const COLOUR: RGBColor = okabe_ito::BLUE;
 const BAND_ALPHA: f64 = 0.2;
@@ -61,7 +61,7 @@ pub fn charts(r: &BacktestResult) -> Vec<BacktestChart> {
         .series
         .iter()
         .map(|(name, spec)| {
-            let percent = matches!(spec, crate::validation::SeriesSpec::Metric { unit, .. } if unit == "share");
+            let percent = matches!(spec, super::SeriesSpec::Metric { unit, .. } if unit == "share");
             BacktestChart {
                 stem: format!("{}_{}", r.spec.name, name),
                 y_desc: if percent {
@@ -88,11 +88,15 @@ pub fn charts(r: &BacktestResult) -> Vec<BacktestChart> {
 }
 
 /// Draw every figure of a backtest: `<stem>.svg`, `.png`, `.csv`.
-pub fn draw(r: &BacktestResult) -> Result<Vec<(String, Vec<u8>)>, super::FigureError> {
-    super::ensure_font()?;
+pub fn draw(
+    r: &BacktestResult,
+) -> Result<Vec<(String, Vec<u8>)>, crate::output::figures::FigureError> {
+    crate::output::figures::ensure_font()?;
     let mut out = Vec::new();
     for c in charts(r) {
-        let fail = |e: String| super::FigureError::Render(format!("figure `{}`: {e}", c.stem));
+        let fail = |e: String| {
+            crate::output::figures::FigureError::Render(format!("figure `{}`: {e}", c.stem))
+        };
         out.push((format!("{}.svg", c.stem), svg_of(&c).map_err(fail)?));
         out.push((format!("{}.png", c.stem), png_of(&c).map_err(fail)?));
         out.push((format!("{}.csv", c.stem), c.data_csv().into_bytes()));
