@@ -348,8 +348,6 @@ fn finance_takes_only_the_prospect_no_one_builds_unfinanced() {
 
 #[test]
 fn raising_a_state_finance_budget_never_lowers_its_homes_refining_share() {
-    const OPEX: f64 = 6000.0;
-    const BUDGET: f64 = 6.0e8;
     // Finance is additional only (docs/ODD.md §7.3): it funds prospects no firm builds this year
     // on its own, and never a package that would leave its firm short of its own plans. So the
     // response saturates once the additional projects are funded, but it must be there: with
