@@ -1050,6 +1050,14 @@ struct Claims {
     spend: Vec<f64>,
 }
 
+/// A firm in the draft: its options best first, how far it has looked, and its budget left.
+struct Bidder {
+    firm: usize,
+    options: Vec<(f64, usize)>,
+    cursor: usize,
+    left: f64,
+}
+
 fn firms_claim(pairs: &[Pair], keys: &[Option<f64>], budgets: &[f64], taken: &[bool]) -> Claims {
     let mut by_firm: BTreeMap<FirmIdx, Vec<(f64, usize)>> = BTreeMap::new();
     for (pi, pair) in pairs.iter().enumerate() {
@@ -1064,29 +1072,33 @@ fn firms_claim(pairs: &[Pair], keys: &[Option<f64>], budgets: &[f64], taken: &[b
         claimed: vec![false; pairs.len()],
         spend: vec![0.0; budgets.len()],
     };
-    // (firm, options best first, cursor, budget left)
-    let mut books: Vec<(usize, Vec<(f64, usize)>, usize, f64)> = by_firm
+    let mut bidders: Vec<Bidder> = by_firm
         .into_iter()
         .map(|(firm, mut options)| {
             // Stable: equal keys keep prospect order.
             options.sort_by(|a, b| b.0.total_cmp(&a.0));
             let f = firm.0 as usize;
-            (f, options, 0, budgets.get(f).copied().unwrap_or(0.0))
+            Bidder {
+                firm: f,
+                options,
+                cursor: 0,
+                left: budgets.get(f).copied().unwrap_or(0.0),
+            }
         })
         .collect();
     let mut closed = taken.to_vec();
-    // (prospect, key, pair, slot in `books`)
+    // (prospect, key, pair, slot in `bidders`)
     let mut bids: Vec<(usize, f64, usize, usize)> = Vec::new();
     loop {
         bids.clear();
-        for (slot, (_, options, cursor, left)) in books.iter_mut().enumerate() {
-            while let Some(&(key, pi)) = options.get(*cursor) {
+        for (slot, b) in bidders.iter_mut().enumerate() {
+            while let Some(&(key, pi)) = b.options.get(b.cursor) {
                 let ci = pairs[pi].ci;
-                if !closed[ci] && pairs[pi].commercial.own_usd <= *left {
+                if !closed[ci] && pairs[pi].commercial.own_usd <= b.left {
                     bids.push((ci, key, pi, slot));
                     break;
                 }
-                *cursor += 1;
+                b.cursor += 1;
             }
         }
         if bids.is_empty() {
@@ -1101,10 +1113,10 @@ fn firms_claim(pairs: &[Pair], keys: &[Option<f64>], budgets: &[f64], taken: &[b
             }
             last = ci;
             closed[ci] = true;
-            let (f, _, _, left) = &mut books[slot];
+            let b = &mut bidders[slot];
             let own = pairs[pi].commercial.own_usd;
-            *left -= own;
-            out.spend[*f] += own;
+            b.left -= own;
+            out.spend[b.firm] += own;
             out.claimed[pi] = true;
             out.winner[ci] = Some(pi);
         }
