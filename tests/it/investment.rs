@@ -262,6 +262,20 @@ fn detail_num(detail: &str, key: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The proposals of firm `firm` (by id) in `year` of a run.
+fn firm_proposals<'a>(
+    r: &'a RunResult,
+    year: u32,
+    firm: &'a str,
+) -> impl Iterator<Item = &'a orechain::model::resources::EventRow> + 'a {
+    r.events.iter().filter(move |e| {
+        e.kind == "proposal"
+            && 2024 + e.step / 4 == year
+            && e.firm
+                .is_some_and(|f| r.registry.firms[f.0 as usize] == firm)
+    })
+}
+
 /// Issue 15 (additionality), with China's bank and Ganfeng switched off so that the run without
 /// DFC's budget is exactly the counterfactual DFC consults (firms on their own) and the projects
 /// built anyway are those of DFC's own firm. In the first year DFC
@@ -302,26 +316,12 @@ fn finance_takes_only_the_prospect_no_one_builds_unfinanced() {
                 "seed {seed}, {year}: DFC financed {asset}, which a non-rival firm proposes without finance: {base_year:?}"
             );
             // (b) for the financed firm.
-            let own_plans: f64 = rb
-                .events
-                .iter()
-                .filter(|e| {
-                    e.kind == "proposal"
-                        && 2024 + e.step / 4 == year
-                        && e.firm
-                            .is_some_and(|f| &rb.registry.firms[f.0 as usize] == firm)
-                })
+            let own_plans: f64 = firm_proposals(&rb, year, firm)
                 .map(|e| detail_num(&e.detail, "capex_usd"))
                 .sum();
-            let financed_own: f64 = r
-                .events
-                .iter()
+            let financed_own: f64 = firm_proposals(&r, year, firm)
                 .filter(|e| {
-                    e.kind == "proposal"
-                        && 2024 + e.step / 4 == year
-                        && e.detail.contains("finance=DFC")
-                        && e.firm
-                            .is_some_and(|f| &r.registry.firms[f.0 as usize] == firm)
+                    e.detail.contains("finance=DFC")
                         && r.events
                             .iter()
                             .any(|x| x.kind == "approval" && x.step == e.step && x.asset == e.asset)
