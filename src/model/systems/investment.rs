@@ -806,7 +806,8 @@ pub fn propose_projects(
     // (2), so the dry run is the same choice with the money switched off (docs/ODD.md §7.3,
     // "Additionality").
     let keys = logit_keys(&pairs, &registry, &streams, step, s.choice_sharpness);
-    let dry = firms_claim(&pairs, &keys, books.firm_budget, &taken);
+    let ballots = ballots(&pairs, &keys);
+    let dry = firms_claim(&pairs, &ballots, books.firm_budget, &taken);
 
     // (1) Financiers: each financier's offers, ranked by its objective per budget dollar.
     let nf = books.budgets.financiers.len();
@@ -951,9 +952,9 @@ pub fn propose_projects(
     }
     report_budgets(books.budgets, books.ledger);
 
-    // (2) Firms: sequential logit ranking of the remaining positive-NPV prospects, claimed while
-    // the capital budget lasts; the best claim per prospect is proposed.
-    let claims = firms_claim(&pairs, &keys, books.firm_budget, &taken);
+    // (2) Firms: the draft of (0) over the prospects the financiers left, with the budgets they
+    // left; each prospect won is proposed.
+    let claims = firms_claim(&pairs, &ballots, books.firm_budget, &taken);
     for (ci, winner) in claims.winner.iter().enumerate() {
         let Some(pi) = *winner else { continue };
         let pair = pairs[pi];
@@ -1051,32 +1052,45 @@ struct Claims {
 }
 
 /// A firm in the draft: its options best first, how far it has looked, and its budget left.
-struct Bidder {
+struct Bidder<'a> {
     firm: usize,
-    options: Vec<(f64, usize)>,
+    options: &'a [(f64, usize)],
     cursor: usize,
     left: f64,
 }
 
-fn firms_claim(pairs: &[Pair], keys: &[Option<f64>], budgets: &[f64], taken: &[bool]) -> Claims {
+/// Each firm's keyed pairs, best first (stable: equal keys keep prospect order), in firm order.
+fn ballots(pairs: &[Pair], keys: &[Option<f64>]) -> Vec<(FirmIdx, Vec<(f64, usize)>)> {
     let mut by_firm: BTreeMap<FirmIdx, Vec<(f64, usize)>> = BTreeMap::new();
     for (pi, pair) in pairs.iter().enumerate() {
-        if let Some(key) = keys[pi]
-            && !taken[pair.ci]
-        {
+        if let Some(key) = keys[pi] {
             by_firm.entry(pair.firm).or_default().push((key, pi));
         }
     }
+    by_firm
+        .into_iter()
+        .map(|(firm, mut options)| {
+            options.sort_by(|a, b| b.0.total_cmp(&a.0));
+            (firm, options)
+        })
+        .collect()
+}
+
+fn firms_claim(
+    pairs: &[Pair],
+    ballots: &[(FirmIdx, Vec<(f64, usize)>)],
+    budgets: &[f64],
+    taken: &[bool],
+) -> Claims {
     let mut out = Claims {
         winner: vec![None; taken.len()],
         claimed: vec![false; pairs.len()],
         spend: vec![0.0; budgets.len()],
     };
-    let mut bidders: Vec<Bidder> = by_firm
-        .into_iter()
-        .map(|(firm, mut options)| {
-            // Stable: equal keys keep prospect order.
-            options.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Prospects already taken are closed from the start, so the bidders skip them.
+    let mut bidders: Vec<Bidder<'_>> = ballots
+        .iter()
+        .map(|(firm, options)| {
             let f = firm.0 as usize;
             Bidder {
                 firm: f,
@@ -1545,12 +1559,22 @@ mod tests {
             pair(1, 1, 100.0),
         ];
         let keys = [Some(2.0), Some(1.0), Some(1.5), Some(0.5)];
-        let c = firms_claim(&pairs, &keys, &[100.0, 100.0], &[false, false]);
+        let c = firms_claim(
+            &pairs,
+            &ballots(&pairs, &keys),
+            &[100.0, 100.0],
+            &[false, false],
+        );
         assert_eq!(c.winner, vec![Some(0), Some(3)]);
         assert_eq!(c.spend, vec![100.0, 100.0]);
         assert_eq!(c.claimed, vec![true, false, false, true]);
         // A prospect already taken (by a financier) is not bid for.
-        let c = firms_claim(&pairs, &keys, &[100.0, 100.0], &[true, false]);
+        let c = firms_claim(
+            &pairs,
+            &ballots(&pairs, &keys),
+            &[100.0, 100.0],
+            &[true, false],
+        );
         assert_eq!(c.winner, vec![None, Some(1)]);
         assert_eq!(c.spend, vec![100.0, 0.0]);
     }
@@ -1561,7 +1585,12 @@ mod tests {
     #[test]
     fn a_package_must_leave_the_firm_its_own_plans() {
         let pairs = [pair(0, 0, 300.0), pair(1, 0, 500.0)];
-        let c = firms_claim(&pairs, &[Some(1.0), None], &[400.0], &[false, false]);
+        let c = firms_claim(
+            &pairs,
+            &ballots(&pairs, &[Some(1.0), None]),
+            &[400.0],
+            &[false, false],
+        );
         assert_eq!(c.spend, vec![300.0]);
         assert!(c.leaves_own_plans(1, &pairs, 100.0, &[400.0]));
         assert!(!c.leaves_own_plans(1, &pairs, 101.0, &[400.0]));
