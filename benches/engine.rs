@@ -27,7 +27,9 @@ fn bench_baseline_run(c: &mut Criterion) {
     let loaded = load_file(&baseline_path(), &[]).expect("baseline.ron loads");
     let mut group = c.benchmark_group("baseline");
     group.sample_size(30);
-    group.bench_function("full_run", |b| b.iter(|| black_box(run(&loaded.scenario))));
+    group.bench_function("full_run", |b| {
+        b.iter(|| black_box(run(loaded.scenario.resolved())))
+    });
     group.finish();
 }
 
@@ -63,7 +65,7 @@ fn bench_step_scale(c: &mut Criterion) {
 fn warm_step(b: &mut criterion::Bencher<'_>, s: &Validated) {
     b.iter_batched(
         || {
-            let mut sim = Simulation::new(s, false);
+            let mut sim = Simulation::new(s.resolved(), false);
             for _ in 0..4 {
                 sim.step();
             }
@@ -102,7 +104,7 @@ fn bench_nations(c: &mut Criterion) {
     group.sample_size(10);
     for (nations, scenario) in &build {
         group.bench_with_input(BenchmarkId::from_parameter(nations), scenario, |b, s| {
-            b.iter(|| black_box(Simulation::new(s, false)))
+            b.iter(|| black_box(Simulation::new(s.resolved(), false)))
         });
     }
     group.finish();
@@ -130,7 +132,7 @@ fn bench_investment_year(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     // A warm world one year in: the next step is the start of a year.
-                    let mut sim = Simulation::new(s, false);
+                    let mut sim = Simulation::new(s.resolved(), false);
                     for _ in 0..4 {
                         sim.step();
                     }
@@ -212,7 +214,7 @@ fn bench_investment_phase(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut measured = Duration::ZERO;
                 for _ in 0..iters {
-                    let mut sim = Simulation::new_timed(s);
+                    let mut sim = Simulation::new_timed(s.resolved());
                     for _ in 0..4 {
                         first.add(&sim.step_timed());
                     }
@@ -330,7 +332,7 @@ fn bench_load_synthetic(c: &mut Criterion) {
 /// `orechain run` and `plot` do (in parallel on rayon's pool).
 fn bench_figures(c: &mut Criterion) {
     let loaded = load_file(&baseline_path(), &[]).expect("baseline.ron loads");
-    let result = run(&loaded.scenario);
+    let result = run(loaded.scenario.resolved());
     let metrics = metrics_csv(&result).expect("finite metrics");
     let settings = Settings::from_scenario(loaded.scenario.scenario());
     let mut group = c.benchmark_group("figures");
@@ -344,7 +346,7 @@ fn bench_figures(c: &mut Criterion) {
 /// The CSV tables of a baseline run (`metrics.csv`, `flows.csv`, `events.csv`) as text.
 fn bench_tables(c: &mut Criterion) {
     let loaded = load_file(&baseline_path(), &[]).expect("baseline.ron loads");
-    let result = run(&loaded.scenario);
+    let result = run(loaded.scenario.resolved());
     c.bench_function("tables_baseline", |b| {
         b.iter(|| {
             black_box(metrics_csv(&result).expect("finite"));
@@ -366,7 +368,7 @@ fn bench_compare(c: &mut Criterion) {
             .into_iter()
             .map(|s| {
                 let scenario = loaded.scenario.clone().with_seed(s);
-                metrics_csv(&run(&scenario)).expect("finite")
+                metrics_csv(&run(scenario.resolved())).expect("finite")
             })
             .collect()
     };

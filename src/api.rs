@@ -602,7 +602,8 @@ pub fn run(scenario: &Scenario, seed: Option<u64>) -> Result<RunOutput, Error> {
         Some(s) => scenario.loaded.scenario.clone().with_seed(s),
         None => scenario.loaded.scenario.clone(),
     };
-    let result = crate::sim::try_run(&validated).map_err(|e| Error::internal(e.to_string()))?;
+    let result =
+        crate::sim::try_run(validated.resolved()).map_err(|e| Error::internal(e.to_string()))?;
     Ok(RunOutput { result })
 }
 

@@ -65,7 +65,7 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         args.max_output_mb,
     )
     .map_err(|e| AppError::Internal(format!("cannot write the run's tables: {e}")))?;
-    let result = match crate::sim::try_run_streaming(&loaded.scenario, &mut writer) {
+    let result = match crate::sim::try_run_streaming(loaded.scenario.resolved(), &mut writer) {
         Ok(result) => result,
         Err(e) if writer.cap_reached() => return Err(AppError::BadInput(e.to_string())),
         Err(e) => return Err(AppError::Internal(e.to_string())),

@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let total = loaded.scenario.steps();
     let budget = if total > FULL_RUN_MAX_STEPS { STEPS_IF_LONG } else { total };
-    let mut sim = Simulation::new(&loaded.scenario, false);
+    let mut sim = Simulation::new(loaded.scenario.resolved(), false);
     let mut done = 0;
     while done < budget && !sim.finished() {
         // A valid scenario must never drive a value non-finite (the guard would stop the run).

@@ -73,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let scenario = loaded.scenario.with_seed(orechain::sweep::exec::run_seed(&plan, 0));
-    let result = match orechain::sim::try_run(&scenario) {
+    let result = match orechain::sim::try_run(scenario.resolved()) {
         Ok(result) => result,
         Err(e) => panic!("a valid run hit a non-finite value: {e}"),
     };

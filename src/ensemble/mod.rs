@@ -144,7 +144,7 @@ fn run_replicate(
     format: crate::output::parquet::TableFormat,
 ) -> Result<Vec<ManifestFile>, AppError> {
     let scenario = loaded.scenario.clone().with_seed(seed);
-    let result = crate::sim::try_run(&scenario)
+    let result = crate::sim::try_run(scenario.resolved())
         .map_err(|e| AppError::Internal(format!("replicate with seed {seed}: {e}")))?;
     let internal = |e: tables::NonFinite| AppError::Internal(format!("seed {seed}: {e}"));
     let dir = replicate_dir(seed);

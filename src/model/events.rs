@@ -65,18 +65,18 @@ impl IncidentKind {
 pub enum Event {
     /// A dated policy took effect (`policy_start`).
     PolicyStart {
-        /// Policy id.
-        policy: String,
+        /// Policy index (its id is looked up in the registry when the row is written).
+        policy: u32,
     },
     /// A dated policy lapsed (`policy_end`).
     PolicyEnd {
-        /// Policy id.
-        policy: String,
+        /// Policy index.
+        policy: u32,
     },
     /// A financier's annual budget changed (`finance_budget`).
     FinanceBudget {
-        /// Financier id.
-        financier: String,
+        /// Financier index (sorted by id).
+        financier: u32,
         /// New annual budget, USD.
         annual_budget_usd: f64,
         /// Previous annual budget, USD.
@@ -180,6 +180,11 @@ pub enum Event {
     },
 }
 
+/// The id at index `i` of a list of ids, `?` if there is none (ids are labels of the output only).
+fn label(ids: &[String], i: u32) -> &str {
+    ids.get(i as usize).map_or("?", String::as_str)
+}
+
 impl TermsChange {
     fn write(self, out: &mut String) {
         match self {
@@ -228,7 +233,7 @@ impl Event {
         // Writing to a String cannot fail.
         let _ = match self {
             Event::PolicyStart { policy } | Event::PolicyEnd { policy } => {
-                d.push_str(policy);
+                d.push_str(label(&registry.policies, *policy));
                 Ok(())
             }
             Event::FinanceBudget {
@@ -237,7 +242,8 @@ impl Event {
                 was_usd,
             } => write!(
                 d,
-                "financier={financier}; annual_budget_usd={annual_budget_usd}; was={was_usd}"
+                "financier={}; annual_budget_usd={annual_budget_usd}; was={was_usd}",
+                label(&registry.financiers, *financier)
             ),
             Event::HostTighten {
                 change,

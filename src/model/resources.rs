@@ -54,6 +54,9 @@ pub struct Registry {
     pub minerals: Vec<String>,
     /// Mineral units (`t Li`, ...), by mineral index.
     pub mineral_units: Vec<String>,
+    /// Refining recovery (refined t per ore t fed, 0 < r <= 1), by mineral index: the one copy,
+    /// read by the market (trade, utilisation) and by investment and capacity.
+    pub recovery: Vec<f64>,
     /// Nation ids, sorted.
     pub nations: Vec<String>,
     /// Firm ids, sorted.
@@ -62,6 +65,10 @@ pub struct Registry {
     pub firm_home: Vec<NationIdx>,
     /// Asset ids (assets and prospects), sorted.
     pub assets: Vec<String>,
+    /// Policy ids, in scenario order (labels of policy events; by `ScheduledPolicy::idx`).
+    pub policies: Vec<String>,
+    /// State financier ids, sorted (labels of finance events; by financier index).
+    pub financiers: Vec<String>,
     /// Stable key of each firm id.
     pub firm_keys: Vec<u64>,
     /// Stable key of each asset id.
@@ -355,14 +362,12 @@ pub struct ObservedPairs {
 }
 
 /// Market parameters the trade and price systems read every step: the scenario's
-/// [`crate::scenario::MarketSettings`] plus per-mineral recovery and demand elasticity, by mineral
-/// index.
+/// [`crate::scenario::MarketSettings`] plus per-mineral demand elasticity, by mineral index
+/// (recovery is in the [`Registry`], shared with investment).
 #[derive(Clone, Debug, Default, Resource)]
 pub struct MarketConfig {
     /// Market-wide settings (friend-shoring, transport defaults, price dynamics).
     pub settings: crate::scenario::MarketSettings,
-    /// Refined tonnes per tonne of ore fed, by mineral (0 < r <= 1).
-    pub recovery: Vec<f64>,
     /// Price elasticity of refined demand, by mineral (<= 0).
     pub demand_elasticity: Vec<f64>,
     /// Equity offtake and offtake contracts (`docs/ODD.md` §7.6.4).
@@ -519,8 +524,6 @@ pub struct InvestmentConfig {
     pub politics: crate::scenario::PoliticsSettings,
     /// Whether each firm proposes projects (`firms.*.invests`), by firm index.
     pub firm_invests: Vec<bool>,
-    /// Refining recovery of each mineral (refined t per ore t), by mineral index.
-    pub recovery: Vec<f64>,
     /// Cut in a project's discount rate from its offtake-contract cover, per year, by asset
     /// index (`offtake.contract_spread_cut` × covered share; `docs/ODD.md` §7.6.4).
     pub contract_rate_cut: Vec<f64>,

@@ -20,9 +20,11 @@
 //!   `destinations` / `exporters` list of a trade measure stays empty (it means "every other
 //!   nation", which the trade rules expand).
 //!
-//! Policies keep their action as written (for the mechanisms that still read it) plus, for trade
-//! measures and asset measures (outages, nationalisations), an index form
-//! ([`TradeMeasure`], [`AssetMeasure`]) the policy system applies without looking up an id.
+//! A policy's action becomes an index form the mechanisms apply without looking up an id: trade
+//! measures ([`TradeMeasure`]), asset measures (outages, nationalisations: [`AssetMeasure`]),
+//! sourcing rules and FTA agreements ([`SourcingMeasure`]) and finance programmes
+//! ([`BudgetMeasure`]). The action as written is not kept; the policy's id is kept apart, in
+//! [`Resolved::policy_ids`], as the label of its events.
 //!
 //! Indices are plain integers here (the scenario layer sits below the model); the model wraps
 //! them in its index types (`NationIdx`, `FirmIdx`, ...) when it builds the world.
@@ -272,6 +274,41 @@ pub enum AssetMeasure {
     },
 }
 
+/// What a sourcing-related policy does, in indices (the sourcing rules are rebuilt from these
+/// while the model runs, without looking at an id).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourcingMeasure {
+    /// A consumer's sourcing rule (the IRA 30D pattern).
+    Rule {
+        /// Consumer nation applying it.
+        consumer: u16,
+        /// Minerals covered (every mineral when the scenario lists none).
+        minerals: Vec<u16>,
+        /// Required qualifying share by year: `(year, share)` points, as written.
+        required_share: Vec<(f64, f64)>,
+        /// Premium a qualifying tonne earns, USD/t.
+        premium_usd_per_t: f64,
+        /// Whether supply controlled by entities of concern is excluded.
+        exclude_entities_of_concern: bool,
+    },
+    /// `partner` counts as an FTA partner of `nation`.
+    FtaAgreement {
+        /// Nation granting FTA status.
+        nation: u16,
+        /// Nation treated as FTA partner.
+        partner: u16,
+    },
+}
+
+/// A finance programme: a new annual budget for one state financier, in indices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BudgetMeasure {
+    /// Financier, by its index in [`Resolved::financiers`] (sorted by id).
+    pub financier: u32,
+    /// New annual budget, USD.
+    pub annual_budget_usd: f64,
+}
+
 /// A calibrated preference term of the origin choice (`scenario.trade_preferences`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedPreference {
@@ -290,10 +327,11 @@ pub struct ResolvedPreference {
 /// A dated policy, in scenario order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedPolicy {
+    /// Policy index: its position in [`Resolved::policies`] and in [`Resolved::policy_ids`]
+    /// (the id is a label of the events, looked up at the edge).
+    pub idx: u32,
     /// Step from which investors see it (its announcement; its start when not announced).
     pub announced_step: u32,
-    /// Policy id (for events).
-    pub id: String,
     /// First step in force.
     pub start_step: u32,
     /// First step no longer in force (`u32::MAX` = never ends).
@@ -307,8 +345,10 @@ pub struct ResolvedPolicy {
     pub trade: Option<TradeMeasure>,
     /// What it does to assets, if it is an outage or a nationalisation.
     pub assets: Option<AssetMeasure>,
-    /// The action as written (the mechanisms not yet resolved read it).
-    pub action: PolicyAction,
+    /// The sourcing rule or FTA agreement it imposes, if it is one.
+    pub sourcing: Option<SourcingMeasure>,
+    /// The financier budget it sets, if it is a finance programme.
+    pub budget: Option<BudgetMeasure>,
 }
 
 /// A scenario resolved to indices and steps: the input of world building.
@@ -346,6 +386,8 @@ pub struct Resolved {
     pub trade_preferences: Vec<ResolvedPreference>,
     /// Policies in scenario order.
     pub policies: Vec<ResolvedPolicy>,
+    /// Policy ids in scenario order (labels of the `policy_start` / `policy_end` events).
+    pub policy_ids: Vec<String>,
     /// `(mineral, state firm)` of every nationalisation, in scenario order.
     pub nationalisations: Vec<(u16, u32)>,
     /// Run settings (seed included).
@@ -720,6 +762,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         .collect();
 
     let mut policies = Vec::with_capacity(s.policies.len());
+    let mut policy_ids = Vec::with_capacity(s.policies.len());
     let mut nationalisations = Vec::new();
     for pol in &s.policies {
         let p = format!("policies.{}", pol.id);
@@ -877,14 +920,78 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
             },
             _ => None,
         };
+        let sourcing = match &pol.action {
+            PolicyAction::SourcingRule {
+                consumer,
+                minerals: list,
+                required_share,
+                premium_usd_per_t,
+                exclude_entities_of_concern,
+            } => {
+                let covered: Vec<u16> = if list.is_empty() {
+                    (0..nm as u16).collect()
+                } else {
+                    list.iter()
+                        .filter_map(|m| mineral(format_args!("{a}.minerals"), m))
+                        .collect()
+                };
+                nation(format_args!("{a}.consumer"), consumer).map(|consumer| {
+                    SourcingMeasure::Rule {
+                        consumer,
+                        minerals: covered,
+                        required_share: required_share.clone(),
+                        premium_usd_per_t: *premium_usd_per_t,
+                        exclude_entities_of_concern: *exclude_entities_of_concern,
+                    }
+                })
+            }
+            PolicyAction::FtaAgreement {
+                nation: granting,
+                partner,
+            } => match (
+                nation(format_args!("{a}.nation"), granting),
+                nation(format_args!("{a}.partner"), partner),
+            ) {
+                (Some(nation), Some(partner)) => {
+                    Some(SourcingMeasure::FtaAgreement { nation, partner })
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let budget = match &pol.action {
+            PolicyAction::FinanceProgramme {
+                financier,
+                annual_budget_usd,
+            } => {
+                let found = financiers
+                    .binary_search_by(|f| f.id.as_str().cmp(financier))
+                    .ok()
+                    .and_then(|i| u32::try_from(i).ok());
+                if found.is_none() {
+                    problems.borrow_mut().push(problem(
+                        format!("{a}.financier"),
+                        format!(
+                            "unknown financier `{financier}` (internal: validation let it through)"
+                        ),
+                    ));
+                }
+                found.map(|financier| BudgetMeasure {
+                    financier,
+                    annual_budget_usd: *annual_budget_usd,
+                })
+            }
+            _ => None,
+        };
         // Investors see a policy from its announcement (issue 15), never after it starts.
         let announced_step = pol
             .announced
             .as_ref()
             .and_then(|a| when_to_year(a).ok())
             .map_or(step_of(start), |y| step_of(y).min(step_of(start)));
+        policy_ids.push(pol.id.clone());
         policies.push(ResolvedPolicy {
-            id: pol.id.clone(),
+            idx: u32::try_from(policies.len()).unwrap_or(u32::MAX),
             announced_step,
             start_step: step_of(start),
             end_step,
@@ -892,7 +999,8 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
             licence_open_year,
             trade,
             assets,
-            action: pol.action.clone(),
+            sourcing,
+            budget,
         });
     }
 
@@ -935,6 +1043,7 @@ pub fn resolve_checked(s: &Scenario) -> Result<Resolved, Vec<Problem>> {
         transport,
         trade_preferences,
         policies,
+        policy_ids,
         nationalisations,
         run: s.run.clone(),
         market: s.market.clone(),

@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn a_nan_capacity_stops_the_run_naming_asset_quantity_and_step() {
         let loaded = load_str(TINY, "tiny.ron", &[]).expect("tiny loads");
-        let mut sim = Simulation::new(&loaded.scenario, false);
+        let mut sim = Simulation::new(loaded.scenario.resolved(), false);
         sim.step_checked().expect("step 0 is finite");
         let mut q = sim.world.query::<(&AssetIdx, &mut Capacity)>();
         let registry_assets = sim.world.resource::<Registry>().assets.clone();
@@ -273,7 +273,7 @@ mod tests {
     #[test]
     fn an_infinite_price_is_named() {
         let loaded = load_str(TINY, "tiny.ron", &[]).expect("tiny loads");
-        let mut sim = Simulation::new(&loaded.scenario, false);
+        let mut sim = Simulation::new(loaded.scenario.resolved(), false);
         sim.step_checked().expect("step 0 is finite");
         // As if the price update of step 0 had overflowed.
         sim.world.resource_mut::<Prices>().usd_per_t[1] = f64::INFINITY;
@@ -286,7 +286,7 @@ mod tests {
     #[test]
     fn a_nan_feed_stock_names_the_refinery() {
         let loaded = load_str(TINY, "tiny.ron", &[]).expect("tiny loads");
-        let mut sim = Simulation::new(&loaded.scenario, false);
+        let mut sim = Simulation::new(loaded.scenario.resolved(), false);
         sim.step_checked().expect("step 0 is finite");
         let refinery = sim
             .world
@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn a_finite_run_passes_every_step() {
         let loaded = load_str(TINY, "tiny.ron", &[]).expect("tiny loads");
-        let result = crate::sim::try_run(&loaded.scenario).expect("tiny is finite");
+        let result = crate::sim::try_run(loaded.scenario.resolved()).expect("tiny is finite");
         assert_eq!(result.steps, 12);
     }
 }

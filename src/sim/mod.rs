@@ -22,7 +22,7 @@ use bevy_ecs::prelude::*;
 use crate::model::components::*;
 use crate::model::resources::*;
 use crate::model::schedule::{build_schedule, install_mechanisms};
-use crate::scenario::{Resolved, Validated};
+use crate::scenario::Resolved;
 use rng::{RngStreams, stable_key};
 
 /// Whether a firm of this kind builds assets of this stage (defined with the scenario's kinds).
@@ -146,11 +146,12 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    /// Build the world for a scenario. `strict` makes schedule ambiguities an error (tests).
-    pub fn new(scenario: &Validated, strict: bool) -> Self {
-        let mut world = build_world(scenario.resolved());
+    /// Build the world for a resolved scenario ([`crate::scenario::Validated::resolved`]: the
+    /// only input the model accepts). `strict` makes schedule ambiguities an error (tests).
+    pub fn new(scenario: &Resolved, strict: bool) -> Self {
+        let mut world = build_world(scenario);
         let mut schedule = build_schedule(strict);
-        install_mechanisms(scenario.resolved(), &mut world, &mut schedule);
+        install_mechanisms(scenario, &mut world, &mut schedule);
         Simulation { world, schedule }
     }
 
@@ -280,31 +281,31 @@ impl Simulation {
     }
 }
 
-/// Run a validated scenario from start to end.
-pub fn run(scenario: &Validated) -> RunResult {
+/// Run a resolved scenario from start to end.
+pub fn run(scenario: &Resolved) -> RunResult {
     Simulation::new(scenario, false).run_to_end()
 }
 
-/// Run a validated scenario from start to end, stopping at the first step that produces a
+/// Run a resolved scenario from start to end, stopping at the first step that produces a
 /// non-finite value (what `orechain run` uses).
-pub fn try_run(scenario: &Validated) -> Result<RunResult, guard::NonFiniteValue> {
+pub fn try_run(scenario: &Resolved) -> Result<RunResult, guard::NonFiniteValue> {
     Simulation::new(scenario, false).run_to_end_checked()
 }
 
-/// Run a validated scenario, streaming each step's rows to `sink` (what `orechain run` uses):
+/// Run a resolved scenario, streaming each step's rows to `sink` (what `orechain run` uses):
 /// stops at the first non-finite value or sink error.
 pub fn try_run_streaming(
-    scenario: &Validated,
+    scenario: &Resolved,
     sink: &mut dyn StepSink,
 ) -> Result<RunResult, RunError> {
     Simulation::new(scenario, false).run_streaming(sink)
 }
 
-/// Run a validated scenario keeping only the metric rows that pass `keep` (in
+/// Run a resolved scenario keeping only the metric rows that pass `keep` (in
 /// [`RunResult::metrics`]; flows and events are dropped as the run goes): what a sweep needs for
 /// its outcomes, in memory that does not grow with the run's other rows.
 pub fn try_run_keeping(
-    scenario: &Validated,
+    scenario: &Resolved,
     keep: impl Fn(&MetricRow) -> bool,
 ) -> Result<RunResult, RunError> {
     let mut sink = KeepMetrics {
@@ -320,12 +321,15 @@ pub fn try_run_keeping(
 pub fn build_registry(r: &Resolved) -> Registry {
     let mut reg = Registry {
         mineral_units: r.minerals.iter().map(|m| m.unit.clone()).collect(),
+        recovery: r.minerals.iter().map(|m| m.recovery).collect(),
         firm_keys: r.firm_ids.iter().map(|i| stable_key(i)).collect(),
         asset_keys: r.asset_ids.iter().map(|i| stable_key(i)).collect(),
         minerals: r.mineral_ids.clone(),
         nations: r.nation_ids.clone(),
         firms: r.firm_ids.clone(),
         assets: r.asset_ids.clone(),
+        policies: r.policy_ids.clone(),
+        financiers: r.financiers.iter().map(|f| f.id.clone()).collect(),
         firm_home: r.firms.iter().map(|f| NationIdx(f.home)).collect(),
         ..Registry::default()
     };
@@ -490,7 +494,6 @@ fn insert_market_resources(world: &mut World, r: &Resolved, registry: &Registry,
     let n = registry.n_nations();
     let config = MarketConfig {
         settings: r.market.clone(),
-        recovery: r.minerals.iter().map(|m| m.recovery).collect(),
         demand_elasticity: r.minerals.iter().map(|m| m.demand_elasticity).collect(),
         offtake: r.offtake.clone(),
     };
@@ -566,7 +569,6 @@ fn insert_investment_resources(world: &mut World, r: &Resolved, registry: &Regis
         operations: r.operations.clone(),
         politics: r.politics.clone(),
         firm_invests: r.firms.iter().map(|f| f.invests).collect(),
-        recovery: r.minerals.iter().map(|m| m.recovery).collect(),
         contract_rate_cut: crate::model::systems::contracts::contract_cover(r)
             .iter()
             .map(|c| c * r.offtake.contract_spread_cut)

@@ -15,7 +15,7 @@ use bevy_ecs::prelude::*;
 use super::Simulation;
 use crate::model::schedule::Phase;
 use crate::model::systems;
-use crate::scenario::Validated;
+use crate::scenario::Resolved;
 
 /// The boundaries stamped in a step, in schedule order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +85,7 @@ fn stamp<const M: usize>(mut marks: ResMut<StepMarks>) {
 impl Simulation {
     /// Build the world for a scenario with phase markers in its schedule (benches only; see the
     /// module documentation). Outputs are those of [`Simulation::new`].
-    pub fn new_timed(scenario: &Validated) -> Self {
+    pub fn new_timed(scenario: &Resolved) -> Self {
         let mut sim = Simulation::new(scenario, false);
         sim.world
             .insert_resource(StepMarks([Instant::now(); MARKS]));
@@ -160,8 +160,8 @@ mod tests {
             end_year: 2026,
         }))
         .expect("synthetic scenarios are valid");
-        let mut plain = Simulation::new(&scenario, false);
-        let mut timed = Simulation::new_timed(&scenario);
+        let mut plain = Simulation::new(scenario.resolved(), false);
+        let mut timed = Simulation::new_timed(scenario.resolved());
         let mut sum = StepTimes::default();
         while !plain.finished() {
             plain.step();

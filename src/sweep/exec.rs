@@ -47,7 +47,7 @@ pub fn execute_run(plan: &Plan, run_id: u64) -> String {
         // The non-finite guard stops a run at the first NaN or infinity and names it.
         // Only the metric rows an outcome reads are kept; the rest are dropped step by step.
         let outcomes = &plan.file.outcomes;
-        let result = crate::sim::try_run_keeping(&scenario, |row| {
+        let result = crate::sim::try_run_keeping(scenario.resolved(), |row| {
             outcomes.iter().any(|o| o.metric == row.metric)
         })
         .map_err(|e| e.to_string())?;

@@ -371,7 +371,7 @@ pub fn load_plan(sweep_path: &Path) -> Result<Plan, SweepError> {
         _ => None,
     };
     // The outcomes must name series the model writes: checked on a run of the base scenario.
-    let probe = crate::sim::run(&loaded.scenario);
+    let probe = crate::sim::run(loaded.scenario.resolved());
     let (start, end) = {
         let run = &loaded.scenario.scenario().run;
         (run.start_year, run.end_year)

@@ -750,7 +750,7 @@ pub fn run(bt: &Backtest, seeds: Option<u32>) -> Result<BacktestResult, Backtest
         .par_iter()
         .map(|seed| {
             let loaded = load_file(&scenario_path, &[format!("run.seed={seed}")])?;
-            let result = crate::sim::try_run(&loaded.scenario).map_err(|e| {
+            let result = crate::sim::try_run(loaded.scenario.resolved()).map_err(|e| {
                 BacktestError::Run(format!("{} (seed {seed}): {e}", scenario_path.display()))
             })?;
             Ok(spec

@@ -58,8 +58,8 @@ fn spawn_order_does_not_change_results() {
     reversed.nations.reverse();
     reversed.firms.reverse();
     let reversed = validate(reversed).expect("still valid");
-    let a = orechain::sim::run(&forward);
-    let b = orechain::sim::run(&reversed);
+    let a = orechain::sim::run(forward.resolved());
+    let b = orechain::sim::run(reversed.resolved());
     use orechain::output::tables::*;
     assert_eq!(
         metrics_csv(&a).expect("finite"),
@@ -76,6 +76,6 @@ fn spawn_order_does_not_change_results() {
 #[test]
 fn schedule_has_no_ambiguities() {
     let loaded = load_file(&repo("scenarios/tiny.ron"), &[]).expect("tiny.ron loads");
-    let mut sim = orechain::sim::Simulation::new(&loaded.scenario, true);
+    let mut sim = orechain::sim::Simulation::new(loaded.scenario.resolved(), true);
     sim.check_schedule().expect("no ambiguous system order");
 }

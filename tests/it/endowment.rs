@@ -155,7 +155,7 @@ fn under_nze_demand_refined_capacity_of_every_mineral_keeps_growing_at_a_rising_
     // mineral -> [(early relative cost × t, t), (late ..., t)], summed over seeds.
     let mut cost: BTreeMap<String, [(f64, f64); 2]> = BTreeMap::new();
     for seed in 1..=SEEDS {
-        let r = run(&loaded.scenario.clone().with_seed(seed));
+        let r = run(loaded.scenario.clone().with_seed(seed).resolved());
         let (cap, share, used) = capacity_and_unmet(&r);
         // The ceiling guard never binds on a world refined price: shortage is priced, not rationed.
         let ratio = scenario.market.price_ceiling_ratio;

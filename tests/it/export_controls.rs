@@ -19,7 +19,7 @@ fn frozen(file: &str) -> RunResult {
     ];
     let loaded = orechain::scenario::load_file(&root.join("scenarios").join(file), &sets)
         .unwrap_or_else(|e| panic!("{file} loads: {e:?}"));
-    run(&loaded.scenario)
+    run(loaded.scenario.resolved())
 }
 
 /// Mean over 2027's steps of `metric` (refined stage) for `mineral` and `nation`.

@@ -484,7 +484,7 @@ fn issue18_streamed_tables_are_the_in_memory_tables_byte_for_byte() {
         0,
     );
     let loaded = orechain::scenario::load_file(&path, &sets).expect("loads");
-    let result = orechain::sim::run(&loaded.scenario);
+    let result = orechain::sim::run(loaded.scenario.resolved());
     use orechain::output::tables::{events_csv, flows_csv, metrics_csv};
     assert_eq!(
         read(&t.path().join("run/metrics.csv")),

@@ -489,7 +489,7 @@ fn check(spec: &Spec) -> Result<(), TestCaseError> {
             "generated scenario is invalid: {problems:?}\n{value}"
         ))
     })?;
-    let mut sim = Simulation::new(&validated, false);
+    let mut sim = Simulation::new(validated.resolved(), false);
     let mut last: BTreeMap<AssetIdx, (Status, u32)> = BTreeMap::new();
     let mut rows_seen = 0;
     let mut last_balance: BTreeMap<u16, [f64; 5]> = BTreeMap::new();

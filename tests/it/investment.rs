@@ -24,7 +24,7 @@ fn valid(s: Scenario) -> Validated {
 }
 
 fn run_seed(s: &Scenario, seed: u64) -> RunResult {
-    run(&valid(s.clone()).with_seed(seed))
+    run(valid(s.clone()).with_seed(seed).resolved())
 }
 
 /// Events of a run as (step, kind, asset id, detail).
@@ -84,15 +84,15 @@ fn investment_switched_off_reproduces_step_2() {
     let mut off = with_prospects.clone();
     off.investment.enabled = false;
 
-    let a = run(&valid(plain));
-    let b = run(&valid(off));
+    let a = run(valid(plain).resolved());
+    let b = run(valid(off).resolved());
     assert_eq!(metrics_csv(&a), metrics_csv(&b), "metrics.csv differs");
     assert_eq!(flows_csv(&a), flows_csv(&b), "flows.csv differs");
     assert_eq!(events_csv(&a), events_csv(&b), "events.csv differs");
     assert_eq!(assets_csv(&a), assets_csv(&b), "assets.csv differs");
 
     // Switched on, the same prospect is built (the check above is not vacuous).
-    let on = run(&valid(with_prospects));
+    let on = run(valid(with_prospects).resolved());
     assert!(
         events_csv(&on).contains(",completion,chl_refinery,"),
         "{}",

@@ -659,8 +659,8 @@ proptest! {
     fn renaming_every_id_changes_no_output_value(g in world_gen()) {
         let text = scenario_text(&g, false);
         let renamed = scenario_text(&g, true);
-        let a = run(&load_str(&text, "a.ron", &[]).expect("valid").scenario);
-        let b = run(&load_str(&renamed, "b.ron", &[]).expect("valid").scenario);
+        let a = run(load_str(&text, "a.ron", &[]).expect("valid").scenario.resolved());
+        let b = run(load_str(&renamed, "b.ron", &[]).expect("valid").scenario.resolved());
         let ka = keyed(&a, &g, false);
         let kb = keyed(&b, &g, true);
         let only = |x: &[(String, f64)], y: &[(String, f64)]| -> Vec<String> {
@@ -696,7 +696,7 @@ fn chiles_copper_exports_to_china_in_2024_are_about_half() {
         &[],
     )
     .expect("baseline loads");
-    let r = run(&loaded.scenario);
+    let r = run(loaded.scenario.resolved());
     let reg = &r.registry;
     let (chl, chn) = (
         reg.nation("CHL").expect("CHL"),
@@ -766,7 +766,7 @@ fn baseline_reproduces_2024_bilateral_trade() {
         &["run.end_year=2024".to_string()],
     )
     .expect("baseline loads");
-    let r = run(&loaded.scenario);
+    let r = run(loaded.scenario.resolved());
     let reg = &r.registry;
     let at_step0 = |from: Option<NationIdx>, to: Option<NationIdx>, m: &str, s: &str| -> f64 {
         let mineral = reg.mineral(m).expect("mineral");
@@ -899,7 +899,7 @@ fn baseline_refining_margins_stay_near_their_calibrated_values() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let loaded = orechain::scenario::load_file(&root.join("scenarios/baseline.ron"), &[])
         .expect("baseline loads");
-    let r = run(&loaded.scenario);
+    let r = run(loaded.scenario.resolved());
     let mut misses = Vec::new();
     let mut excepted_fits = Vec::new();
     for (id, year, ratio, utilisation) in margin_table(loaded.scenario.scenario(), &r) {
@@ -935,7 +935,7 @@ fn baseline_refining_margins_stay_near_their_calibrated_values_in_the_median_ove
     let mut by_key: std::collections::BTreeMap<(String, i32), (Vec<f64>, Vec<f64>)> =
         std::collections::BTreeMap::new();
     for seed in 1..=SEEDS {
-        let r = run(&loaded.scenario.clone().with_seed(seed));
+        let r = run(loaded.scenario.clone().with_seed(seed).resolved());
         for (id, year, ratio, used) in margin_table(loaded.scenario.scenario(), &r) {
             let e = by_key.entry((id, year)).or_default();
             e.0.push(ratio);

@@ -68,7 +68,7 @@ fn every_metric_written_by_the_shipped_scenarios_is_catalogued() {
     ] {
         let loaded = orechain::scenario::load_file(&repo(&format!("scenarios/{name}")), &[])
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let result = orechain::sim::run(&loaded.scenario);
+        let result = orechain::sim::run(loaded.scenario.resolved());
         for row in &result.metrics {
             seen.insert(row.metric);
         }

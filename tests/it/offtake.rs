@@ -46,7 +46,7 @@ fn world(offtake: &str, policies: &str) -> RunResult {
 )"#
     );
     let loaded = load_str(&text, "offtake_world.ron", &[]).expect("test scenario is valid");
-    run(&loaded.scenario)
+    run(loaded.scenario.resolved())
 }
 
 fn rows<'a>(

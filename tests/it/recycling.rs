@@ -16,7 +16,7 @@ fn baseline() -> &'static RunResult {
     static RUN: OnceLock<RunResult> = OnceLock::new();
     RUN.get_or_init(|| {
         let loaded = load_file(&repo("scenarios/baseline.ron"), &[]).expect("baseline loads");
-        orechain::sim::run(&loaded.scenario)
+        orechain::sim::run(loaded.scenario.resolved())
     })
 }
 
@@ -166,7 +166,7 @@ fn dependence(r: &RunResult, mineral: &str, nation: &str, partner: &str, year: i
 fn the_collection_lever_raises_us_recycling_and_lowers_cobalt_dependence_on_china() {
     let lever = load_file(&repo("scenarios/recycling_collection.ron"), &[])
         .expect("recycling_collection.ron loads");
-    let a = orechain::sim::run(&lever.scenario);
+    let a = orechain::sim::run(lever.scenario.resolved());
     let b = baseline();
     let us_recycled = |r: &RunResult| {
         let usa = r.registry.nations.iter().position(|n| n == "USA");

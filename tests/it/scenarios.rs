@@ -27,7 +27,7 @@ const SMOKE_STEPS: usize = 4;
 
 /// Build the scenario's world, run a few steps, and return how many metric rows were recorded.
 fn run_a_few_steps(scenario: &orechain::scenario::validate::Validated) -> usize {
-    let mut sim = Simulation::new(scenario, true);
+    let mut sim = Simulation::new(scenario.resolved(), true);
     for _ in 0..SMOKE_STEPS {
         if sim.finished() {
             break;

@@ -48,7 +48,7 @@ fn world(policies: &str, elasticity: f64) -> RunResult {
 )"#
     );
     let loaded = load_str(&text, "sourcing.ron", &[]).expect("test scenario is valid");
-    run(&loaded.scenario)
+    run(loaded.scenario.resolved())
 }
 
 /// A US rule from 2024.5 to 2026 requiring a 50% qualifying share, premium 500 USD/t.

@@ -44,8 +44,8 @@ fn stockpiles_stay_within_capacity_and_their_releases_lower_the_holders_price() 
         &["stockpiles=[]".to_string()],
     )
     .expect("stockpile.ron without stockpiles loads");
-    let a = orechain::sim::run(&with.scenario);
-    let b = orechain::sim::run(&without.scenario);
+    let a = orechain::sim::run(with.scenario.resolved());
+    let b = orechain::sim::run(without.scenario.resolved());
     let level = by_key(&a, "stockpile", "rare_earths");
     let price_a = by_key(&a, "price", "rare_earths");
     let price_b = by_key(&b, "price", "rare_earths");
@@ -80,7 +80,7 @@ fn stockpiles_stay_within_capacity_and_their_releases_lower_the_holders_price() 
 #[test]
 fn consumer_stocks_cushion_use_when_purchases_fall() {
     let with = load_file(&repo("scenarios/stockpile.ron"), &[]).expect("stockpile.ron loads");
-    let a = orechain::sim::run(&with.scenario);
+    let a = orechain::sim::run(with.scenario.resolved());
     let used = by_key(&a, "consumption", "rare_earths");
     let bought = by_key(&a, "purchases", "rare_earths");
     let stock = by_key(&a, "consumer_stock", "rare_earths");

@@ -18,9 +18,10 @@ fn load(name: &str) -> Scenario {
 }
 
 fn run_seed(s: &Scenario, seed: u64) -> RunResult {
-    run(&validate(s.clone())
+    run(validate(s.clone())
         .unwrap_or_else(|e| panic!("scenario stays valid: {e:?}"))
-        .with_seed(seed))
+        .with_seed(seed)
+        .resolved())
 }
 
 /// Refining capacity of `mineral` built from prospects (ramping up or operating at the end), t/yr,

@@ -11,7 +11,7 @@ use crate::common::*;
 
 fn run_text(text: &str) -> RunResult {
     let loaded = load_str(text, "test.ron", &[]).expect("test scenario is valid");
-    run(&loaded.scenario)
+    run(loaded.scenario.resolved())
 }
 
 /// Value of a metric at a step (`nation` "" = none).

@@ -244,7 +244,7 @@ pub fn advance_projects(
                 commits: project.local_processing_commitment,
                 host_has_ore: has_ore[m * n + h],
             };
-            let recovery = config.recovery.get(m).copied().unwrap_or(1.0);
+            let recovery = registry.recovery.get(m).copied().unwrap_or(1.0);
             let (net, product) = view.net_price(site, &site_terms, s, recovery);
             let finish = finishing_value(
                 appraisal,

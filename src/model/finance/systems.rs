@@ -13,7 +13,6 @@ use crate::model::events::{Event, Subject};
 use crate::model::resources::{
     Clock, EventLog, EventRow, FinanceBudgets, FinancierState, PolicyTimeline, Registry,
 };
-use crate::scenario::PolicyAction;
 
 /// Renew every financier's budget on the first step of a year.
 pub fn refresh_finance_budgets(
@@ -25,11 +24,12 @@ pub fn refresh_finance_budgets(
 ) {
     // Runs on the first step of each year with investment enabled (run conditions in
     // `schedule.rs`).
-    for fin in &mut budgets.financiers {
-        let annual = programme_budget(&timeline, &fin.id).unwrap_or(fin.scenario_budget_usd);
+    for (i, fin) in budgets.financiers.iter_mut().enumerate() {
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        let annual = programme_budget(&timeline, i).unwrap_or(fin.scenario_budget_usd);
         if annual != fin.annual_budget_usd {
             let event = Event::FinanceBudget {
-                financier: fin.id.clone(),
+                financier: i,
                 annual_budget_usd: annual,
                 was_usd: fin.annual_budget_usd,
             };
@@ -51,18 +51,16 @@ pub fn refresh_finance_budgets(
     }
 }
 
-/// The annual budget a `finance_programme` in force sets for a financier (the last listed wins).
-fn programme_budget(timeline: &PolicyTimeline, financier: &str) -> Option<f64> {
+/// The annual budget a `finance_programme` in force sets for a financier (by index; the last
+/// listed wins).
+fn programme_budget(timeline: &PolicyTimeline, financier: u32) -> Option<f64> {
     timeline
         .policies
         .iter()
         .zip(&timeline.active)
         .filter(|(_, active)| **active)
-        .filter_map(|(p, _)| match &p.action {
-            PolicyAction::FinanceProgramme {
-                financier: id,
-                annual_budget_usd,
-            } if id == financier => Some(*annual_budget_usd),
+        .filter_map(|(p, _)| match &p.budget {
+            Some(b) if b.financier == financier => Some(b.annual_budget_usd),
             _ => None,
         })
         .next_back()

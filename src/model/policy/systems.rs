@@ -34,7 +34,7 @@ pub fn apply_policy_timeline(
         let now = p.start_step <= step && step < p.end_step;
         if now != timeline.active[i] {
             changed = true;
-            let policy = p.id.clone();
+            let policy = p.idx;
             let event = if now {
                 Event::PolicyStart { policy }
             } else {

@@ -21,8 +21,8 @@ use crate::scenario::Resolved;
 /// A consumer's sourcing rule in force, resolved to indices.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourcingRule {
-    /// Policy id.
-    pub policy: String,
+    /// Policy index (the policy's id is a label in the registry).
+    pub policy: u32,
     /// Consumer nation applying it.
     pub consumer: NationIdx,
     /// Minerals covered, by mineral index.

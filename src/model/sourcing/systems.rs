@@ -15,7 +15,7 @@ use bevy_ecs::prelude::*;
 use crate::model::components::{MineralIdx, NationIdx};
 use crate::model::resources::{Clock, PolicyTimeline, Registry, SourcingRule, SourcingRules};
 use crate::model::tables::NationPair;
-use crate::scenario::PolicyAction;
+use crate::scenario::resolve::SourcingMeasure;
 
 /// Equity share held by entities of concern at or above which they "control" an asset: the 25%
 /// threshold of the US Treasury/DOE foreign-entity-of-concern guidance (December 2023) for board
@@ -49,41 +49,31 @@ pub fn build_sourcing_rules(
         .zip(&timeline.active)
         .filter(|(_, active)| **active)
     {
-        match &p.action {
-            PolicyAction::SourcingRule {
+        match &p.sourcing {
+            Some(SourcingMeasure::Rule {
                 consumer,
                 minerals,
                 required_share,
                 premium_usd_per_t,
                 exclude_entities_of_concern,
-            } => {
-                let Some(consumer) = registry.nation(consumer) else {
-                    continue;
-                };
-                let covered = if minerals.is_empty() {
-                    vec![true; registry.n_minerals()]
-                } else {
-                    let mut covered = vec![false; registry.n_minerals()];
-                    for m in minerals.iter().filter_map(|m| registry.mineral(m)) {
-                        covered[usize::from(m.0)] = true;
-                    }
-                    covered
-                };
+            }) => {
+                let mut covered = vec![false; registry.n_minerals()];
+                for &m in minerals {
+                    covered[usize::from(m)] = true;
+                }
                 out.rules.push(SourcingRule {
-                    policy: p.id.clone(),
-                    consumer,
+                    policy: p.idx,
+                    consumer: NationIdx(*consumer),
                     minerals: covered,
                     required_share: stepwise_share(required_share, year),
                     premium_usd_per_t: *premium_usd_per_t,
                     exclude_entities_of_concern: *exclude_entities_of_concern,
                 });
             }
-            PolicyAction::FtaAgreement { nation, partner } => {
-                if let (Some(a), Some(b)) = (registry.nation(nation), registry.nation(partner)) {
-                    out.fta_granted[(a, b)] = true;
-                }
+            Some(SourcingMeasure::FtaAgreement { nation, partner }) => {
+                out.fta_granted[(NationIdx(*nation), NationIdx(*partner))] = true;
             }
-            _ => {}
+            None => {}
         }
     }
     out
@@ -195,36 +185,40 @@ mod tests {
 
     fn ira(agreement: bool) -> PolicyTimeline {
         let mut policies = vec![ScheduledPolicy {
+            idx: 0,
             announced_step: 0,
-            id: "ira_30d".into(),
             start_step: 0,
             end_step: u32::MAX,
             licence_open_step: 0,
             licence_open_year: 0.0,
             trade: None,
             assets: None,
-            action: PolicyAction::SourcingRule {
-                consumer: "USA".into(),
-                minerals: vec!["lithium".into()],
+            // USA (3) on lithium (1).
+            sourcing: Some(SourcingMeasure::Rule {
+                consumer: 3,
+                minerals: vec![1],
                 required_share: vec![(2023.0, 0.4), (2024.0, 0.5), (2027.0, 0.8)],
                 premium_usd_per_t: 1000.0,
                 exclude_entities_of_concern: true,
-            },
+            }),
+            budget: None,
         }];
         if agreement {
             policies.push(ScheduledPolicy {
+                idx: 1,
                 announced_step: 0,
-                id: "us_japan_cma".into(),
                 start_step: 0,
                 end_step: u32::MAX,
                 licence_open_step: 0,
                 licence_open_year: 0.0,
                 trade: None,
                 assets: None,
-                action: PolicyAction::FtaAgreement {
-                    nation: "USA".into(),
-                    partner: "JPN".into(),
-                },
+                // USA (3) grants JPN (1) FTA status.
+                sourcing: Some(SourcingMeasure::FtaAgreement {
+                    nation: 3,
+                    partner: 1,
+                }),
+                budget: None,
             });
         }
         let active = vec![true; policies.len()];

@@ -555,7 +555,7 @@ pub fn propose_projects(
                     Stage::Ore => 0.0,
                     Stage::Refined => {
                         expectations.usd_per_t[commodity(site.mineral, Stage::Ore)]
-                            / config.recovery.get(m).copied().unwrap_or(1.0).max(1e-9)
+                            / registry.recovery.get(m).copied().unwrap_or(1.0).max(1e-9)
                     }
                 };
                 let margin = (price - feed - cost.opex_usd_per_t).max(0.0)
@@ -655,7 +655,7 @@ pub fn propose_projects(
             let host_has_ore =
                 snapshot.shares[commodity(c.site.mineral, Stage::Ore)].located[h] > 0.0;
             let (st, mandate) = site_terms(rules, prio, &c.site, commits, host_has_ore);
-            let recovery = config.recovery.get(m).copied().unwrap_or(1.0);
+            let recovery = registry.recovery.get(m).copied().unwrap_or(1.0);
             let (net, product) = view.net_price(&c.site, &st, s, recovery);
             Prepared {
                 capex_usd: c.project.capex_usd * factor,
@@ -1449,8 +1449,8 @@ mod tests {
         // A ban from step 16 (four years of quarters), announced at step 0.
         let timeline = PolicyTimeline {
             policies: vec![ScheduledPolicy {
+                idx: 0,
                 announced_step: 0,
-                id: "ban".into(),
                 start_step: 16,
                 end_step: u32::MAX,
                 licence_open_step: 16,
@@ -1463,11 +1463,8 @@ mod tests {
                     },
                 ),
                 assets: None,
-                action: crate::scenario::PolicyAction::LocalProcessingMandate {
-                    nation: "IDN".into(),
-                    minerals: vec![],
-                    ore_export_ban: true,
-                },
+                sourcing: None,
+                budget: None,
             }],
             active: vec![false],
         };

@@ -259,7 +259,7 @@ pub fn clear_markets(
         let mut ceiling = reference * settings.price_ceiling_ratio;
         if c.is_multiple_of(2) {
             let m = c / 2;
-            let recovery = config.recovery.get(m).copied().unwrap_or(1.0);
+            let recovery = registry.recovery.get(m).copied().unwrap_or(1.0);
             let refined = prices
                 .reference_usd_per_t
                 .get(c + 1)
@@ -309,7 +309,7 @@ pub fn clear_markets(
             commodity(mineral, Stage::Ore),
             commodity(mineral, Stage::Refined),
         );
-        let recovery = config.recovery.get(m).copied().unwrap_or(1.0);
+        let recovery = registry.recovery.get(m).copied().unwrap_or(1.0);
         let ore_paid_last: Cow<'_, [f64]> = match buyer_prices.usd_per_t.get(c_ore) {
             Some(row) => Cow::Borrowed(row.as_slice()),
             None => Cow::Owned(vec![prices.usd_per_t.get(c_ore).copied().unwrap_or(0.0); n]),

@@ -230,7 +230,7 @@ pub fn update_plant_states(
     costs.usd.resize(registry.n_minerals() * 2 * n, 0.0);
     let step = clock.step;
     if !anchors.ready() {
-        anchors.calibrate(&prices, &config.recovery, n);
+        anchors.calibrate(&prices, &registry.recovery, n);
     }
     // Query order is not stable: decide and log in asset index order.
     let rows = by_unique_key(assets.iter_mut(), registry.assets.len(), |(idx, ..)| {
@@ -243,7 +243,7 @@ pub fn update_plant_states(
         if life.status != Status::Operating {
             continue;
         }
-        let recovery = config
+        let recovery = registry
             .recovery
             .get(usize::from(site.mineral.0))
             .copied()
