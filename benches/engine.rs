@@ -164,9 +164,9 @@ fn bench_investment_year(c: &mut Criterion) {
 /// business) runs but is not counted; its time per asset-step is printed after the group, with
 /// the split of the investment time. Throughput in asset-steps (assets × 4).
 fn bench_investment_phase(c: &mut Criterion) {
-    use orechain::model::components::{Lifecycle, Status};
     use orechain::scenario::schema::{FinanceObjective, Financier};
     use orechain::sim::timing::StepTimes;
+    use orechain::types::{Lifecycle, Status};
     use std::time::Duration;
     let mut group = c.benchmark_group("investment_phase");
     group.sample_size(10);

@@ -7,6 +7,9 @@
 //! with other overrides many times without re-reading the file. Everything here goes through the
 //! same functions as the CLI, so the semantics cannot drift:
 //!
+//! - [`write_run`] is `orechain run FILE -o DIR`: it runs a scenario and writes its result folder
+//!   ([`crate::output::run::write_run`], the function the CLI calls); [`resolve`] gives the
+//!   resolved scenario the model is built from.
 //! - [`load`] is `orechain run FILE --set …` up to the run: the same loader ([`Parsed::load`],
 //!   [`crate::scenario::load_str`] for the built-in baseline), the same `--set` semantics and the
 //!   same error messages; [`Scenario::with_sets`] adds overrides on top, as more `--set`
@@ -607,6 +610,29 @@ pub fn run(scenario: &Scenario, seed: Option<u64>) -> Result<RunOutput, Error> {
     Ok(RunOutput { result })
 }
 
+/// The scenario resolved to dense indices, steps and applied defaults: the only input the model
+/// accepts ([`crate::sim::Simulation::new`]); computed once, when the scenario was validated.
+pub fn resolve(scenario: &Scenario) -> &crate::scenario::Resolved {
+    scenario.loaded.scenario.resolved()
+}
+
+/// How [`write_run`] writes a run folder (`--force`, `--no-figures`, `--format`,
+/// `--max-output-mb`; the manifest's command line).
+pub use crate::output::run::RunFolderOptions;
+
+/// Run a scenario and write its result folder at `dir`, as `orechain run FILE -o DIR` does (the
+/// same files and bytes for the same scenario and seed, written atomically); returns the folder.
+/// The seed is the scenario's `run.seed` (set it with [`Scenario::with_sets`]).
+pub fn write_run(
+    dir: &Path,
+    scenario: &Scenario,
+    options: &RunFolderOptions,
+) -> Result<PathBuf, Error> {
+    crate::output::run::write_run(dir, &scenario.loaded, options)
+        .map(|w| w.dir)
+        .map_err(|e| Error::from(crate::command::write_run_error(dir, e)))
+}
+
 /// An ensemble held in memory: the runs of `orechain run --replicates N`.
 #[derive(Clone, Debug)]
 pub struct EnsembleOutput {
@@ -904,6 +930,35 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 100, "{checked}");
+    }
+
+    #[test]
+    fn write_run_writes_the_folder_the_cli_writes() {
+        let s = load(
+            Some(Path::new("scenarios/tiny.ron")),
+            &["run.seed=3".into()],
+        )
+        .expect("loads");
+        let dir =
+            std::env::temp_dir().join(format!("orechain-api-write-run-{}", std::process::id()));
+        let options = RunFolderOptions {
+            figures: false,
+            force: true,
+            ..RunFolderOptions::default()
+        };
+        let written = write_run(&dir, &s, &options).expect("writes");
+        let in_memory = run(&s, None).expect("runs");
+        for table in TABLES {
+            let file = std::fs::read_to_string(written.join(format!("{table}.csv"))).expect("read");
+            assert_eq!(file, in_memory.csv(table).expect("csv"), "{table}");
+        }
+        assert!(written.join("manifest.json").is_file());
+        assert!(!written.join("figures").exists());
+        // Without `force`, an existing folder is the caller's to remove: bad input.
+        let again = write_run(&dir, &s, &RunFolderOptions::default()).expect_err("exists");
+        assert_eq!(again.kind, ErrorKind::BadInput);
+        assert_eq!(resolve(&s).steps, s.steps());
+        std::fs::remove_dir_all(&written).expect("cleanup");
     }
 
     #[test]

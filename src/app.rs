@@ -8,12 +8,11 @@ use std::time::{Instant, SystemTime};
 
 use crate::cli::{Cli, Command, GenerateArgs, MergeArgs, RunArgs, SweepArgs};
 use crate::output::figures::{self, FigureError};
-use crate::output::folder::{OutputKind, StagedDir};
-use crate::output::manifest::{Manifest, rfc3339_utc, sha256_hex};
-use crate::output::tables;
+use crate::output::folder::StagedDir;
+use crate::output::run::{RunFolderOptions, write_run};
 use crate::scenario;
 
-pub(crate) use crate::command::stage_output;
+use crate::command::write_run_error;
 pub use crate::command::{AppError, check_format, load_for_run, parquet_copies};
 
 /// Run the parsed command line. `argv` is recorded in manifests.
@@ -47,75 +46,25 @@ pub fn run_command(args: &RunArgs, argv: Vec<String>) -> Result<PathBuf, AppErro
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
-    // A folder that cannot be used (a parent is a file, no permission) is the user's to fix and is
-    // found before any work is done: exit 2. Failures later, while writing, are exit 1.
-    let staged = stage_output(&out_dir, args.force, OutputKind::Run)?;
-
-    // The tables stream into the staging folder as steps complete, so memory does not grow with
-    // the number of steps. A non-finite value stops the run (exit 1), the output cap too (exit
-    // 2); the staging folder is removed on drop.
-    let calendar = tables::Calendar {
-        start_year: s.run.start_year,
-        steps_per_year: s.run.steps_per_year,
+    let options = RunFolderOptions {
+        force: args.force,
+        figures: !args.no_figures,
+        format: args.format,
+        max_output_mb: args.max_output_mb,
+        argv,
+        started: Some((started, clock)),
     };
-    let mut writer = tables::TableWriter::create(
-        staged.path(),
-        calendar,
-        loaded.scenario.steps(),
-        args.max_output_mb,
-    )
-    .map_err(|e| AppError::Internal(format!("cannot write the run's tables: {e}")))?;
-    let result = match crate::sim::try_run_streaming(loaded.scenario.resolved(), &mut writer) {
-        Ok(result) => result,
-        Err(e) if writer.cap_reached() => return Err(AppError::BadInput(e.to_string())),
-        Err(e) => return Err(AppError::Internal(e.to_string())),
-    };
-    let mut entries = writer
-        .finish()
-        .map_err(|e| AppError::Internal(format!("cannot write the run's tables: {e}")))?;
-
-    let resolved = loaded.resolved_ron();
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("scenario.ron".into(), resolved.clone().into_bytes()),
-        (
-            "assets.csv".into(),
-            tables::assets_csv(&result).into_bytes(),
-        ),
-    ];
-    if !args.no_figures {
-        // Drawn from the metrics.csv just written, exactly as `orechain plot` would.
-        let settings = figures::data::Settings::from_scenario(s);
-        let drawn = figures::render_run_file(&staged.path().join("metrics.csv"), &settings)
-            .map_err(|e| AppError::Internal(format!("cannot draw figures of this run: {e}")))?;
-        files.extend(drawn.into_iter().map(|(n, b)| (format!("figures/{n}"), b)));
-    }
-    for (name, bytes) in &files {
-        staged.write_file(name, bytes)?;
-    }
-    entries.extend(Manifest::entries_of(&files));
-    entries.extend(parquet_copies(staged.path(), "", args.format)?);
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut manifest = Manifest::with_build_info();
-    manifest.args = argv;
-    manifest.scenario_path = loaded.path.as_ref().map(|p| p.display().to_string());
-    manifest.scenario_sha256 = sha256_hex(resolved.as_bytes());
-    manifest.seed = result.seed;
-    manifest.steps = result.steps;
-    manifest.start_time = rfc3339_utc(started);
-    manifest.end_time = rfc3339_utc(SystemTime::now());
-    manifest.wall_time_s = clock.elapsed().as_secs_f64();
-    manifest.files = entries;
-    staged.write_file("manifest.json", manifest.to_json_pretty().as_bytes())?;
-    let final_dir = staged.commit()?;
+    let written =
+        write_run(&out_dir, &loaded, &options).map_err(|e| write_run_error(&out_dir, e))?;
     say(&format!(
         "orechain: ran `{}` ({} steps, seed {}) in {:.3} s -> {}",
         s.name,
-        result.steps,
-        result.seed,
+        written.steps,
+        written.seed,
         clock.elapsed().as_secs_f64(),
-        final_dir.display()
+        written.dir.display()
     ));
-    Ok(final_dir)
+    Ok(written.dir)
 }
 
 /// `orechain plot`: redraw every figure of a finished result folder from its CSVs.

@@ -118,22 +118,14 @@ pub fn check_format(format: TableFormat) -> Result<(), AppError> {
 }
 
 /// The Parquet copies of a run folder's streamed tables (`--format parquet`), written next to
-/// them in `dir`; their manifest entries are named with `prefix` (a replicate's folder).
+/// them in `dir`; their manifest entries are named with `prefix` (a replicate's folder). The
+/// library's [`crate::output::run::parquet_copies`] with the command's error.
 pub fn parquet_copies(
     dir: &Path,
     prefix: &str,
     format: TableFormat,
 ) -> Result<Vec<crate::output::manifest::ManifestFile>, AppError> {
-    if format == TableFormat::Csv {
-        return Ok(Vec::new());
-    }
-    ["events.csv", "flows.csv", "metrics.csv"]
-        .iter()
-        .map(|name| {
-            parquet::write_copy(dir, name, prefix, parquet::Unknown::Text)
-                .map_err(AppError::Internal)
-        })
-        .collect()
+    crate::output::run::parquet_copies(dir, prefix, format).map_err(AppError::Internal)
 }
 
 /// Opens the staging folder of a result folder of `kind` at `out_dir`. A folder that cannot be
@@ -144,11 +136,40 @@ pub fn stage_output(
     force: bool,
     kind: OutputKind,
 ) -> Result<StagedDir, AppError> {
-    StagedDir::create(out_dir, force, kind).map_err(|e| match e {
+    StagedDir::create(out_dir, force, kind).map_err(|e| folder_unusable(out_dir, e))
+}
+
+/// The command's error for [`crate::output::run::write_run`] writing to `out_dir` (what `orechain
+/// run` and [`crate::api::write_run`] report).
+pub fn write_run_error(
+    out_dir: &std::path::Path,
+    e: crate::output::run::WriteRunError,
+) -> AppError {
+    use crate::output::run::WriteRunError;
+    match e {
+        // A folder that cannot be used (a parent is a file, no permission) is the user's to fix
+        // and is found before any work is done: exit 2. Failures later, while writing, are exit
+        // 1; the output cap is the user's limit (exit 2).
+        WriteRunError::Unusable(e) => folder_unusable(out_dir, e),
+        WriteRunError::Run {
+            error,
+            cap_reached: true,
+        } => AppError::BadInput(error.to_string()),
+        WriteRunError::Folder(e) => AppError::from(e),
+        e @ (WriteRunError::Run { .. }
+        | WriteRunError::Tables(_)
+        | WriteRunError::Figures(_)
+        | WriteRunError::Parquet(_)) => AppError::Internal(e.to_string()),
+    }
+}
+
+/// The command's error for an output folder that cannot be opened (exit 2: the user's to fix).
+fn folder_unusable(out_dir: &std::path::Path, e: FolderError) -> AppError {
+    match e {
         FolderError::Io { .. } => AppError::BadInput(format!(
             "cannot use the output folder `{}`: {e}",
             out_dir.display()
         )),
         FolderError::Exists { .. } | FolderError::NotOrechain { .. } => AppError::from(e),
-    })
+    }
 }

@@ -30,8 +30,6 @@ pub struct NonFinite {
 
 /// A mechanism that installs itself into a world and a schedule.
 pub trait Mechanism: Sync {
-    /// Short name (the folder's name).
-    fn name(&self) -> &'static str;
     /// Insert the mechanism's state into `world` from the resolved scenario and add its systems
     /// to `schedule` in the [`super::schedule::Hook`] sets. Called once, after the core world is
     /// built; must be cheap and do nothing observable when the scenario does not use it.

@@ -182,11 +182,6 @@ impl AssetOrder {
         self.start.last().copied().unwrap_or(0)
     }
 
-    /// Whether the order holds no asset.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The range of positions of commodity `c` in rows arranged by [`AssetOrder::arrange`] with
     /// one row for every asset.
     pub fn range(&self, c: usize) -> std::ops::Range<usize> {

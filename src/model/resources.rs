@@ -137,9 +137,10 @@ impl Registry {
     }
 }
 
-/// Index of a commodity (mineral × stage) in dense per-commodity tables: `mineral * 2 + stage`.
+/// Index of a commodity (mineral × stage) in dense per-commodity tables: `mineral * 2 + stage`
+/// (the layout is spelled once, in [`crate::model::tables::Commodity::index`]).
 pub fn commodity(mineral: MineralIdx, stage: Stage) -> usize {
-    usize::from(mineral.0) * 2 + usize::from(stage == Stage::Refined)
+    crate::model::tables::Commodity { mineral, stage }.index()
 }
 
 /// A dated policy, resolved to indices and steps: the resolved policy itself (its announcement,

@@ -11,7 +11,6 @@
 use std::ops::{Index, IndexMut};
 
 use super::components::{MineralIdx, NationIdx, Stage};
-use super::resources::commodity;
 
 /// A commodity: one mineral at one stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,9 +22,10 @@ pub struct Commodity {
 }
 
 impl Commodity {
-    /// Dense index in per-commodity tables ([`commodity`]: `mineral * 2 + stage`).
+    /// Dense index in per-commodity tables: `mineral * 2 + stage` (the one place the layout is
+    /// spelled; [`super::resources::commodity`] calls it).
     pub fn index(self) -> usize {
-        commodity(self.mineral, self.stage)
+        usize::from(self.mineral.0) * 2 + usize::from(self.stage == Stage::Refined)
     }
 
     /// The commodity at a dense index (the inverse of [`Commodity::index`]).
@@ -59,11 +59,6 @@ impl<T: Clone> NationPair<T> {
 }
 
 impl<T> NationPair<T> {
-    /// Number of nations.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-
     fn at(&self, (a, b): (NationIdx, NationIdx)) -> usize {
         usize::from(a.0) * self.n + usize::from(b.0)
     }
@@ -107,6 +102,5 @@ mod tests {
         t[(NationIdx(0), NationIdx(2))] = 5;
         assert_eq!(t[(NationIdx(0), NationIdx(2))], 5);
         assert_eq!(t[(NationIdx(2), NationIdx(0))], 0);
-        assert_eq!(t.n(), 3);
     }
 }

@@ -7,5 +7,6 @@ pub mod input;
 pub mod manifest;
 pub mod outcome;
 pub mod parquet;
+pub mod run;
 pub mod sweep_manifest;
 pub mod tables;

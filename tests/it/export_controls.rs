@@ -8,8 +8,8 @@
 //! 2028 through the investment response (docs/ODD.md §7.6, "Incidence in the baseline"); this
 //! test pins the static part.
 
-use orechain::model::components::Stage;
 use orechain::sim::{RunResult, run};
+use orechain::types::Stage;
 
 fn frozen(file: &str) -> RunResult {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -16,10 +16,10 @@
 
 use std::collections::BTreeMap;
 
-use orechain::model::components::{AssetIdx, Lifecycle, Output, Ownership, Status};
-use orechain::model::resources::{Clock, Metrics};
 use orechain::scenario::{Scenario, validate};
 use orechain::sim::Simulation;
+use orechain::types::{AssetIdx, Lifecycle, Output, Ownership, Status};
+use orechain::types::{Clock, Metrics};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

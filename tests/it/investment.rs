@@ -267,7 +267,7 @@ fn firm_proposals<'a>(
     r: &'a RunResult,
     year: u32,
     firm: &'a str,
-) -> impl Iterator<Item = &'a orechain::model::resources::EventRow> + 'a {
+) -> impl Iterator<Item = &'a orechain::types::EventRow> + 'a {
     r.events.iter().filter(move |e| {
         e.kind == "proposal"
             && 2024 + e.step / 4 == year

@@ -17,12 +17,12 @@
 //! For σ ≠ 1 the symmetric tariff war (X taxes A, Y taxes B) has the closed form
 //! `μ = s_far (1+τ) + 1 − s_far`, `s_far = 1 / (1 + (1+τ)^σ)`, `α (p − β) = D p₀ / (μ p)`.
 
-use orechain::model::components::{AssetIdx, NationIdx};
-use orechain::model::systems::equilibrium::{
+use orechain::equilibrium::{
     Access, Buyer, DemandCurve, Links, Lot, Solution, SolverSettings, solve,
 };
 use orechain::scenario::load_str;
 use orechain::sim::{RunResult, run};
+use orechain::types::{AssetIdx, NationIdx};
 use proptest::prelude::*;
 
 const A: usize = 0;
@@ -854,14 +854,14 @@ fn margin_table(
     scenario: &orechain::scenario::Scenario,
     r: &RunResult,
 ) -> Vec<(String, i32, f64, f64)> {
-    use orechain::model::components::Stage;
+    use orechain::types::Stage;
     let spy = r.steps_per_year;
     let mut out = Vec::new();
     for m in &scenario.minerals {
         let mi = usize::from(r.registry.mineral(&m.id).expect("mineral").0);
         let calibrated = m.refined_price_usd_per_t - m.ore_price_usd_per_t / m.recovery;
         for year in r.start_year..r.start_year + (r.steps / spy) as i32 {
-            let in_year = |row: &&orechain::model::resources::MetricRow| {
+            let in_year = |row: &&orechain::types::MetricRow| {
                 row.mineral.map(|x| usize::from(x.0)) == Some(mi)
                     && r.start_year + (row.step / spy) as i32 == year
             };

@@ -1,10 +1,10 @@
 //! The metric catalogue (issue 13): `docs/output-format.md`'s metric table lists exactly the
-//! metrics of `orechain::model::metrics::CATALOGUE`, with the same unit and key columns, and every
+//! metrics of `orechain::types::catalogue()`, with the same unit and key columns, and every
 //! metric the shipped scenarios write is in the catalogue.
 
 use std::collections::BTreeMap;
 
-use orechain::model::metrics::catalogue;
+use orechain::types::catalogue;
 
 use crate::common::*;
 
@@ -75,7 +75,7 @@ fn every_metric_written_by_the_shipped_scenarios_is_catalogued() {
     }
     let unknown: Vec<&&str> = seen
         .iter()
-        .filter(|m| orechain::model::metrics::info(m).is_none())
+        .filter(|m| orechain::types::info(m).is_none())
         .collect();
     assert!(
         unknown.is_empty(),

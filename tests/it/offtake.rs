@@ -7,10 +7,10 @@
 //! conversion cost plus delivery) runs `near` at 100 t and `home` at the other 50 t, so `home`'s
 //! feed need is 50 t. No feed-stock cover (`feed_stock_cover_weeks: 0`).
 
-use orechain::model::components::Stage;
-use orechain::model::resources::{FlowKind, FlowRow};
 use orechain::scenario::load_str;
 use orechain::sim::{RunResult, run};
+use orechain::types::Stage;
+use orechain::types::{FlowKind, FlowRow};
 
 fn world(offtake: &str, policies: &str) -> RunResult {
     let text = format!(

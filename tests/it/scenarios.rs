@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
-use orechain::model::resources::Metrics;
 use orechain::scenario::load_file;
 use orechain::sim::Simulation;
 use orechain::sweep::spec::load_plan;
+use orechain::types::Metrics;
 
 use crate::common::repo;
 

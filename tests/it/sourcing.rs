@@ -2,10 +2,10 @@
 //! rule buys qualifying refined supply (home, FTA partners, agreement partners; not controlled by
 //! entities of concern) up to its required share, and stops when the rule ends.
 
-use orechain::model::components::Stage;
-use orechain::model::resources::MetricRow;
 use orechain::scenario::load_str;
 use orechain::sim::{RunResult, run};
+use orechain::types::MetricRow;
+use orechain::types::Stage;
 
 /// China's cheap refinery could serve everyone; dearer refineries in Japan, Australia (a US FTA
 /// partner) and Mexico (a US FTA partner, but the plant is Chinese-owned) sit idle without a rule.

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use orechain::model::components::Stage;
 use orechain::scenario::{load_file, load_str};
+use orechain::types::Stage;
 
 use crate::common::*;
 

@@ -1,10 +1,10 @@
 //! Markets and trade (issue 3): analytic prices and allocations, export bans, friend-shoring,
 //! mass conservation over random scenarios, and the graphite export-control scenario.
 
-use orechain::model::components::Stage;
-use orechain::model::resources::MetricRow;
 use orechain::scenario::load_str;
 use orechain::sim::{RunResult, run};
+use orechain::types::MetricRow;
+use orechain::types::Stage;
 use proptest::prelude::*;
 
 use crate::common::*;

@@ -32,10 +32,6 @@ pub struct LearningCurves {
 pub struct CapacityGrowth;
 
 impl Mechanism for CapacityGrowth {
-    fn name(&self) -> &'static str {
-        "capacity"
-    }
-
     fn install(&self, r: &Resolved, world: &mut World, _: &mut Schedule) {
         let n = r.nations.len();
         let nc = r.minerals.len() * 2;

@@ -20,10 +20,6 @@ use crate::scenario::Resolved;
 pub struct DemandCurves;
 
 impl Mechanism for DemandCurves {
-    fn name(&self) -> &'static str {
-        "demand"
-    }
-
     fn install(&self, r: &Resolved, world: &mut World, _: &mut Schedule) {
         let n = r.nations.len();
         let nm = r.minerals.len();

@@ -46,7 +46,9 @@ pub fn trajectory_at(points: &[(f64, f64)], year: f64) -> f64 {
 }
 
 /// Demand at a price: `reference · (price / reference_price)^elasticity`; the reference demand
-/// when either price is not positive.
+/// when either price is not positive. The clearing evaluates the demand curve itself (its
+/// `DemandCurve`); this states the response for the tests.
+#[cfg(test)]
 pub fn price_response(reference_t: f64, price: f64, reference_price: f64, elasticity: f64) -> f64 {
     if price > 0.0 && reference_price > 0.0 {
         reference_t * (price / reference_price).powf(elasticity)

@@ -67,10 +67,6 @@ pub struct FinanceBudgets {
 pub struct Finance;
 
 impl Mechanism for Finance {
-    fn name(&self) -> &'static str {
-        "finance"
-    }
-
     fn install(&self, r: &Resolved, world: &mut World, _: &mut Schedule) {
         let financiers: Vec<FinancierState> = r
             .financiers

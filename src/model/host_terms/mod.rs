@@ -15,10 +15,6 @@ use crate::scenario::Resolved;
 pub struct HostTermsTable;
 
 impl Mechanism for HostTermsTable {
-    fn name(&self) -> &'static str {
-        "host_terms"
-    }
-
     fn install(&self, _: &Resolved, world: &mut World, _: &mut Schedule) {
         // Filled by the first step's update, before anything reads it.
         world.insert_resource(HostTerms::default());

@@ -25,10 +25,6 @@ use crate::scenario::resolve::kind_fits;
 pub struct Observe;
 
 impl Mechanism for Observe {
-    fn name(&self) -> &'static str {
-        "observe"
-    }
-
     fn install(&self, resolved: &Resolved, world: &mut World, _: &mut Schedule) {
         let pairs = observed_pairs(resolved, world.resource::<Registry>());
         world.insert_resource(pairs);

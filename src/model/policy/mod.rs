@@ -29,10 +29,6 @@ pub struct PolicyTimeline {
 pub struct Policy;
 
 impl Mechanism for Policy {
-    fn name(&self) -> &'static str {
-        "policy"
-    }
-
     fn install(&self, resolved: &Resolved, world: &mut World, _: &mut Schedule) {
         let policies: Vec<ScheduledPolicy> = resolved.policies.clone();
         let active = vec![false; policies.len()];

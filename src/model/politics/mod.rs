@@ -26,10 +26,6 @@ pub struct HostRecord {
 pub struct Politics;
 
 impl Mechanism for Politics {
-    fn name(&self) -> &'static str {
-        "politics"
-    }
-
     fn install(&self, resolved: &Resolved, world: &mut World, _: &mut Schedule) {
         let n = resolved.nations.len();
         world.insert_resource(HostRecord {

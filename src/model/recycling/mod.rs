@@ -196,10 +196,6 @@ pub fn kernel(end_uses: &[(f64, f64, f64)], dt: f64) -> Vec<f64> {
 pub struct Recycling;
 
 impl Mechanism for Recycling {
-    fn name(&self) -> &'static str {
-        "recycling"
-    }
-
     fn install(&self, resolved: &Resolved, world: &mut World, schedule: &mut Schedule) {
         let r = &resolved.recycling;
         if r.minerals.is_empty() {

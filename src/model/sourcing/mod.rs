@@ -49,10 +49,6 @@ pub struct SourcingRules {
 pub struct Sourcing;
 
 impl Mechanism for Sourcing {
-    fn name(&self) -> &'static str {
-        "sourcing"
-    }
-
     fn install(&self, resolved: &Resolved, world: &mut World, _: &mut Schedule) {
         let rules = systems::build_sourcing_rules(
             world.resource::<PolicyTimeline>(),

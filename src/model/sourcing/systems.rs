@@ -7,8 +7,8 @@
 //! (40% in 2023, 50% 2024, 60% 2025, 70% 2026, 80% from 2027) and the credit lapses at an end date.
 //! An agreement such as the US–Japan Critical Minerals Agreement (March 2023) makes a partner count
 //! as an FTA partner. This module only decides eligibility and the premium; the trade model acts on
-//! them (demand preference and price), by calling [`SourcingRules::qualifies`] and
-//! [`SourcingRules::premium_usd_per_t`].
+//! them (demand preference and price), by calling [`SourcingRules::qualifies`] and reading the
+//! rule's `premium_usd_per_t` ([`SourcingRules::rule`]).
 
 use bevy_ecs::prelude::*;
 
@@ -135,7 +135,9 @@ impl SourcingRules {
     }
 
     /// Premium per tonne a supply earns with the consumer, USD/t (0 when it does not qualify or no
-    /// rule applies).
+    /// rule applies). The trade model reads the rule's premium itself; this states the rule for
+    /// the tests.
+    #[cfg(test)]
     pub fn premium_usd_per_t(
         &self,
         registry: &Registry,

@@ -53,10 +53,6 @@ pub struct Stockpiles {
 pub struct Stockpile;
 
 impl Mechanism for Stockpile {
-    fn name(&self) -> &'static str {
-        "stockpile"
-    }
-
     fn install(&self, resolved: &Resolved, world: &mut World, schedule: &mut Schedule) {
         if resolved.stockpiles.is_empty() {
             return;

@@ -8,6 +8,13 @@
 
 pub mod contracts;
 pub mod equilibrium;
+// Since the model became private to the crate (issue 13), `mineral_of` is used nowhere and
+// `npv_usd` / `NpvInputs` only by investment.rs's own tests; the file is being rewritten on
+// another branch, so they are not deleted here.
+#[expect(
+    dead_code,
+    reason = "investment.rs helpers no longer reachable (mineral_of; npv_usd outside its tests)"
+)]
 pub mod investment;
 pub mod operations;
 pub mod prices;
@@ -19,9 +26,4 @@ pub use super::capacity::systems as capacity;
 pub use super::demand::systems as demand;
 pub use super::finance::systems as finance;
 pub use super::host_terms::systems as host_terms;
-pub use super::observe::investment as observe_investment;
-pub use super::observe::markets as market_observe;
-pub use super::observe::production as observe;
 pub use super::policy::systems as policy;
-pub use super::politics::systems as politics;
-pub use super::sourcing::systems as sourcing;

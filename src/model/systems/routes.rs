@@ -14,7 +14,7 @@
 //! either way.
 
 use crate::model::components::{MineralIdx, NationIdx, Stage};
-use crate::model::resources::{HostTerms, PolicyTimeline, Registry, TradeRules, commodity};
+use crate::model::resources::{HostTerms, Registry, TradeRules, commodity};
 use crate::model::systems::equilibrium::{Access, Links};
 use crate::scenario::ControlMode;
 
@@ -41,8 +41,6 @@ pub struct RouteInputs<'a> {
     /// Whether the rules, the registry or the market settings may have changed since the last
     /// refresh (Bevy change detection; a false positive only costs a rebuild).
     pub rules_changed: bool,
-    /// Policies (for the licence dates of export controls).
-    pub timeline: &'a PolicyTimeline,
     /// Decimal year at the start of the step and the step length in years.
     pub year: f64,
     /// Step length, years.

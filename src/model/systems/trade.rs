@@ -243,7 +243,6 @@ pub fn clear_markets(
             || timeline.is_changed()
             || registry.is_changed()
             || config.is_changed(),
-        timeline: &timeline,
         year: clock.year(),
         dt_years: dt,
         host_terms: &host_terms,
