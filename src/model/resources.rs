@@ -4,6 +4,7 @@
 use bevy_ecs::prelude::*;
 
 use super::components::{AssetIdx, FirmIdx, MineralIdx, NationIdx, Stage};
+use super::tables::NationPair;
 
 /// Simulated time.
 #[derive(Clone, Copy, Debug, Resource)]
@@ -75,10 +76,10 @@ pub struct Registry {
     pub asset_keys: Vec<u64>,
     /// Affinity matrix, row-major `[from * n + to]`, -1..=1, 1 on the diagonal.
     pub affinity: Vec<f64>,
-    /// Whether a free-trade agreement links two nations (symmetric), row-major.
-    pub fta: Vec<bool>,
-    /// Transport cost, USD/t, row-major.
-    pub transport_usd_per_t: Vec<f64>,
+    /// Whether a free-trade agreement links two nations (symmetric).
+    pub fta: NationPair<bool>,
+    /// Transport cost, USD/t, by (from, to).
+    pub transport_usd_per_t: NationPair<f64>,
     /// Whether firms of a nation are entities of concern.
     pub entity_of_concern: Vec<bool>,
     /// Calibrated log preference terms β of the origin choice (`docs/ODD.md` §7.6), by
@@ -129,11 +130,11 @@ impl Registry {
     }
     /// Transport cost between two nations, USD/t.
     pub fn transport(&self, from: NationIdx, to: NationIdx) -> f64 {
-        self.transport_usd_per_t[usize::from(from.0) * self.n_nations() + usize::from(to.0)]
+        self.transport_usd_per_t[(from, to)]
     }
     /// Whether two nations share a free-trade agreement (always true for a nation with itself).
     pub fn fta(&self, a: NationIdx, b: NationIdx) -> bool {
-        self.fta[usize::from(a.0) * self.n_nations() + usize::from(b.0)]
+        self.fta[(a, b)]
     }
 }
 

@@ -22,6 +22,7 @@ use bevy_ecs::prelude::*;
 use crate::model::components::*;
 use crate::model::resources::*;
 use crate::model::schedule::{build_schedule, install_mechanisms};
+use crate::model::tables::NationPair;
 use crate::scenario::Resolved;
 use rng::{RngStreams, stable_key};
 
@@ -335,17 +336,17 @@ pub fn build_registry(r: &Resolved) -> Registry {
     };
     let n = reg.n_nations();
     reg.affinity = vec![0.0; n * n];
-    reg.fta = vec![false; n * n];
-    reg.transport_usd_per_t = vec![r.market.default_transport_usd_per_t; n * n];
+    reg.fta = NationPair::new(n, false);
+    reg.transport_usd_per_t = NationPair::new(n, r.market.default_transport_usd_per_t);
+    let nation_of = |i: usize| NationIdx(u16::try_from(i).unwrap_or(u16::MAX));
     reg.entity_of_concern = r.nations.iter().map(|x| x.entity_of_concern).collect();
     for (a, nation) in r.nations.iter().enumerate() {
         for &(b, value) in &nation.affinity {
             reg.affinity[a * n + usize::from(b)] = value;
         }
         for &b in &nation.fta_partners {
-            let b = usize::from(b);
-            reg.fta[a * n + b] = true;
-            reg.fta[b * n + a] = true;
+            reg.fta[(nation_of(a), NationIdx(b))] = true;
+            reg.fta[(NationIdx(b), nation_of(a))] = true;
         }
     }
     let explicit = |a: usize, b: usize| {
@@ -359,17 +360,18 @@ pub fn build_registry(r: &Resolved) -> Registry {
         for b in 0..n {
             if a == b {
                 reg.affinity[a * n + b] = 1.0;
-                reg.fta[a * n + b] = true;
-                reg.transport_usd_per_t[a * n + b] = r.market.domestic_transport_usd_per_t;
+                reg.fta[(nation_of(a), nation_of(b))] = true;
+                reg.transport_usd_per_t[(nation_of(a), nation_of(b))] =
+                    r.market.domestic_transport_usd_per_t;
             } else if !explicit(a, b) && explicit(b, a) {
                 reg.affinity[a * n + b] = reg.affinity[b * n + a];
             }
         }
     }
     for &(a, b, usd_per_t) in &r.transport {
-        let (a, b) = (usize::from(a), usize::from(b));
-        reg.transport_usd_per_t[a * n + b] = usd_per_t;
-        reg.transport_usd_per_t[b * n + a] = usd_per_t;
+        let (a, b) = (NationIdx(a), NationIdx(b));
+        reg.transport_usd_per_t[(a, b)] = usd_per_t;
+        reg.transport_usd_per_t[(b, a)] = usd_per_t;
     }
     // Preference terms by commodity; a term without mineral or stage applies to all of them.
     reg.preference = vec![vec![0.0; n * n]; reg.n_minerals() * 2];

@@ -32,6 +32,7 @@ use crate::model::resources::{
 };
 use crate::model::rng::{Purpose, RngStreams};
 use crate::model::systems::investment::{PriceView, SiteTerms};
+use crate::model::tables::PerMineralNation;
 use crate::scenario::InvestmentSettings;
 
 /// Mean duration of a life-cycle stage in a host, years: the configured mean (for average
@@ -183,10 +184,10 @@ pub fn advance_projects(
         governance[usize::from(idx.0)] = gov.0.clone();
     }
     // Whether each host mines each mineral (for a refinery's expected ore feed).
-    let mut has_ore = vec![false; registry.n_minerals() * n];
+    let mut has_ore = PerMineralNation::new(registry.n_minerals(), n, false);
     for (_, site, _, _, life, _) in &assets {
         if site.stage == Stage::Ore && life.status == Status::Operating {
-            has_ore[usize::from(site.mineral.0) * n + usize::from(site.host.0)] = true;
+            has_ore[(site.mineral, site.host)] = true;
         }
     }
     let view = PriceView {
@@ -242,7 +243,7 @@ pub fn advance_projects(
                     .unwrap_or(false),
                 royalty: terms.royalty.get(h).copied().unwrap_or(0.0),
                 commits: project.local_processing_commitment,
-                host_has_ore: has_ore[m * n + h],
+                host_has_ore: has_ore[(site.mineral, site.host)],
             };
             let recovery = registry.recovery.get(m).copied().unwrap_or(1.0);
             let (net, product) = view.net_price(site, &site_terms, s, recovery);

@@ -13,14 +13,12 @@ use bevy_ecs::prelude::*;
 use crate::model::metrics as metric;
 
 use crate::model::order::by_unique_key;
-use crate::model::tables::Commodity;
+use crate::model::tables::{Commodity, PerCommodityNation};
 
 use crate::model::components::{
     AssetIdx, Capacity, Lifecycle, NationIdx, Output, Ownership, Site, Status,
 };
-use crate::model::resources::{
-    Clock, MarketOutcome, MetricRow, Metrics, ObservedPairs, Registry, commodity,
-};
+use crate::model::resources::{Clock, MarketOutcome, MetricRow, Metrics, ObservedPairs, Registry};
 
 /// Record capacity, production, shares and HHI for the step.
 pub fn record_metrics(
@@ -34,10 +32,10 @@ pub fn record_metrics(
     let n = registry.n_nations();
     let nc = registry.n_minerals() * 2;
     let spy = f64::from(clock.steps_per_year);
-    let mut capacity = vec![0.0; nc * n];
-    let mut production = vec![0.0; nc * n];
-    let mut available = vec![0.0; nc * n];
-    let mut controlled = vec![0.0; nc * n];
+    let mut capacity = PerCommodityNation::new(nc, n, 0.0);
+    let mut production = PerCommodityNation::new(nc, n, 0.0);
+    let mut available = PerCommodityNation::new(nc, n, 0.0);
+    let mut controlled = PerCommodityNation::new(nc, n, 0.0);
     // Stable order for float sums.
     let rows = by_unique_key(assets.iter(), registry.assets.len(), |(idx, ..)| {
         idx.0 as usize
@@ -53,34 +51,39 @@ pub fn record_metrics(
         &list[lo..hi]
     };
     for (idx, site, cap, life, output, owners) in rows {
-        let c = commodity(site.mineral, site.stage);
-        let h = usize::from(site.host.0);
+        let com = Commodity {
+            mineral: site.mineral,
+            stage: site.stage,
+        };
+        let c = com.index();
+        let h = site.host;
         if matches!(
             life.status,
             Status::Operating | Status::RampUp | Status::Suspended
         ) {
-            capacity[c * n + h] += cap.t_per_yr;
+            capacity[(com, h)] += cap.t_per_yr;
         }
         // At the technical maximum: calibrated output plus headroom (docs/ODD.md §7.6.6).
-        available[c * n + h] += (output.potential_t + output.stretch_t) * spy;
+        available[(com, h)] += (output.potential_t + output.stretch_t) * spy;
         let annual = output.t * spy;
         if annual > 0.0 {
-            production[c * n + h] += annual;
+            production[(com, h)] += annual;
             let mut owned = annual;
             for (_, buyer, t) in offtaken(c, *idx) {
                 let shifted = (t * spy).min(owned);
-                controlled[c * n + usize::from(buyer.0)] += shifted;
+                controlled[(com, *buyer)] += shifted;
                 owned -= shifted;
             }
             for (firm, share) in &owners.0 {
-                let home = usize::from(registry.firm_home[firm.0 as usize].0);
-                controlled[c * n + home] += owned * share;
+                let home = registry.firm_home[firm.0 as usize];
+                controlled[(com, home)] += owned * share;
             }
         }
     }
     let step = clock.step;
     for c in 0..nc {
-        let Commodity { mineral, stage } = Commodity::of_index(c);
+        let com = Commodity::of_index(c);
+        let Commodity { mineral, stage } = com;
         let row = |metric: &'static str, nation: NationIdx, value: f64| MetricRow {
             step,
             metric,
@@ -94,36 +97,30 @@ pub fn record_metrics(
         for &h in hosts {
             metrics
                 .rows
-                .push(row(metric::CAPACITY, h, capacity[c * n + usize::from(h.0)]));
+                .push(row(metric::CAPACITY, h, capacity[(com, h)]));
         }
         for &h in hosts {
-            metrics.rows.push(row(
-                metric::AVAILABLE_CAPACITY,
-                h,
-                available[c * n + usize::from(h.0)],
-            ));
+            metrics
+                .rows
+                .push(row(metric::AVAILABLE_CAPACITY, h, available[(com, h)]));
         }
         for &h in hosts {
-            metrics.rows.push(row(
-                metric::PRODUCTION,
-                h,
-                production[c * n + usize::from(h.0)],
-            ));
+            metrics
+                .rows
+                .push(row(metric::PRODUCTION, h, production[(com, h)]));
         }
-        let world: f64 = production[c * n..(c + 1) * n].iter().sum();
+        let world: f64 = production.row(com).iter().sum();
         if world > 0.0 {
             let mut hhi = 0.0;
             for &h in hosts {
-                let share = production[c * n + usize::from(h.0)] / world;
+                let share = production[(com, h)] / world;
                 hhi += share * share;
                 metrics.rows.push(row(metric::SHARE_LOCATION, h, share));
             }
             for &h in &pairs.controllers[c] {
-                metrics.rows.push(row(
-                    metric::SHARE_CONTROL,
-                    h,
-                    controlled[c * n + usize::from(h.0)] / world,
-                ));
+                metrics
+                    .rows
+                    .push(row(metric::SHARE_CONTROL, h, controlled[(com, h)] / world));
             }
             metrics.rows.push(MetricRow {
                 step,

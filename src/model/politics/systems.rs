@@ -26,16 +26,17 @@ use crate::model::resources::{
     Clock, EventLog, EventRow, HostRecord, InvestmentConfig, PriceExpectations, Prices, Registry,
     commodity,
 };
+use crate::model::tables::PerMineralNation;
 
-/// Domestic processing by `[mineral * n + host]`: min(1, refining capacity / mine capacity), `None`
+/// Domestic processing by (mineral, host): min(1, refining capacity / mine capacity), `None`
 /// where the host has no mine capacity of the mineral.
 pub fn domestic_processing<'a>(
     n_minerals: usize,
     n: usize,
     assets: impl Iterator<Item = (&'a Site, &'a Capacity, &'a Lifecycle)>,
-) -> Vec<Option<f64>> {
-    let mut ore = vec![0.0; n_minerals * n];
-    let mut refined = vec![0.0; n_minerals * n];
+) -> PerMineralNation<Option<f64>> {
+    let mut ore = PerMineralNation::new(n_minerals, n, 0.0);
+    let mut refined = PerMineralNation::new(n_minerals, n, 0.0);
     for (site, cap, life) in assets {
         if !matches!(
             life.status,
@@ -43,16 +44,21 @@ pub fn domestic_processing<'a>(
         ) {
             continue;
         }
-        let i = usize::from(site.mineral.0) * n + usize::from(site.host.0);
+        let i = (site.mineral, site.host);
         match site.stage {
             Stage::Ore => ore[i] += cap.t_per_yr,
             Stage::Refined => refined[i] += cap.t_per_yr,
         }
     }
-    ore.iter()
-        .zip(&refined)
-        .map(|(o, r)| (*o > 0.0).then(|| (r / o).min(1.0)))
-        .collect()
+    let mut out = PerMineralNation::new(n_minerals, n, None);
+    for m in 0..n_minerals {
+        let m = MineralIdx(u16::try_from(m).unwrap_or(u16::MAX));
+        for (h, (o, r)) in ore.row(m).iter().zip(refined.row(m)).enumerate() {
+            out[(m, NationIdx(u16::try_from(h).unwrap_or(u16::MAX)))] =
+                (*o > 0.0).then(|| (r / o).min(1.0));
+        }
+    }
+    out
 }
 
 /// Tighten or loosen host terms by the scenario's rules.
@@ -91,7 +97,9 @@ pub fn adapt_host_policies(
         // The mineral lagging most while its ore price is high.
         let mut worst: Option<(f64, usize, f64)> = None;
         for m in 0..nm {
-            let Some(share) = dp[m * n + h] else { continue };
+            let Some(share) = dp[(MineralIdx(m as u16), *idx)] else {
+                continue;
+            };
             let c = commodity(crate::model::components::MineralIdx(m as u16), Stage::Ore);
             let high =
                 expectations.usd_per_t[c] >= p.high_price_ratio * prices.reference_usd_per_t[c];

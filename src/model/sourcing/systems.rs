@@ -170,12 +170,12 @@ mod tests {
         // CHN (0, entity of concern), JPN (1), MEX (2, FTA with USA), USA (3).
         let nations: Vec<String> = ["CHN", "JPN", "MEX", "USA"].map(String::from).to_vec();
         let n = nations.len();
-        let mut fta = vec![false; n * n];
+        let mut fta = NationPair::new(n, false);
         for i in 0..n {
-            fta[i * n + i] = true;
+            fta[(NationIdx(i as u16), NationIdx(i as u16))] = true;
         }
-        fta[2 * n + 3] = true;
-        fta[3 * n + 2] = true;
+        fta[(MEX, USA)] = true;
+        fta[(USA, MEX)] = true;
         Registry {
             minerals: vec!["cobalt".into(), "lithium".into()],
             nations,

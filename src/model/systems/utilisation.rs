@@ -29,8 +29,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::model::components::{
-    AssetIdx, Capacity, Lifecycle, MineralIdx, NationIdx, Output, PlantState, Site, Stage, Status,
-    UnitCost,
+    AssetIdx, Capacity, Lifecycle, NationIdx, Output, PlantState, Site, Stage, Status, UnitCost,
 };
 use crate::model::events::{Event, Subject};
 use crate::model::metrics as metric;
@@ -40,6 +39,7 @@ use crate::model::resources::{
     ObservedPairs, Prices, Registry, commodity,
 };
 use crate::model::systems::equilibrium::Lot;
+use crate::model::tables::{Commodity, PerCommodityNation};
 use crate::scenario::UtilisationSettings;
 
 /// Marginal cost at the start of a plant's headroom, `M0 = max(P0, c_top)`: `anchor` the 2024
@@ -380,23 +380,22 @@ pub fn record_utilisation_metrics(
 ) {
     let n = registry.n_nations();
     let nc = registry.n_minerals() * 2;
-    let mut idle = vec![0.0; nc * n];
+    let mut idle = PerCommodityNation::new(nc, n, 0.0);
     let rows = by_unique_key(assets.iter(), registry.assets.len(), |(idx, ..)| {
         idx.0 as usize
     });
     for (_, site, capacity, life, state, _) in rows {
         if life.status == Status::Operating && !state.runs(clock.step) {
-            idle[commodity(site.mineral, site.stage) * n + usize::from(site.host.0)] +=
-                capacity.t_per_yr * capacity.utilisation;
+            let com = Commodity {
+                mineral: site.mineral,
+                stage: site.stage,
+            };
+            idle[(com, site.host)] += capacity.t_per_yr * capacity.utilisation;
         }
     }
     for c in 0..nc {
-        let mineral = MineralIdx((c / 2) as u16);
-        let stage = if c % 2 == 0 {
-            Stage::Ore
-        } else {
-            Stage::Refined
-        };
+        let com = Commodity::of_index(c);
+        let Commodity { mineral, stage } = com;
         let row = |metric: &'static str, nation: NationIdx, value: f64| MetricRow {
             step: clock.step,
             metric,
@@ -407,7 +406,7 @@ pub fn record_utilisation_metrics(
             value,
         };
         for &h in &pairs.hosts[c] {
-            let v = idle[c * n + usize::from(h.0)];
+            let v = idle[(com, h)];
             metrics.rows.push(row(metric::IDLE_CAPACITY, h, v));
         }
         for &h in &pairs.hosts[c] {
