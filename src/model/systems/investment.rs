@@ -36,8 +36,8 @@ use super::finance::{
 };
 use super::host_terms::MAX_EXPORT_TAX;
 use crate::model::components::{
-    Appraisal, AssetIdx, Capacity, Esg, FirmIdx, FirmProfile, Governance, Lifecycle, MineralIdx,
-    NationIdx, Ownership, Priorities, Project, Site, Stage, Status, UnitCost,
+    Appraisal, AssetIdx, Capacity, Esg, FirmIdx, FirmProfile, Governance, Lifecycle, NationIdx,
+    Ownership, Priorities, Project, Site, Stage, Status, UnitCost,
 };
 use crate::model::resources::{
     Clock, EventLog, EventRow, FinanceBudgets, HostRecord, HostTerms, InvestmentConfig,
@@ -48,7 +48,8 @@ use crate::model::rng::{Purpose, RngStreams};
 use crate::scenario::resolve::kind_fits;
 use crate::scenario::{FinanceObjective, FirmKind, InvestmentSettings};
 
-/// The numbers an NPV is computed from.
+/// The numbers an NPV is computed from (the closed form the tests check `value` against).
+#[cfg(test)]
 #[derive(Clone, Copy, Debug)]
 pub struct NpvInputs {
     /// Nameplate capacity, t/yr.
@@ -71,6 +72,7 @@ pub struct NpvInputs {
 
 /// Expected NPV, USD: −capex + margin × capacity × utilisation × annuity(life) discounted over the
 /// lead time.
+#[cfg(test)]
 pub fn npv_usd(i: &NpvInputs) -> f64 {
     let r = i.discount_rate;
     let cash = (i.net_price_usd_per_t - i.cost_usd_per_t) * i.capacity_t_per_yr * i.utilisation;
@@ -1375,11 +1377,6 @@ enum Decision {
     },
 }
 
-/// Mineral of a commodity index (inverse of [`commodity`]).
-pub fn mineral_of(c: usize) -> MineralIdx {
-    MineralIdx((c / 2) as u16)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1497,7 +1494,7 @@ mod tests {
         let s = InvestmentSettings::default();
         let site = Site {
             host: NationIdx(0),
-            mineral: MineralIdx(0),
+            mineral: crate::model::components::MineralIdx(0),
             stage: Stage::Refined,
         };
         let prio = crate::scenario::Priorities::default();

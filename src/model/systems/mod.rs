@@ -8,13 +8,6 @@
 
 pub mod contracts;
 pub mod equilibrium;
-// Since the model became private to the crate (issue 13), `mineral_of` is used nowhere and
-// `npv_usd` / `NpvInputs` only by investment.rs's own tests; the file is being rewritten on
-// another branch, so they are not deleted here.
-#[expect(
-    dead_code,
-    reason = "investment.rs helpers no longer reachable (mineral_of; npv_usd outside its tests)"
-)]
 pub mod investment;
 pub mod operations;
 pub mod prices;
