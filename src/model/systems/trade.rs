@@ -513,20 +513,20 @@ pub fn clear_markets(
             .iter()
             .map(|&b| {
                 let members = &by_host[usize::from(b.0)];
-                let mut bids: Vec<PlantBid> = members
-                    .iter()
-                    .map(|&j| {
-                        let s = refineries[j];
-                        PlantBid {
-                            run_t: (tentative.dispatched_t[j] + contracted_a[j]).min(s.potential_t)
-                                / recovery,
-                            cover_t: s.potential_t / recovery * cover_steps,
-                            stock_t: stocks.ore_t[s.idx.0 as usize],
-                            netback_usd_per_t: netback[j],
-                        }
-                    })
-                    .collect();
-                let mut plants = members.clone();
+                // Room for every plant's headroom bid too: no regrowth while they are pushed.
+                let mut bids: Vec<PlantBid> = Vec::with_capacity(2 * members.len());
+                bids.extend(members.iter().map(|&j| {
+                    let s = refineries[j];
+                    PlantBid {
+                        run_t: (tentative.dispatched_t[j] + contracted_a[j]).min(s.potential_t)
+                            / recovery,
+                        cover_t: s.potential_t / recovery * cover_steps,
+                        stock_t: stocks.ore_t[s.idx.0 as usize],
+                        netback_usd_per_t: netback[j],
+                    }
+                }));
+                let mut plants = Vec::with_capacity(2 * members.len());
+                plants.extend_from_slice(members);
                 for &j in members {
                     let run = tentative.dispatched_t[nr + j];
                     if run <= 0.0 {
