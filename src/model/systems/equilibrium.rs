@@ -1261,9 +1261,11 @@ fn solve_linear(a: &mut [f64], b: &mut [f64]) -> bool {
 
 /// Sum of a multiset of numbers that does not depend on the order they come in (docs/ODD.md
 /// §7.6, "Order independence"): the terms are summed in ascending order (`f64::total_cmp`), so
-/// terms that compare equal are equal and their order cannot matter. Sorts `terms` in place.
+/// terms that compare equal are equal and their order cannot matter. Sorts `terms` in place
+/// (unstably: terms equal under `f64::total_cmp` are equal bit for bit, so any sort gives the
+/// same sequence).
 pub fn order_free_sum(terms: &mut [f64]) -> f64 {
-    terms.sort_by(f64::total_cmp);
+    terms.sort_unstable_by(f64::total_cmp);
     terms.iter().sum()
 }
 
