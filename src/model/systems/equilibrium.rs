@@ -551,9 +551,10 @@ impl Supply {
         let Supply {
             x, value, slope, ..
         } = self;
-        x.clear();
-        value.clear();
-        slope.clear();
+        for v in [&mut *x, &mut *value, &mut *slope] {
+            v.clear();
+            v.reserve(events.len());
+        }
         let (mut v, mut s, mut last) = (0.0, 0.0, f64::NEG_INFINITY);
         for &(p, ds, jump) in events.iter() {
             if p > last && last.is_finite() {
@@ -1412,12 +1413,30 @@ pub struct SolveScratch {
     start: Vec<usize>,
     links_of: Vec<Vec<(usize, usize)>>,
     shift: Vec<f64>,
+    /// Inner vectors of `supply`, `entries` and `links_of` not in use by the current solve,
+    /// kept with their capacity for a solve with more exporters or buyers.
+    spare_supply: Vec<Supply>,
+    spare_entries: Vec<Vec<Entry>>,
+    spare_links: Vec<Vec<(usize, usize)>>,
     /// Newton's buffers.
     work: Work,
     /// `finish`'s tonnes per (exporter, buyer) nation pair (`n × n`, zero between solves) and
     /// tonnes dispatched per lot.
     pairs: Vec<f64>,
     dispatched: Vec<f64>,
+}
+
+/// `v` with exactly `len` elements: extra ones moved to `spare`, missing ones taken from it
+/// (or new), so that inner buffers keep their capacity from solve to solve.
+fn fit<T: Default>(v: &mut Vec<T>, spare: &mut Vec<T>, len: usize) {
+    while v.len() > len {
+        if let Some(x) = v.pop() {
+            spare.push(x);
+        }
+    }
+    while v.len() < len {
+        v.push(spare.pop().unwrap_or_default());
+    }
 }
 
 /// Solve the equilibrium of one commodity. `warm` holds starting producer prices by nation
@@ -1464,6 +1483,9 @@ pub fn solve_with(
         links_of: links_of_buf,
         shift: shift_buf,
         work: work_buf,
+        spare_supply,
+        spare_entries,
+        spare_links,
         pairs,
         dispatched,
     } = scratch;
@@ -1591,7 +1613,7 @@ pub fn solve_with(
         position[h] = e;
     }
     let mut supply = std::mem::take(supply_buf);
-    supply.resize_with(exporters.len(), Supply::default);
+    fit(&mut supply, spare_supply, exporters.len());
     for (s, &h) in supply.iter_mut().zip(&exporters) {
         let l = lots_of[h].iter().filter(|&&i| offered(&lots[i])).map(|&i| {
             let [q, lo, width] = lot_key(i);
@@ -1646,8 +1668,7 @@ pub fn solve_with(
         .collect();
     // Qualifying shares per (buyer with a rule, exporter), potential-weighted.
     let mut entries = std::mem::take(entries_buf);
-    entries.truncate(buyers.len());
-    entries.resize_with(buyers.len(), Vec::new);
+    fit(&mut entries, spare_entries, buyers.len());
     for (row, buyer) in entries.iter_mut().zip(buyers) {
         {
             let b = usize::from(buyer.nation.0);
@@ -1730,10 +1751,10 @@ pub fn solve_with(
     start.clear();
     start.push(0);
     let mut links_of = std::mem::take(links_of_buf);
-    links_of.truncate(exporters.len());
-    links_of.resize_with(exporters.len(), Vec::new);
+    fit(&mut links_of, spare_links, exporters.len());
     for list in links_of.iter_mut() {
         list.clear();
+        list.reserve(entries.len());
     }
     for (b, es) in entries.iter().enumerate() {
         start.push(start[b] + es.len());
