@@ -103,16 +103,18 @@ pub fn record_investment_metrics(
         let mut by_pair: std::collections::BTreeMap<(usize, NationIdx, NationIdx), f64> =
             std::collections::BTreeMap::new();
         // Float sums in asset index order (query order follows the ECS's archetype layout).
-        let rows = by_unique_key(assets.iter(), registry.assets.len(), |(idx, ..)| {
-            idx.0 as usize
-        });
-        for (_, site, capacity, life, owners) in rows {
-            if !matches!(
-                life.status,
-                Status::Operating | Status::RampUp | Status::Suspended
-            ) {
-                continue;
-            }
+        // Only assets that count are put in index order.
+        let rows = by_unique_key(
+            assets.iter().filter(|(_, _, _, life, _)| {
+                matches!(
+                    life.status,
+                    Status::Operating | Status::RampUp | Status::Suspended
+                )
+            }),
+            registry.assets.len(),
+            |(idx, ..)| idx.0 as usize,
+        );
+        for (_, site, capacity, _, owners) in rows {
             for (f, share) in &owners.0 {
                 let home = registry.firm_home[f.0 as usize];
                 *by_pair

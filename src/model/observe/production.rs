@@ -20,6 +20,14 @@ use crate::model::components::{
 };
 use crate::model::resources::{Clock, MarketOutcome, MetricRow, Metrics, ObservedPairs, Registry};
 
+/// Whether an asset's capacity counts in the capacity metric.
+fn counts_capacity(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Operating | Status::RampUp | Status::Suspended
+    )
+}
+
 /// Record capacity, production, shares and HHI for the step.
 pub fn record_metrics(
     clock: Res<Clock>,
@@ -36,10 +44,18 @@ pub fn record_metrics(
     let mut production = PerCommodityNation::new(nc, n, 0.0);
     let mut available = PerCommodityNation::new(nc, n, 0.0);
     let mut controlled = PerCommodityNation::new(nc, n, 0.0);
-    // Stable order for float sums.
-    let rows = by_unique_key(assets.iter(), registry.assets.len(), |(idx, ..)| {
-        idx.0 as usize
-    });
+    // Stable order for float sums, for the rows that add something: an asset not counted in
+    // capacity, with no output and nothing available adds only zeros (±0 leaves a sum that
+    // starts at +0 unchanged), so it is left out before the rows are put in order.
+    let rows = by_unique_key(
+        assets.iter().filter(|(_, _, _, life, output, _)| {
+            counts_capacity(life.status)
+                || (output.potential_t + output.stretch_t) * spy != 0.0
+                || output.t * spy > 0.0
+        }),
+        registry.assets.len(),
+        |(idx, ..)| idx.0 as usize,
+    );
     // Tonnes under explicit offtakes (docs/ODD.md §7.6.4): control of them moves from the
     // seller's owners to the buyer nation.
     let offtaken = |c: usize, asset: AssetIdx| -> &[(AssetIdx, NationIdx, f64)] {
@@ -57,10 +73,7 @@ pub fn record_metrics(
         };
         let c = com.index();
         let h = site.host;
-        if matches!(
-            life.status,
-            Status::Operating | Status::RampUp | Status::Suspended
-        ) {
+        if counts_capacity(life.status) {
             capacity[(com, h)] += cap.t_per_yr;
         }
         // At the technical maximum: calibrated output plus headroom (docs/ODD.md §7.6.6).

@@ -425,11 +425,14 @@ pub fn allocate(
     // 1. Contracts. Sinks of each buyer nation form its pool, shared in proportion to need.
     // Every sum of this allocation is taken over its terms in an id-free order
     // (`order_free_sum`): the terms are collected first.
-    let mut pool_terms: Vec<Vec<f64>> = vec![Vec::new(); n];
-    for s in sinks {
-        pool_terms[usize::from(s.nation.0)].push(s.need_t.max(0.0));
-    }
-    let pool_need: Vec<f64> = pool_terms.iter_mut().map(|t| order_free_sum(t)).collect();
+    // Each pool's needs as (nation, tonnes) parts of one vector (bit for bit `order_free_sum`
+    // per nation, without a vector per nation grown one push at a time).
+    let mut pool_parts: Vec<(usize, f64)> = sinks
+        .iter()
+        .map(|s| (usize::from(s.nation.0), s.need_t.max(0.0)))
+        .collect();
+    let mut pool_need = vec![0.0; n];
+    grouped_sums(&mut pool_parts, &mut pool_need, |t, sum| *t = sum);
     let mut taken_terms: Vec<Vec<f64>> = vec![Vec::new(); sources.len()];
     let mut given_terms: Vec<Vec<f64>> = vec![Vec::new(); sinks.len()];
     let mut quota_terms: Vec<Vec<f64>> = vec![Vec::new(); out.quota_left_t.len()];

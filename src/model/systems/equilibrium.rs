@@ -501,6 +501,7 @@ pub struct Solution {
 }
 
 /// Piecewise-linear supply curve: breakpoints `x`, value `S(x_k)` and slope on `[x_k, x_{k+1})`.
+#[derive(Debug, Default)]
 struct Supply {
     x: Vec<f64>,
     value: Vec<f64>,
@@ -511,7 +512,19 @@ struct Supply {
 
 impl Supply {
     /// From `(tonnes, lower edge of the band, band width)` per lot; `events` is scratch.
+    #[cfg(test)]
     fn new(lots: impl Iterator<Item = (f64, f64, f64)>, events: &mut Vec<(f64, f64, f64)>) -> Self {
+        let mut supply = Supply::default();
+        supply.fill(lots, events);
+        supply
+    }
+
+    /// [`Supply::new`] into `self`, reusing its buffers (the same curve to the bit).
+    fn fill(
+        &mut self,
+        lots: impl Iterator<Item = (f64, f64, f64)>,
+        events: &mut Vec<(f64, f64, f64)>,
+    ) {
         // Events: (price, slope change, jump).
         events.clear();
         let mut total = 0.0;
@@ -535,9 +548,13 @@ impl Supply {
                 .then(a.1.total_cmp(&b.1))
                 .then(a.2.total_cmp(&b.2))
         });
-        let mut x = Vec::with_capacity(events.len());
-        let mut value = Vec::with_capacity(events.len());
-        let mut slope = Vec::with_capacity(events.len());
+        let Supply {
+            x, value, slope, ..
+        } = self;
+        for v in [&mut *x, &mut *value, &mut *slope] {
+            v.clear();
+            v.reserve(events.len());
+        }
         let (mut v, mut s, mut last) = (0.0, 0.0, f64::NEG_INFINITY);
         for &(p, ds, jump) in events.iter() {
             if p > last && last.is_finite() {
@@ -562,12 +579,7 @@ impl Supply {
             *v = total;
             *s = 0.0;
         }
-        Supply {
-            x,
-            value,
-            slope,
-            total,
-        }
+        self.total = total;
     }
 
     /// `S(p)` and `S'(p)`.
@@ -628,6 +640,7 @@ struct Problem<'a> {
 
 /// Result of evaluating flows at prices. Allocated once per solve and refilled in place
 /// ([`Problem::eval_into`]): the solver allocates nothing per evaluation.
+#[derive(Debug, Default)]
 struct Eval {
     /// Flows of every open link, buyer by buyer (see [`Problem::start`]).
     flows: Vec<Flow>,
@@ -638,6 +651,7 @@ struct Eval {
 }
 
 /// Reusable buffers of the Newton iteration: current point, trial point and linear system.
+#[derive(Debug, Default)]
 struct Work {
     p: Vec<f64>,
     ev: Eval,
@@ -779,13 +793,26 @@ impl Problem<'_> {
 
     /// An evaluation buffer of the right shape.
     fn new_eval(&self) -> Eval {
-        Eval {
-            flows: vec![Flow::default(); *self.start.last().unwrap_or(&0)],
-            price: vec![0.0; self.buyers.len()],
-            quantity: vec![0.0; self.buyers.len()],
-            elasticity: vec![0.0; self.buyers.len()],
-            sold: vec![0.0; self.exporters.len()],
+        let mut ev = Eval::default();
+        self.reset_eval(&mut ev);
+        ev
+    }
+
+    /// `ev` as [`Problem::new_eval`] makes it (zeroed, of the right shape), in its own buffers.
+    fn reset_eval(&self, ev: &mut Eval) {
+        fn zeroed<T: Clone>(v: &mut Vec<T>, len: usize, zero: T) {
+            v.clear();
+            v.resize(len, zero);
         }
+        zeroed(
+            &mut ev.flows,
+            *self.start.last().unwrap_or(&0),
+            Flow::default(),
+        );
+        zeroed(&mut ev.price, self.buyers.len(), 0.0);
+        zeroed(&mut ev.quantity, self.buyers.len(), 0.0);
+        zeroed(&mut ev.elasticity, self.buyers.len(), 0.0);
+        zeroed(&mut ev.sold, self.exporters.len(), 0.0);
     }
 
     fn eval(&self, p: &[f64], lambda: &[f64], premium: &[f64]) -> Eval {
@@ -944,27 +971,32 @@ impl Problem<'_> {
             .sum()
     }
 
-    fn new_work(&self) -> Work {
+    /// `w` zeroed and shaped for this problem, in its own buffers (kept between solves).
+    fn reset_work(&self, w: &mut Work) {
         let ne = self.exporters.len();
-        Work {
-            p: vec![0.0; ne],
-            ev: self.new_eval(),
-            z: vec![0.0; ne],
-            r: vec![0.0; ne],
-            trial_u: vec![0.0; ne],
-            trial_p: vec![0.0; ne],
-            trial_ev: self.new_eval(),
-            trial_z: vec![0.0; ne],
-            trial_r: vec![0.0; ne],
-            jac: vec![0.0; ne * ne],
-            free: Vec::with_capacity(ne),
-            a: Vec::with_capacity(ne * ne),
-            rhs: Vec::with_capacity(ne),
-            lambda_at: Vec::new(),
-            premium_at: Vec::new(),
-            jac_rows: Vec::with_capacity(ne),
-            jac_cols: Vec::with_capacity(ne),
+        for v in [
+            &mut w.p,
+            &mut w.z,
+            &mut w.r,
+            &mut w.trial_u,
+            &mut w.trial_p,
+            &mut w.trial_z,
+            &mut w.trial_r,
+        ] {
+            v.clear();
+            v.resize(ne, 0.0);
         }
+        w.jac.clear();
+        w.jac.resize(ne * ne, 0.0);
+        self.reset_eval(&mut w.ev);
+        self.reset_eval(&mut w.trial_ev);
+        w.free.clear();
+        w.a.clear();
+        w.rhs.clear();
+        w.lambda_at.clear();
+        w.premium_at.clear();
+        w.jac_rows.clear();
+        w.jac_cols.clear();
     }
 
     /// Prices, flows, excess and residual at `u` into the current point of `w`.
@@ -1230,9 +1262,11 @@ fn solve_linear(a: &mut [f64], b: &mut [f64]) -> bool {
 
 /// Sum of a multiset of numbers that does not depend on the order they come in (docs/ODD.md
 /// §7.6, "Order independence"): the terms are summed in ascending order (`f64::total_cmp`), so
-/// terms that compare equal are equal and their order cannot matter. Sorts `terms` in place.
+/// terms that compare equal are equal and their order cannot matter. Sorts `terms` in place
+/// (unstably: terms equal under `f64::total_cmp` are equal bit for bit, so any sort gives the
+/// same sequence).
 pub fn order_free_sum(terms: &mut [f64]) -> f64 {
-    terms.sort_by(f64::total_cmp);
+    terms.sort_unstable_by(f64::total_cmp);
     terms.iter().sum()
 }
 
@@ -1372,6 +1406,37 @@ pub struct SolveScratch {
     sig_start: Vec<usize>,
     /// Buyers in canonical order, by input position.
     buyer_order: Vec<usize>,
+    /// The problem's exporters, supply curves, links and per-buyer shifts (see [`Problem`]).
+    exporters: Vec<usize>,
+    supply: Vec<Supply>,
+    entries: Vec<Vec<Entry>>,
+    start: Vec<usize>,
+    links_of: Vec<Vec<(usize, usize)>>,
+    shift: Vec<f64>,
+    /// Inner vectors of `supply`, `entries` and `links_of` not in use by the current solve,
+    /// kept with their capacity for a solve with more exporters or buyers.
+    spare_supply: Vec<Supply>,
+    spare_entries: Vec<Vec<Entry>>,
+    spare_links: Vec<Vec<(usize, usize)>>,
+    /// Newton's buffers.
+    work: Work,
+    /// `finish`'s tonnes per (exporter, buyer) nation pair (`n × n`, zero between solves) and
+    /// tonnes dispatched per lot.
+    pairs: Vec<f64>,
+    dispatched: Vec<f64>,
+}
+
+/// `v` with exactly `len` elements: extra ones moved to `spare`, missing ones taken from it
+/// (or new), so that inner buffers keep their capacity from solve to solve.
+fn fit<T: Default>(v: &mut Vec<T>, spare: &mut Vec<T>, len: usize) {
+    while v.len() > len {
+        if let Some(x) = v.pop() {
+            spare.push(x);
+        }
+    }
+    while v.len() < len {
+        v.push(spare.pop().unwrap_or_default());
+    }
 }
 
 /// Solve the equilibrium of one commodity. `warm` holds starting producer prices by nation
@@ -1411,6 +1476,18 @@ pub fn solve_with(
         sig,
         sig_start,
         buyer_order,
+        exporters: exporters_buf,
+        supply: supply_buf,
+        entries: entries_buf,
+        start: start_buf,
+        links_of: links_of_buf,
+        shift: shift_buf,
+        work: work_buf,
+        spare_supply,
+        spare_entries,
+        spare_links,
+        pairs,
+        dispatched,
     } = scratch;
     let n = links.n;
     let w = settings.smoothing.clamp(1e-6, 0.999);
@@ -1507,7 +1584,9 @@ pub fn solve_with(
         v.sort_by(|a, b| cmp_keys(a, b));
         v
     };
-    let mut exporters: Vec<usize> = (0..n).filter(|&h| potential[h] > 1e-12 * world).collect();
+    let mut exporters = std::mem::take(exporters_buf);
+    exporters.clear();
+    exporters.extend((0..n).filter(|&h| potential[h] > 1e-12 * world));
     exporters.sort_by(|&a, &b| {
         potential[a]
             .total_cmp(&potential[b])
@@ -1533,16 +1612,15 @@ pub fn solve_with(
     for (e, &h) in exporters.iter().enumerate() {
         position[h] = e;
     }
-    let supply: Vec<Supply> = exporters
-        .iter()
-        .map(|&h| {
-            let l = lots_of[h].iter().filter(|&&i| offered(&lots[i])).map(|&i| {
-                let [q, lo, width] = lot_key(i);
-                (q, lo, width)
-            });
-            Supply::new(l, events)
-        })
-        .collect();
+    let mut supply = std::mem::take(supply_buf);
+    fit(&mut supply, spare_supply, exporters.len());
+    for (s, &h) in supply.iter_mut().zip(&exporters) {
+        let l = lots_of[h].iter().filter(|&&i| offered(&lots[i])).map(|&i| {
+            let [q, lo, width] = lot_key(i);
+            (q, lo, width)
+        });
+        s.fill(l, events);
+    }
     // Buyers: each with its plants' bids and stock orders in canonical order (a copy only when
     // they are not in it already), sorted by their demand curve, their sourcing rule, then their
     // links from the exporters in canonical order.
@@ -1589,9 +1667,10 @@ pub fn solve_with(
         .map(|&h| (potential[h] / world).ln())
         .collect();
     // Qualifying shares per (buyer with a rule, exporter), potential-weighted.
-    let entries: Vec<Vec<Entry>> = buyers
-        .iter()
-        .map(|buyer| {
+    let mut entries = std::mem::take(entries_buf);
+    fit(&mut entries, spare_entries, buyers.len());
+    for (row, buyer) in entries.iter_mut().zip(buyers) {
+        {
             let b = usize::from(buyer.nation.0);
             let mut qualifying = Vec::new();
             if let Some(rule) = &buyer.sourcing {
@@ -1605,7 +1684,8 @@ pub fn solve_with(
                 }
             }
             // Capacity for every exporter: no regrowth while the links are collected.
-            let mut row = Vec::with_capacity(exporters.len());
+            row.clear();
+            row.reserve(exporters.len());
             row.extend(exporters.iter().enumerate().filter_map(|(e, &h)| {
                 let at = h * n + b;
                 let quota = match links.access[at] {
@@ -1628,9 +1708,8 @@ pub fn solve_with(
                     weight: 0.0,
                 })
             }));
-            row
-        })
-        .collect();
+        }
+    }
 
     let lo = settings.floor_usd_per_t.ln();
     let hi = settings.ceiling_usd_per_t.ln();
@@ -1648,29 +1727,35 @@ pub fn solve_with(
     // Shift each buyer's log weights by their maximum at the starting prices.
     let sigma = settings.sigma;
     let start_price: Vec<f64> = u.iter().map(|x| x.exp()).collect();
-    let shift: Vec<f64> = entries
-        .iter()
-        .map(|es| {
-            es.iter()
-                .map(|en| {
-                    en.ln_weight - sigma * (en.markup * start_price[en.e] + en.transport).ln()
-                })
-                .fold(f64::NEG_INFINITY, f64::max)
-        })
-        .map(|s| if s.is_finite() { s } else { 0.0 })
-        .collect();
-    let mut entries = entries;
+    let mut shift = std::mem::take(shift_buf);
+    shift.clear();
+    shift.extend(
+        entries
+            .iter()
+            .map(|es| {
+                es.iter()
+                    .map(|en| {
+                        en.ln_weight - sigma * (en.markup * start_price[en.e] + en.transport).ln()
+                    })
+                    .fold(f64::NEG_INFINITY, f64::max)
+            })
+            .map(|s| if s.is_finite() { s } else { 0.0 }),
+    );
     for (es, s) in entries.iter_mut().zip(&shift) {
         for en in es {
             en.weight = (en.ln_weight - s).exp();
         }
     }
     let sigma_int = (sigma.fract() == 0.0 && (1.0..=64.0).contains(&sigma)).then_some(sigma as i32);
-    let mut start = Vec::with_capacity(entries.len() + 1);
+    let mut start = std::mem::take(start_buf);
+    start.clear();
     start.push(0);
-    let mut links_of: Vec<Vec<(usize, usize)>> = (0..exporters.len())
-        .map(|_| Vec::with_capacity(entries.len()))
-        .collect();
+    let mut links_of = std::mem::take(links_of_buf);
+    fit(&mut links_of, spare_links, exporters.len());
+    for list in links_of.iter_mut() {
+        list.clear();
+        list.reserve(entries.len());
+    }
     for (b, es) in entries.iter().enumerate() {
         start.push(start[b] + es.len());
         for (j, en) in es.iter().enumerate() {
@@ -1689,7 +1774,8 @@ pub fn solve_with(
         sigma_int,
         weight_range: ((-700f64).exp(), 700f64.exp()),
     };
-    let mut work = problem.new_work();
+    let mut work = std::mem::take(work_buf);
+    problem.reset_work(&mut work);
 
     let n_quotas = links.quota_t.len();
     let mut lambda = vec![0.0; n_quotas];
@@ -1778,10 +1864,28 @@ pub fn solve_with(
     // `finish` needs unless the outer loop moved a quota shadow price or a premium after the last
     // Newton call; the arithmetic is the same either way, so re-using it changes no bit.
     let last = (work.lambda_at == lambda && work.premium_at == premium).then_some(&work);
-    finish(
+    let solution = finish(
         &problem, lots, buyers, links, &u, &lambda, &premium, &position, lots_of, iterations,
-        converged, last,
-    )
+        converged, last, pairs, dispatched,
+    );
+    // The problem's buffers back into the scratch, for the next solve.
+    let Problem {
+        exporters,
+        supply,
+        entries,
+        start,
+        links_of,
+        shift,
+        ..
+    } = problem;
+    *exporters_buf = exporters;
+    *supply_buf = supply;
+    *entries_buf = entries;
+    *start_buf = start;
+    *links_of_buf = links_of;
+    *shift_buf = shift;
+    *work_buf = work;
+    solution
 }
 
 /// Flows, rationing, dispatch and reports at the solved prices.
@@ -1799,6 +1903,8 @@ fn finish(
     iterations: u32,
     converged: bool,
     last: Option<&Work>,
+    pairs: &mut Vec<f64>,
+    dispatched: &mut Vec<f64>,
 ) -> Solution {
     let n = links.n;
     let w = problem.settings.smoothing;
@@ -1832,23 +1938,23 @@ fn finish(
     let mut buyer_price = vec![0.0; n];
     let mut demand = vec![0.0; n];
     let mut received = vec![0.0; n];
-    let mut pairs = vec![0.0; n * n];
+    // Zero on entry (left so by the last solve, or new); only exporter-buyer cells are written.
+    pairs.resize(n * n, 0.0);
     let mut rent = vec![0.0; n];
     let any_rule = buyers.iter().any(|b| b.sourcing.is_some());
     let mut qualifying = if any_rule { vec![0.0; n] } else { Vec::new() };
     // Dispatched-weighted qualifying share per (buyer, exporter) for the report.
-    let dispatched: Vec<f64> = lots
-        .iter()
-        .map(|lot| {
-            let e = position[usize::from(lot.host.0)];
-            if e == usize::MAX || lot.quantity_t <= 0.0 {
-                0.0
-            } else {
-                let (lo, width) = lot.band(w);
-                lot.quantity_t * ramp_band(p[e], lo, width).0 * lot_scale[e]
-            }
-        })
-        .collect();
+    dispatched.clear();
+    dispatched.extend(lots.iter().map(|lot| {
+        let e = position[usize::from(lot.host.0)];
+        if e == usize::MAX || lot.quantity_t <= 0.0 {
+            0.0
+        } else {
+            let (lo, width) = lot.band(w);
+            lot.quantity_t * ramp_band(p[e], lo, width).0 * lot_scale[e]
+        }
+    }));
+    let dispatched: &[f64] = dispatched;
     // Sums over lots in canonical order (see `solve`).
     let by_exporter: Vec<f64> = problem
         .exporters
@@ -1892,9 +1998,22 @@ fn finish(
             }
         }
     }
+    let mut seen = vec![false; n];
+    let buyer_nations: Vec<usize> = buyers
+        .iter()
+        .map(|b| usize::from(b.nation.0))
+        .filter(|&b| !std::mem::replace(&mut seen[b], true))
+        .collect();
+    // Shipments by (exporter, buyer) nation index, ascending: only exporter-buyer cells can be
+    // non-zero, so the rest of the `n × n` table is not read.
+    let mut ascending = buyer_nations.clone();
+    ascending.sort_unstable();
     let mut shipments = Vec::new();
-    for h in 0..n {
-        for b in 0..n {
+    for (h, &e) in position.iter().enumerate().take(n) {
+        if e == usize::MAX {
+            continue;
+        }
+        for &b in &ascending {
             let t = pairs[h * n + b];
             if t > 0.0 {
                 shipments.push(Shipment {
@@ -1909,12 +2028,6 @@ fn finish(
     // dispatched so that each exporter's lots sum to what it shipped.
     let (mut volume, mut value) = (0.0, 0.0);
     let mut shipped = vec![0.0; n];
-    let mut seen = vec![false; n];
-    let buyer_nations: Vec<usize> = buyers
-        .iter()
-        .map(|b| usize::from(b.nation.0))
-        .filter(|&b| !std::mem::replace(&mut seen[b], true))
-        .collect();
     for &h in &problem.exporters {
         for &b in &buyer_nations {
             let t = pairs[h * n + b];
@@ -1927,7 +2040,7 @@ fn finish(
     }
     let dispatched_t: Vec<f64> = lots
         .iter()
-        .zip(&dispatched)
+        .zip(dispatched)
         .map(|(lot, d)| {
             let e = position[usize::from(lot.host.0)];
             if e == usize::MAX || by_exporter[e] <= 0.0 {
@@ -1937,6 +2050,12 @@ fn finish(
             }
         })
         .collect();
+    // The pair table zeroed again for the next solve (only these cells were written).
+    for &h in &problem.exporters {
+        for &b in &buyer_nations {
+            pairs[h * n + b] = 0.0;
+        }
+    }
     Solution {
         producer_usd_per_t: producer,
         buyer_usd_per_t: buyer_price,

@@ -482,10 +482,25 @@ pub fn clear_markets(
         // netback (the mine captures the rent, the margin stays at the conversion cost); when
         // refining is short the plants cannot take the ore on offer, the ore price falls to what
         // clears the mines and the margin widens.
-        let mut by_host: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (j, r) in refineries.iter().enumerate() {
-            by_host[usize::from(r.site.host.0)].push(j);
+        // Each host's plants in plant order, one flat list (a counting sort by host):
+        // `by_host(h)` is the slice of host `h`.
+        let mut host_start = vec![0usize; n + 1];
+        for r in &refineries {
+            host_start[usize::from(r.site.host.0) + 1] += 1;
         }
+        for h in 0..n {
+            host_start[h + 1] += host_start[h];
+        }
+        let mut host_members = vec![0usize; refineries.len()];
+        {
+            let mut next = host_start.clone();
+            for (j, r) in refineries.iter().enumerate() {
+                let at = &mut next[usize::from(r.site.host.0)];
+                host_members[*at] = j;
+                *at += 1;
+            }
+        }
+        let by_host = |h: usize| &host_members[host_start[h]..host_start[h + 1]];
         let current_refined = prices.usd_per_t.get(c_ref).copied().unwrap_or(0.0);
         let refined_last = warm(c_ref);
         let netback: Vec<f64> = refineries
@@ -511,21 +526,21 @@ pub fn clear_markets(
         let ore_bids: Vec<Buyer> = ore_buyers
             .iter()
             .map(|&b| {
-                let members = &by_host[usize::from(b.0)];
-                let mut bids: Vec<PlantBid> = members
-                    .iter()
-                    .map(|&j| {
-                        let s = refineries[j];
-                        PlantBid {
-                            run_t: (tentative.dispatched_t[j] + contracted_a[j]).min(s.potential_t)
-                                / recovery,
-                            cover_t: s.potential_t / recovery * cover_steps,
-                            stock_t: stocks.ore_t[s.idx.0 as usize],
-                            netback_usd_per_t: netback[j],
-                        }
-                    })
-                    .collect();
-                let mut plants = members.clone();
+                let members = by_host(usize::from(b.0));
+                // Room for every plant's headroom bid too: no regrowth while they are pushed.
+                let mut bids: Vec<PlantBid> = Vec::with_capacity(2 * members.len());
+                bids.extend(members.iter().map(|&j| {
+                    let s = refineries[j];
+                    PlantBid {
+                        run_t: (tentative.dispatched_t[j] + contracted_a[j]).min(s.potential_t)
+                            / recovery,
+                        cover_t: s.potential_t / recovery * cover_steps,
+                        stock_t: stocks.ore_t[s.idx.0 as usize],
+                        netback_usd_per_t: netback[j],
+                    }
+                }));
+                let mut plants = Vec::with_capacity(2 * members.len());
+                plants.extend_from_slice(members);
                 for &j in members {
                     let run = tentative.dispatched_t[nr + j];
                     if run <= 0.0 {
@@ -597,7 +612,7 @@ pub fn clear_markets(
         let mut plant_need = vec![0.0; refineries.len()];
         for buyer in &ore_bids {
             if let DemandCurve::Plants { bids, .. } = &buyer.curve {
-                for (k, &j) in by_host[usize::from(buyer.nation.0)].iter().enumerate() {
+                for (k, &j) in by_host(usize::from(buyer.nation.0)).iter().enumerate() {
                     let b = &bids[k];
                     let target = b.run_t + b.cover_t;
                     plant_need[j] = snap(target - b.stock_t, target + b.stock_t).max(0.0);
@@ -646,7 +661,7 @@ pub fn clear_markets(
             for buyer in &mut ore_bids {
                 let hs = usize::from(buyer.nation.0);
                 if let DemandCurve::Plants { bids, .. } = &mut buyer.curve {
-                    for (k, &j) in by_host[hs].iter().enumerate() {
+                    for (k, &j) in by_host(hs).iter().enumerate() {
                         bids[k].stock_t += a.given_t[j];
                     }
                 }

@@ -232,17 +232,22 @@ pub fn update_plant_states(
     if !anchors.ready() {
         anchors.calibrate(&prices, &registry.recovery, n);
     }
-    // Query order is not stable: decide and log in asset index order.
-    let rows = by_unique_key(assets.iter_mut(), registry.assets.len(), |(idx, ..)| {
-        idx.0 as usize
-    });
-    for (idx, site, capacity, life, cost, mut state) in rows {
+    // A restart that is due, for every plant (each its own, in any order).
+    for (.., mut state) in &mut assets {
         if state.restart_step.is_some_and(|s| step >= s) {
             state.restart_step = None;
         }
-        if life.status != Status::Operating {
-            continue;
-        }
+    }
+    // Query order is not stable: decide and log in asset index order. Only operating plants
+    // decide, so only their rows are put in that order.
+    let rows = by_unique_key(
+        assets
+            .iter_mut()
+            .filter(|(_, _, _, life, ..)| life.status == Status::Operating),
+        registry.assets.len(),
+        |(idx, ..)| idx.0 as usize,
+    );
+    for (idx, site, capacity, _, cost, mut state) in rows {
         let recovery = registry
             .recovery
             .get(usize::from(site.mineral.0))
@@ -381,17 +386,20 @@ pub fn record_utilisation_metrics(
     let n = registry.n_nations();
     let nc = registry.n_minerals() * 2;
     let mut idle = PerCommodityNation::new(nc, n, 0.0);
-    let rows = by_unique_key(assets.iter(), registry.assets.len(), |(idx, ..)| {
-        idx.0 as usize
-    });
-    for (_, site, capacity, life, state, _) in rows {
-        if life.status == Status::Operating && !state.runs(clock.step) {
-            let com = Commodity {
-                mineral: site.mineral,
-                stage: site.stage,
-            };
-            idle[(com, site.host)] += capacity.t_per_yr * capacity.utilisation;
-        }
+    // Only idle operating plants add to a sum: only their rows are put in index order.
+    let rows = by_unique_key(
+        assets.iter().filter(|(_, _, _, life, state, _)| {
+            life.status == Status::Operating && !state.runs(clock.step)
+        }),
+        registry.assets.len(),
+        |(idx, ..)| idx.0 as usize,
+    );
+    for (_, site, capacity, ..) in rows {
+        let com = Commodity {
+            mineral: site.mineral,
+            stage: site.stage,
+        };
+        idle[(com, site.host)] += capacity.t_per_yr * capacity.utilisation;
     }
     for c in 0..nc {
         let com = Commodity::of_index(c);
