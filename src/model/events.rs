@@ -6,9 +6,8 @@
 //! changed number format would only show in a diff of the output. Here each event is a variant
 //! with typed fields, the text is produced by one function, and the text is byte-identical to
 //! what the systems wrote before (the fingerprints test, `tests/it/fingerprints.rs`, covers
-//! `events.csv` of every shipped scenario). Only the investment core
-//! (`src/model/systems/investment.rs`: proposals, approvals, rejections, permitting starts) still
-//! writes free-text rows; they move to typed events when that file moves into its folder.
+//! `events.csv` of every shipped scenario). Every system, the investment core included
+//! (proposals, approvals, rejections, permitting starts), logs typed events.
 
 use std::fmt::Write as _;
 
@@ -60,9 +59,67 @@ impl IncidentKind {
     }
 }
 
+/// The terms of a state-finance package on a proposal (§7.3 instruments).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinanceTerms {
+    /// The financiers of the package (a syndicate when more than one), by index, ascending (=
+    /// id order).
+    pub financiers: Vec<u32>,
+    /// What the package costs the financiers, USD.
+    pub cost_usd: f64,
+    /// Concessional loan, USD.
+    pub loan_usd: f64,
+    /// Grant, USD.
+    pub grant_usd: f64,
+    /// Equity share taken.
+    pub equity_share: f64,
+    /// Price floor, USD/t (0 = none).
+    pub floor_usd_per_t: f64,
+    /// Share of the country-risk premium insured.
+    pub insurance_cover: f64,
+}
+
+/// The host's state company's share in an approved project.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StateShare {
+    /// The host requires none (or the sponsor is the state company).
+    None,
+    /// The state company takes this share.
+    Share(f64),
+    /// The host requires a share but has no state company.
+    Waived,
+}
+
 /// One event, typed.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
+    /// A firm proposed a prospect (`proposal`).
+    Proposal {
+        /// The firm's NPV of the project (with its package), USD.
+        npv_usd: f64,
+        /// Capex after learning, USD.
+        capex_usd: f64,
+        /// The firm's discount rate, per year.
+        discount_rate: f64,
+        /// The state-finance package, if any.
+        finance: Option<FinanceTerms>,
+    },
+    /// The host rejected a proposal (`rejection`).
+    Rejection {
+        /// Approval probability.
+        p_approve: f64,
+        /// The term that weighed most against it.
+        reason: &'static str,
+    },
+    /// The host approved a proposal (`approval`).
+    Approval {
+        /// Approval probability.
+        p_approve: f64,
+        /// The state company's share.
+        state_share: StateShare,
+        /// The financiers (by index, ascending) and what they paid in all, USD, if financed.
+        finance: Option<(Vec<u32>, f64)>,
+    },
     /// A dated policy took effect (`policy_start`).
     PolicyStart {
         /// Policy index (its id is looked up in the registry when the row is written).
@@ -201,6 +258,9 @@ impl Event {
     /// The `kind` column.
     pub fn kind(&self) -> &'static str {
         match self {
+            Event::Proposal { .. } => "proposal",
+            Event::Rejection { .. } => "rejection",
+            Event::Approval { .. } => "approval",
             Event::PolicyStart { .. } => "policy_start",
             Event::PolicyEnd { .. } => "policy_end",
             Event::FinanceBudget { .. } => "finance_budget",
@@ -231,7 +291,63 @@ impl Event {
     pub fn detail(&self, registry: &Registry) -> String {
         let mut d = String::new();
         // Writing to a String cannot fail.
+        // A syndicate's financier ids joined by `+` (index order is id order).
+        let syndicate = |fs: &[u32]| {
+            fs.iter()
+                .map(|&i| label(&registry.financiers, i))
+                .collect::<Vec<_>>()
+                .join("+")
+        };
         let _ = match self {
+            Event::Proposal {
+                npv_usd,
+                capex_usd,
+                discount_rate,
+                finance,
+            } => {
+                let _ = write!(
+                    d,
+                    "npv_usd={npv_usd:.0}; capex_usd={capex_usd:.0}; discount_rate={discount_rate:.4}; finance="
+                );
+                match finance {
+                    None => {
+                        d.push_str("none");
+                        Ok(())
+                    }
+                    Some(f) => write!(
+                        d,
+                        "{}:{:.0}; loan_usd={:.0}; grant_usd={:.0}; equity_share={}; floor_usd_per_t={:.0}; insurance_cover={}",
+                        syndicate(&f.financiers),
+                        f.cost_usd,
+                        f.loan_usd,
+                        f.grant_usd,
+                        f.equity_share,
+                        f.floor_usd_per_t,
+                        f.insurance_cover
+                    ),
+                }
+            }
+            Event::Rejection { p_approve, reason } => {
+                write!(d, "p_approve={p_approve:.3}; reason={reason}")
+            }
+            Event::Approval {
+                p_approve,
+                state_share,
+                finance,
+            } => {
+                let _ = write!(d, "p_approve={p_approve:.3}");
+                match state_share {
+                    StateShare::None => {}
+                    StateShare::Share(x) => {
+                        let _ = write!(d, "; state_share={x}");
+                    }
+                    StateShare::Waived => d.push_str("; state_share=waived (no state company)"),
+                }
+                match finance {
+                    Some((fs, total)) => write!(d, "; finance={}:{total:.0}", syndicate(fs)),
+                    None => Ok(()),
+                }
+            }
             Event::PolicyStart { policy } | Event::PolicyEnd { policy } => {
                 d.push_str(label(&registry.policies, *policy));
                 Ok(())
@@ -362,5 +478,77 @@ impl EventRow {
             partner: who.partner,
             detail: event.detail(registry),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The investment core's events keep the `detail` text `docs/output-format.md` documents:
+    /// a syndicate's ids joined by `+` in id order, money to the dollar, probabilities to 3
+    /// places.
+    #[test]
+    fn investment_events_write_the_documented_detail_text() {
+        let registry = Registry {
+            financiers: vec!["dfc".into(), "jbic".into()],
+            ..Registry::default()
+        };
+        let proposal = Event::Proposal {
+            npv_usd: 1234.6,
+            capex_usd: 5e8,
+            discount_rate: 0.09123,
+            finance: Some(FinanceTerms {
+                financiers: vec![0, 1],
+                cost_usd: 1e8,
+                loan_usd: 9e7,
+                grant_usd: 0.0,
+                equity_share: 0.1,
+                floor_usd_per_t: 0.0,
+                insurance_cover: 0.5,
+            }),
+        };
+        assert_eq!(proposal.kind(), "proposal");
+        assert_eq!(
+            proposal.detail(&registry),
+            "npv_usd=1235; capex_usd=500000000; discount_rate=0.0912; finance=dfc+jbic:100000000; \
+             loan_usd=90000000; grant_usd=0; equity_share=0.1; floor_usd_per_t=0; insurance_cover=0.5"
+        );
+        let unfinanced = Event::Proposal {
+            npv_usd: -1.0,
+            capex_usd: 2.0,
+            discount_rate: 0.1,
+            finance: None,
+        };
+        assert_eq!(
+            unfinanced.detail(&registry),
+            "npv_usd=-1; capex_usd=2; discount_rate=0.1000; finance=none"
+        );
+        let rejection = Event::Rejection {
+            p_approve: 0.12345,
+            reason: "host discretion",
+        };
+        assert_eq!(rejection.kind(), "rejection");
+        assert_eq!(
+            rejection.detail(&registry),
+            "p_approve=0.123; reason=host discretion"
+        );
+        let approval = |state_share, finance| Event::Approval {
+            p_approve: 0.9,
+            state_share,
+            finance,
+        };
+        assert_eq!(
+            approval(StateShare::None, None).detail(&registry),
+            "p_approve=0.900"
+        );
+        assert_eq!(
+            approval(StateShare::Share(0.51), Some((vec![1], 2.5e7))).detail(&registry),
+            "p_approve=0.900; state_share=0.51; finance=jbic:25000000"
+        );
+        assert_eq!(
+            approval(StateShare::Waived, None).detail(&registry),
+            "p_approve=0.900; state_share=waived (no state company)"
+        );
     }
 }

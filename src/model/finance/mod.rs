@@ -18,8 +18,6 @@ use crate::scenario::Resolved;
 /// One state financier's budget.
 #[derive(Clone, Debug, Default)]
 pub struct FinancierState {
-    /// Financier id (for events).
-    pub id: String,
     /// Nation whose goals it serves.
     pub nation: NationIdx,
     /// Annual budget from the scenario, USD.
@@ -74,7 +72,6 @@ impl Mechanism for Finance {
             .map(|f| {
                 let goals = &r.nations[usize::from(f.nation)];
                 FinancierState {
-                    id: f.id.clone(),
                     nation: NationIdx(f.nation),
                     scenario_budget_usd: f.annual_budget_usd,
                     annual_budget_usd: f.annual_budget_usd,
@@ -104,7 +101,11 @@ impl Mechanism for Finance {
 
     fn check_finite(&self, world: &World) -> Option<NonFinite> {
         let b = world.get_resource::<FinanceBudgets>()?;
-        for f in &b.financiers {
+        let ids = world
+            .get_resource::<super::resources::Registry>()
+            .map(|r| r.financiers.clone())
+            .unwrap_or_default();
+        for (i, f) in b.financiers.iter().enumerate() {
             for (quantity, value) in [
                 ("annual_budget_usd", f.annual_budget_usd),
                 ("remaining_budget_usd", f.remaining_usd),
@@ -112,7 +113,7 @@ impl Mechanism for Finance {
                 if !value.is_finite() {
                     return Some(NonFinite {
                         quantity,
-                        entity: format!("financier `{}`", f.id),
+                        entity: format!("financier `{}`", ids.get(i).map_or("?", String::as_str)),
                         value,
                     });
                 }

@@ -345,7 +345,6 @@ mod tests {
 
     fn fin(rival: Option<NationIdx>) -> FinancierState {
         FinancierState {
-            id: "DFC".into(),
             nation: NationIdx(2),
             scenario_budget_usd: 1e9,
             annual_budget_usd: 1e9,

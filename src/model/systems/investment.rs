@@ -39,6 +39,7 @@ use crate::model::components::{
     Appraisal, AssetIdx, Capacity, Esg, FirmIdx, FirmProfile, Governance, Lifecycle, NationIdx,
     Ownership, Priorities, Project, Site, Stage, Status, UnitCost,
 };
+use crate::model::events::{Event, FinanceTerms, StateShare, Subject};
 use crate::model::resources::{
     Clock, EventLog, EventRow, FinanceBudgets, HostRecord, HostTerms, InvestmentConfig,
     InvestmentLedger, LearningCurves, PolicyTimeline, PriceExpectations, Prices, ProducerPrices,
@@ -1202,48 +1203,41 @@ impl Round<'_> {
             return;
         };
         let host = c.site.host;
-        let event = |kind: &'static str, detail: String| EventRow {
-            step,
-            kind,
+        let who = Subject {
             asset: Some(c.idx),
             firm: Some(firm),
             nation: Some(host),
             partner: Some(profile.home),
-            detail,
         };
+        let event = |e: &Event| EventRow::typed(step, who, e, registry);
         let finance_share = if v.capex_usd > 0.0 {
             ((v.capex_usd - v.own_usd) / v.capex_usd).clamp(0.0, 1.0)
         } else {
             0.0
         };
-        // A syndicate's ids in name order (text only; no number depends on it).
-        let syndicate_ids = |fs: &[usize]| {
-            let mut ids: Vec<&str> = fs
+        // A syndicate's financiers by index, ascending (financiers are in id order).
+        let syndicate = |fs: &[usize]| {
+            let mut ids: Vec<u32> = fs
                 .iter()
-                .map(|&i| books.budgets.financiers[i].id.as_str())
+                .map(|&i| u32::try_from(i).unwrap_or(u32::MAX))
                 .collect();
             ids.sort_unstable();
-            ids.join("+")
+            ids
         };
-        let finance_text = finance.map_or("none".to_string(), |(fs, k)| {
-            format!(
-                "{}:{:.0}; loan_usd={:.0}; grant_usd={:.0}; equity_share={}; floor_usd_per_t={:.0}; insurance_cover={}",
-                syndicate_ids(fs),
-                v.cost_usd,
-                k.loan_usd,
-                k.grant_usd,
-                k.equity_share,
-                k.floor_usd_per_t,
-                k.insurance_cover
-            )
-        });
-        books.events.rows.push(event(
-            "proposal",
-            format!(
-                "npv_usd={:.0}; capex_usd={:.0}; discount_rate={:.4}; finance={finance_text}",
-                v.npv_usd, v.capex_usd, v.discount_rate
-            ),
-        ));
+        books.events.rows.push(event(&Event::Proposal {
+            npv_usd: v.npv_usd,
+            capex_usd: v.capex_usd,
+            discount_rate: v.discount_rate,
+            finance: finance.map(|(fs, k)| FinanceTerms {
+                financiers: syndicate(fs),
+                cost_usd: v.cost_usd,
+                loan_usd: k.loan_usd,
+                grant_usd: k.grant_usd,
+                equity_share: k.equity_share,
+                floor_usd_per_t: k.floor_usd_per_t,
+                insurance_cover: k.insurance_cover,
+            }),
+        }));
         let h = usize::from(host.0);
         let prio = &snapshot.priorities[h];
         let (p_approve, reason) = approval_probability(
@@ -1265,16 +1259,16 @@ impl Round<'_> {
             )
             .random();
         if u >= p_approve {
-            books.events.rows.push(event(
-                "rejection",
-                format!("p_approve={p_approve:.3}; reason={reason}"),
-            ));
+            books
+                .events
+                .rows
+                .push(event(&Event::Rejection { p_approve, reason }));
             books.decided.insert(c.idx, Decision::Rejected);
             return;
         }
         // State participation: the host's state company takes its mandated share.
         let mut owners = vec![(firm, 1.0)];
-        let mut participation = String::new();
+        let mut state_share = StateShare::None;
         if prio.state_participation_min > 0.0 {
             match self.state_company[h] {
                 Some(state) if state != firm => {
@@ -1283,19 +1277,18 @@ impl Round<'_> {
                         (state, prio.state_participation_min),
                     ];
                     owners.sort_by_key(|(f, _)| *f);
-                    participation = format!("; state_share={}", prio.state_participation_min);
+                    state_share = StateShare::Share(prio.state_participation_min);
                 }
                 Some(_) => {}
-                None => participation = "; state_share=waived (no state company)".to_string(),
+                None => state_share = StateShare::Waived,
             }
         }
         let com = commodity(c.site.mineral, c.site.stage);
-        let mut finance_detail = String::new();
+        let mut finance_paid = None;
         if let Some((fs, package)) = finance {
             // Each of the k financiers of a syndicate pays 1/k of the package's cost and takes
             // 1/k of its equity offtake; a nation counts the project once.
             let k = fs.len().max(1) as f64;
-            let ids = syndicate_ids(fs);
             let mut total = 0.0;
             let mut counted: Vec<NationIdx> = Vec::with_capacity(fs.len());
             for &i in fs {
@@ -1314,7 +1307,7 @@ impl Round<'_> {
                         package.equity_share * p.output_t_per_yr / k;
                 }
             }
-            finance_detail = format!("; finance={ids}:{total:.0}");
+            finance_paid = Some((syndicate(fs), total));
         }
         if let Some(b) = books.firm_budget.get_mut(firm.0 as usize) {
             *b -= v.own_usd;
@@ -1337,14 +1330,15 @@ impl Round<'_> {
             s.duration_cv,
             self.steps_per_year,
         );
-        books.events.rows.push(event(
-            "approval",
-            format!("p_approve={p_approve:.3}{participation}{finance_detail}"),
-        ));
-        books
-            .events
-            .rows
-            .push(event("permitting_start", format!("duration_steps={steps}")));
+        books.events.rows.push(event(&Event::Approval {
+            p_approve,
+            state_share,
+            finance: finance_paid,
+        }));
+        books.events.rows.push(event(&Event::StageStart {
+            stage: Status::Permitting,
+            duration_steps: steps,
+        }));
         let esg: f64 = owners
             .iter()
             .map(|(f, share)| snapshot.firms[f.0 as usize].as_ref().map_or(0.5, |p| p.esg) * share)
