@@ -1,22 +1,9 @@
-//! Systems of the mechanisms that do not have their own folder yet: the markets (trade,
-//! equilibrium, routes, prices, contracts), investment and operations. The schedule
-//! ([`super::schedule`]) decides the order.
-//!
-//! The other mechanisms live in `src/model/<mechanism>/` ([`super::mechanism`]); the
-//! re-exports below keep the paths `systems::<name>` that code written before the move uses
-//! (the market and investment files are being rewritten on other branches while they move).
+//! The systems of every mechanism under one path, `systems::<name>`, for code written before the
+//! mechanisms moved into their folders (`src/model/<mechanism>/`, [`super::mechanism`]). The
+//! schedule ([`super::schedule`]) decides the order.
 
-pub mod contracts;
-pub mod equilibrium;
-pub mod investment;
-pub mod operations;
-pub mod prices;
-pub mod routes;
-pub mod trade;
-pub mod utilisation;
-
-pub use super::capacity::systems as capacity;
 pub use super::demand::systems as demand;
 pub use super::finance::systems as finance;
-pub use super::host_terms::systems as host_terms;
-pub use super::policy::systems as policy;
+pub use super::investment::systems as investment;
+pub use super::market::{contracts, equilibrium, prices, routes, trade, utilisation};
+pub use super::operations::systems as operations;

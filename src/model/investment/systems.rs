@@ -4,7 +4,7 @@
 //! Why this shape: the question the model serves is how much money, on what terms, changes where
 //! minerals are mined and refined. So finance is money — each financier's annual budget binds and
 //! its instruments (loan, grant, equity, price floor, political-risk insurance) enter the
-//! project's NPV as their cash value (adjusted present value, [`super::finance::financed_npv`]) —
+//! project's NPV as their cash value (adjusted present value, [`crate::model::finance::systems::financed_npv`]) —
 //! and firms are investors with capital budgets, proposing as many projects as their budget and
 //! NPV ranking allow rather than one a year.
 //!
@@ -20,7 +20,7 @@
 //! on the terms the policies announced by now will set when the project starts producing, at the
 //! netback of the best destination. Every proposal, approval and rejection is an event with its
 //! numbers and reason; an approved project enters permitting and is advanced by
-//! [`super::capacity`]. A rejected prospect may be proposed again `investment.retry_years` later.
+//! [`crate::model::capacity`]. A rejected prospect may be proposed again `investment.retry_years` later.
 
 use std::collections::BTreeMap;
 
@@ -29,17 +29,17 @@ use bevy_ecs::prelude::*;
 use crate::model::order::dense_order;
 use rand::RngExt;
 
-use super::capacity::{draw_stage_steps, learning_factor, mean_stage_years};
-use super::finance::{
-    CommodityShares, Package, ProjectCash, backs, financed_npv, host_alignment, own_outlay_usd,
-    package_of, strategic_score,
-};
-use super::host_terms::MAX_EXPORT_TAX;
+use crate::model::capacity::systems::{draw_stage_steps, learning_factor, mean_stage_years};
 use crate::model::components::{
     Appraisal, AssetIdx, Capacity, Esg, FirmIdx, FirmProfile, Governance, Lifecycle, NationIdx,
     Ownership, Priorities, Project, Site, Stage, Status, UnitCost,
 };
 use crate::model::events::{Event, FinanceTerms, StateShare, Subject};
+use crate::model::finance::systems::{
+    CommodityShares, Package, ProjectCash, backs, financed_npv, host_alignment, own_outlay_usd,
+    package_of, strategic_score,
+};
+use crate::model::host_terms::systems::MAX_EXPORT_TAX;
 use crate::model::resources::{
     Clock, EventLog, EventRow, FinanceBudgets, HostRecord, HostTerms, InvestmentConfig,
     InvestmentLedger, LearningCurves, PolicyTimeline, PriceExpectations, Prices, ProducerPrices,
@@ -320,11 +320,11 @@ fn expected_rules(
         policies: timeline.policies.clone(),
         active,
     };
-    super::policy::rebuild_rules(&future, registry, steps_per_year)
+    crate::model::policy::systems::rebuild_rules(&future, registry, steps_per_year)
 }
 
 /// Host terms of a site from trade rules and the host's own priorities (as in
-/// [`super::host_terms::update_host_terms`]).
+/// [`crate::model::host_terms::systems::update_host_terms`]).
 fn site_terms(
     rules: &TradeRules,
     prio: &crate::scenario::Priorities,
@@ -649,7 +649,7 @@ pub fn propose_projects(
                 lead_years
             };
             // The terms announced policies will set when production starts.
-            let horizon = step + super::capacity::years_to_steps(lead_years, spy);
+            let horizon = step + crate::model::capacity::systems::years_to_steps(lead_years, spy);
             let rules = rules_at
                 .entry(horizon)
                 .or_insert_with(|| expected_rules(&timeline, &registry, spy, step, horizon));
@@ -973,7 +973,7 @@ pub fn propose_projects(
     }
     let decided = books.decided;
 
-    let retry_step = step + super::capacity::years_to_steps(s.retry_years, spy);
+    let retry_step = step + crate::model::capacity::systems::years_to_steps(s.retry_years, spy);
     for &i in &order {
         let (idx, _, _, life, owners, cost, esg, project) = &mut rows[i];
         let Some(decision) = decided.get(idx) else {
